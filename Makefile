@@ -1,0 +1,42 @@
+# Gearbox: the two commands of the README's quick start, and their helpers.
+#   make demo   - install what is missing, build, serve the barn on 127.0.0.1:4080
+#   make test   - install what is missing, build, run the whole suite
+#   make bench  - release build and the benchmarks (docs/benchmarks.md)
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+.PHONY: all deps build test test-asan demo bench clean
+
+all: build
+
+deps:
+	@tools/install-deps
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGBX_SANITIZE=ON $(CMAKE_ARGS)
+
+# The unit tests again under AddressSanitizer and UBSan.
+test-asan: deps $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ctest -L asan --output-on-failure -j $(JOBS)
+
+test: build test-asan
+	@tools/run-tests $(BUILD)
+
+demo: build
+	@tools/demo $(BUILD)
+
+bench: deps
+	@bench/run
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

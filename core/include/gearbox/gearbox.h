@@ -1,0 +1,19 @@
+/* gearbox/gearbox.h - the whole public API of libgearbox. */
+#ifndef GEARBOX_GEARBOX_H
+#define GEARBOX_GEARBOX_H
+
+#include "gearbox/error.h"
+#include "gearbox/log.h"
+#include "gearbox/json.h"
+#include "gearbox/id.h"
+#include "gearbox/config.h"
+#include "gearbox/uri.h"
+#include "gearbox/schema.h"
+#include "gearbox/envelope.h"
+#include "gearbox/store.h"
+#include "gearbox/status.h"
+#include "gearbox/response.h"
+#include "gearbox/job.h"
+#include "gearbox/worker.h"
+
+#endif

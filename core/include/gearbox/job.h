@@ -1,0 +1,70 @@
+/* gearbox/job.h - a job as a handler sees it: its envelope plus the status
+ * it reports to.
+ *
+ * Jobs handed to a handler are owned by the worker runtime and live until
+ * the handler returns.  The job manager of [C] creates further jobs.
+ */
+#ifndef GEARBOX_JOB_H
+#define GEARBOX_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#include "gearbox/envelope.h"
+#include "gearbox/error.h"
+#include "gearbox/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gbx_job gbx_job;
+
+/* The envelope.  Borrowed. */
+const gbx_envelope *gbx_job_envelope(const gbx_job *job);
+
+/* The handler (Gearman function) name, e.g. "do_get_barn_animal_v1". */
+const char *gbx_job_name(const gbx_job *job);
+/* "sync" or "async". */
+const char *gbx_job_type(const gbx_job *job);
+const char *gbx_job_operation(const gbx_job *job);
+const char *gbx_job_component(const gbx_job *job);
+const char *gbx_job_resource_type(const gbx_job *job);
+const char *gbx_job_resource_name(const gbx_job *job);
+/* base_uri + "/" + resource type [+ "/" + resource name].  Borrowed (cached). */
+const char *gbx_job_resource_uri(const gbx_job *job);
+/* "http://host:port/barn/v1". */
+const char *gbx_job_base_uri(const gbx_job *job);
+/* "v1", from the handler name. */
+const char *gbx_job_api_version(const gbx_job *job);
+/* The status id ("s-…"), NULL for a sync job. */
+const char *gbx_job_status_id(const gbx_job *job);
+const char *gbx_job_remote_ip(const gbx_job *job);
+const char *gbx_job_remote_user(const gbx_job *job);
+const char *gbx_job_event_status(const gbx_job *job);
+
+/* Borrowed collections (never NULL): array of strings; objects of strings. */
+json_t *gbx_job_arguments(const gbx_job *job);
+json_t *gbx_job_matrix_arguments(const gbx_job *job);
+json_t *gbx_job_query_params(const gbx_job *job);
+json_t *gbx_job_headers(const gbx_job *job);
+json_t *gbx_job_environ(const gbx_job *job);
+
+/* The raw body.  Borrowed; *len (may be NULL) receives its length. */
+const char *gbx_job_content(const gbx_job *job, size_t *len);
+
+/* The body parsed as JSON (empty body = null), validated against the
+ * handler's schema (`<operation>-<component>-<resource>-<version>.js` in the
+ * config's schemadir, else the `-global-` one) with defaults filled.  Borrowed
+ * (parsed once, kept with the job).  GBX_ERR_BAD_REQUEST on malformed JSON or
+ * a schema violation. */
+gbx_err gbx_job_json_content(json_t **out, gbx_job *job);
+
+/* The status this job reports to; NULL for a sync job.  Borrowed. */
+gbx_status *gbx_job_status(gbx_job *job);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,59 @@
+/* gearbox/response.h - what a handler answers, and the error body.
+ *
+ * For a sync job the worker runtime serialises the response as the Gearman
+ * result and the gateway turns it into the HTTP answer: code 0 -> 200, any
+ * other code as is; headers copied except the framing ones (Content-Length,
+ * Transfer-Encoding, Connection, Host), which are the gateway's own.
+ * Wire format: {"code": n, "headers": {k: v}, "content": "..."}.
+ */
+#ifndef GEARBOX_RESPONSE_H
+#define GEARBOX_RESPONSE_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "gearbox/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gbx_response gbx_response;
+
+/* An empty response: code 0, no headers, content "".  Free with
+ * gbx_response_free. */
+gbx_err gbx_response_new(gbx_response **out);
+void gbx_response_free(gbx_response *resp);
+
+/* The body; may hold NUL bytes.  The setter copies.  The getter's pointer is
+ * borrowed until the next set; *len (may be NULL) receives the length. */
+gbx_err gbx_response_set_content(gbx_response *resp, const char *data, size_t len);
+const char *gbx_response_content(const gbx_response *resp, size_t *len);
+
+/* Adds or replaces a header (names keep the case given). */
+gbx_err gbx_response_add_header(gbx_response *resp, const char *name, const char *value);
+/* Borrowed object {name: value}. */
+json_t *gbx_response_headers(const gbx_response *resp);
+
+void gbx_response_set_code(gbx_response *resp, int code);
+int gbx_response_code(const gbx_response *resp);
+
+/* Serialises to / parses from the wire format above.  *out: malloc'ed /
+ * new handle.  Parsing a malformed reply is GBX_ERR_BAD_GATEWAY. */
+gbx_err gbx_response_serialize(char **out, const gbx_response *resp);
+gbx_err gbx_response_parse(gbx_response **out, const char *text, size_t len);
+
+/* The error body of DESIGN §3:
+ *   {"uri", "progress": 100, "state": "COMPLETED", "operation", "code",
+ *    "messages": ["NOT_FOUND [404]: thing \"x\" not found"]}
+ * `message` is formatted with gbx_error_format.  *out: new reference. */
+gbx_err gbx_error_body(json_t **out, const char *uri, const char *operation, int code,
+                       const char *message);
+
+/* True for header names the gateway owns (case-insensitive). */
+int gbx_header_is_framing(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,92 @@
+/* gearbox/schema.h - JSON Schema validation.
+ *
+ * A schema is compiled once into a gbx_schema and applied many times.  The
+ * dialect comes from `$schema`, else from the options' default.  The Gearbox
+ * legacy dialect (properties required unless "optional": true, `requires`,
+ * `default` filling) keeps Gearbox's error texts, e.g.
+ *   invalid property "x": schema does not allow for this property
+ *   non-optional property "stuff" is missing
+ *   schema does not allow for type "object"
+ * Remote `$ref`s resolve only through the registry the caller fills; the
+ * validator never touches the network.
+ */
+#ifndef GEARBOX_SCHEMA_H
+#define GEARBOX_SCHEMA_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "gearbox/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum gbx_dialect {
+    GBX_DIALECT_AUTO = 0,  /* from $schema, else the options' default */
+    GBX_DIALECT_DRAFT3,
+    GBX_DIALECT_DRAFT4,
+    GBX_DIALECT_DRAFT6,
+    GBX_DIALECT_DRAFT7,
+    GBX_DIALECT_2019_09,
+    GBX_DIALECT_2020_12,
+    GBX_DIALECT_LEGACY,    /* Gearbox's schemas */
+} gbx_dialect;
+
+/* "draft3", "draft4", "draft6", "draft7", "2019-09", "2020-12", "legacy";
+ * parses the same back (also "3", "4", "6", "7"); -1 if unknown. */
+const char *gbx_dialect_name(gbx_dialect dialect);
+int gbx_dialect_from_name(const char *name);
+
+/* Documents that `$ref`s may name: URI prefixes mapped to directories, and
+ * single documents by URI.  Shared by many schemas; not thread-safe while
+ * being filled, read-only afterwards. */
+typedef struct gbx_schema_registry gbx_schema_registry;
+
+gbx_err gbx_schema_registry_new(gbx_schema_registry **out);
+void gbx_schema_registry_free(gbx_schema_registry *reg);
+/* `http://localhost:1234/` -> files under `dir`. */
+gbx_err gbx_schema_registry_add_dir(gbx_schema_registry *reg, const char *uri_prefix, const char *dir);
+/* One document under its URI (takes a new reference). */
+gbx_err gbx_schema_registry_add(gbx_schema_registry *reg, const char *uri, json_t *document);
+
+typedef struct gbx_schema_options {
+    gbx_dialect default_dialect;      /* for schemas without $schema; AUTO = 2020-12 */
+    gbx_dialect force_dialect;        /* AUTO = honour $schema */
+    const gbx_schema_registry *registry;  /* may be NULL; borrowed, must outlive the schema */
+    bool validate_formats;            /* assert "format" (legacy always asserts date-time, uri, ipv4, ipv6) */
+} gbx_schema_options;
+
+/* Fills options with defaults (AUTO, no registry, formats not asserted). */
+void gbx_schema_options_init(gbx_schema_options *opts);
+
+typedef struct gbx_schema gbx_schema;
+
+/* Compiles `schema` (borrowed; the compiled form keeps what it needs).
+ * GBX_ERR_BAD_REQUEST "invalid schema: ..." for a schema that is not one, an
+ * unresolvable $ref included.  opts may be NULL.  *out: free with
+ * gbx_schema_free.  A compiled schema is immutable and may be used from many
+ * threads at once. */
+gbx_err gbx_schema_compile(gbx_schema **out, const json_t *schema, const gbx_schema_options *opts);
+
+/* Reads a schema file (comments allowed, as Gearbox's `.js` schema files
+ * have them) and compiles it; its base URI is the file's `file://` URI. */
+gbx_err gbx_schema_load_file(gbx_schema **out, const char *path, const gbx_schema_options *opts);
+
+void gbx_schema_free(gbx_schema *schema);
+
+/* The dialect the schema was compiled as. */
+gbx_dialect gbx_schema_dialect(const gbx_schema *schema);
+
+/* Validates `instance`.  GBX_OK when valid; otherwise GBX_ERR_BAD_REQUEST
+ * whose message is the first violation's message.  When `violations` is not
+ * NULL, *violations receives a new reference to an array of
+ *   {"pointer": "/name", "keyword": "/properties/name/type", "message": "..."}
+ * (empty when valid).  With the legacy dialect, `default`s are written into
+ * `instance` (that is why it is not const); other dialects leave it alone. */
+gbx_err gbx_schema_validate(json_t **violations, const gbx_schema *schema, json_t *instance);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,154 @@
+/* gearbox/status.h - status objects and their state machine (DESIGN §3).
+ *
+ * A gbx_status is a snapshot of one row of the store plus the store it came
+ * from.  Getters read the snapshot; every mutator writes through to the store
+ * in one atomic update (so several processes may update one status at once),
+ * sets mtime, and refreshes the snapshot.  Reading never changes mtime.
+ *
+ * States: PENDING -> RUNNING -> COMPLETED; PENDING|RUNNING -> STOPPING ->
+ * STOPPED -> CANCELLING -> CANCELLED; COMPLETED -> CANCELLING.  Any other
+ * transition is GBX_ERR_CONFLICT "state is currently <STATE>".  Failure is
+ * COMPLETED with a non-zero code.
+ */
+#ifndef GEARBOX_STATUS_H
+#define GEARBOX_STATUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "gearbox/error.h"
+#include "gearbox/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum gbx_state {
+    GBX_STATE_PENDING = 0,
+    GBX_STATE_RUNNING,
+    GBX_STATE_COMPLETED,
+    GBX_STATE_STOPPING,
+    GBX_STATE_STOPPED,
+    GBX_STATE_CANCELLING,
+    GBX_STATE_CANCELLED,
+} gbx_state;
+
+/* "PENDING" ...; parses the same back (-1 if unknown).  Static strings. */
+const char *gbx_state_name(gbx_state state);
+int gbx_state_from_name(const char *name);
+
+/* True if the state machine allows from -> to (a state to itself is not a
+ * transition and is false). */
+bool gbx_state_can_transition(gbx_state from, gbx_state to);
+
+typedef struct gbx_status gbx_status;
+
+/* What a new status is made of.  Strings are copied; NULL fields are left
+ * out.  `id` NULL generates `s-<26 chars>`. */
+typedef struct gbx_status_spec {
+    const char *id;
+    const char *operation;    /* "create", "get", ... */
+    const char *component;    /* "barn" */
+    const char *uri;          /* the resource: http://host/barn/v1/animal/Wilbur */
+    const char *status_base;  /* status_uri = status_base + "/" + id, e.g. http://host/barn/v1/status */
+    const char *parent_uri;   /* the parent's status_uri */
+    const char *envelope;     /* serialised job envelope to keep with it */
+    const char *scope;        /* the gateway location that created it (visibility) */
+} gbx_status_spec;
+
+/* Creates a PENDING status with progress 0, ctime = mtime = now.  *out: free
+ * with gbx_status_free. */
+gbx_err gbx_status_create(gbx_status **out, gbx_store *store, const gbx_status_spec *spec);
+
+/* Reads a status by id (`s-…`) or by a URI ending in `/<id>`.
+ * GBX_ERR_NOT_FOUND `status "<id>" not found` if unknown. */
+gbx_err gbx_status_fetch(gbx_status **out, gbx_store *store, const char *id_or_uri);
+
+/* Re-reads the snapshot from the store. */
+gbx_err gbx_status_refresh(gbx_status *status);
+
+void gbx_status_free(gbx_status *status);
+
+/* Snapshot getters.  Strings are borrowed until the next mutator or refresh
+ * of this handle; NULL when the field is unset. */
+const char *gbx_status_id(const gbx_status *status);
+const char *gbx_status_operation(const gbx_status *status);
+const char *gbx_status_component(const gbx_status *status);
+const char *gbx_status_uri(const gbx_status *status);
+const char *gbx_status_status_uri(const gbx_status *status);
+const char *gbx_status_parent_uri(const gbx_status *status);
+const char *gbx_status_scope(const gbx_status *status);
+gbx_state gbx_status_state(const gbx_status *status);
+int gbx_status_progress_value(const gbx_status *status);
+/* -1 while progress < 100; 0 = success, else an HTTP-style code. */
+int gbx_status_code(const gbx_status *status);
+int gbx_status_failures(const gbx_status *status);
+int gbx_status_concurrency(const gbx_status *status);
+/* Unix seconds with sub-second precision. */
+double gbx_status_ctime(const gbx_status *status);
+double gbx_status_mtime(const gbx_status *status);
+double gbx_status_ytime(const gbx_status *status);
+/* Borrowed arrays of strings / object, never NULL. */
+json_t *gbx_status_messages(const gbx_status *status);
+json_t *gbx_status_children(const gbx_status *status);
+json_t *gbx_status_meta(const gbx_status *status);
+/* COMPLETED (or beyond, in the cancel chain) with progress 100. */
+bool gbx_status_has_completed(const gbx_status *status);
+/* Completed with code 0. */
+bool gbx_status_is_success(const gbx_status *status);
+
+/* The stored job envelope.  *out: malloc'ed; NULL when none was kept. */
+gbx_err gbx_status_envelope(char **out, const gbx_status *status);
+
+/* The status object of DESIGN §3 (operation, component, state, uri,
+ * status_uri, progress, code once progress is 100, messages, children, meta
+ * if non-empty, parent_uri if set, failures, ctime, mtime, ytime if > 0,
+ * concurrency).  *out: new reference. */
+gbx_err gbx_status_to_json(json_t **out, const gbx_status *status);
+
+/* Mutators (write-through, atomic, refresh the snapshot). */
+
+/* Moves to `state` if the state machine allows it from the stored state
+ * (checked inside the update, so two racing callers cannot both win). */
+gbx_err gbx_status_set_state(gbx_status *status, gbx_state state);
+/* Raises progress to `progress` (0-100); a lower value is ignored. */
+gbx_err gbx_status_set_progress(gbx_status *status, int progress);
+gbx_err gbx_status_add_message(gbx_status *status, const char *message);
+gbx_err gbx_status_add_child(gbx_status *status, const char *child_status_uri);
+/* Sets meta[key] (takes a new reference to value); NULL value deletes it. */
+gbx_err gbx_status_set_meta(gbx_status *status, const char *key, json_t *value);
+/* COMPLETED, progress 100, code 0. */
+gbx_err gbx_status_success(gbx_status *status);
+/* COMPLETED, progress 100, code `code` (non-zero), plus `message` if not NULL. */
+gbx_err gbx_status_fail(gbx_status *status, int code, const char *message);
+/* concurrency += delta (never below 0). */
+gbx_err gbx_status_add_concurrency(gbx_status *status, int delta);
+/* failures += 1. */
+gbx_err gbx_status_add_failure(gbx_status *status);
+gbx_err gbx_status_set_ytime(gbx_status *status, double ytime);
+gbx_err gbx_status_set_envelope(gbx_status *status, const char *envelope);
+
+/* Filters for a collection query; NULL / -1 means "any". */
+typedef struct gbx_status_filter {
+    const char *uri;        /* substring of the resource uri */
+    const char *state;      /* exact state name */
+    const char *operation;
+    const char *component;
+    const char *scope;      /* only statuses created under this location */
+    int code;               /* -1 = any */
+    int progress;           /* -1 = any */
+    int count;              /* 0 = default 10 */
+} gbx_status_filter;
+
+/* Sets every field of a filter to "any". */
+void gbx_status_filter_init(gbx_status_filter *filter);
+
+/* Ids of matching statuses, newest first (ties broken by creation order, the
+ * later created first).  *out: new reference to an array of strings. */
+gbx_err gbx_status_list(json_t **out, gbx_store *store, const gbx_status_filter *filter);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

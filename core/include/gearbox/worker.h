@@ -1,0 +1,82 @@
+/* gearbox/worker.h - the worker runtime (DESIGN §1, §5).
+ *
+ * A worker connects to the gearmand servers of its config, registers its
+ * handlers and takes one job at a time.  For every job it decodes and
+ * validates the envelope; for an async job it moves the status PENDING ->
+ * RUNNING and keeps `concurrency` right; it calls the handler and maps the
+ * result onto the status (SUCCESS -> COMPLETED code 0, ERROR -> COMPLETED
+ * with the handler's error code and message, CONTINUE -> left open) or, for
+ * a sync job, onto the Gearman reply.
+ *
+ * Errors from handlers: set the thread's last error (gbx_error_set(code,
+ * "...")) and return GBX_WORKER_ERROR; a handler that returns
+ * GBX_WORKER_ERROR without setting one fails with 500.
+ */
+#ifndef GEARBOX_WORKER_H
+#define GEARBOX_WORKER_H
+
+#include <stdbool.h>
+
+#include "gearbox/config.h"
+#include "gearbox/error.h"
+#include "gearbox/job.h"
+#include "gearbox/response.h"
+#include "gearbox/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum gbx_worker_result {
+    GBX_WORKER_SUCCESS = 0,
+    GBX_WORKER_ERROR = 1,
+    GBX_WORKER_CONTINUE = 2,
+    GBX_WORKER_RETRY = 3,
+} gbx_worker_result;
+
+typedef gbx_worker_result (*gbx_handler_fn)(gbx_job *job, gbx_response *resp, void *user);
+typedef void (*gbx_request_hook)(gbx_job *job, void *user);
+
+typedef struct gbx_worker gbx_worker;
+
+/* Loads the config file (gearman servers, status store, schemadir, ...)
+ * and opens the store.  Connects to gearmand lazily, in run.  *out: free
+ * with gbx_worker_free. */
+gbx_err gbx_worker_new(gbx_worker **out, const char *config_path);
+
+/* The same from a loaded config; the worker takes ownership of `cfg`. */
+gbx_err gbx_worker_new_from_config(gbx_worker **out, gbx_config *cfg);
+
+void gbx_worker_free(gbx_worker *worker);
+
+/* Registers `fn` for the Gearman function `name` (a handler name such as
+ * "do_get_barn_animal_v1"); registering a name again replaces it. */
+gbx_err gbx_worker_register(gbx_worker *worker, const char *name, gbx_handler_fn fn, void *user);
+
+/* Called before / after every handler (either may be NULL). */
+void gbx_worker_set_hooks(gbx_worker *worker, gbx_request_hook pre, gbx_request_hook post, void *user);
+
+/* run() returns after `n` jobs (0 = never). */
+void gbx_worker_set_max_requests(gbx_worker *worker, unsigned long n);
+unsigned long gbx_worker_request_count(const gbx_worker *worker);
+
+/* Serves jobs until gbx_worker_stop() or max_requests.  Waits for jobs with
+ * a timeout so that stop and reconnects are noticed within a second; losing
+ * gearmand is logged and retried, not fatal. */
+gbx_err gbx_worker_run(gbx_worker *worker);
+
+/* Serves at most one job, waiting up to timeout_ms.  GBX_OK whether or not a
+ * job came; *served (may be NULL) says which. */
+gbx_err gbx_worker_work_once(gbx_worker *worker, int timeout_ms, bool *served);
+
+/* Asks run() to return after the current job.  Async-signal-safe. */
+void gbx_worker_stop(gbx_worker *worker);
+
+/* Borrowed. */
+const gbx_config *gbx_worker_config(const gbx_worker *worker);
+gbx_store *gbx_worker_store(const gbx_worker *worker);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
