@@ -3,8 +3,11 @@
  * For a sync job the worker runtime serialises the response as the Gearman
  * result and the gateway turns it into the HTTP answer: code 0 -> 200, any
  * other code as is; headers copied except the framing ones (Content-Length,
- * Transfer-Encoding, Connection, Host), which are the gateway's own.
- * Wire format: {"code": n, "headers": {k: v}, "content": "..."}.
+ * Transfer-Encoding, Connection, Host, Keep-Alive, Upgrade, TE, Trailer),
+ * which are the gateway's own.
+ * Wire format: {"code": n, "headers": {k: v}, "content": "..."}; content
+ * that is not valid UTF-8 (a JSON string cannot hold it) is sent base64
+ * encoded with "encoding": "base64" added.
  */
 #ifndef GEARBOX_RESPONSE_H
 #define GEARBOX_RESPONSE_H
@@ -30,7 +33,9 @@ void gbx_response_free(gbx_response *resp);
 gbx_err gbx_response_set_content(gbx_response *resp, const char *data, size_t len);
 const char *gbx_response_content(const gbx_response *resp, size_t *len);
 
-/* Adds or replaces a header (names keep the case given). */
+/* Adds or replaces a header (names keep the case given; an existing header
+ * of the same name in any case is replaced).  GBX_ERR_BAD_REQUEST for a name
+ * that is not an HTTP token or a value with CR/LF or not UTF-8. */
 gbx_err gbx_response_add_header(gbx_response *resp, const char *name, const char *value);
 /* Borrowed object {name: value}. */
 json_t *gbx_response_headers(const gbx_response *resp);
@@ -39,14 +44,20 @@ void gbx_response_set_code(gbx_response *resp, int code);
 int gbx_response_code(const gbx_response *resp);
 
 /* Serialises to / parses from the wire format above.  *out: malloc'ed /
- * new handle.  Parsing a malformed reply is GBX_ERR_BAD_GATEWAY. */
+ * new handle.  Parsing a malformed reply is GBX_ERR_BAD_GATEWAY ("malformed
+ * worker reply: ..."): not a JSON object, "code" not an integer that is 0 or
+ * 100-599, "headers" not an object of valid headers, "content" not a
+ * string, a bad "encoding".  Unknown keys are ignored; headers and content
+ * may be absent. */
 gbx_err gbx_response_serialize(char **out, const gbx_response *resp);
 gbx_err gbx_response_parse(gbx_response **out, const char *text, size_t len);
 
-/* The error body of DESIGN §3:
+/* The error body of DESIGN §3, keys in this order:
  *   {"uri", "progress": 100, "state": "COMPLETED", "operation", "code",
  *    "messages": ["NOT_FOUND [404]: thing \"x\" not found"]}
- * `message` is formatted with gbx_error_format.  *out: new reference. */
+ * `message` is formatted with gbx_error_format.  NULL uri / operation /
+ * message become "".  Bytes that are not UTF-8 (client input quoted in a
+ * message) become U+FFFD.  *out: new reference. */
 gbx_err gbx_error_body(json_t **out, const char *uri, const char *operation, int code,
                        const char *message);
 

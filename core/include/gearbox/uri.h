@@ -33,7 +33,20 @@ typedef struct gbx_uri gbx_uri;
  * `v<digits>`, GBX_URI_ERR_NO_RESOURCE when there is no resource segment,
  * "Malformed matrix argument: ..." for a matrix part without a key, and
  * "Invalid resource name: ..." for a resource with characters other than
- * [A-Za-z0-9] (names may not contain '_').  *out: free with gbx_uri_free. */
+ * [A-Za-z0-9] (names may not contain '_').  *out: free with gbx_uri_free.
+ *
+ * Details:
+ * - Path segments are split on '/' before decoding (so %2F stays inside an
+ *   argument); empty segments (a doubled or trailing '/') are skipped.
+ * - The matrix part is everything after the first ';' of the path, split on
+ *   ';': `k=v` (split at the first '='; values may hold '/' and '=') or a
+ *   bare `k`, whose value is "1" as for query keys.  An empty part (`;;`, a
+ *   trailing ';') or an empty key (`;=v`) is "Malformed matrix argument".
+ * - The query is split on '&' and ';'; empty parts are skipped, an empty key
+ *   (`=v`) is "Malformed query parameter: ..."; '+' means space there (not
+ *   in the path).  A repeated matrix or query key keeps its last value.
+ * - A broken %-escape, an encoded NUL or a decoded value that is not UTF-8
+ *   is a 400 as well. */
 gbx_err gbx_uri_parse(gbx_uri **out, const char *path, const char *query);
 
 void gbx_uri_free(gbx_uri *uri);
@@ -55,7 +68,9 @@ json_t *gbx_uri_query(const gbx_uri *uri);
 const char *gbx_operation_for_method(const char *method, bool has_arguments);
 
 /* "do_get_barn_animal_v1" from ("GET", "barn", "animal", "v1"); the method
- * is lower-cased, HEAD becomes get.  *out: malloc'ed. */
+ * is lower-cased, HEAD becomes get; component and resource keep their case.
+ * GBX_ERR_BAD_REQUEST unless method is letters, component and resource are
+ * [A-Za-z0-9]+ and version is v<digits>.  *out: malloc'ed. */
 gbx_err gbx_handler_name(char **out, const char *method, const char *component,
                          const char *resource, const char *version);
 
@@ -67,8 +82,9 @@ typedef struct gbx_handler_parts {
     char version[16];    /* "v1" */
 } gbx_handler_parts;
 
-/* Splits "do_get_barn_animal_v1" back into its parts; GBX_ERR_BAD_REQUEST
- * for anything that is not of that shape. */
+/* Splits "do_get_barn_animal_v1" back into its parts (method lower-cased);
+ * GBX_ERR_BAD_REQUEST for anything that is not of that shape or whose parts
+ * do not fit the fields (out is then all empty strings). */
 gbx_err gbx_handler_parse(gbx_handler_parts *out, const char *name);
 
 /* Percent-decodes `len` bytes ('+' is kept as is).  *out: malloc'ed;
