@@ -31,7 +31,8 @@ gbx_err gbx_id_generate(char *out, size_t outlen, const char *prefix);
  * "a-…"). */
 gbx_err gbx_id_for_resource(char *out, size_t outlen, const char *resource_type);
 
-/* True if `id` is `<prefix>-` + 26 characters of the Crockford alphabet. */
+/* True if `id` is `<prefix>-` + 26 characters of the (lowercase) Crockford
+ * alphabet; an empty or NULL prefix means the bare 26 characters. */
 bool gbx_id_is_valid(const char *id, const char *prefix);
 
 #ifdef __cplusplus

@@ -9,6 +9,15 @@
  * STOPPED -> CANCELLING -> CANCELLED; COMPLETED -> CANCELLING.  Any other
  * transition is GBX_ERR_CONFLICT "state is currently <STATE>".  Failure is
  * COMPLETED with a non-zero code.
+ *
+ * Times: the store keeps ctime/mtime/ytime as unix seconds with sub-second
+ * precision (the getters return them so); the JSON object carries whole
+ * unix seconds (integers), as Gearbox did.  mtime never goes backwards.
+ *
+ * A gbx_status handle belongs to one thread at a time; the store it came
+ * from may be shared (see store.h).  Errors: unknown id -> GBX_ERR_NOT_FOUND
+ * `status "<id>" not found`; bad arguments -> GBX_ERR_BAD_REQUEST; database
+ * failures -> GBX_ERR_INTERNAL_SERVER_ERROR with the database's message.
  */
 #ifndef GEARBOX_STATUS_H
 #define GEARBOX_STATUS_H
@@ -34,7 +43,8 @@ typedef enum gbx_state {
     GBX_STATE_CANCELLED,
 } gbx_state;
 
-/* "PENDING" ...; parses the same back (-1 if unknown).  Static strings. */
+/* "PENDING" ... ("UNKNOWN" for a value outside the enum); parses the same
+ * back, case-insensitively (-1 if unknown).  Static strings. */
 const char *gbx_state_name(gbx_state state);
 int gbx_state_from_name(const char *name);
 
@@ -58,10 +68,13 @@ typedef struct gbx_status_spec {
 } gbx_status_spec;
 
 /* Creates a PENDING status with progress 0, ctime = mtime = now.  *out: free
- * with gbx_status_free. */
+ * with gbx_status_free.  A caller-chosen id must be 1-128 characters of
+ * [A-Za-z0-9._~-] (GBX_ERR_BAD_REQUEST otherwise); an existing id is
+ * GBX_ERR_CONFLICT. */
 gbx_err gbx_status_create(gbx_status **out, gbx_store *store, const gbx_status_spec *spec);
 
-/* Reads a status by id (`s-…`) or by a URI ending in `/<id>`.
+/* Reads a status by id (`s-…`) or by a URI ending in `/<id>` (a trailing
+ * `;matrix`, `?query` or `#fragment` is ignored).
  * GBX_ERR_NOT_FOUND `status "<id>" not found` if unknown. */
 gbx_err gbx_status_fetch(gbx_status **out, gbx_store *store, const char *id_or_uri);
 
@@ -101,16 +114,20 @@ bool gbx_status_is_success(const gbx_status *status);
 /* The stored job envelope.  *out: malloc'ed; NULL when none was kept. */
 gbx_err gbx_status_envelope(char **out, const gbx_status *status);
 
-/* The status object of DESIGN §3 (operation, component, state, uri,
- * status_uri, progress, code once progress is 100, messages, children, meta
- * if non-empty, parent_uri if set, failures, ctime, mtime, ytime if > 0,
- * concurrency).  *out: new reference. */
+/* The status object of DESIGN §3, keys in this order: operation, component,
+ * state, uri, status_uri, progress, code (once progress is 100 and a code was
+ * set by success/fail), messages, children, meta (if non-empty), parent_uri
+ * (if set), failures, ctime, mtime, ytime (if > 0), concurrency.  Unset
+ * operation/component/uri/status_uri are JSON null.  Times are whole unix
+ * seconds.  *out: new reference. */
 gbx_err gbx_status_to_json(json_t **out, const gbx_status *status);
 
 /* Mutators (write-through, atomic, refresh the snapshot). */
 
 /* Moves to `state` if the state machine allows it from the stored state
- * (checked inside the update, so two racing callers cannot both win). */
+ * (checked inside the update, so two racing callers cannot both win).  Only
+ * the state changes: complete a job with gbx_status_success/fail, which
+ * also set progress and code. */
 gbx_err gbx_status_set_state(gbx_status *status, gbx_state state);
 /* Raises progress to `progress` (0-100); a lower value is ignored. */
 gbx_err gbx_status_set_progress(gbx_status *status, int progress);
@@ -118,9 +135,15 @@ gbx_err gbx_status_add_message(gbx_status *status, const char *message);
 gbx_err gbx_status_add_child(gbx_status *status, const char *child_status_uri);
 /* Sets meta[key] (takes a new reference to value); NULL value deletes it. */
 gbx_err gbx_status_set_meta(gbx_status *status, const char *key, json_t *value);
-/* COMPLETED, progress 100, code 0. */
+/* The same, but steals the reference to value (as json_object_set_new), so
+ * `gbx_status_set_meta_new(s, "k", json_string("v"))` does not leak; the
+ * reference is released even when the call fails. */
+gbx_err gbx_status_set_meta_new(gbx_status *status, const char *key, json_t *value);
+/* COMPLETED, progress 100, code 0; from PENDING or RUNNING only (otherwise
+ * GBX_ERR_CONFLICT "state is currently <STATE>"). */
 gbx_err gbx_status_success(gbx_status *status);
-/* COMPLETED, progress 100, code `code` (non-zero), plus `message` if not NULL. */
+/* COMPLETED, progress 100, code `code` (1-999), plus `message` appended to
+ * messages if not NULL; same states as gbx_status_success. */
 gbx_err gbx_status_fail(gbx_status *status, int code, const char *message);
 /* concurrency += delta (never below 0). */
 gbx_err gbx_status_add_concurrency(gbx_status *status, int delta);
@@ -129,7 +152,15 @@ gbx_err gbx_status_add_failure(gbx_status *status);
 gbx_err gbx_status_set_ytime(gbx_status *status, double ytime);
 gbx_err gbx_status_set_envelope(gbx_status *status, const char *envelope);
 
-/* Filters for a collection query; NULL / -1 means "any". */
+/* Collection size when the filter's count is 0, and the most one query
+ * returns (larger counts are capped). */
+#define GBX_STATUS_LIST_DEFAULT 10
+#define GBX_STATUS_LIST_MAX 1000
+
+/* Filters for a collection query; NULL (or "") / -1 means "any".  uri is a
+ * substring match (SQL LIKE with % and _ escaped, so ASCII case-insensitive);
+ * state is matched case-insensitively; an unknown state, code < -1 or a
+ * progress outside 0-100 is GBX_ERR_BAD_REQUEST. */
 typedef struct gbx_status_filter {
     const char *uri;        /* substring of the resource uri */
     const char *state;      /* exact state name */
@@ -138,14 +169,15 @@ typedef struct gbx_status_filter {
     const char *scope;      /* only statuses created under this location */
     int code;               /* -1 = any */
     int progress;           /* -1 = any */
-    int count;              /* 0 = default 10 */
+    int count;              /* 0 = GBX_STATUS_LIST_DEFAULT, capped at GBX_STATUS_LIST_MAX */
 } gbx_status_filter;
 
 /* Sets every field of a filter to "any". */
 void gbx_status_filter_init(gbx_status_filter *filter);
 
-/* Ids of matching statuses, newest first (ties broken by creation order, the
- * later created first).  *out: new reference to an array of strings. */
+/* Ids of matching statuses, newest first: by ctime (sub-second), ties broken
+ * by creation order, the later created first.  *out: new reference to an
+ * array of strings. */
 gbx_err gbx_status_list(json_t **out, gbx_store *store, const gbx_status_filter *filter);
 
 #ifdef __cplusplus

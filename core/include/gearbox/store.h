@@ -2,7 +2,11 @@
  * envelope live (DESIGN §1).
  *
  * A gbx_store is one open database, shared by all threads of a process: each
- * thread gets its own connection on first use.  Backends: "sqlite" (WAL, busy
+ * thread gets its own connection on first use (closed when that thread exits
+ * or the store is freed).  Several processes may open the same database at
+ * once; every status update is atomic across them.  A store does not cross
+ * fork(): in the child every call fails (GBX_ERR_INTERNAL_SERVER_ERROR) until
+ * the child opens a store of its own.  Backends: "sqlite" (WAL, busy
  * timeout; the default) and, later, "mysql".  The row layout is private to
  * the backends; everything else goes through gearbox/status.h.
  */
@@ -20,15 +24,25 @@ extern "C" {
 typedef struct gbx_store gbx_store;
 
 /* Opens the store a config section describes, creating the schema if needed:
- *   {"type": "sqlite", "path": "state/status.db", "busy_timeout_ms": 5000}
- * `base_dir` (may be NULL) resolves a relative path.  *out: free with
- * gbx_store_free. */
+ *   {"type": "sqlite", "path": "state/status.db", "busy_timeout_ms": 5000,
+ *    "synchronous": "normal"}
+ * `type` defaults to "sqlite" ("mysql" is GBX_ERR_NOT_IMPLEMENTED for now);
+ * `busy_timeout_ms` (default 5000) is how long a writer waits for another's
+ * lock; `synchronous` is "normal" (default; WAL stays consistent, a power
+ * cut may lose the last commits) or "full" (fsync on every commit).
+ * `base_dir` (may be NULL = current directory) resolves a relative path; the
+ * file's directory is created if missing.  Bad settings are
+ * GBX_ERR_BAD_REQUEST, database failures GBX_ERR_INTERNAL_SERVER_ERROR.
+ * *out: free with gbx_store_free. */
 gbx_err gbx_store_open(gbx_store **out, const json_t *section, const char *base_dir);
 
-/* Shorthand for a SQLite file. */
+/* Shorthand for a SQLite file with the default settings (a relative path is
+ * resolved against the current directory). */
 gbx_err gbx_store_open_sqlite(gbx_store **out, const char *path);
 
-/* Closes every connection; NULL is accepted. */
+/* Closes every connection of every thread; NULL is accepted.  Call it once
+ * no other thread uses the store any more.  In a forked child it releases
+ * the handle but leaves the parent's connections alone. */
 void gbx_store_free(gbx_store *store);
 
 /* "sqlite" or "mysql".  Static string. */

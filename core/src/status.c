@@ -1,0 +1,464 @@
+/* status.c - status objects: the state machine, argument checks and the JSON
+ * shape of DESIGN §3.  Rows live in a backend (store_internal.h); every
+ * mutator is one atomic backend change that also returns the fresh row. */
+#include "gearbox/status.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gearbox/id.h"
+#include "store_internal.h"
+
+/* Longest id a caller may choose (generated ones are 28 characters). */
+#define STATUS_ID_MAX 128
+
+struct gbx_status {
+    gbx_store *store;
+    gbx__status_row row;
+};
+
+/* ---- states ------------------------------------------------------------ */
+
+static const char *const state_names[] = {
+    [GBX_STATE_PENDING] = "PENDING",       [GBX_STATE_RUNNING] = "RUNNING",
+    [GBX_STATE_COMPLETED] = "COMPLETED",   [GBX_STATE_STOPPING] = "STOPPING",
+    [GBX_STATE_STOPPED] = "STOPPED",       [GBX_STATE_CANCELLING] = "CANCELLING",
+    [GBX_STATE_CANCELLED] = "CANCELLED",
+};
+#define STATE_COUNT ((int)(sizeof state_names / sizeof state_names[0]))
+
+/* The states each state may move to. */
+static const unsigned transitions[] = {
+    [GBX_STATE_PENDING] = GBX__STATE_BIT(GBX_STATE_RUNNING) | GBX__STATE_BIT(GBX_STATE_STOPPING),
+    [GBX_STATE_RUNNING] = GBX__STATE_BIT(GBX_STATE_COMPLETED) | GBX__STATE_BIT(GBX_STATE_STOPPING),
+    [GBX_STATE_COMPLETED] = GBX__STATE_BIT(GBX_STATE_CANCELLING),
+    [GBX_STATE_STOPPING] = GBX__STATE_BIT(GBX_STATE_STOPPED),
+    [GBX_STATE_STOPPED] = GBX__STATE_BIT(GBX_STATE_CANCELLING),
+    [GBX_STATE_CANCELLING] = GBX__STATE_BIT(GBX_STATE_CANCELLED),
+    [GBX_STATE_CANCELLED] = 0,
+};
+
+static bool state_valid(int s) { return s >= 0 && s < STATE_COUNT; }
+
+const char *gbx_state_name(gbx_state state) {
+    return state_valid((int)state) ? state_names[state] : "UNKNOWN";
+}
+
+int gbx_state_from_name(const char *name) {
+    if (!name) return -1;
+    for (int s = 0; s < STATE_COUNT; s++)
+        if (strcasecmp(state_names[s], name) == 0) return s;
+    return -1;
+}
+
+bool gbx_state_can_transition(gbx_state from, gbx_state to) {
+    if (!state_valid((int)from) || !state_valid((int)to)) return false;
+    return (transitions[from] & GBX__STATE_BIT(to)) != 0;
+}
+
+/* The states from which `to` may be reached. */
+static unsigned states_leading_to(gbx_state to) {
+    unsigned mask = 0;
+    for (int s = 0; s < STATE_COUNT; s++)
+        if (gbx_state_can_transition((gbx_state)s, to)) mask |= GBX__STATE_BIT(s);
+    return mask;
+}
+
+/* ---- creating and reading ---------------------------------------------- */
+
+/* Text that ends up in JSON must be UTF-8 (jansson refuses anything else). */
+static bool valid_utf8(const char *text) {
+    json_t *probe = json_string(text);
+    json_decref(probe);
+    return probe != NULL;
+}
+
+/* GBX_ERR_BAD_REQUEST unless every non-NULL field of the spec is UTF-8. */
+static gbx_err check_spec_text(const gbx_status_spec *spec) {
+    const struct {
+        const char *name, *value;
+    } fields[] = {
+        {"operation", spec->operation}, {"component", spec->component},
+        {"uri", spec->uri},             {"status_base", spec->status_base},
+        {"parent_uri", spec->parent_uri}, {"scope", spec->scope},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (fields[i].value && !valid_utf8(fields[i].value))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "status %s is not valid UTF-8",
+                                 fields[i].name);
+    return GBX_OK;
+}
+
+static char *dup_or_null(const char *s, bool *oom) {
+    if (!s) return NULL;
+    char *d = strdup(s);
+    if (!d) *oom = true;
+    return d;
+}
+
+/* Ids chosen by callers end up in status URIs: keep them URL-safe. */
+static bool id_acceptable(const char *id) {
+    size_t n = strlen(id);
+    if (n == 0 || n > STATUS_ID_MAX) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.' || c == '~';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+static gbx_err wrap(gbx_status **out, gbx_store *store, gbx__status_row *row) {
+    gbx_status *st = calloc(1, sizeof *st);
+    if (!st) {
+        gbx__status_row_clear(row);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    st->store = store;
+    st->row = *row;
+    memset(row, 0, sizeof *row);
+    *out = st;
+    return GBX_OK;
+}
+
+gbx_err gbx_status_create(gbx_status **out, gbx_store *store, const gbx_status_spec *spec) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no output handle");
+    *out = NULL;
+    if (!store) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no store");
+    if (!spec) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no spec");
+    gbx_err checked = check_spec_text(spec);
+    if (checked) return checked;
+
+    char id[GBX_ID_MAX];
+    if (spec->id) {
+        if (!id_acceptable(spec->id))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "status id \"%s\" must be 1 to %d characters of "
+                                 "[A-Za-z0-9._~-]",
+                                 spec->id, STATUS_ID_MAX);
+    } else {
+        gbx_err rc = gbx_id_generate(id, sizeof id, "s");
+        if (rc) return rc;
+    }
+    const char *the_id = spec->id ? spec->id : id;
+
+    char *status_uri = NULL;
+    if (spec->status_base) {
+        size_t blen = strlen(spec->status_base);
+        while (blen > 0 && spec->status_base[blen - 1] == '/') blen--;
+        size_t n = blen + 1 + strlen(the_id) + 1;
+        status_uri = malloc(n);
+        if (!status_uri) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+        memcpy(status_uri, spec->status_base, blen);
+        status_uri[blen] = '/';
+        strcpy(status_uri + blen + 1, the_id);
+    }
+
+    bool oom = false;
+    double now = gbx__now();
+    gbx__status_row row = {
+        .id = dup_or_null(the_id, &oom),
+        .operation = dup_or_null(spec->operation, &oom),
+        .component = dup_or_null(spec->component, &oom),
+        .uri = dup_or_null(spec->uri, &oom),
+        .status_uri = status_uri,
+        .parent_uri = dup_or_null(spec->parent_uri, &oom),
+        .scope = dup_or_null(spec->scope, &oom),
+        .state = GBX_STATE_PENDING,
+        .progress = 0,
+        .code = -1,
+        .ctime = now,
+        .mtime = now,
+        .ytime = 0,
+        .messages = json_array(),
+        .children = json_array(),
+        .meta = json_object(),
+    };
+    if (oom || !row.messages || !row.children || !row.meta) {
+        gbx__status_row_clear(&row);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    gbx__status_row stored;
+    gbx_err rc = store->ops->insert(store, &row, spec->envelope, &stored);
+    gbx__status_row_clear(&row);
+    if (rc) return rc;
+    return wrap(out, store, &stored);
+}
+
+/* The id in "s-…" or in ".../status/s-…[;matrix][?query]", copied to buf. */
+static gbx_err id_from(char *buf, size_t len, const char *id_or_uri) {
+    if (!id_or_uri || !*id_or_uri)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no id given");
+    const char *start = strrchr(id_or_uri, '/');
+    start = start ? start + 1 : id_or_uri;
+    size_t n = strcspn(start, ";?#");
+    if (n == 0) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no id in \"%s\"", id_or_uri);
+    if (n >= len) return gbx__store_not_found(id_or_uri);
+    memcpy(buf, start, n);
+    buf[n] = '\0';
+    return GBX_OK;
+}
+
+gbx_err gbx_status_fetch(gbx_status **out, gbx_store *store, const char *id_or_uri) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no output handle");
+    *out = NULL;
+    if (!store) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no store");
+    char id[STATUS_ID_MAX + 1];
+    gbx_err rc = id_from(id, sizeof id, id_or_uri);
+    if (rc) return rc;
+    gbx__status_row row;
+    if ((rc = store->ops->load(store, id, &row))) return rc;
+    return wrap(out, store, &row);
+}
+
+gbx_err gbx_status_refresh(gbx_status *status) {
+    if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
+    gbx__status_row row;
+    gbx_err rc = status->store->ops->load(status->store, status->row.id, &row);
+    if (rc) return rc;
+    gbx__status_row_clear(&status->row);
+    status->row = row;
+    return GBX_OK;
+}
+
+void gbx_status_free(gbx_status *status) {
+    if (!status) return;
+    gbx__status_row_clear(&status->row);
+    free(status);
+}
+
+/* ---- getters ----------------------------------------------------------- */
+
+const char *gbx_status_id(const gbx_status *s) { return s ? s->row.id : NULL; }
+const char *gbx_status_operation(const gbx_status *s) { return s ? s->row.operation : NULL; }
+const char *gbx_status_component(const gbx_status *s) { return s ? s->row.component : NULL; }
+const char *gbx_status_uri(const gbx_status *s) { return s ? s->row.uri : NULL; }
+const char *gbx_status_status_uri(const gbx_status *s) { return s ? s->row.status_uri : NULL; }
+const char *gbx_status_parent_uri(const gbx_status *s) { return s ? s->row.parent_uri : NULL; }
+const char *gbx_status_scope(const gbx_status *s) { return s ? s->row.scope : NULL; }
+gbx_state gbx_status_state(const gbx_status *s) { return s ? s->row.state : GBX_STATE_PENDING; }
+int gbx_status_progress_value(const gbx_status *s) { return s ? s->row.progress : 0; }
+int gbx_status_code(const gbx_status *s) {
+    return s && s->row.progress == 100 ? s->row.code : -1;
+}
+int gbx_status_failures(const gbx_status *s) { return s ? s->row.failures : 0; }
+int gbx_status_concurrency(const gbx_status *s) { return s ? s->row.concurrency : 0; }
+double gbx_status_ctime(const gbx_status *s) { return s ? s->row.ctime : 0; }
+double gbx_status_mtime(const gbx_status *s) { return s ? s->row.mtime : 0; }
+double gbx_status_ytime(const gbx_status *s) { return s ? s->row.ytime : 0; }
+json_t *gbx_status_messages(const gbx_status *s) { return s->row.messages; }
+json_t *gbx_status_children(const gbx_status *s) { return s->row.children; }
+json_t *gbx_status_meta(const gbx_status *s) { return s->row.meta; }
+
+bool gbx_status_has_completed(const gbx_status *s) {
+    if (!s || s->row.progress != 100) return false;
+    switch (s->row.state) {
+    case GBX_STATE_COMPLETED:
+    case GBX_STATE_STOPPED:
+    case GBX_STATE_CANCELLING:
+    case GBX_STATE_CANCELLED: return true;
+    default: return false;
+    }
+}
+
+bool gbx_status_is_success(const gbx_status *s) {
+    return gbx_status_has_completed(s) && s->row.code == 0;
+}
+
+gbx_err gbx_status_envelope(char **out, const gbx_status *status) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no output pointer");
+    *out = NULL;
+    if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
+    return status->store->ops->load_envelope(status->store, status->row.id, out);
+}
+
+/* ---- JSON -------------------------------------------------------------- */
+
+static json_t *string_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+/* Seconds as clients see them: whole unix seconds, as Gearbox had them. */
+static json_t *whole_seconds(double t) { return json_integer((json_int_t)floor(t)); }
+
+gbx_err gbx_status_to_json(json_t **out, const gbx_status *status) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no output pointer");
+    *out = NULL;
+    if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
+    const gbx__status_row *r = &status->row;
+    json_t *o = json_object();
+    if (!o) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    int bad = 0;
+    bad |= json_object_set_new(o, "operation", string_or_null(r->operation));
+    bad |= json_object_set_new(o, "component", string_or_null(r->component));
+    bad |= json_object_set_new(o, "state", json_string(gbx_state_name(r->state)));
+    bad |= json_object_set_new(o, "uri", string_or_null(r->uri));
+    bad |= json_object_set_new(o, "status_uri", string_or_null(r->status_uri));
+    bad |= json_object_set_new(o, "progress", json_integer(r->progress));
+    if (r->progress == 100 && r->code >= 0)
+        bad |= json_object_set_new(o, "code", json_integer(r->code));
+    bad |= json_object_set_new(o, "messages", json_deep_copy(r->messages));
+    bad |= json_object_set_new(o, "children", json_deep_copy(r->children));
+    if (json_object_size(r->meta) > 0)
+        bad |= json_object_set_new(o, "meta", json_deep_copy(r->meta));
+    if (r->parent_uri) bad |= json_object_set_new(o, "parent_uri", json_string(r->parent_uri));
+    bad |= json_object_set_new(o, "failures", json_integer(r->failures));
+    bad |= json_object_set_new(o, "ctime", whole_seconds(r->ctime));
+    bad |= json_object_set_new(o, "mtime", whole_seconds(r->mtime));
+    if (r->ytime > 0) bad |= json_object_set_new(o, "ytime", whole_seconds(r->ytime));
+    bad |= json_object_set_new(o, "concurrency", json_integer(r->concurrency));
+    if (bad) {
+        json_decref(o);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                             "status \"%s\" cannot be serialised", r->id);
+    }
+    *out = o;
+    return GBX_OK;
+}
+
+/* ---- mutators ---------------------------------------------------------- */
+
+/* Applies one change through the backend and takes the row it returns. */
+static gbx_err apply(gbx_status *status, gbx__change *change) {
+    if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
+    change->now = gbx__now();
+    gbx__status_row row;
+    gbx_err rc = status->store->ops->update(status->store, status->row.id, change, &row);
+    if (rc) return rc;
+    gbx__status_row_clear(&status->row);
+    status->row = row;
+    return GBX_OK;
+}
+
+gbx_err gbx_status_set_state(gbx_status *status, gbx_state state) {
+    if (!state_valid((int)state))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "unknown state %d", (int)state);
+    gbx__change ch = {.kind = GBX__CHANGE_STATE, .to = state,
+                      .allowed_from = states_leading_to(state)};
+    return apply(status, &ch);
+}
+
+gbx_err gbx_status_set_progress(gbx_status *status, int progress) {
+    if (progress < 0 || progress > 100)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "progress %d is not between 0 and 100",
+                             progress);
+    gbx__change ch = {.kind = GBX__CHANGE_PROGRESS, .number = progress};
+    return apply(status, &ch);
+}
+
+gbx_err gbx_status_add_message(gbx_status *status, const char *message) {
+    if (!message) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no message given");
+    if (!valid_utf8(message))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "status message is not valid UTF-8");
+    gbx__change ch = {.kind = GBX__CHANGE_MESSAGE, .text = message};
+    return apply(status, &ch);
+}
+
+gbx_err gbx_status_add_child(gbx_status *status, const char *child_status_uri) {
+    if (!child_status_uri || !*child_status_uri)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no child status uri given");
+    if (!valid_utf8(child_status_uri))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "child status uri is not valid UTF-8");
+    gbx__change ch = {.kind = GBX__CHANGE_CHILD, .text = child_status_uri};
+    return apply(status, &ch);
+}
+
+gbx_err gbx_status_set_meta(gbx_status *status, const char *key, json_t *value) {
+    if (!key) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no meta key given");
+    gbx__change ch = {.kind = GBX__CHANGE_META, .text = key, .value = value};
+    return apply(status, &ch);
+}
+
+gbx_err gbx_status_set_meta_new(gbx_status *status, const char *key, json_t *value) {
+    gbx_err rc = gbx_status_set_meta(status, key, value);
+    json_decref(value);
+    return rc;
+}
+
+/* COMPLETED from PENDING or RUNNING (a job that could not even start fails
+ * from PENDING). */
+static gbx_err complete(gbx_status *status, int code, const char *message) {
+    gbx__change ch = {
+        .kind = GBX__CHANGE_COMPLETE,
+        .to = GBX_STATE_COMPLETED,
+        .allowed_from = GBX__STATE_BIT(GBX_STATE_PENDING) | GBX__STATE_BIT(GBX_STATE_RUNNING),
+        .number = code,
+        .text = message,
+    };
+    return apply(status, &ch);
+}
+
+gbx_err gbx_status_success(gbx_status *status) { return complete(status, 0, NULL); }
+
+gbx_err gbx_status_fail(gbx_status *status, int code, const char *message) {
+    if (code <= 0 || code > 999)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "failure code %d is not an HTTP-style code (1-999)", code);
+    if (message && !valid_utf8(message))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "status message is not valid UTF-8");
+    return complete(status, code, message);
+}
+
+gbx_err gbx_status_add_concurrency(gbx_status *status, int delta) {
+    gbx__change ch = {.kind = GBX__CHANGE_CONCURRENCY, .number = delta};
+    return apply(status, &ch);
+}
+
+gbx_err gbx_status_add_failure(gbx_status *status) {
+    gbx__change ch = {.kind = GBX__CHANGE_FAILURE};
+    return apply(status, &ch);
+}
+
+gbx_err gbx_status_set_ytime(gbx_status *status, double ytime) {
+    if (!isfinite(ytime) || ytime < 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "ytime must be a time in unix seconds >= 0");
+    gbx__change ch = {.kind = GBX__CHANGE_YTIME, .real = ytime};
+    return apply(status, &ch);
+}
+
+gbx_err gbx_status_set_envelope(gbx_status *status, const char *envelope) {
+    gbx__change ch = {.kind = GBX__CHANGE_ENVELOPE, .text = envelope};
+    return apply(status, &ch);
+}
+
+/* ---- collections ------------------------------------------------------- */
+
+void gbx_status_filter_init(gbx_status_filter *filter) {
+    if (!filter) return;
+    memset(filter, 0, sizeof *filter);
+    filter->code = -1;
+    filter->progress = -1;
+    filter->count = 0;
+}
+
+static const char *nonempty(const char *s) { return s && *s ? s : NULL; }
+
+gbx_err gbx_status_list(json_t **out, gbx_store *store, const gbx_status_filter *filter) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status list: no output pointer");
+    *out = NULL;
+    if (!store) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status list: no store");
+    gbx_status_filter f;
+    gbx_status_filter_init(&f);
+    if (filter) f = *filter;
+    f.uri = nonempty(f.uri);
+    f.operation = nonempty(f.operation);
+    f.component = nonempty(f.component);
+    f.scope = nonempty(f.scope);
+    f.state = nonempty(f.state);
+    if (f.state) {
+        int s = gbx_state_from_name(f.state);
+        if (s < 0) return gbx_error_set(GBX_ERR_BAD_REQUEST, "unknown state \"%s\"", f.state);
+        f.state = gbx_state_name((gbx_state)s);
+    }
+    if (f.code < -1)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "code filter %d is not a code", f.code);
+    if (f.progress < -1 || f.progress > 100)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "progress filter %d is not between 0 and 100",
+                             f.progress);
+    if (f.count < 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "count %d must not be negative", f.count);
+    if (f.count == 0) f.count = GBX_STATUS_LIST_DEFAULT;
+    if (f.count > GBX_STATUS_LIST_MAX) f.count = GBX_STATUS_LIST_MAX;
+    return store->ops->list(store, &f, out);
+}

@@ -1,0 +1,937 @@
+/* store_sqlite.c - the SQLite status store backend.
+ *
+ * One database file shared by every thread and process that opens it: WAL
+ * journal (readers never wait for the writer), a busy timeout for writers,
+ * one connection per thread (created on first use, closed when the thread
+ * exits or the store is freed), prepared statements cached per connection.
+ * Every change is one UPDATE ... RETURNING (so the write and the fresh
+ * snapshot are one atomic step) except meta, which is a read-modify-write in
+ * a BEGIN IMMEDIATE transaction (SQLite's JSON paths cannot name every key).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gearbox/log.h"
+#include "store_internal.h"
+
+/* Schema migrations, applied in order inside one write transaction; the
+ * database records how many it has seen in gbx_schema_version.  Later issues
+ * append entries (never edit old ones).  Columns kept for later work: ytime
+ * (delayed jobs); claims for the scheduler will be a migration of their own. */
+static const char *const migrations[] = {
+    /* 1: statuses */
+    "CREATE TABLE gbx_status ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " id TEXT NOT NULL UNIQUE,"
+    " operation TEXT, component TEXT, uri TEXT, status_uri TEXT, parent_uri TEXT,"
+    " scope TEXT,"
+    " state TEXT NOT NULL DEFAULT 'PENDING',"
+    " progress INTEGER NOT NULL DEFAULT 0,"
+    " code INTEGER,"
+    " messages TEXT NOT NULL DEFAULT '[]',"
+    " children TEXT NOT NULL DEFAULT '[]',"
+    " meta TEXT NOT NULL DEFAULT '{}',"
+    " failures INTEGER NOT NULL DEFAULT 0,"
+    " concurrency INTEGER NOT NULL DEFAULT 0,"
+    " ctime REAL NOT NULL, mtime REAL NOT NULL, ytime REAL NOT NULL DEFAULT 0,"
+    " envelope TEXT);"
+    "CREATE INDEX gbx_status_newest ON gbx_status (ctime DESC, seq DESC);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+#define ROW_COLUMNS                                                                     \
+    "seq, id, operation, component, uri, status_uri, parent_uri, scope, state, progress," \
+    " code, messages, children, meta, failures, concurrency, ctime, mtime, ytime"
+
+/* Every UPDATE binds ?1 = now, ?2 = id, ?3... = its own values. */
+#define UPDATE_HEAD "UPDATE gbx_status SET mtime = MAX(mtime, ?1), "
+#define UPDATE_TAIL " RETURNING " ROW_COLUMNS
+
+typedef enum stmt_id {
+    ST_INSERT,
+    ST_LOAD,
+    ST_STATE_OF,
+    ST_ENVELOPE,
+    ST_SET_STATE,
+    ST_COMPLETE,
+    ST_PROGRESS,
+    ST_MESSAGE,
+    ST_CHILD,
+    ST_META_READ,
+    ST_META_WRITE,
+    ST_CONCURRENCY,
+    ST_FAILURE,
+    ST_YTIME,
+    ST_SET_ENVELOPE,
+    ST_BEGIN_IMMEDIATE,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_LIST,
+    ST_COUNT
+} stmt_id;
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_INSERT] = "INSERT INTO gbx_status (id, operation, component, uri, status_uri,"
+                  " parent_uri, scope, state, progress, code, messages, children, meta,"
+                  " failures, concurrency, ctime, mtime, ytime, envelope)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+                  " ?16, ?17, ?18, ?19) RETURNING " ROW_COLUMNS,
+    [ST_LOAD] = "SELECT " ROW_COLUMNS " FROM gbx_status WHERE id = ?1",
+    [ST_STATE_OF] = "SELECT state FROM gbx_status WHERE id = ?1",
+    [ST_ENVELOPE] = "SELECT envelope FROM gbx_status WHERE id = ?1",
+    /* ?4 = ",PENDING,RUNNING," : the states the change may start from. */
+    [ST_SET_STATE] = UPDATE_HEAD "state = ?3"
+                     " WHERE id = ?2 AND instr(?4, ',' || state || ',') > 0" UPDATE_TAIL,
+    [ST_COMPLETE] = UPDATE_HEAD "state = ?3, progress = 100, code = ?5,"
+                    " messages = CASE WHEN ?6 IS NULL THEN messages"
+                    " ELSE json_insert(messages, '$[#]', ?6) END"
+                    " WHERE id = ?2 AND instr(?4, ',' || state || ',') > 0" UPDATE_TAIL,
+    [ST_PROGRESS] = UPDATE_HEAD "progress = MAX(progress, ?3) WHERE id = ?2" UPDATE_TAIL,
+    [ST_MESSAGE] = UPDATE_HEAD "messages = json_insert(messages, '$[#]', ?3)"
+                   " WHERE id = ?2" UPDATE_TAIL,
+    [ST_CHILD] = UPDATE_HEAD "children = json_insert(children, '$[#]', ?3)"
+                 " WHERE id = ?2" UPDATE_TAIL,
+    [ST_META_READ] = "SELECT meta FROM gbx_status WHERE id = ?1",
+    [ST_META_WRITE] = UPDATE_HEAD "meta = ?3 WHERE id = ?2" UPDATE_TAIL,
+    [ST_CONCURRENCY] = UPDATE_HEAD "concurrency = MAX(0, concurrency + ?3)"
+                       " WHERE id = ?2" UPDATE_TAIL,
+    [ST_FAILURE] = UPDATE_HEAD "failures = failures + 1 WHERE id = ?2" UPDATE_TAIL,
+    [ST_YTIME] = UPDATE_HEAD "ytime = ?3 WHERE id = ?2" UPDATE_TAIL,
+    [ST_SET_ENVELOPE] = UPDATE_HEAD "envelope = ?3 WHERE id = ?2" UPDATE_TAIL,
+    [ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_LIST] = "SELECT id FROM gbx_status"
+                " WHERE (?1 IS NULL OR uri LIKE ?1 ESCAPE '\\')"
+                " AND (?2 IS NULL OR state = ?2)"
+                " AND (?3 IS NULL OR operation = ?3)"
+                " AND (?4 IS NULL OR component = ?4)"
+                " AND (?5 IS NULL OR scope = ?5)"
+                " AND (?6 IS NULL OR code = ?6)"
+                " AND (?7 IS NULL OR progress = ?7)"
+                " ORDER BY ctime DESC, seq DESC LIMIT ?8",
+};
+
+struct sqlite_store;
+
+/* One thread's connection. */
+typedef struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmts[ST_COUNT];
+    struct sqlite_store *owner;
+    struct conn *prev, *next;
+    int failed_step; /* extended code of the last step that failed */
+    double busy_since; /* monotonic seconds when the current wait for a lock began */
+} conn;
+
+typedef struct sqlite_store {
+    gbx_store base; /* first: a gbx_store* is a sqlite_store* */
+    char *path;     /* absolute */
+    pid_t pid;      /* the process that opened it: connections do not survive fork */
+    int busy_timeout_ms;
+    bool sync_full;
+    pthread_key_t key;      /* this thread's conn */
+    pthread_mutex_t lock;   /* guards conns */
+    /* Writers of one process queue here rather than poll SQLite's lock, so
+     * a busy thread pool cannot starve one of its writers. */
+    pthread_mutex_t write_lock;
+    conn *conns;            /* every open connection, to close them in free */
+} sqlite_store;
+
+static const gbx__store_ops sqlite_ops;
+
+/* ---- errors ------------------------------------------------------------ */
+
+static gbx_err db_error(sqlite3 *db, const char *what) {
+    return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store: %s: %s", what,
+                         db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+static gbx_err out_of_memory(void) {
+    return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store: out of memory");
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static void conn_close(conn *c) {
+    for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(c->stmts[i]);
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+/* pthread key destructor: the thread that owned the connection exits. */
+static void conn_thread_exit(void *p) {
+    conn *c = p;
+    sqlite_store *s = c->owner;
+    pthread_mutex_lock(&s->lock);
+    if (c->prev) c->prev->next = c->next;
+    else s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    pthread_mutex_unlock(&s->lock);
+    conn_close(c);
+}
+
+static gbx_err exec_sql(sqlite3 *db, const char *sql, const char *what) {
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK) return GBX_OK;
+    gbx_err rc = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store: %s: %s", what,
+                               err ? err : sqlite3_errmsg(db));
+    sqlite3_free(err);
+    return rc;
+}
+
+static double monotonic_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Waits for another connection's lock up to busy_timeout_ms, polling often
+ * (1, 2, 4, 8, then every 10 ms): SQLite's own handler backs off to 100 ms
+ * sleeps, which starves a waiter while other writers keep the lock busy. */
+static int busy_wait(void *arg, int count) {
+    conn *c = arg;
+    double now = monotonic_seconds();
+    if (count == 0) c->busy_since = now;
+    if ((now - c->busy_since) * 1000.0 >= c->owner->busy_timeout_ms) return 0;
+    long ms = count < 4 ? 1L << count : 10;
+    struct timespec pause = {0, ms * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    return 1;
+}
+
+/* Opens a connection with this store's settings (not yet registered). */
+static gbx_err conn_open(sqlite_store *s, conn **out) {
+    *out = NULL;
+    conn *c = calloc(1, sizeof *c);
+    if (!c) return out_of_memory();
+    c->owner = s;
+    int rc = sqlite3_open_v2(s->path, &c->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        gbx_err e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store %s: %s", s->path,
+                                  c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        conn_close(c);
+        return e;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_handler(c->db, busy_wait, c);
+    gbx_err e = exec_sql(c->db, s->sync_full ? "PRAGMA synchronous=FULL"
+                                             : "PRAGMA synchronous=NORMAL",
+                         "setting synchronous");
+    if (e) {
+        conn_close(c);
+        return e;
+    }
+    *out = c;
+    return GBX_OK;
+}
+
+static void conn_register(sqlite_store *s, conn *c) {
+    pthread_mutex_lock(&s->lock);
+    c->next = s->conns;
+    if (s->conns) s->conns->prev = c;
+    s->conns = c;
+    pthread_mutex_unlock(&s->lock);
+    pthread_setspecific(s->key, c);
+}
+
+/* The calling thread's connection, opened on first use. */
+static gbx_err conn_get(gbx_store *store, conn **out) {
+    sqlite_store *s = (sqlite_store *)store;
+    if (s->pid != getpid())
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                             "status store %s was opened before fork(); open it again in this "
+                             "process",
+                             s->path);
+    conn *c = pthread_getspecific(s->key);
+    if (!c) {
+        gbx_err rc = conn_open(s, &c);
+        if (rc) return rc;
+        conn_register(s, c);
+    }
+    *out = c;
+    return GBX_OK;
+}
+
+static gbx_err prepare(conn *c, stmt_id id, sqlite3_stmt **out) {
+    if (!c->stmts[id] &&
+        sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id],
+                           NULL) != SQLITE_OK) {
+        c->stmts[id] = NULL;
+        return db_error(c->db, "preparing a statement");
+    }
+    *out = c->stmts[id];
+    return GBX_OK;
+}
+
+/* Makes a cached statement ready for its next use. */
+static void finish(sqlite3_stmt *st) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *text) {
+    if (text) sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, i);
+}
+
+/* ---- schema ------------------------------------------------------------ */
+
+/* Switches the file to WAL (persistent; a no-op when it already is). */
+static gbx_err enable_wal(sqlite_store *s, sqlite3 *db) {
+    /* Another process creating the same file may hold the lock a moment;
+     * retry within the busy timeout. */
+    int waited_ms = 0;
+    for (;;) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+        if (rc == SQLITE_OK) rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const char *mode = (const char *)sqlite3_column_text(st, 0);
+            if (!mode || strcmp(mode, "wal") != 0)
+                gbx_log(GBX_LOG_WARN, "status store %s: journal mode is %s, not wal", s->path,
+                        mode ? mode : "unknown");
+            sqlite3_finalize(st);
+            return GBX_OK;
+        }
+        gbx_err e = GBX_OK;
+        if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= s->busy_timeout_ms)
+            e = db_error(db, "enabling WAL");
+        sqlite3_finalize(st);
+        if (e) return e;
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        waited_ms += 10;
+    }
+}
+
+static gbx_err migrate(sqlite3 *db, const char *path) {
+    gbx_err rc = exec_sql(db, "BEGIN IMMEDIATE", "creating the schema");
+    if (rc) return rc;
+    rc = exec_sql(db,
+                  "CREATE TABLE IF NOT EXISTS gbx_schema_version ("
+                  " part TEXT PRIMARY KEY, version INTEGER NOT NULL)",
+                  "creating the schema");
+    int version = 0;
+    if (!rc) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, "SELECT version FROM gbx_schema_version WHERE part = 'status'",
+                               -1, &st, NULL) != SQLITE_OK) {
+            rc = db_error(db, "reading the schema version");
+        } else {
+            int step = sqlite3_step(st);
+            if (step == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+            else if (step != SQLITE_DONE) rc = db_error(db, "reading the schema version");
+        }
+        sqlite3_finalize(st);
+    }
+    if (!rc && version > SCHEMA_VERSION)
+        rc = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                           "status store %s: schema version %d is newer than this build "
+                           "understands (%d)",
+                           path, version, SCHEMA_VERSION);
+    for (int v = version; !rc && v < SCHEMA_VERSION; v++)
+        rc = exec_sql(db, migrations[v], "migrating the schema");
+    if (!rc && version < SCHEMA_VERSION) {
+        char sql[128];
+        snprintf(sql, sizeof sql,
+                 "INSERT OR REPLACE INTO gbx_schema_version (part, version) VALUES ('status', %d)",
+                 SCHEMA_VERSION);
+        rc = exec_sql(db, sql, "recording the schema version");
+    }
+    if (!rc) rc = exec_sql(db, "COMMIT", "creating the schema");
+    if (rc) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* ---- opening ----------------------------------------------------------- */
+
+/* mkdir -p for the directory part of `path`. */
+static gbx_err make_parent_dirs(const char *path) {
+    char *dir = strdup(path);
+    if (!dir) return out_of_memory();
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) {
+        free(dir);
+        return GBX_OK;
+    }
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        bool last = (*p == '\0');
+        if (*p == '/' || last) {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+                gbx_err rc = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                                           "status store: cannot create directory %s: %s", dir,
+                                           strerror(errno));
+                free(dir);
+                return rc;
+            }
+            *p = saved;
+            if (last) break;
+        }
+    }
+    struct stat st;
+    gbx_err rc = GBX_OK;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        rc = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store: %s is not a directory",
+                           dir);
+    free(dir);
+    return rc;
+}
+
+/* `path` made absolute, so that threads opening connections later do not
+ * depend on the current directory. */
+static char *absolute_path(const char *path) {
+    if (path[0] == '/') return strdup(path);
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) return NULL;
+    size_t n = strlen(cwd) + strlen(path) + 2;
+    char *abs = malloc(n);
+    if (abs) snprintf(abs, n, "%s/%s", cwd, path);
+    return abs;
+}
+
+gbx_err gbx__store_sqlite_open(gbx_store **out, const gbx__store_options *options) {
+    *out = NULL;
+    const char *path = options->path;
+    if (!path || !*path)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "status store: no SQLite path given");
+    if (strcmp(path, ":memory:") == 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "status store: \":memory:\" cannot be shared between connections; "
+                             "give a file path");
+    bool sync_full = false;
+    if (options->synchronous) {
+        if (strcmp(options->synchronous, "full") == 0) sync_full = true;
+        else if (strcmp(options->synchronous, "normal") != 0)
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "status store: \"synchronous\" must be \"normal\" or \"full\", "
+                                 "not \"%s\"",
+                                 options->synchronous);
+    }
+
+    sqlite_store *s = calloc(1, sizeof *s);
+    if (!s) return out_of_memory();
+    s->base.ops = &sqlite_ops;
+    s->pid = getpid();
+    s->busy_timeout_ms = options->busy_timeout_ms;
+    s->sync_full = sync_full;
+    s->path = absolute_path(path);
+    if (!s->path) {
+        free(s);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                             "status store: cannot resolve %s: %s", path, strerror(errno));
+    }
+    gbx_err rc = make_parent_dirs(s->path);
+    if (rc) {
+        free(s->path);
+        free(s);
+        return rc;
+    }
+    if (pthread_key_create(&s->key, conn_thread_exit) != 0) {
+        free(s->path);
+        free(s);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                             "status store: no thread-local key left");
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->write_lock, NULL);
+
+    conn *c = NULL;
+    rc = conn_open(s, &c);
+    if (!rc) {
+        rc = enable_wal(s, c->db);
+        if (!rc) rc = migrate(c->db, s->path);
+        if (rc) conn_close(c);
+    }
+    if (rc) {
+        pthread_key_delete(s->key);
+        pthread_mutex_destroy(&s->lock);
+        pthread_mutex_destroy(&s->write_lock);
+        free(s->path);
+        free(s);
+        return rc;
+    }
+    conn_register(s, c);
+    *out = &s->base;
+    return GBX_OK;
+}
+
+static void sq_close(gbx_store *store) {
+    sqlite_store *s = (sqlite_store *)store;
+    /* After the key is gone no thread-exit destructor runs for it. */
+    pthread_key_delete(s->key);
+    /* In a forked child the connections are the parent's: closing them here
+     * could disturb the parent's locks, so they are left alone. */
+    if (s->pid != getpid()) s->conns = NULL;
+    pthread_mutex_lock(&s->lock);
+    conn *c = s->conns;
+    while (c) {
+        conn *next = c->next;
+        conn_close(c);
+        c = next;
+    }
+    s->conns = NULL;
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->write_lock);
+    free(s->path);
+    free(s);
+}
+
+/* ---- rows -------------------------------------------------------------- */
+
+static bool dup_column(char **out, sqlite3_stmt *st, int i) {
+    const unsigned char *t = sqlite3_column_text(st, i);
+    if (!t) {
+        *out = NULL;
+        return true;
+    }
+    *out = strdup((const char *)t);
+    return *out != NULL;
+}
+
+/* Parses a JSON column's text (NULL = empty) into an array or object. */
+static gbx_err parse_json_text(json_t **out, const char *text, bool object, const char *column) {
+    if (!text) {
+        *out = object ? json_object() : json_array();
+        return *out ? GBX_OK : out_of_memory();
+    }
+    json_error_t jerr;
+    *out = json_loads(text, 0, &jerr);
+    if (*out && (object ? !json_is_object(*out) : !json_is_array(*out))) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    if (!*out)
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                             "status store: column %s holds malformed JSON", column);
+    return GBX_OK;
+}
+
+/* The JSON columns of a row, copied while the statement runs and parsed
+ * after it has finished (so that a writer holds the lock for a copy only). */
+typedef struct json_texts {
+    char *messages, *children, *meta;
+} json_texts;
+
+static void json_texts_free(json_texts *t) {
+    free(t->messages);
+    free(t->children);
+    free(t->meta);
+    memset(t, 0, sizeof *t);
+}
+
+/* Copies a row of ROW_COLUMNS; the JSON columns go to *texts. */
+static gbx_err read_row(sqlite3_stmt *st, gbx__status_row *row, json_texts *texts) {
+    memset(row, 0, sizeof *row);
+    memset(texts, 0, sizeof *texts);
+    row->seq = sqlite3_column_int64(st, 0);
+    bool ok = dup_column(&row->id, st, 1) && dup_column(&row->operation, st, 2) &&
+              dup_column(&row->component, st, 3) && dup_column(&row->uri, st, 4) &&
+              dup_column(&row->status_uri, st, 5) && dup_column(&row->parent_uri, st, 6) &&
+              dup_column(&row->scope, st, 7) && dup_column(&texts->messages, st, 11) &&
+              dup_column(&texts->children, st, 12) && dup_column(&texts->meta, st, 13);
+    if (!ok) {
+        gbx__status_row_clear(row);
+        json_texts_free(texts);
+        return out_of_memory();
+    }
+    const char *state = (const char *)sqlite3_column_text(st, 8);
+    int s = gbx_state_from_name(state);
+    if (s < 0) {
+        gbx_err rc = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                                   "status store: status \"%s\" has unknown state \"%s\"",
+                                   row->id ? row->id : "", state ? state : "");
+        gbx__status_row_clear(row);
+        json_texts_free(texts);
+        return rc;
+    }
+    row->state = (gbx_state)s;
+    row->progress = sqlite3_column_int(st, 9);
+    row->code = sqlite3_column_type(st, 10) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 10);
+    row->failures = sqlite3_column_int(st, 14);
+    row->concurrency = sqlite3_column_int(st, 15);
+    row->ctime = sqlite3_column_double(st, 16);
+    row->mtime = sqlite3_column_double(st, 17);
+    row->ytime = sqlite3_column_double(st, 18);
+    return GBX_OK;
+}
+
+/* Parses the JSON columns into the row and frees the texts. */
+static gbx_err complete_row(gbx__status_row *row, json_texts *texts) {
+    gbx_err rc = parse_json_text(&row->messages, texts->messages, false, "messages");
+    if (!rc) rc = parse_json_text(&row->children, texts->children, false, "children");
+    if (!rc) rc = parse_json_text(&row->meta, texts->meta, true, "meta");
+    json_texts_free(texts);
+    if (rc) gbx__status_row_clear(row);
+    return rc;
+}
+
+/* Steps a statement that yields at most one row of ROW_COLUMNS, to the end
+ * (a RETURNING statement commits when it completes), and resets it.  *found
+ * tells whether a row came back; on error nothing is left in *out. */
+static gbx_err step_row(conn *c, sqlite3_stmt *st, gbx__status_row *out, bool *found,
+                        const char *what) {
+    *found = false;
+    json_texts texts = {0};
+    int step = sqlite3_step(st);
+    gbx_err rc = GBX_OK;
+    if (step == SQLITE_ROW) {
+        rc = read_row(st, out, &texts);
+        if (!rc) *found = true;
+        while (step == SQLITE_ROW) step = sqlite3_step(st);
+    }
+    if (step != SQLITE_DONE && !rc) {
+        c->failed_step = sqlite3_extended_errcode(c->db);
+        rc = db_error(c->db, what);
+    }
+    finish(st);
+    if (rc) {
+        if (*found) gbx__status_row_clear(out);
+        json_texts_free(&texts);
+        *found = false;
+        return rc;
+    }
+    if (*found && (rc = complete_row(out, &texts))) *found = false;
+    return rc;
+}
+
+/* ---- operations -------------------------------------------------------- */
+
+static gbx_err sq_insert(gbx_store *store, const gbx__status_row *row, const char *envelope,
+                         gbx__status_row *out) {
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (!rc) rc = prepare(c, ST_INSERT, &st);
+    if (rc) return rc;
+
+    char *messages = json_dumps(row->messages, JSON_COMPACT);
+    char *children = json_dumps(row->children, JSON_COMPACT);
+    char *meta = json_dumps(row->meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!messages || !children || !meta) {
+        rc = out_of_memory();
+        goto done;
+    }
+    bind_text(st, 1, row->id);
+    bind_text(st, 2, row->operation);
+    bind_text(st, 3, row->component);
+    bind_text(st, 4, row->uri);
+    bind_text(st, 5, row->status_uri);
+    bind_text(st, 6, row->parent_uri);
+    bind_text(st, 7, row->scope);
+    bind_text(st, 8, gbx_state_name(row->state));
+    sqlite3_bind_int(st, 9, row->progress);
+    if (row->code >= 0) sqlite3_bind_int(st, 10, row->code);
+    else sqlite3_bind_null(st, 10);
+    bind_text(st, 11, messages);
+    bind_text(st, 12, children);
+    bind_text(st, 13, meta);
+    sqlite3_bind_int(st, 14, row->failures);
+    sqlite3_bind_int(st, 15, row->concurrency);
+    sqlite3_bind_double(st, 16, row->ctime);
+    sqlite3_bind_double(st, 17, row->mtime);
+    sqlite3_bind_double(st, 18, row->ytime);
+    bind_text(st, 19, envelope);
+
+    bool found;
+    c->failed_step = SQLITE_OK;
+    pthread_mutex_lock(&c->owner->write_lock);
+    rc = step_row(c, st, out, &found, "creating a status");
+    pthread_mutex_unlock(&c->owner->write_lock);
+    if (rc && (c->failed_step == SQLITE_CONSTRAINT_UNIQUE ||
+               c->failed_step == SQLITE_CONSTRAINT_PRIMARYKEY))
+        rc = gbx_error_set(GBX_ERR_CONFLICT, "status \"%s\" already exists", row->id);
+    else if (!rc && !found)
+        rc = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store: insert returned no row");
+done:
+    free(messages);
+    free(children);
+    free(meta);
+    return rc;
+}
+
+static gbx_err sq_load(gbx_store *store, const char *id, gbx__status_row *out) {
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (!rc) rc = prepare(c, ST_LOAD, &st);
+    if (rc) return rc;
+    bind_text(st, 1, id);
+    bool found;
+    rc = step_row(c, st, out, &found, "reading a status");
+    if (!rc && !found) rc = gbx__store_not_found(id);
+    return rc;
+}
+
+static gbx_err sq_load_envelope(gbx_store *store, const char *id, char **out) {
+    *out = NULL;
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (!rc) rc = prepare(c, ST_ENVELOPE, &st);
+    if (rc) return rc;
+    bind_text(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (t && !(*out = strdup(t))) rc = out_of_memory();
+    } else if (step == SQLITE_DONE) {
+        rc = gbx__store_not_found(id);
+    } else {
+        rc = db_error(c->db, "reading an envelope");
+    }
+    finish(st);
+    return rc;
+}
+
+/* The stored state of `id`: GBX_OK and *state, or NOT_FOUND / an error. */
+static gbx_err current_state(conn *c, const char *id, gbx_state *state) {
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = prepare(c, ST_STATE_OF, &st);
+    if (rc) return rc;
+    bind_text(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        int s = gbx_state_from_name((const char *)sqlite3_column_text(st, 0));
+        *state = s < 0 ? GBX_STATE_PENDING : (gbx_state)s;
+    } else if (step == SQLITE_DONE) {
+        rc = gbx__store_not_found(id);
+    } else {
+        rc = db_error(c->db, "reading a state");
+    }
+    finish(st);
+    return rc;
+}
+
+/* ",PENDING,RUNNING," for a mask, as ST_SET_STATE / ST_COMPLETE expect. */
+static void state_set_text(char *buf, size_t len, unsigned mask) {
+    size_t o = 0;
+    buf[o++] = ',';
+    for (int s = GBX_STATE_PENDING; s <= GBX_STATE_CANCELLED; s++) {
+        if (!(mask & GBX__STATE_BIT(s))) continue;
+        int n = snprintf(buf + o, len - o, "%s,", gbx_state_name((gbx_state)s));
+        if (n < 0 || (size_t)n >= len - o) break;
+        o += (size_t)n;
+    }
+    buf[o] = '\0';
+}
+
+/* meta[key] = value as a read-modify-write under the write lock. */
+static gbx_err update_meta(conn *c, const char *id, const gbx__change *ch,
+                           gbx__status_row *out) {
+    sqlite3_stmt *begin = NULL, *read = NULL, *write = NULL, *commit = NULL, *rollback = NULL;
+    gbx_err rc = prepare(c, ST_BEGIN_IMMEDIATE, &begin);
+    if (!rc) rc = prepare(c, ST_META_READ, &read);
+    if (!rc) rc = prepare(c, ST_META_WRITE, &write);
+    if (!rc) rc = prepare(c, ST_COMMIT, &commit);
+    if (!rc) rc = prepare(c, ST_ROLLBACK, &rollback);
+    if (rc) return rc;
+
+    int step = sqlite3_step(begin);
+    finish(begin);
+    if (step != SQLITE_DONE) return db_error(c->db, "starting a transaction");
+
+    json_t *meta = NULL;
+    char *text = NULL;
+    bool found = false;
+    bind_text(read, 1, id);
+    step = sqlite3_step(read);
+    if (step == SQLITE_ROW) {
+        rc = parse_json_text(&meta, (const char *)sqlite3_column_text(read, 0), true, "meta");
+    } else if (step == SQLITE_DONE) {
+        rc = gbx__store_not_found(id);
+    } else {
+        rc = db_error(c->db, "reading meta");
+    }
+    finish(read);
+
+    if (!rc) {
+        if (ch->value) {
+            if (json_object_set(meta, ch->text, (json_t *)ch->value) != 0)
+                rc = gbx_error_set(GBX_ERR_BAD_REQUEST, "meta key \"%s\" is not valid UTF-8",
+                                   ch->text);
+        } else {
+            json_object_del(meta, ch->text);
+        }
+    }
+    if (!rc && !(text = json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+        rc = gbx_error_set(GBX_ERR_BAD_REQUEST, "meta value cannot be serialised");
+    if (!rc) {
+        sqlite3_bind_double(write, 1, ch->now);
+        bind_text(write, 2, id);
+        bind_text(write, 3, text);
+        rc = step_row(c, write, out, &found, "writing meta");
+        if (!rc && !found) rc = gbx__store_not_found(id);
+    }
+    if (!rc) {
+        step = sqlite3_step(commit);
+        finish(commit);
+        if (step != SQLITE_DONE) rc = db_error(c->db, "committing meta");
+    }
+    if (rc) {
+        if (found) gbx__status_row_clear(out);
+        if (!sqlite3_get_autocommit(c->db)) {
+            sqlite3_step(rollback);
+            finish(rollback);
+        }
+    }
+    json_decref(meta);
+    free(text);
+    return rc;
+}
+
+static gbx_err update_locked(conn *c, const char *id, const gbx__change *ch,
+                             gbx__status_row *out) {
+    gbx_err rc;
+    if (ch->kind == GBX__CHANGE_META) return update_meta(c, id, ch, out);
+
+    stmt_id sid;
+    switch (ch->kind) {
+    case GBX__CHANGE_STATE: sid = ST_SET_STATE; break;
+    case GBX__CHANGE_COMPLETE: sid = ST_COMPLETE; break;
+    case GBX__CHANGE_PROGRESS: sid = ST_PROGRESS; break;
+    case GBX__CHANGE_MESSAGE: sid = ST_MESSAGE; break;
+    case GBX__CHANGE_CHILD: sid = ST_CHILD; break;
+    case GBX__CHANGE_CONCURRENCY: sid = ST_CONCURRENCY; break;
+    case GBX__CHANGE_FAILURE: sid = ST_FAILURE; break;
+    case GBX__CHANGE_YTIME: sid = ST_YTIME; break;
+    case GBX__CHANGE_ENVELOPE: sid = ST_SET_ENVELOPE; break;
+    default:
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store: unknown change %d",
+                             (int)ch->kind);
+    }
+    sqlite3_stmt *st = NULL;
+    if ((rc = prepare(c, sid, &st))) return rc;
+
+    char allowed[128];
+    bool guarded = ch->kind == GBX__CHANGE_STATE || ch->kind == GBX__CHANGE_COMPLETE;
+    if (guarded) state_set_text(allowed, sizeof allowed, ch->allowed_from);
+
+    /* A guarded change that finds the row in a state it may not start from
+     * is a conflict; if the state moved on to an allowed one meanwhile, try
+     * again rather than report a conflict that no longer holds. */
+    for (int attempt = 0;; attempt++) {
+        sqlite3_bind_double(st, 1, ch->now);
+        bind_text(st, 2, id);
+        switch (ch->kind) {
+        case GBX__CHANGE_STATE:
+            bind_text(st, 3, gbx_state_name(ch->to));
+            bind_text(st, 4, allowed);
+            break;
+        case GBX__CHANGE_COMPLETE:
+            bind_text(st, 3, gbx_state_name(ch->to));
+            bind_text(st, 4, allowed);
+            sqlite3_bind_int(st, 5, ch->number);
+            bind_text(st, 6, ch->text);
+            break;
+        case GBX__CHANGE_PROGRESS:
+        case GBX__CHANGE_CONCURRENCY: sqlite3_bind_int(st, 3, ch->number); break;
+        case GBX__CHANGE_MESSAGE:
+        case GBX__CHANGE_CHILD:
+        case GBX__CHANGE_ENVELOPE: bind_text(st, 3, ch->text); break;
+        case GBX__CHANGE_YTIME: sqlite3_bind_double(st, 3, ch->real); break;
+        default: break;
+        }
+        bool found;
+        rc = step_row(c, st, out, &found, "updating a status");
+        if (rc || found) return rc;
+        if (!guarded) return gbx__store_not_found(id);
+        gbx_state now_state = GBX_STATE_PENDING;
+        if ((rc = current_state(c, id, &now_state))) return rc;
+        if (!(ch->allowed_from & GBX__STATE_BIT(now_state)) || attempt >= 3)
+            return gbx__store_conflict(now_state);
+    }
+}
+
+static gbx_err sq_update(gbx_store *store, const char *id, const gbx__change *ch,
+                         gbx__status_row *out) {
+    conn *c = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (rc) return rc;
+    pthread_mutex_lock(&c->owner->write_lock);
+    rc = update_locked(c, id, ch, out);
+    pthread_mutex_unlock(&c->owner->write_lock);
+    return rc;
+}
+
+/* "%<uri with % _ \ escaped>%" for LIKE ... ESCAPE '\'. */
+static char *like_pattern(const char *s) {
+    size_t n = strlen(s);
+    char *p = malloc(2 * n + 3);
+    if (!p) return NULL;
+    size_t o = 0;
+    p[o++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' || s[i] == '_' || s[i] == '\\') p[o++] = '\\';
+        p[o++] = s[i];
+    }
+    p[o++] = '%';
+    p[o] = '\0';
+    return p;
+}
+
+static gbx_err sq_list(gbx_store *store, const gbx_status_filter *f, json_t **out) {
+    *out = NULL;
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (!rc) rc = prepare(c, ST_LIST, &st);
+    if (rc) return rc;
+    char *pattern = NULL;
+    if (f->uri && !(pattern = like_pattern(f->uri))) return out_of_memory();
+    json_t *ids = json_array();
+    if (!ids) {
+        free(pattern);
+        return out_of_memory();
+    }
+    bind_text(st, 1, pattern);
+    bind_text(st, 2, f->state);
+    bind_text(st, 3, f->operation);
+    bind_text(st, 4, f->component);
+    bind_text(st, 5, f->scope);
+    if (f->code >= 0) sqlite3_bind_int(st, 6, f->code);
+    if (f->progress >= 0) sqlite3_bind_int(st, 7, f->progress);
+    sqlite3_bind_int(st, 8, f->count);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (json_array_append_new(ids, json_string(id ? id : "")) != 0) {
+            rc = out_of_memory();
+            break;
+        }
+    }
+    if (!rc && step != SQLITE_DONE) rc = db_error(c->db, "listing statuses");
+    finish(st);
+    free(pattern);
+    if (rc) {
+        json_decref(ids);
+        return rc;
+    }
+    *out = ids;
+    return GBX_OK;
+}
+
+static const gbx__store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .insert = sq_insert,
+    .load = sq_load,
+    .load_envelope = sq_load_envelope,
+    .update = sq_update,
+    .list = sq_list,
+};
