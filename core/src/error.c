@@ -46,10 +46,14 @@ int gbx_err_from_name(const char *name) {
 }
 
 gbx_err gbx_error_setv(gbx_err code, const char *fmt, va_list ap) {
+    /* Format into a scratch buffer first: callers often pass the previous
+     * message (gbx_error_last()->message) as an argument. */
+    char scratch[LAST_ERROR_MAX];
     if (fmt)
-        vsnprintf(last_message, sizeof last_message, fmt, ap);
+        vsnprintf(scratch, sizeof scratch, fmt, ap);
     else
-        last_message[0] = '\0';
+        scratch[0] = '\0';
+    memcpy(last_message, scratch, sizeof last_message);
     last_error.code = code;
     last_error.message = last_message;
     return code;

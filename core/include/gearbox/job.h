@@ -21,6 +21,16 @@ extern "C" {
 
 typedef struct gbx_job gbx_job;
 
+/* A job over a deep copy of `env` (for tools, tests and the job manager;
+ * the worker runtime builds the jobs it hands to handlers itself).  It has
+ * no status and no schema directory: json_content parses without
+ * validating.  *out: free with gbx_job_free. */
+gbx_err gbx_job_new(gbx_job **out, const gbx_envelope *env);
+
+/* Frees a job made with gbx_job_new; NULL is accepted.  Never free the job
+ * a handler receives. */
+void gbx_job_free(gbx_job *job);
+
 /* The envelope.  Borrowed. */
 const gbx_envelope *gbx_job_envelope(const gbx_job *job);
 

@@ -44,7 +44,12 @@ typedef struct gbx_worker gbx_worker;
  * with gbx_worker_free. */
 gbx_err gbx_worker_new(gbx_worker **out, const char *config_path);
 
-/* The same from a loaded config; the worker takes ownership of `cfg`. */
+/* The same from a loaded config; the worker takes ownership of `cfg` (it
+ * is freed on failure too).  Keys read: gearman (see
+ * gbx_config_gearman_servers), status (required: the store section, paths
+ * relative to the config's directory), schemadir (optional; no schemas ->
+ * json_content does not validate), schema_dialect (default dialect of the
+ * schema files, e.g. "legacy"), component (for the worker's identifier). */
 gbx_err gbx_worker_new_from_config(gbx_worker **out, gbx_config *cfg);
 
 void gbx_worker_free(gbx_worker *worker);
@@ -53,10 +58,13 @@ void gbx_worker_free(gbx_worker *worker);
  * "do_get_barn_animal_v1"); registering a name again replaces it. */
 gbx_err gbx_worker_register(gbx_worker *worker, const char *name, gbx_handler_fn fn, void *user);
 
-/* Called before / after every handler (either may be NULL). */
+/* Called before / after every handler call (either may be NULL); not for
+ * jobs that are rejected or skipped.  `post` runs once the result is
+ * recorded on the status, before concurrency is lowered again. */
 void gbx_worker_set_hooks(gbx_worker *worker, gbx_request_hook pre, gbx_request_hook post, void *user);
 
-/* run() returns after `n` jobs (0 = never). */
+/* run() returns once request_count reaches `n` (0 = never).  Every job
+ * taken from gearmand counts, also one that was rejected or skipped. */
 void gbx_worker_set_max_requests(gbx_worker *worker, unsigned long n);
 unsigned long gbx_worker_request_count(const gbx_worker *worker);
 
@@ -65,11 +73,15 @@ unsigned long gbx_worker_request_count(const gbx_worker *worker);
  * gearmand is logged and retried, not fatal. */
 gbx_err gbx_worker_run(gbx_worker *worker);
 
-/* Serves at most one job, waiting up to timeout_ms.  GBX_OK whether or not a
- * job came; *served (may be NULL) says which. */
+/* Serves at most one job, waiting up to timeout_ms (-1 = no limit).  GBX_OK
+ * whether or not a job came; *served (may be NULL) says which.  When no
+ * gearmand can be reached it waits a short, growing backoff (at most
+ * timeout_ms) and returns GBX_ERR_SERVICE_UNAVAILABLE: call again to retry. */
 gbx_err gbx_worker_work_once(gbx_worker *worker, int timeout_ms, bool *served);
 
-/* Asks run() to return after the current job.  Async-signal-safe. */
+/* Asks run() to return after the current job.  Async-signal-safe and
+ * thread-safe.  A stopped worker stays stopped: a later run() returns at
+ * once. */
 void gbx_worker_stop(gbx_worker *worker);
 
 /* Borrowed. */

@@ -1,0 +1,346 @@
+/* job.c - a job as a handler sees it: accessors over its envelope, the
+ * validated JSON body, and the status it reports to. */
+#include "job_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gearbox/json.h"
+#include "gearbox/log.h"
+#include "gearbox/uri.h"
+
+struct gbx_job {
+    gbx_envelope *env;          /* owned */
+    gbx_status *status;         /* owned; NULL for a sync job */
+    gbx__schema_cache *schemas; /* borrowed from the worker; may be NULL */
+    char *resource_uri;         /* computed once; NULL without base_uri/type */
+    char version[16];           /* from the handler name; "" if not parseable */
+    json_t *json_content;       /* the validated body, once asked for */
+};
+
+/* ---- schema cache ---------------------------------------------------- */
+
+typedef struct schema_entry {
+    struct schema_entry *next;
+    char *key;          /* "<operation>-<component>-<resource>-<version>" */
+    gbx_schema *schema; /* NULL: no file for this key */
+} schema_entry;
+
+struct gbx__schema_cache {
+    char *dir;
+    gbx_dialect dialect;
+    schema_entry *entries;
+};
+
+gbx_err gbx__schema_cache_new(gbx__schema_cache **out, const char *schemadir, gbx_dialect dialect) {
+    *out = NULL;
+    gbx__schema_cache *cache = calloc(1, sizeof *cache);
+    if (!cache) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    if (schemadir && !(cache->dir = strdup(schemadir))) {
+        free(cache);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    cache->dialect = dialect;
+    *out = cache;
+    return GBX_OK;
+}
+
+void gbx__schema_cache_free(gbx__schema_cache *cache) {
+    if (!cache) return;
+    schema_entry *e = cache->entries;
+    while (e) {
+        schema_entry *next = e->next;
+        gbx_schema_free(e->schema);
+        free(e->key);
+        free(e);
+        e = next;
+    }
+    free(cache->dir);
+    free(cache);
+}
+
+static bool file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Names that go into a file name must not leave the schema directory. */
+static bool safe_name_part(const char *s) {
+    if (!s || !*s) return false;
+    for (; *s; s++)
+        if (*s == '/' || *s == '\\' || (*s == '.' && s[1] == '.')) return false;
+    return true;
+}
+
+gbx_err gbx__schema_cache_find(const gbx_schema **out, gbx__schema_cache *cache,
+                               const char *operation, const char *component,
+                               const char *resource, const char *version) {
+    *out = NULL;
+    if (!cache || !cache->dir) return GBX_OK;
+    if (!safe_name_part(operation) || !safe_name_part(component) || !safe_name_part(resource) ||
+        !safe_name_part(version))
+        return GBX_OK;
+
+    char key[512];
+    int n = snprintf(key, sizeof key, "%s-%s-%s-%s", operation, component, resource, version);
+    if (n < 0 || (size_t)n >= sizeof key)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "schema name too long: %s-%s-%s-%s", operation,
+                             component, resource, version);
+    for (schema_entry *e = cache->entries; e; e = e->next)
+        if (strcmp(e->key, key) == 0) {
+            *out = e->schema;
+            return GBX_OK;
+        }
+
+    char path[4096];
+    const char *found = NULL;
+    n = snprintf(path, sizeof path, "%s/%s.js", cache->dir, key);
+    if (n > 0 && (size_t)n < sizeof path && file_exists(path)) {
+        found = path;
+    } else {
+        n = snprintf(path, sizeof path, "%s/%s-global-%s-%s.js", cache->dir, operation, resource,
+                     version);
+        if (n > 0 && (size_t)n < sizeof path && file_exists(path)) found = path;
+    }
+
+    gbx_schema *schema = NULL;
+    if (found) {
+        gbx_schema_options opts;
+        gbx_schema_options_init(&opts);
+        opts.default_dialect = cache->dialect;
+        if (gbx_schema_load_file(&schema, found, &opts) != GBX_OK) {
+            char why[768]; /* the last error's buffer cannot format into itself */
+            snprintf(why, sizeof why, "%s", gbx_error_last()->message);
+            return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "schema file %s: %s", found, why);
+        }
+        gbx_log(GBX_LOG_DEBUG, "schema %s loaded for %s", found, key);
+    }
+
+    schema_entry *e = calloc(1, sizeof *e);
+    if (!e || !(e->key = strdup(key))) {
+        free(e);
+        gbx_schema_free(schema);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    e->schema = schema;
+    e->next = cache->entries;
+    cache->entries = e;
+    *out = schema;
+    return GBX_OK;
+}
+
+/* ---- construction ---------------------------------------------------- */
+
+static gbx_err fill_collection(gbx_envelope *env, const char *field, bool array) {
+    if (gbx_envelope_get_json(env, field)) return GBX_OK;
+    json_t *empty = array ? json_array() : json_object();
+    if (!empty) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    gbx_err err = gbx_envelope_set_json(env, field, empty);
+    json_decref(empty);
+    return err;
+}
+
+static gbx_err build_resource_uri(gbx_job *job) {
+    const char *base = gbx_envelope_get(job->env, "base_uri");
+    const char *type = gbx_envelope_get(job->env, "resource.type");
+    const char *name = gbx_envelope_get(job->env, "resource.name");
+    if (!base || !type) return GBX_OK;
+
+    char *encoded = NULL;
+    if (name && *name) {
+        gbx_err err = gbx_uri_encode(&encoded, name);
+        if (err != GBX_OK) return err;
+    }
+    size_t blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/') blen--; /* never "…/v1//animal" */
+    size_t len = blen + 1 + strlen(type) + (encoded ? 1 + strlen(encoded) : 0) + 1;
+    job->resource_uri = malloc(len);
+    if (!job->resource_uri) {
+        free(encoded);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    snprintf(job->resource_uri, len, "%.*s/%s%s%s", (int)blen, base, type, encoded ? "/" : "",
+             encoded ? encoded : "");
+    free(encoded);
+    return GBX_OK;
+}
+
+gbx_err gbx__job_new_owned(gbx_job **out, gbx_envelope *env) {
+    *out = NULL;
+    gbx_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        gbx_envelope_free(env);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    job->env = env;
+    gbx_err err;
+    if ((err = fill_collection(env, "arguments", true)) != GBX_OK ||
+        (err = fill_collection(env, "matrix_arguments", false)) != GBX_OK ||
+        (err = fill_collection(env, "query_params", false)) != GBX_OK ||
+        (err = fill_collection(env, "headers", false)) != GBX_OK ||
+        (err = fill_collection(env, "environ", false)) != GBX_OK ||
+        (err = build_resource_uri(job)) != GBX_OK) {
+        gbx_job_free(job);
+        return err;
+    }
+    const char *name = gbx_envelope_get(env, "name");
+    gbx_handler_parts parts;
+    if (name && gbx_handler_parse(&parts, name) == GBX_OK)
+        snprintf(job->version, sizeof job->version, "%s", parts.version);
+    else
+        gbx_error_clear(); /* an unparseable name only means "no version" */
+    *out = job;
+    return GBX_OK;
+}
+
+gbx_err gbx_job_new(gbx_job **out, const gbx_envelope *env) {
+    *out = NULL;
+    if (!env) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_job_new: no envelope");
+    gbx_envelope *copy = NULL;
+    gbx_err err = gbx_envelope_copy(&copy, env);
+    if (err != GBX_OK) return err;
+    return gbx__job_new_owned(out, copy);
+}
+
+void gbx_job_free(gbx_job *job) {
+    if (!job) return;
+    json_decref(job->json_content);
+    free(job->resource_uri);
+    gbx_status_free(job->status);
+    gbx_envelope_free(job->env);
+    free(job);
+}
+
+void gbx__job_set_schemas(gbx_job *job, gbx__schema_cache *cache) { job->schemas = cache; }
+
+void gbx__job_set_status(gbx_job *job, gbx_status *status) {
+    if (job->status != status) gbx_status_free(job->status);
+    job->status = status;
+}
+
+/* ---- accessors ------------------------------------------------------- */
+
+const gbx_envelope *gbx_job_envelope(const gbx_job *job) { return job->env; }
+
+const char *gbx_job_name(const gbx_job *job) { return gbx_envelope_get(job->env, "name"); }
+
+const char *gbx_job_type(const gbx_job *job) {
+    const char *type = gbx_envelope_get(job->env, "job_type");
+    return type ? type : "async";
+}
+
+const char *gbx_job_operation(const gbx_job *job) { return gbx_envelope_get(job->env, "operation"); }
+
+const char *gbx_job_component(const gbx_job *job) { return gbx_envelope_get(job->env, "component"); }
+
+const char *gbx_job_resource_type(const gbx_job *job) {
+    return gbx_envelope_get(job->env, "resource.type");
+}
+
+const char *gbx_job_resource_name(const gbx_job *job) {
+    return gbx_envelope_get(job->env, "resource.name");
+}
+
+const char *gbx_job_resource_uri(const gbx_job *job) { return job->resource_uri; }
+
+const char *gbx_job_base_uri(const gbx_job *job) { return gbx_envelope_get(job->env, "base_uri"); }
+
+const char *gbx_job_api_version(const gbx_job *job) {
+    return job->version[0] ? job->version : NULL;
+}
+
+const char *gbx_job_status_id(const gbx_job *job) {
+    if (gbx_envelope_is_sync(job->env)) return NULL;
+    return gbx_envelope_get(job->env, "status");
+}
+
+const char *gbx_job_remote_ip(const gbx_job *job) { return gbx_envelope_get(job->env, "remote.ip"); }
+
+const char *gbx_job_remote_user(const gbx_job *job) {
+    return gbx_envelope_get(job->env, "remote.user");
+}
+
+const char *gbx_job_event_status(const gbx_job *job) {
+    return gbx_envelope_get(job->env, "event_status");
+}
+
+json_t *gbx_job_arguments(const gbx_job *job) {
+    return gbx_envelope_get_json(job->env, "arguments");
+}
+
+json_t *gbx_job_matrix_arguments(const gbx_job *job) {
+    return gbx_envelope_get_json(job->env, "matrix_arguments");
+}
+
+json_t *gbx_job_query_params(const gbx_job *job) {
+    return gbx_envelope_get_json(job->env, "query_params");
+}
+
+json_t *gbx_job_headers(const gbx_job *job) { return gbx_envelope_get_json(job->env, "headers"); }
+
+json_t *gbx_job_environ(const gbx_job *job) { return gbx_envelope_get_json(job->env, "environ"); }
+
+const char *gbx_job_content(const gbx_job *job, size_t *len) {
+    size_t n = 0;
+    const char *content = gbx_envelope_content(job->env, &n);
+    if (!content) {
+        content = "";
+        n = 0;
+    }
+    if (len) *len = n;
+    return content;
+}
+
+static bool all_blank(const char *s, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (!isspace((unsigned char)s[i])) return false;
+    return true;
+}
+
+gbx_err gbx_job_json_content(json_t **out, gbx_job *job) {
+    *out = NULL;
+    if (job->json_content) {
+        *out = job->json_content;
+        return GBX_OK;
+    }
+
+    size_t len = 0;
+    const char *text = gbx_job_content(job, &len);
+    json_t *value = NULL;
+    if (all_blank(text, len)) {
+        value = json_null();
+    } else {
+        gbx_err err = gbx_json_parse(&value, text, len);
+        if (err != GBX_OK) return err;
+    }
+
+    const gbx_schema *schema = NULL;
+    if (job->schemas) {
+        const char *op = gbx_job_operation(job), *component = gbx_job_component(job),
+                   *resource = gbx_job_resource_type(job), *version = gbx_job_api_version(job);
+        if (op && component && resource && version) {
+            gbx_err err = gbx__schema_cache_find(&schema, job->schemas, op, component, resource,
+                                                 version);
+            if (err != GBX_OK) {
+                json_decref(value);
+                return err;
+            }
+        }
+    }
+    if (schema) {
+        gbx_err err = gbx_schema_validate(NULL, schema, value);
+        if (err != GBX_OK) {
+            json_decref(value);
+            return err;
+        }
+    }
+    job->json_content = value;
+    *out = value;
+    return GBX_OK;
+}
+
+gbx_status *gbx_job_status(gbx_job *job) { return job->status; }

@@ -1,0 +1,2 @@
+// DELETE /barn/v1/animal/<name> takes no body.
+{ "type": "null" }

@@ -1,0 +1,2 @@
+// GET /barn/v1/animal[/<name>] takes no body.
+{ "type": "null" }
