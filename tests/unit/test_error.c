@@ -38,6 +38,9 @@ int main(void) {
     CHECK_INT(gbx_error_last()->code, GBX_OK);
     CHECK_INT(gbx_error_set(GBX_ERR_NOT_FOUND, "missing %d", 7), 404);
     CHECK_STR(gbx_error_last()->message, "missing 7");
+    /* Quoting the previous message is safe. */
+    gbx_error_set(GBX_ERR_NOT_FOUND, "wrapped: %s", gbx_error_last()->message);
+    CHECK_STR(gbx_error_last()->message, "wrapped: missing 7");
     pthread_t t;
     pthread_create(&t, NULL, other_thread, NULL);
     pthread_join(t, NULL);
