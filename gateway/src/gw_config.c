@@ -1,0 +1,496 @@
+/* gw_config.c - load and check the gateway configuration. */
+#include "gw_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "gearbox/json.h"
+#include "gearbox/log.h"
+#include "gearbox/uri.h"
+#include "gw_util.h"
+
+#define DEFAULT_PORT 4080
+#define DEFAULT_MAX_BODY (8u * 1024u * 1024u)
+#define DEFAULT_THREADS 4
+#define DEFAULT_MAX_CONNECTIONS 16384
+#define DEFAULT_SUBMIT_TIMEOUT 5.0
+#define DEFAULT_SHUTDOWN_GRACE 5.0
+#define DEFAULT_LOCATION_TIMEOUT 30.0
+
+static const struct {
+    const char *name;
+    gbx_gw_method method;
+} method_names[] = {
+    {"GET", GBX_GW_GET}, {"HEAD", GBX_GW_HEAD}, {"PUT", GBX_GW_PUT},
+    {"POST", GBX_GW_POST}, {"DELETE", GBX_GW_DELETE},
+};
+
+gbx_gw_method gbx_gw_method_from_name(const char *name) {
+    if (!name) return 0;
+    for (size_t i = 0; i < sizeof method_names / sizeof method_names[0]; i++)
+        if (strcmp(method_names[i].name, name) == 0) return method_names[i].method;
+    return 0;
+}
+
+static char *join_path(const char *dir, const char *path) {
+    if (!path) return NULL;
+    if (path[0] == '/' || !dir || !*dir) return strdup(path);
+    size_t n = strlen(dir) + strlen(path) + 2;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%s/%s", dir, path);
+    return out;
+}
+
+gbx_err gbx_gw_normalize_prefix(char **out, const char *prefix) {
+    *out = NULL;
+    if (!prefix || prefix[0] != '/')
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "prefix \"%s\" must start with '/'",
+                             prefix ? prefix : "");
+    size_t len = strlen(prefix);
+    while (len > 0 && prefix[len - 1] == '/') len--;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)prefix[i];
+        if (c <= ' ' || c >= 0x7f || strchr("?;#%\\", c))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "prefix \"%s\" may not contain '%c' (only plain path characters)",
+                                 prefix, c > ' ' && c < 0x7f ? c : '?');
+    }
+    /* Segments: none empty ("//"), none "." or "..". */
+    for (size_t i = 0; i < len;) {
+        size_t j = i + 1;
+        while (j < len && prefix[j] != '/') j++;
+        size_t seg = j - i - 1;
+        if (seg == 0 || (seg == 1 && prefix[i + 1] == '.') ||
+            (seg == 2 && prefix[i + 1] == '.' && prefix[i + 2] == '.'))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "prefix \"%s\" has an empty, \".\" or \"..\" segment", prefix);
+        i = j;
+    }
+    char *p = strndup(prefix, len);
+    if (!p) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    *out = p;
+    return GBX_OK;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool gbx_gw_location_has_handler(const gbx_gw_location *loc, const char *name) {
+    if (!loc || !name || loc->nhandlers == 0) return false;
+    return bsearch(&name, loc->handlers, loc->nhandlers, sizeof(char *), cmp_str) != NULL;
+}
+
+void gbx_gw_location_clear(gbx_gw_location *loc) {
+    if (!loc) return;
+    free(loc->prefix);
+    free(loc->config_path);
+    gbx_config_free(loc->component_cfg);
+    for (size_t i = 0; i < loc->nhandlers; i++) free(loc->handlers[i]);
+    free(loc->handlers);
+    json_decref(loc->environ);
+    free(loc->schemadir);
+    memset(loc, 0, sizeof *loc);
+}
+
+static bool is_component_name(const char *s) {
+    if (!s || !*s) return false;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p)) return false;
+    return true;
+}
+
+/* Reads the component config's handlers list. */
+static gbx_err load_handlers(gbx_gw_location *loc, const char *where) {
+    json_t *list = gbx_config_get(loc->component_cfg, "handlers");
+    if (!list)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: component config %s has no \"handlers\" list",
+                             where, loc->config_path);
+    if (!json_is_array(list))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "%s: \"handlers\" in %s must be an array of handler names", where,
+                             loc->config_path);
+    size_t n = json_array_size(list);
+    loc->handlers = calloc(n ? n : 1, sizeof(char *));
+    if (!loc->handlers) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const char *name = json_string_value(json_array_get(list, i));
+        gbx_handler_parts parts;
+        if (!name)
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: handlers[%zu] in %s is not a string",
+                                 where, i, loc->config_path);
+        if (gbx_handler_parse(&parts, name) != GBX_OK)
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "%s: handlers[%zu] \"%s\" in %s is not a handler name "
+                                 "(do_<method>_<component>_<resource>_<version>)",
+                                 where, i, name, loc->config_path);
+        if (strcmp(parts.method, "get") && strcmp(parts.method, "put") &&
+            strcmp(parts.method, "post") && strcmp(parts.method, "delete"))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "%s: handler \"%s\" in %s: method \"%s\" is not get, put, post or delete",
+                                 where, name, loc->config_path, parts.method);
+        if (strcmp(parts.component, loc->component) && strcmp(parts.component, "global"))
+            gbx_log(GBX_LOG_WARN,
+                    "%s: handler \"%s\" names component \"%s\", not \"%s\": requests under %s never reach it",
+                    where, name, parts.component, loc->component, loc->prefix[0] ? loc->prefix : "/");
+        if (gbx_gw_location_has_handler(loc, name)) continue;
+        loc->handlers[loc->nhandlers] = strdup(name);
+        if (!loc->handlers[loc->nhandlers])
+            return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+        loc->nhandlers++;
+        qsort(loc->handlers, loc->nhandlers, sizeof(char *), cmp_str);
+    }
+    if (loc->nhandlers == 0)
+        gbx_log(GBX_LOG_WARN, "%s: %s lists no handlers: only the status endpoints are served",
+                where, loc->config_path);
+    return GBX_OK;
+}
+
+static gbx_err load_schema_settings(gbx_gw_location *loc, const json_t *spec, const char *where) {
+    gbx_err e = gbx_config_get_path(&loc->schemadir, loc->component_cfg, "schemadir", NULL);
+    if (e != GBX_OK)
+        return gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "%s: \"schemadir\" in %s", where,
+                                 loc->config_path);
+    if (loc->schemadir) {
+        struct stat st;
+        if (stat(loc->schemadir, &st) != 0 || !S_ISDIR(st.st_mode))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "%s: schemadir \"%s\" of %s is not a directory", where,
+                                 loc->schemadir, loc->config_path);
+    }
+    json_t *dialect = gbx_config_get(loc->component_cfg, "schema_dialect");
+    loc->dialect = GBX_DIALECT_LEGACY;
+    if (dialect) {
+        int d = gbx_dialect_from_name(json_string_value(dialect));
+        if (!json_is_string(dialect) || d < 0 || d == GBX_DIALECT_AUTO)
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "%s: \"schema_dialect\" in %s must be one of legacy, draft3, "
+                                 "draft4, draft6, draft7, 2019-09, 2020-12",
+                                 where, loc->config_path);
+        loc->dialect = (gbx_dialect)d;
+    }
+    json_t *req = json_object_get(spec, "require_schemas");
+    if (!req) req = gbx_config_get(loc->component_cfg, "require_schemas");
+    if (req && !json_is_boolean(req))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: \"require_schemas\" must be true or false",
+                             where);
+    loc->require_schemas = req && json_is_true(req);
+    if (loc->require_schemas && !loc->schemadir)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "%s: require_schemas is set but %s has no \"schemadir\"", where,
+                             loc->config_path);
+    return GBX_OK;
+}
+
+static gbx_err load_environ(gbx_gw_location *loc, const json_t *spec, const char *where) {
+    json_t *env = json_object_get(spec, "environ");
+    json_t *alias = json_object_get(spec, "env");
+    if (env && alias)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: give \"environ\" or \"env\", not both", where);
+    if (!env) env = alias;
+    loc->environ = json_object();
+    if (!loc->environ) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    if (!env) return GBX_OK;
+    if (!json_is_object(env))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: \"environ\" must be an object of strings",
+                             where);
+    const char *k;
+    json_t *v;
+    json_object_foreach(env, k, v) {
+        if (!json_is_string(v))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: environ \"%s\" must be a string", where,
+                                 k);
+        json_object_set(loc->environ, k, v);
+    }
+    return GBX_OK;
+}
+
+static gbx_err load_sync(gbx_gw_location *loc, const json_t *spec, const char *where) {
+    loc->sync_methods = GBX_GW_GET | GBX_GW_HEAD;
+    json_t *sync = json_object_get(spec, "sync");
+    if (!sync) return GBX_OK;
+    if (!json_is_array(sync))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: \"sync\" must be an array of methods", where);
+    size_t i;
+    json_t *m;
+    json_array_foreach(sync, i, m) {
+        char upper[16] = "";
+        const char *s = json_string_value(m);
+        if (s && strlen(s) < sizeof upper)
+            for (size_t k = 0; s[k]; k++) upper[k] = (char)toupper((unsigned char)s[k]);
+        gbx_gw_method method = gbx_gw_method_from_name(upper);
+        if (!method)
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "%s: sync[%zu] must be one of GET, HEAD, PUT, POST, DELETE", where, i);
+        loc->sync_methods |= method;
+    }
+    return GBX_OK;
+}
+
+gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const char *base_dir,
+                             size_t index) {
+    memset(loc, 0, sizeof *loc);
+    char where[64];
+    snprintf(where, sizeof where, "locations[%zu]", index);
+    gbx_err e;
+    if (!json_is_object(spec)) {
+        e = gbx_error_set(GBX_ERR_BAD_REQUEST, "%s must be an object", where);
+        goto fail;
+    }
+    static const char *const known[] = {"prefix", "config", "sync", "environ", "env",
+                                        "timeout", "require_schemas"};
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)spec, key, val) {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            if (strcmp(key, known[i]) == 0) ok = true;
+        if (!ok) {
+            e = gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: unknown key \"%s\"", where, key);
+            goto fail;
+        }
+    }
+    const char *prefix = json_string_value(json_object_get(spec, "prefix"));
+    if (!prefix) {
+        e = gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: \"prefix\" (a string such as \"/barn\") is missing",
+                          where);
+        goto fail;
+    }
+    if ((e = gbx_gw_normalize_prefix(&loc->prefix, prefix)) != GBX_OK) {
+        e = gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "%s", where);
+        goto fail;
+    }
+    snprintf(where, sizeof where, "location \"%s\"", prefix);
+
+    const char *config = json_string_value(json_object_get(spec, "config"));
+    if (!config) {
+        e = gbx_error_set(GBX_ERR_BAD_REQUEST,
+                          "%s: \"config\" (the component config file) is missing", where);
+        goto fail;
+    }
+    loc->config_path = join_path(base_dir, config);
+    if (!loc->config_path) {
+        e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+        goto fail;
+    }
+    if (gbx_config_load(&loc->component_cfg, loc->config_path) != GBX_OK) {
+        e = gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "%s: cannot load component config", where);
+        goto fail;
+    }
+    loc->component = gbx_config_get_string(loc->component_cfg, "component", NULL);
+    if (!is_component_name(loc->component) || strcmp(loc->component, "global") == 0) {
+        e = gbx_error_set(GBX_ERR_BAD_REQUEST,
+                          "%s: %s needs \"component\": a name of letters and digits (not \"global\")",
+                          where, loc->config_path);
+        goto fail;
+    }
+    if ((e = load_handlers(loc, where)) != GBX_OK) goto fail;
+    if ((e = load_schema_settings(loc, spec, where)) != GBX_OK) goto fail;
+    if ((e = load_sync(loc, spec, where)) != GBX_OK) goto fail;
+    if ((e = load_environ(loc, spec, where)) != GBX_OK) goto fail;
+
+    loc->timeout = DEFAULT_LOCATION_TIMEOUT;
+    json_t *timeout = json_object_get(spec, "timeout");
+    if (timeout) {
+        double t = json_number_value(timeout);
+        if (!json_is_number(timeout) || !(t > 0) || t > 86400) {
+            e = gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: \"timeout\" must be seconds in (0, 86400]",
+                              where);
+            goto fail;
+        }
+        loc->timeout = t;
+    }
+    return GBX_OK;
+fail:
+    gbx_gw_location_clear(loc);
+    return e;
+}
+
+void gbx_gw_config_free(gbx_gw_config *cfg) {
+    if (!cfg) return;
+    for (size_t i = 0; i < cfg->nlocations; i++) gbx_gw_location_clear(&cfg->locations[i]);
+    free(cfg->locations);
+    free(cfg->listen_address);
+    free(cfg->gearman_servers);
+    free(cfg->log_level);
+    free(cfg->log_file);
+    free(cfg->pid_file);
+    gbx_config_free(cfg->cfg);
+    free(cfg);
+}
+
+/* An integer setting that may also be written as a string (so that
+ * "${GEARBOX_PORT:-4080}" works). */
+static gbx_err get_int(long long *out, const gbx_config *cfg, const char *key, long long dflt,
+                       long long min, long long max) {
+    json_t *v = gbx_config_get(cfg, key);
+    *out = dflt;
+    if (!v) return GBX_OK;
+    long long n;
+    if (json_is_integer(v)) {
+        n = json_integer_value(v);
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *end;
+        errno = 0;
+        n = strtoll(s, &end, 10);
+        if (errno || end == s || *end)
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"%s\" must be an integer, not \"%s\"", key, s);
+    } else {
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"%s\" must be an integer", key);
+    }
+    if (n < min || n > max)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"%s\" must be between %lld and %lld (got %lld)",
+                             key, min, max, n);
+    *out = n;
+    return GBX_OK;
+}
+
+static gbx_err get_seconds(double *out, const gbx_config *cfg, const char *key, double dflt) {
+    json_t *v = gbx_config_get(cfg, key);
+    *out = dflt;
+    if (!v) return GBX_OK;
+    if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 86400)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"%s\" must be seconds between 0 and 86400", key);
+    *out = json_number_value(v);
+    return GBX_OK;
+}
+
+static gbx_err get_opt_string(char **out, const gbx_config *cfg, const char *key) {
+    json_t *v = gbx_config_get(cfg, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) return GBX_OK;
+    if (!json_is_string(v) || !*json_string_value(v))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"%s\" must be a non-empty string", key);
+    *out = strdup(json_string_value(v));
+    return *out ? GBX_OK : gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+}
+
+static gbx_err load_settings(gbx_gw_config *c) {
+    const gbx_config *cfg = c->cfg;
+    static const char *const known[] = {
+        "listen", "gearman", "status", "max_body_bytes", "threads", "max_connections",
+        "connection_timeout", "submit_timeout", "shutdown_grace", "log", "pid_file",
+        "locations", "config_dir"};
+    const char *key;
+    json_t *val;
+    json_object_foreach(gbx_config_root(cfg), key, val) {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            if (strcmp(key, known[i]) == 0) ok = true;
+        /* config.d sections are objects named after their files. */
+        if (!ok && !json_is_object(val))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "unknown key \"%s\"", key);
+    }
+    json_t *listen = gbx_config_get(cfg, "listen");
+    if (listen && !json_is_object(listen))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "\"listen\" must be an object {\"address\": ..., \"port\": ...}");
+    const char *addr = gbx_config_get_string(cfg, "listen.address", "127.0.0.1");
+    if (gbx_config_get(cfg, "listen.address") && !json_is_string(gbx_config_get(cfg, "listen.address")))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"listen.address\" must be a string");
+    if (!(c->listen_address = strdup(addr)))
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+
+    long long n;
+    gbx_err e;
+    if ((e = get_int(&n, cfg, "listen.port", DEFAULT_PORT, 0, 65535)) != GBX_OK) return e;
+    c->port = (int)n;
+    if ((e = get_int(&n, cfg, "max_body_bytes", DEFAULT_MAX_BODY, 1, (long long)1 << 40)) != GBX_OK)
+        return e;
+    c->max_body_bytes = (size_t)n;
+    if ((e = get_int(&n, cfg, "threads", DEFAULT_THREADS, 1, 1024)) != GBX_OK) return e;
+    c->threads = (unsigned)n;
+    if ((e = get_int(&n, cfg, "max_connections", DEFAULT_MAX_CONNECTIONS, 16, 1000000)) != GBX_OK)
+        return e;
+    c->max_connections = (unsigned)n;
+    if ((e = get_int(&n, cfg, "connection_timeout", 0, 0, 86400)) != GBX_OK) return e;
+    c->connection_timeout = (unsigned)n;
+    if ((e = get_seconds(&c->submit_timeout, cfg, "submit_timeout", DEFAULT_SUBMIT_TIMEOUT)) != GBX_OK)
+        return e;
+    if (c->submit_timeout <= 0) c->submit_timeout = DEFAULT_SUBMIT_TIMEOUT;
+    if ((e = get_seconds(&c->shutdown_grace, cfg, "shutdown_grace", DEFAULT_SHUTDOWN_GRACE)) != GBX_OK)
+        return e;
+
+    if (gbx_config_gearman_servers(&c->gearman_servers, cfg) != GBX_OK)
+        return gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "\"gearman\"");
+
+    json_t *status = gbx_config_get(cfg, "status");
+    if (!json_is_object(status))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "\"status\" (the status store, e.g. {\"type\": \"sqlite\", \"path\": "
+                             "\"state/status.db\"}) is missing or not an object");
+
+    json_t *log = gbx_config_get(cfg, "log");
+    if (log && !json_is_object(log))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"log\" must be an object {\"level\", \"file\"}");
+    if ((e = get_opt_string(&c->log_level, cfg, "log.level")) != GBX_OK) return e;
+    if (c->log_level && gbx_log_level_from_name(c->log_level) < 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "\"log.level\" must be debug, info, warn or error, not \"%s\"", c->log_level);
+    if (gbx_config_get(cfg, "log.file")) {
+        if (gbx_config_get_path(&c->log_file, cfg, "log.file", NULL) != GBX_OK ||
+            !json_is_string(gbx_config_get(cfg, "log.file")))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"log.file\" must be a path");
+    }
+    if (gbx_config_get(cfg, "pid_file")) {
+        if (gbx_config_get_path(&c->pid_file, cfg, "pid_file", NULL) != GBX_OK ||
+            !json_is_string(gbx_config_get(cfg, "pid_file")))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"pid_file\" must be a path");
+    }
+    return GBX_OK;
+}
+
+static gbx_err load_locations(gbx_gw_config *c) {
+    json_t *locs = gbx_config_get(c->cfg, "locations");
+    if (!json_is_array(locs) || json_array_size(locs) == 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "\"locations\" must be a non-empty array of {\"prefix\", \"config\", ...}");
+    size_t n = json_array_size(locs);
+    c->locations = calloc(n, sizeof *c->locations);
+    if (!c->locations) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        gbx_err e = gbx_gw_location_init(&c->locations[i], json_array_get(locs, i),
+                                         gbx_config_dir(c->cfg), i);
+        if (e != GBX_OK) return e;
+        c->nlocations++;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(c->locations[k].prefix, c->locations[i].prefix) == 0)
+                return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                     "locations[%zu] and locations[%zu] have the same prefix \"%s\"", k,
+                                     i, c->locations[i].prefix[0] ? c->locations[i].prefix : "/");
+    }
+    return GBX_OK;
+}
+
+gbx_err gbx_gw_config_load(gbx_gw_config **out, const char *path) {
+    *out = NULL;
+    gbx_gw_config *c = calloc(1, sizeof *c);
+    if (!c) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    gbx_err e = gbx_config_load(&c->cfg, path);
+    if (e != GBX_OK) {
+        e = GBX_ERR_BAD_REQUEST;  /* the message names the file already */
+    } else if ((e = load_settings(c)) != GBX_OK || (e = load_locations(c)) != GBX_OK) {
+        e = gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "%s", path);
+    }
+    if (e != GBX_OK) {
+        gbx_gw_config_free(c);
+        return e;
+    }
+    /* Idle connections must outlive the longest sync wait. */
+    if (c->connection_timeout == 0) {
+        double longest = 0;
+        for (size_t i = 0; i < c->nlocations; i++)
+            if (c->locations[i].timeout > longest) longest = c->locations[i].timeout;
+        c->connection_timeout = (unsigned)ceil(longest) + 60;
+    }
+    *out = c;
+    return GBX_OK;
+}

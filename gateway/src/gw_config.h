@@ -1,0 +1,93 @@
+/* gw_config.h - the gateway's configuration, loaded and checked in full at
+ * start-up (docs/gateway.md lists every key).
+ *
+ *   { "listen": {"address": "127.0.0.1", "port": 4080},
+ *     "gearman": {"servers": ["127.0.0.1:4730"]},
+ *     "status": {"type": "sqlite", "path": "state/status.db"},
+ *     "max_body_bytes": 8388608, "threads": 4, "max_connections": 16384,
+ *     "connection_timeout": 0, "submit_timeout": 5, "shutdown_grace": 5,
+ *     "log": {"level": "info", "file": "gateway.log"}, "pid_file": "...",
+ *     "locations": [ {"prefix": "/barn", "config": "barn.conf", "sync": ["PUT"],
+ *                     "environ": {"K": "V"}, "timeout": 30} ] }
+ */
+#ifndef GBX_GW_CONFIG_H
+#define GBX_GW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#include "gearbox/config.h"
+#include "gearbox/error.h"
+#include "gearbox/schema.h"
+
+/* HTTP methods the gateway serves (bit flags for a location's sync set). */
+typedef enum gbx_gw_method {
+    GBX_GW_GET = 1,
+    GBX_GW_HEAD = 2,
+    GBX_GW_PUT = 4,
+    GBX_GW_POST = 8,
+    GBX_GW_DELETE = 16,
+} gbx_gw_method;
+
+/* The method for an HTTP method name (exact, upper case), 0 if unknown. */
+gbx_gw_method gbx_gw_method_from_name(const char *name);
+
+typedef struct gbx_gw_location {
+    char *prefix;          /* "/barn": no trailing '/'; "" mounts at the root */
+    char *config_path;     /* the component config file, resolved */
+    gbx_config *component_cfg;
+    const char *component; /* "barn", borrowed from component_cfg */
+    char **handlers;       /* known handler names, sorted (strcmp) */
+    size_t nhandlers;
+    unsigned sync_methods; /* gbx_gw_method bits; GET and HEAD always */
+    json_t *environ;       /* object of strings passed as envelope.environ */
+    double timeout;        /* seconds a sync request waits */
+    char *schemadir;       /* NULL: no validation */
+    gbx_dialect dialect;   /* default dialect of the schemas */
+    bool require_schemas;  /* a missing schema file fails the request */
+} gbx_gw_location;
+
+typedef struct gbx_gw_config {
+    gbx_config *cfg;
+    char *listen_address;  /* "127.0.0.1" */
+    int port;              /* 0 = any free port */
+    char *gearman_servers; /* "h1:p1,h2:p2" */
+    size_t max_body_bytes;
+    unsigned threads;
+    unsigned max_connections;
+    unsigned connection_timeout; /* idle seconds before MHD closes a connection */
+    double submit_timeout;       /* seconds to queue an async job */
+    double shutdown_grace;       /* seconds in-flight sync requests get on stop */
+    char *log_level;             /* NULL = info */
+    char *log_file;              /* NULL = stderr; resolved */
+    char *pid_file;              /* NULL = none; resolved */
+    gbx_gw_location *locations;
+    size_t nlocations;
+} gbx_gw_config;
+
+/* Loads and checks the whole configuration: every location's prefix, its
+ * component config (loaded), handlers list, schema directory and dialect,
+ * sync methods, environ and timeout.  GBX_ERR_BAD_REQUEST with a message
+ * naming the file and key for anything wrong.  *out: free with
+ * gbx_gw_config_free. */
+gbx_err gbx_gw_config_load(gbx_gw_config **out, const char *path);
+
+/* Checks and fills one location from its JSON (used by the loader; exposed
+ * for tests).  `base_dir` resolves a relative component config path.  On
+ * error the location is left empty. */
+gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const char *base_dir,
+                             size_t index);
+void gbx_gw_location_clear(gbx_gw_location *loc);
+
+void gbx_gw_config_free(gbx_gw_config *cfg);
+
+/* A prefix as the gateway keeps it: must start with '/', may not contain
+ * '?', ';', '#', '%', whitespace or an empty or dot segment; trailing '/'
+ * removed ("/" becomes "").  *out: malloc'ed. */
+gbx_err gbx_gw_normalize_prefix(char **out, const char *prefix);
+
+/* True if `name` is one of the location's known handlers. */
+bool gbx_gw_location_has_handler(const gbx_gw_location *loc, const char *name);
+
+#endif

@@ -1,0 +1,186 @@
+/* gw_route.c - location matching, handler resolution and friends. */
+#include "gw_route.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gearbox/uri.h"
+
+int gbx_gw_match_location(const gbx_gw_location *locs, size_t n, const char *path,
+                          const char **rest) {
+    int best = -1;
+    size_t best_len = 0;
+    if (rest) *rest = NULL;
+    if (!path || path[0] != '/') return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *prefix = locs[i].prefix;
+        size_t len = strlen(prefix);
+        if (strncmp(path, prefix, len) != 0) continue;
+        if (path[len] != '\0' && path[len] != '/') continue;
+        if (best < 0 || len > best_len) {
+            best = (int)i;
+            best_len = len;
+        }
+    }
+    if (best >= 0 && rest) *rest = path + best_len;
+    return best;
+}
+
+gbx_err gbx_gw_resolve_handler(char **out, const gbx_gw_location *loc, const char *method,
+                               const char *resource, const char *version) {
+    *out = NULL;
+    const char *components[2] = {loc->component, "global"};
+    for (int i = 0; i < 2; i++) {
+        char *name = NULL;
+        gbx_err e = gbx_handler_name(&name, method, components[i], resource, version);
+        if (e != GBX_OK) return e;
+        if (gbx_gw_location_has_handler(loc, name)) {
+            *out = name;
+            return GBX_OK;
+        }
+        free(name);
+    }
+    return gbx_error_set(GBX_ERR_BAD_REQUEST, GBX_URI_ERR_NO_HANDLER);
+}
+
+bool gbx_gw_is_sync(const gbx_gw_location *loc, gbx_gw_method method) {
+    if (method == GBX_GW_GET || method == GBX_GW_HEAD) return true;
+    return (loc->sync_methods & (unsigned)method) != 0;
+}
+
+bool gbx_gw_host_is_valid(const char *host) {
+    if (!host || !*host || strlen(host) > 255) return false;
+    for (const char *p = host; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr(".-_:[]", *p)) return false;
+    return true;
+}
+
+gbx_err gbx_gw_base_uri(char **out, const char *host_header, const char *fallback,
+                        const char *prefix, const char *version) {
+    const char *host = gbx_gw_host_is_valid(host_header) ? host_header : fallback;
+    if (!host) host = "localhost";
+    size_t n = strlen("http://") + strlen(host) + strlen(prefix) + 1 + strlen(version) + 1;
+    *out = malloc(n);
+    if (!*out) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    snprintf(*out, n, "http://%s%s/%s", host, prefix, version);
+    return GBX_OK;
+}
+
+static int b64_value(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+char *gbx_gw_basic_auth_user(const char *authorization) {
+    if (!authorization) return NULL;
+    while (*authorization == ' ') authorization++;
+    if (strncasecmp(authorization, "Basic", 5) != 0 || authorization[5] != ' ') return NULL;
+    const char *p = authorization + 6;
+    while (*p == ' ') p++;
+    size_t len = strlen(p);
+    while (len > 0 && p[len - 1] == ' ') len--;
+    if (len == 0 || len % 4 != 0) return NULL;
+    char *decoded = malloc(len / 4 * 3 + 1);
+    if (!decoded) return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i += 4) {
+        int v[4];
+        for (int k = 0; k < 4; k++) {
+            unsigned char c = (unsigned char)p[i + k];
+            /* '=' padding only at the very end. */
+            if (c == '=' && i + 4 == len && k >= 2 && (k == 3 || p[i + 3] == '=')) {
+                v[k] = 0;
+                continue;
+            }
+            if ((v[k] = b64_value(c)) < 0) {
+                free(decoded);
+                return NULL;
+            }
+        }
+        unsigned triple = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 | (unsigned)v[3];
+        decoded[n++] = (char)(triple >> 16);
+        if (p[i + 2] != '=') decoded[n++] = (char)(triple >> 8 & 0xff);
+        if (p[i + 3] != '=') decoded[n++] = (char)(triple & 0xff);
+    }
+    decoded[n] = '\0';
+    char *colon = memchr(decoded, ':', n);
+    if (!colon || colon == decoded || memchr(decoded, '\0', n)) {
+        free(decoded);
+        return NULL;
+    }
+    *colon = '\0';
+    return decoded;
+}
+
+static gbx_err parse_int(int *out, const char *key, const char *s, int min, int max) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "status filter %s must be an integer from %d to %d, not \"%s\"", key, min,
+                             max, s);
+    *out = (int)v;
+    return GBX_OK;
+}
+
+static gbx_err apply_filter(gbx_status_filter *f, bool *expand, const char *key, const char *value,
+                            bool strict) {
+    if (strcmp(key, "uri") == 0) {
+        f->uri = value;
+    } else if (strcmp(key, "state") == 0) {
+        if (gbx_state_from_name(value) < 0)
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "status filter state: unknown state \"%s\"",
+                                 value);
+        f->state = value;
+    } else if (strcmp(key, "operation") == 0) {
+        f->operation = value;
+    } else if (strcmp(key, "component") == 0) {
+        f->component = value;
+    } else if (strcmp(key, "code") == 0) {
+        return parse_int(&f->code, key, value, 0, 999);
+    } else if (strcmp(key, "progress") == 0) {
+        return parse_int(&f->progress, key, value, 0, 100);
+    } else if (strcmp(key, "_count") == 0) {
+        return parse_int(&f->count, key, value, 1, 10000);
+    } else if (strcmp(key, "_expand") == 0) {
+        if (!strcmp(value, "1") || !strcasecmp(value, "true")) *expand = true;
+        else if (!strcmp(value, "0") || !strcasecmp(value, "false")) *expand = false;
+        else
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "_expand must be 1 or 0, not \"%s\"", value);
+    } else if (strict) {
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "unknown status filter \"%s\" (known: uri, state, operation, component, "
+                             "code, progress, _count, _expand)",
+                             key);
+    }
+    return GBX_OK;
+}
+
+gbx_err gbx_gw_status_filter(gbx_status_filter *filter, bool *expand, const json_t *matrix,
+                             const json_t *query) {
+    gbx_status_filter_init(filter);
+    *expand = false;
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)matrix, key, value) {
+        gbx_err e = apply_filter(filter, expand, key, json_string_value(value) ? json_string_value(value) : "",
+                                 true);
+        if (e != GBX_OK) return e;
+    }
+    json_object_foreach((json_t *)query, key, value) {
+        if (matrix && json_object_get(matrix, key)) continue;
+        gbx_err e = apply_filter(filter, expand, key, json_string_value(value) ? json_string_value(value) : "",
+                                 false);
+        if (e != GBX_OK) return e;
+    }
+    return GBX_OK;
+}

@@ -1,0 +1,54 @@
+/* gw_route.h - the pure parts of request routing (no HTTP, no I/O), so
+ * that they can be unit-tested: location matching, handler resolution,
+ * sync/async choice, base URIs, Basic-auth user names and the filters of a
+ * status collection query. */
+#ifndef GBX_GW_ROUTE_H
+#define GBX_GW_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#include "gearbox/error.h"
+#include "gearbox/status.h"
+#include "gw_config.h"
+
+/* The location whose prefix is the longest one that `path` equals or
+ * continues with '/' ("/barn" matches "/barn/v1/x", not "/barnyard"), or
+ * -1.  *rest points into `path` at the part below the prefix ("/v1/x", or
+ * "" when path equals the prefix). */
+int gbx_gw_match_location(const gbx_gw_location *locs, size_t n, const char *path,
+                          const char **rest);
+
+/* The handler of a request under `loc`: do_<method>_<component>_<resource>_<version>
+ * if the location knows it, else do_<method>_global_<resource>_<version>;
+ * otherwise GBX_ERR_BAD_REQUEST GBX_URI_ERR_NO_HANDLER.  *out: malloc'ed. */
+gbx_err gbx_gw_resolve_handler(char **out, const gbx_gw_location *loc, const char *method,
+                               const char *resource, const char *version);
+
+/* True if a request with this method waits for its worker's answer. */
+bool gbx_gw_is_sync(const gbx_gw_location *loc, gbx_gw_method method);
+
+/* True if a Host header value is safe to put into a URI (host names, IPv4,
+ * [IPv6], optional :port). */
+bool gbx_gw_host_is_valid(const char *host);
+
+/* "http://<host><prefix>/<version>", host = the Host header when valid,
+ * else `fallback` (the listen address:port).  *out: malloc'ed. */
+gbx_err gbx_gw_base_uri(char **out, const char *host_header, const char *fallback,
+                        const char *prefix, const char *version);
+
+/* The user name of an "Authorization: Basic <base64(user:password)>"
+ * header; NULL when absent or not Basic or malformed.  The gateway does not
+ * check the password.  Returns a malloc'ed string. */
+char *gbx_gw_basic_auth_user(const char *authorization);
+
+/* Fills `filter` (strings borrowed from the JSON) and *expand from the
+ * matrix arguments of GET .../status;k=v..., then from query parameters
+ * not given as matrix arguments.  Keys: uri, state, operation, component,
+ * code, progress, _count, _expand.  GBX_ERR_BAD_REQUEST for an unknown
+ * matrix key or a bad value. */
+gbx_err gbx_gw_status_filter(gbx_status_filter *filter, bool *expand, const json_t *matrix,
+                             const json_t *query);
+
+#endif

@@ -1,0 +1,805 @@
+/* gw_server.c - libmicrohttpd glue and the life of one request.
+ *
+ * MHD calls the access handler several times per request: once when the
+ * headers are in, once per chunk of body, then with no body left.  Answers
+ * are queued on that last call, never on the first (MHD would drop
+ * keep-alive).  A sync request suspends its connection on the last call;
+ * the dispatcher's callback stores the outcome and resumes it, and MHD calls
+ * the handler once more, which queues the answer.
+ */
+#include "gw_server.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "gearbox/envelope.h"
+#include "gearbox/id.h"
+#include "gearbox/json.h"
+#include "gearbox/log.h"
+#include "gearbox/response.h"
+#include "gearbox/status.h"
+#include "gearbox/uri.h"
+#include "gw_dispatch.h"
+#include "gw_route.h"
+#include "gw_schema.h"
+#include "gw_status.h"
+#include "gw_submit.h"
+#include "gw_util.h"
+
+/* A body larger than the limit is read and thrown away (so that the client
+ * sees the 413 on a live connection) up to this much; beyond it, or when
+ * the client waits for "100 Continue", the 413 goes out at once and the
+ * connection is closed. */
+#define DRAIN_LIMIT (64u * 1024u * 1024u)
+#define LISTEN_BACKLOG 4096
+#define ALLOWED_METHODS "GET, HEAD, PUT, POST, DELETE"
+
+struct gbx_gw_server {
+    const gbx_gw_config *cfg;
+    gbx_store *store;
+    gbx_gw_schemas *schemas;
+    gbx_gw_dispatcher *dispatcher;
+    gbx_gw_submitter *submitter;
+    struct MHD_Daemon *daemon;
+    MHD_socket quiesced_fd;
+    char fallback_authority[300]; /* listen address:port, when there is no Host header */
+    int port;
+    atomic_int suspended;         /* sync requests not yet answered */
+    bool stopped;
+};
+
+typedef enum sync_state { SYNC_NONE = 0, SYNC_WAITING, SYNC_ANSWERED } sync_state;
+
+typedef struct gw_request {
+    gbx_gw_server *srv;
+    struct MHD_Connection *conn;
+    char *path;                   /* raw (still percent-encoded) path */
+    char *query;                  /* raw query string or NULL */
+    const char *method_name;      /* MHD's string, lives as long as the request */
+    gbx_gw_method method;
+    double start;
+    bool headers_seen;
+    bool processed;
+    bool too_large;
+    char *body;
+    size_t body_len, body_cap;
+    size_t discarded;
+    /* The answer, ready to queue. */
+    struct MHD_Response *response;
+    unsigned status;
+    /* Error bodies. */
+    char *request_url;            /* http://host/path */
+    const char *operation;
+    /* Sync outcome, written by the dispatcher thread before it resumes. */
+    atomic_int sync;
+    gbx_err sync_err;
+    char *sync_message;
+    char *sync_data;
+    size_t sync_len;
+} gw_request;
+
+/* ---- responses ---------------------------------------------------------- */
+
+static void set_response(gw_request *r, unsigned status, struct MHD_Response *resp) {
+    if (r->response) MHD_destroy_response(r->response);
+    r->response = resp;
+    r->status = status;
+}
+
+static struct MHD_Response *response_from(const char *data, size_t len) {
+    return MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+}
+
+static void respond_json(gw_request *r, unsigned status, const json_t *body) {
+    char *text = NULL;
+    if (gbx_json_dump(&text, body) != GBX_OK) {
+        static const char fallback[] = "{\"code\":500,\"messages\":[\"out of memory\"]}";
+        set_response(r, 500, response_from(fallback, sizeof fallback - 1));
+        return;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    set_response(r, status, resp);
+}
+
+/* The error body of DESIGN §3 with HTTP status = code. */
+static void respond_error(gw_request *r, int code, const char *message) {
+    if (code < 300 || code > 599) code = 500;
+    json_t *body = NULL;
+    char op[16] = "";
+    const char *operation = r->operation;
+    if (!operation) {
+        for (size_t i = 0; r->method_name && r->method_name[i] && i + 1 < sizeof op; i++)
+            op[i] = (char)tolower((unsigned char)r->method_name[i]);
+        operation = op;
+    }
+    if (gbx_error_body(&body, r->request_url, operation, code, message) != GBX_OK) {
+        set_response(r, (unsigned)code, response_from("", 0));
+        return;
+    }
+    respond_json(r, (unsigned)code, body);
+    json_decref(body);
+    if (code == 503 && r->response) MHD_add_response_header(r->response, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+}
+
+/* Responds with the thread's last error and the code `e`. */
+static void respond_last_error(gw_request *r, gbx_err e) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", gbx_error_last()->message);
+    respond_error(r, (int)e, msg);
+}
+
+/* ---- request context ----------------------------------------------------- */
+
+static void request_free(gw_request *r) {
+    if (!r) return;
+    if (r->response) MHD_destroy_response(r->response);
+    free(r->path);
+    free(r->query);
+    free(r->body);
+    free(r->request_url);
+    free(r->sync_message);
+    free(r->sync_data);
+    free(r);
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the first sight of a request, with its raw
+ * URI (MHD hands the access handler the path only, without the query). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+    gw_request *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->srv = cls;
+    r->conn = conn;
+    r->start = gbx_gw_now();
+    atomic_init(&r->sync, SYNC_NONE);
+    const char *q = strchr(uri, '?');
+    r->path = q ? strndup(uri, (size_t)(q - uri)) : strdup(uri);
+    const char *hash = q ? strchr(q + 1, '#') : NULL;
+    if (q) r->query = hash ? strndup(q + 1, (size_t)(hash - q - 1)) : strdup(q + 1);
+    char *frag = r->path ? strchr(r->path, '#') : NULL;
+    if (frag) *frag = '\0';
+    if (!r->path || (q && !r->query)) {
+        request_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Keeps MHD from percent-decoding: the uri module decodes each part. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s) {
+    return strlen(s);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    gw_request *r = *con_cls;
+    if (!r) return;
+    double ms = (gbx_gw_now() - r->start) * 1000.0;
+    const char *q = r->query ? "?" : "";
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || r->status)
+        gbx_log(GBX_LOG_INFO, "%s %s%s%s %u %.1fms", r->method_name ? r->method_name : "-", r->path, q,
+                r->query ? r->query : "", r->status, ms);
+    else
+        gbx_log(GBX_LOG_INFO, "%s %s%s%s - %.1fms (connection closed before the answer)",
+                r->method_name ? r->method_name : "-", r->path, q, r->query ? r->query : "", ms);
+    request_free(r);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+    char line[1024];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+    gbx_log(GBX_LOG_WARN, "libmicrohttpd: %s", line);
+}
+
+/* ---- request data for the envelope --------------------------------------- */
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value) {
+    json_t *headers = cls;
+    char name[256];
+    size_t n = 0;
+    for (; key[n] && n + 1 < sizeof name; n++) name[n] = (char)tolower((unsigned char)key[n]);
+    name[n] = '\0';
+    if (!value) value = "";
+    json_t *prev = json_object_get(headers, name);
+    json_t *v;
+    if (prev) {
+        /* A repeated header: one value, comma-joined (RFC 9110 5.3). */
+        size_t len = strlen(json_string_value(prev)) + 2 + strlen(value) + 1;
+        char *joined = malloc(len);
+        if (!joined) return MHD_YES;
+        snprintf(joined, len, "%s, %s", json_string_value(prev), value);
+        v = json_string(joined);
+        free(joined);
+    } else {
+        v = json_string(value);
+    }
+    if (v) json_object_set_new(headers, name, v); /* NULL: not UTF-8, left out */
+    return MHD_YES;
+}
+
+static void client_ip(char *out, size_t outlen, struct MHD_Connection *conn) {
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!info || !info->client_addr) return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)outlen);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)outlen);
+}
+
+/* ---- sync completion (dispatcher thread) ---------------------------------- */
+
+static void on_sync_done(void *user, gbx_err err, const char *message, const char *data, size_t len) {
+    gw_request *r = user;
+    r->sync_err = err;
+    r->sync_message = strdup(message ? message : "");
+    if (err == GBX_OK) {
+        r->sync_data = malloc(len + 1);
+        if (r->sync_data) {
+            memcpy(r->sync_data, data, len);
+            r->sync_data[len] = '\0';
+            r->sync_len = len;
+        } else {
+            r->sync_err = GBX_ERR_INTERNAL_SERVER_ERROR;
+        }
+    }
+    atomic_store_explicit(&r->sync, SYNC_ANSWERED, memory_order_release);
+    MHD_resume_connection(r->conn);
+}
+
+/* Turns the worker's serialised gbx_response into the HTTP answer. */
+static void respond_sync(gw_request *r) {
+    if (r->sync_err != GBX_OK) {
+        respond_error(r, (int)r->sync_err, r->sync_message ? r->sync_message : "");
+        return;
+    }
+    gbx_response *wr = NULL;
+    if (gbx_response_parse(&wr, r->sync_data, r->sync_len) != GBX_OK) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "malformed answer from the worker: %s", gbx_error_last()->message);
+        respond_error(r, GBX_ERR_BAD_GATEWAY, msg);
+        return;
+    }
+    int code = gbx_response_code(wr);
+    if (code == 0) code = 200;
+    if (code < 100 || code > 599) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "the worker answered with an invalid HTTP code %d", code);
+        gbx_response_free(wr);
+        respond_error(r, GBX_ERR_BAD_GATEWAY, msg);
+        return;
+    }
+    size_t len = 0;
+    const char *content = gbx_response_content(wr, &len);
+    struct MHD_Response *resp = response_from(content ? content : "", content ? len : 0);
+    if (!resp) {
+        gbx_response_free(wr);
+        respond_error(r, GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+        return;
+    }
+    bool has_type = false;
+    const char *name;
+    json_t *value;
+    json_object_foreach(gbx_response_headers(wr), name, value) {
+        if (gbx_header_is_framing(name) || !json_is_string(value)) continue;
+        if (MHD_add_response_header(resp, name, json_string_value(value)) != MHD_YES) {
+            gbx_log(GBX_LOG_WARN, "%s %s: worker header \"%s\" dropped (invalid)", r->method_name,
+                    r->path, name);
+            continue;
+        }
+        if (strcasecmp(name, "Content-Type") == 0) has_type = true;
+    }
+    if (!has_type && len > 0) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    gbx_response_free(wr);
+    set_response(r, (unsigned)code, resp);
+}
+
+/* ---- processing ----------------------------------------------------------- */
+
+typedef struct routed {
+    const gbx_gw_location *loc;
+    gbx_uri *uri;
+    char *handler;
+    char *base_uri;
+    char *resource_name;   /* first argument or generated */
+    json_t *arguments;     /* own reference */
+} routed;
+
+static void routed_clear(routed *rt) {
+    gbx_uri_free(rt->uri);
+    free(rt->handler);
+    free(rt->base_uri);
+    free(rt->resource_name);
+    json_decref(rt->arguments);
+}
+
+static const char *host_header(gw_request *r) {
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+}
+
+static gbx_err build_envelope(char **out, gw_request *r, const routed *rt, bool sync,
+                              const char *status_id) {
+    *out = NULL;
+    const gbx_gw_location *loc = rt->loc;
+    gbx_envelope *env = NULL;
+    gbx_err e = gbx_envelope_new(&env);
+    if (e != GBX_OK) return e;
+    json_t *headers = json_object();
+    char ip[INET6_ADDRSTRLEN] = "";
+    char *user = gbx_gw_basic_auth_user(
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
+    client_ip(ip, sizeof ip, r->conn);
+    if (headers) MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, headers);
+    if (!headers) e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    if (e == GBX_OK) e = gbx_envelope_set(env, "name", rt->handler);
+    if (e == GBX_OK) e = gbx_envelope_set(env, "job_type", sync ? "sync" : "async");
+    if (e == GBX_OK) e = gbx_envelope_set(env, "operation", r->operation);
+    if (e == GBX_OK) e = gbx_envelope_set(env, "component", loc->component);
+    if (e == GBX_OK) e = gbx_envelope_set(env, "resource.type", gbx_uri_resource(rt->uri));
+    if (e == GBX_OK && rt->resource_name) e = gbx_envelope_set(env, "resource.name", rt->resource_name);
+    if (e == GBX_OK && status_id) e = gbx_envelope_set(env, "status", status_id);
+    if (e == GBX_OK) e = gbx_envelope_set(env, "base_uri", rt->base_uri);
+    if (e == GBX_OK) e = gbx_envelope_set_json(env, "arguments", rt->arguments);
+    if (e == GBX_OK) e = gbx_envelope_set_json(env, "matrix_arguments", gbx_uri_matrix(rt->uri));
+    if (e == GBX_OK) e = gbx_envelope_set_json(env, "query_params", gbx_uri_query(rt->uri));
+    if (e == GBX_OK) e = gbx_envelope_set_json(env, "headers", headers);
+    if (e == GBX_OK) e = gbx_envelope_set_json(env, "environ", loc->environ);
+    if (e == GBX_OK && ip[0]) e = gbx_envelope_set(env, "remote.ip", ip);
+    if (e == GBX_OK && user) e = gbx_envelope_set(env, "remote.user", user);
+    if (e == GBX_OK) e = gbx_envelope_set_content(env, r->body ? r->body : "", r->body_len);
+    if (e == GBX_OK && sync) e = gbx_envelope_set_int(env, "deadline", (long long)time(NULL) + (long long)(loc->timeout + 0.999));
+    if (e == GBX_OK) e = gbx_envelope_serialize(out, env);
+    json_decref(headers);
+    free(user);
+    gbx_envelope_free(env);
+    return e;
+}
+
+static void process_sync(gw_request *r, routed *rt) {
+    gbx_gw_server *srv = r->srv;
+    char *workload = NULL;
+    gbx_err e = build_envelope(&workload, r, rt, true, NULL);
+    if (e != GBX_OK) {
+        respond_last_error(r, e);
+        return;
+    }
+    char unique[GBX_ID_MAX];
+    if (gbx_id_generate(unique, sizeof unique, "q") != GBX_OK) {
+        free(workload);
+        respond_last_error(r, GBX_ERR_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    /* Suspend before handing over: the dispatcher may answer (and resume)
+     * before gbx_gw_dispatch even returns. */
+    atomic_store(&r->sync, SYNC_WAITING);
+    atomic_fetch_add(&srv->suspended, 1);
+    MHD_suspend_connection(r->conn);
+    e = gbx_gw_dispatch(srv->dispatcher, rt->handler, unique, workload, strlen(workload),
+                        rt->loc->timeout, on_sync_done, r);
+    free(workload);
+    if (e != GBX_OK) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", gbx_error_last()->message);
+        on_sync_done(r, e, msg, "", 0);
+    }
+}
+
+static void process_async(gw_request *r, routed *rt) {
+    gbx_gw_server *srv = r->srv;
+    char sid[GBX_ID_MAX];
+    char *workload = NULL, *status_base = NULL, *resource_uri = NULL;
+    gbx_status *st = NULL;
+    gbx_err e = gbx_id_generate(sid, sizeof sid, "s");
+    if (e == GBX_OK) e = build_envelope(&workload, r, rt, false, sid);
+    if (e == GBX_OK) {
+        size_t n = strlen(rt->base_uri) + sizeof "/status";
+        status_base = malloc(n);
+        char *encoded = NULL;
+        if (rt->resource_name && gbx_uri_encode(&encoded, rt->resource_name) != GBX_OK) encoded = NULL;
+        size_t m = strlen(rt->base_uri) + strlen(gbx_uri_resource(rt->uri)) + (encoded ? strlen(encoded) : 0) + 3;
+        resource_uri = malloc(m);
+        if (!status_base || !resource_uri) {
+            e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+        } else {
+            snprintf(status_base, n, "%s/status", rt->base_uri);
+            snprintf(resource_uri, m, "%s/%s%s%s", rt->base_uri, gbx_uri_resource(rt->uri),
+                     encoded ? "/" : "", encoded ? encoded : "");
+        }
+        free(encoded);
+    }
+    if (e == GBX_OK) {
+        gbx_status_spec spec = {
+            .id = sid,
+            .operation = r->operation,
+            .component = rt->loc->component,
+            .uri = resource_uri,
+            .status_base = status_base,
+            .envelope = workload,
+            .scope = gbx_gw_status_scope(rt->loc->prefix),
+        };
+        e = gbx_status_create(&st, srv->store, &spec);
+    }
+    if (e != GBX_OK) {
+        respond_last_error(r, e);
+        goto done;
+    }
+    e = gbx_gw_submit_background(srv->submitter, rt->handler, sid, workload, strlen(workload));
+    if (e != GBX_OK) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", gbx_error_last()->message);
+        char *formatted = gbx_error_format((int)e, msg);
+        if (gbx_status_fail(st, (int)e, formatted ? formatted : msg) != GBX_OK)
+            gbx_log(GBX_LOG_ERROR, "status %s: cannot record the failed submit: %s", sid,
+                    gbx_error_last()->message);
+        free(formatted);
+        respond_error(r, (int)e, msg);
+        goto done;
+    }
+    json_t *body = NULL;
+    if (gbx_status_to_json(&body, st) != GBX_OK) {
+        respond_last_error(r, GBX_ERR_INTERNAL_SERVER_ERROR);
+        goto done;
+    }
+    respond_json(r, MHD_HTTP_ACCEPTED, body);
+    json_decref(body);
+    if (r->response) {
+        MHD_add_response_header(r->response, MHD_HTTP_HEADER_LOCATION, gbx_status_status_uri(st));
+        MHD_add_response_header(r->response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    }
+done:
+    gbx_status_free(st);
+    free(workload);
+    free(status_base);
+    free(resource_uri);
+}
+
+static void process_status(gw_request *r, routed *rt) {
+    if (r->method == GBX_GW_POST) {
+        respond_error(r, GBX_ERR_NOT_IMPLEMENTED,
+                      "changing a status (cancel, reschedule) is not implemented yet");
+        return;
+    }
+    if (r->method != GBX_GW_GET && r->method != GBX_GW_HEAD) {
+        respond_error(r, GBX_ERR_METHOD_NOT_ALLOWED, "the status resource allows GET, HEAD and POST");
+        if (r->response) MHD_add_response_header(r->response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
+        return;
+    }
+    json_t *body = NULL;
+    gbx_err e = gbx_gw_status_get(&body, r->srv->store, gbx_gw_status_scope(rt->loc->prefix), rt->uri);
+    if (e != GBX_OK) {
+        respond_last_error(r, e);
+        return;
+    }
+    respond_json(r, MHD_HTTP_OK, body);
+    json_decref(body);
+}
+
+static void process(gw_request *r) {
+    gbx_gw_server *srv = r->srv;
+    const gbx_gw_config *cfg = srv->cfg;
+    routed rt = {0};
+    const char *host = host_header(r);
+    const char *authority = gbx_gw_host_is_valid(host) ? host : srv->fallback_authority;
+    size_t n = strlen("http://") + strlen(authority) + strlen(r->path) + 1;
+    if ((r->request_url = malloc(n))) snprintf(r->request_url, n, "http://%s%s", authority, r->path);
+
+    if (!r->method) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "method %.32s is not allowed (allowed: " ALLOWED_METHODS ")",
+                 r->method_name);
+        respond_error(r, GBX_ERR_METHOD_NOT_ALLOWED, msg);
+        if (r->response) MHD_add_response_header(r->response, MHD_HTTP_HEADER_ALLOW, ALLOWED_METHODS);
+        return;
+    }
+    const char *rest = NULL;
+    int li = gbx_gw_match_location(cfg->locations, cfg->nlocations, r->path, &rest);
+    if (li < 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "no service at \"%.200s\"", r->path);
+        respond_error(r, GBX_ERR_NOT_FOUND, msg);
+        return;
+    }
+    rt.loc = &cfg->locations[li];
+    gbx_err e = gbx_uri_parse(&rt.uri, *rest ? rest : "/", r->query);
+    if (e != GBX_OK) {
+        respond_last_error(r, e);
+        goto done;
+    }
+    size_t nargs = json_array_size(gbx_uri_arguments(rt.uri));
+    r->operation = gbx_operation_for_method(r->method_name, nargs > 0);
+    if (r->too_large) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "request body larger than %zu bytes", cfg->max_body_bytes);
+        respond_error(r, GBX_ERR_REQUEST_ENTITY_TOO_LARGE, msg);
+        goto done;
+    }
+    if ((e = gbx_gw_base_uri(&rt.base_uri, host, srv->fallback_authority, rt.loc->prefix,
+                             gbx_uri_version(rt.uri))) != GBX_OK) {
+        respond_last_error(r, e);
+        goto done;
+    }
+    if (strcmp(gbx_uri_resource(rt.uri), GBX_GW_STATUS_RESOURCE) == 0 &&
+        strcmp(gbx_uri_version(rt.uri), GBX_GW_STATUS_VERSION) == 0) {
+        process_status(r, &rt);
+        goto done;
+    }
+    if ((e = gbx_gw_resolve_handler(&rt.handler, rt.loc, r->method_name, gbx_uri_resource(rt.uri),
+                                    gbx_uri_version(rt.uri))) != GBX_OK) {
+        respond_last_error(r, e);
+        goto done;
+    }
+    e = gbx_gw_validate_body(srv->schemas, rt.loc, r->operation, gbx_uri_resource(rt.uri),
+                             gbx_uri_version(rt.uri), r->body, r->body_len);
+    if (e != GBX_OK) {
+        respond_last_error(r, e);
+        goto done;
+    }
+    rt.arguments = json_deep_copy(gbx_uri_arguments(rt.uri));
+    if (!rt.arguments) {
+        respond_error(r, GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+        goto done;
+    }
+    if (nargs > 0) {
+        rt.resource_name = strdup(json_string_value(json_array_get(rt.arguments, 0)));
+    } else if (r->method == GBX_GW_POST) {
+        /* POST without a name creates a resource named by the gateway; the
+         * worker sees it as if the client had named it. */
+        char id[GBX_ID_MAX];
+        if ((e = gbx_id_for_resource(id, sizeof id, gbx_uri_resource(rt.uri))) != GBX_OK) {
+            respond_last_error(r, e);
+            goto done;
+        }
+        rt.resource_name = strdup(id);
+        if (rt.resource_name) json_array_append_new(rt.arguments, json_string(id));
+    }
+    if ((nargs > 0 || r->method == GBX_GW_POST) && !rt.resource_name) {
+        respond_error(r, GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+        goto done;
+    }
+    if (gbx_gw_is_sync(rt.loc, r->method))
+        process_sync(r, &rt);
+    else
+        process_async(r, &rt);
+done:
+    routed_clear(&rt);
+}
+
+/* ---- the access handler --------------------------------------------------- */
+
+static enum MHD_Result queue(gw_request *r) {
+    if (!r->response) respond_error(r, GBX_ERR_INTERNAL_SERVER_ERROR, "no answer could be built");
+    if (!r->response) return MHD_NO;
+    enum MHD_Result ok = MHD_queue_response(r->conn, r->status, r->response);
+    MHD_destroy_response(r->response);
+    r->response = NULL;
+    return ok;
+}
+
+static bool expects_continue(struct MHD_Connection *conn) {
+    const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    return expect && strcasecmp(expect, "100-continue") == 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls) {
+    gbx_gw_server *srv = cls;
+    gw_request *r = *con_cls;
+    if (!r) {
+        r = on_uri(srv, url, conn); /* the URI callback could not allocate */
+        if (!r) return MHD_NO;
+        *con_cls = r;
+    }
+    if (!r->headers_seen) {
+        r->headers_seen = true;
+        r->conn = conn;
+        r->method_name = method;
+        r->method = gbx_gw_method_from_name(method);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            /* MHD has rejected a malformed Content-Length already; what is
+             * left to catch is a number too large even for strtoull. */
+            char *end;
+            errno = 0;
+            unsigned long long len = strtoull(cl, &end, 10);
+            bool huge = errno == ERANGE || len > (unsigned long long)srv->cfg->max_body_bytes + DRAIN_LIMIT;
+            if (huge || len > srv->cfg->max_body_bytes) {
+                r->too_large = true;
+                /* Refuse now rather than read what we will not keep; the
+                 * connection then closes, which is right for such a client. */
+                if (huge || expects_continue(conn)) {
+                    r->processed = true;
+                    process(r);
+                    return queue(r);
+                }
+            }
+        }
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (r->processed) return MHD_YES; /* answered early; MHD discards the rest */
+        if (!r->too_large && r->body_len + n > srv->cfg->max_body_bytes) {
+            r->too_large = true;
+            free(r->body);
+            r->body = NULL;
+            r->discarded = r->body_len;
+            r->body_len = r->body_cap = 0;
+        }
+        if (r->too_large) {
+            r->discarded += n;
+            if (r->discarded > srv->cfg->max_body_bytes + DRAIN_LIMIT) {
+                r->processed = true;
+                process(r);
+                return queue(r);
+            }
+            return MHD_YES;
+        }
+        if (r->body_len + n + 1 > r->body_cap) {
+            size_t cap = r->body_cap ? r->body_cap : 4096;
+            while (cap < r->body_len + n + 1) cap *= 2;
+            if (cap > srv->cfg->max_body_bytes + 1) cap = srv->cfg->max_body_bytes + 1;
+            char *p = realloc(r->body, cap);
+            if (!p) return MHD_NO;
+            r->body = p;
+            r->body_cap = cap;
+        }
+        memcpy(r->body + r->body_len, upload_data, n);
+        r->body_len += n;
+        r->body[r->body_len] = '\0';
+        return MHD_YES;
+    }
+    /* The request is complete. */
+    int sync = atomic_load_explicit(&r->sync, memory_order_acquire);
+    if (sync == SYNC_ANSWERED) {
+        atomic_store(&r->sync, SYNC_NONE);
+        atomic_fetch_sub(&srv->suspended, 1);
+        respond_sync(r);
+        return queue(r);
+    }
+    if (sync == SYNC_WAITING) return MHD_YES; /* not ours to answer yet */
+    if (r->processed) return r->response ? queue(r) : MHD_YES;
+    r->processed = true;
+    process(r);
+    if (atomic_load(&r->sync) != SYNC_NONE) return MHD_YES; /* suspended */
+    return queue(r);
+}
+
+/* ---- life cycle ----------------------------------------------------------- */
+
+gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_store *store) {
+    *out = NULL;
+    gbx_gw_server *srv = calloc(1, sizeof *srv);
+    if (!srv) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    srv->cfg = cfg;
+    srv->store = store;
+    srv->quiesced_fd = MHD_INVALID_SOCKET;
+    atomic_init(&srv->suspended, 0);
+    gbx_err e = gbx_gw_schemas_new(&srv->schemas);
+    if (e == GBX_OK) e = gbx_gw_dispatcher_new(&srv->dispatcher, cfg->gearman_servers);
+    if (e == GBX_OK) e = gbx_gw_submitter_new(&srv->submitter, cfg->gearman_servers, cfg->submit_timeout);
+    if (e != GBX_OK) {
+        gbx_gw_server_free(srv);
+        return e;
+    }
+    bool v6 = strchr(cfg->listen_address, ':') != NULL;
+    snprintf(srv->fallback_authority, sizeof srv->fallback_authority, v6 ? "[%s]:%d" : "%s:%d",
+             cfg->listen_address, cfg->port);
+    *out = srv;
+    return GBX_OK;
+}
+
+gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
+    const gbx_gw_config *cfg = srv->cfg;
+    struct sockaddr_storage addr;
+    memset(&addr, 0, sizeof addr);
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                         MHD_USE_ERROR_LOG;
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
+    if (inet_pton(AF_INET, cfg->listen_address, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)cfg->port);
+    } else if (inet_pton(AF_INET6, cfg->listen_address, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)cfg->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "listen.address \"%s\" is not an IPv4 or IPv6 address",
+                             cfg->listen_address);
+    }
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)LISTEN_BACKLOG,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_END);
+    if (!srv->daemon)
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                             "cannot listen on %s port %d (address in use, or no permission?)",
+                             cfg->listen_address, cfg->port);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : cfg->port;
+    bool v6 = (flags & MHD_USE_IPv6) != 0;
+    snprintf(srv->fallback_authority, sizeof srv->fallback_authority, v6 ? "[%s]:%d" : "%s:%d",
+             cfg->listen_address, srv->port);
+    return GBX_OK;
+}
+
+int gbx_gw_server_port(const gbx_gw_server *srv) { return srv ? srv->port : 0; }
+
+static void wait_until(gbx_gw_server *srv, double seconds, bool dispatcher_only) {
+    double end = gbx_gw_now() + seconds;
+    while (gbx_gw_now() < end) {
+        if (dispatcher_only ? gbx_gw_dispatcher_pending(srv->dispatcher) == 0
+                            : atomic_load(&srv->suspended) == 0)
+            return;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void gbx_gw_server_stop(gbx_gw_server *srv, double grace) {
+    if (!srv || srv->stopped) return;
+    srv->stopped = true;
+    if (srv->daemon) {
+        /* Stop accepting, and let go of the port at once so that a new
+         * gateway can take it while this one finishes. */
+        srv->quiesced_fd = MHD_quiesce_daemon(srv->daemon);
+        if (srv->quiesced_fd != MHD_INVALID_SOCKET) close(srv->quiesced_fd);
+        srv->quiesced_fd = MHD_INVALID_SOCKET;
+        /* Sync requests in flight: let their workers answer for a while. */
+        wait_until(srv, grace, true);
+    }
+    /* The rest get 503 from the dispatcher, which resumes them... */
+    gbx_gw_dispatcher_stop(srv->dispatcher);
+    if (srv->daemon) {
+        /* ...and MHD needs a moment to send those answers. */
+        wait_until(srv, 2.0, false);
+        MHD_stop_daemon(srv->daemon);
+        srv->daemon = NULL;
+    }
+    if (srv->quiesced_fd != MHD_INVALID_SOCKET) close(srv->quiesced_fd);
+    srv->quiesced_fd = MHD_INVALID_SOCKET;
+}
+
+void gbx_gw_server_free(gbx_gw_server *srv) {
+    if (!srv) return;
+    gbx_gw_server_stop(srv, 0);
+    gbx_gw_dispatcher_free(srv->dispatcher);
+    gbx_gw_submitter_free(srv->submitter);
+    gbx_gw_schemas_free(srv->schemas);
+    free(srv);
+}

@@ -1,0 +1,15 @@
+/* gw_util.h - small helpers shared by the gateway's files. */
+#ifndef GBX_GW_UTIL_H
+#define GBX_GW_UTIL_H
+
+#include "gearbox/error.h"
+
+/* Sets the thread's last error to `code` with "<fmt...>: <previous last
+ * error message>" (the previous message is copied first: it lives in the
+ * buffer being written).  Returns `code`. */
+gbx_err gbx_gw_error_wrap(gbx_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Monotonic clock in seconds. */
+double gbx_gw_now(void);
+
+#endif

@@ -1,0 +1,260 @@
+/* main.c - gearbox-gateway: command line, logging, pid file, signals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "gearbox/log.h"
+#include "gearbox/store.h"
+#include "gw_config.h"
+#include "gw_server.h"
+
+#ifndef GBX_GATEWAY_VERSION
+#define GBX_GATEWAY_VERSION "0.0.0"
+#endif
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+    "NAME\n"
+    "    gearbox-gateway - the HTTP front door of Gearbox services\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    gearbox-gateway --config FILE [--port N] [--pid-file FILE] [--log-file FILE]\n"
+    "                    [--log-level LEVEL] [--check]\n"
+    "    gearbox-gateway --help | --version\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Serves the REST contract of Gearbox: each request below a location's prefix\n"
+    "    (<prefix>/<version>/<resource>[/<arg>...][;k=v...][?k=v...]) is mapped to the\n"
+    "    handler do_<method>_<component>_<resource>_<version> (else\n"
+    "    do_<method>_global_<resource>_<version>) of the location's component config,\n"
+    "    its JSON body is validated against the service's schema, and the job goes to\n"
+    "    gearmand.  GET and HEAD (and the methods a location lists as \"sync\") wait for\n"
+    "    the worker's answer without holding a thread; PUT, POST and DELETE are queued\n"
+    "    and answered with 202 and a status object whose status_uri the client polls.\n"
+    "    GET <prefix>/v1/status/<id> and GET <prefix>/v1/status;k=v... are served from\n"
+    "    the status store directly.\n"
+    "\n"
+    "OPTIONS\n"
+    "    -c, --config FILE     the gateway config (JSON with comments); required\n"
+    "    -p, --port N          listen on port N instead of listen.port (0 = any free port)\n"
+    "    -P, --pid-file FILE   write the process id to FILE; removed on exit\n"
+    "    -l, --log-file FILE   append the log to FILE instead of standard error\n"
+    "    -L, --log-level LEVEL debug, info, warn or error (default info; one access-log\n"
+    "                          line per request is logged at info)\n"
+    "    -t, --check           load and check the config (and open the store), then exit\n"
+    "    -h, --help            this text\n"
+    "    -V, --version         the version\n"
+    "\n"
+    "CONFIGURATION\n"
+    "    { \"listen\": {\"address\": \"127.0.0.1\", \"port\": 4080},\n"
+    "      \"gearman\": {\"servers\": [\"127.0.0.1:4730\"]},\n"
+    "      \"status\": {\"type\": \"sqlite\", \"path\": \"state/status.db\"},\n"
+    "      \"max_body_bytes\": 8388608, \"threads\": 4, \"max_connections\": 16384,\n"
+    "      \"log\": {\"level\": \"info\", \"file\": \"gateway.log\"},\n"
+    "      \"locations\": [ {\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"sync\": [\"PUT\"],\n"
+    "                       \"environ\": {\"K\": \"V\"}, \"timeout\": 30} ] }\n"
+    "    Strings may use ${VAR} and ${VAR:-default}.  Relative paths are relative to\n"
+    "    the config file's directory.  Every key is described in docs/gateway.md.\n"
+    "\n"
+    "SIGNALS\n"
+    "    SIGTERM, SIGINT  stop accepting connections, give sync requests in flight up to\n"
+    "                     shutdown_grace seconds, then exit\n"
+    "    SIGHUP           ignored (restart to reload the configuration)\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 after a clean stop, 1 when the gateway cannot run (port in use, ...),\n"
+    "    2 for a bad command line or configuration.\n";
+
+static void usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "gearbox-gateway: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'gearbox-gateway --help'.\n");
+    exit(EXIT_USAGE);
+}
+
+static long parse_port(const char *s) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > 65535) usage_error("invalid port \"%s\"", s);
+    return v;
+}
+
+static void raise_fd_limit(unsigned want) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t target = rl.rlim_max;
+    if (rl.rlim_cur < target) {
+        rl.rlim_cur = target;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            gbx_log(GBX_LOG_WARN, "cannot raise the open-file limit: %s", strerror(errno));
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)want + 64)
+        gbx_log(GBX_LOG_WARN,
+                "open-file limit %llu is below max_connections %u: raise it (ulimit -n) to hold "
+                "that many connections",
+                (unsigned long long)rl.rlim_cur, want);
+}
+
+static int write_pid_file(const char *path) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    ssize_t w = write(fd, buf, (size_t)n);
+    close(fd);
+    return w == n ? 0 : -1;
+}
+
+/* Removes the pid file only if it is still ours. */
+static void remove_pid_file(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    long pid = 0;
+    int ok = fscanf(f, "%ld", &pid);
+    fclose(f);
+    if (ok == 1 && pid == (long)getpid()) unlink(path);
+}
+
+int main(int argc, char **argv) {
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},   {"port", required_argument, NULL, 'p'},
+        {"pid-file", required_argument, NULL, 'P'}, {"log-file", required_argument, NULL, 'l'},
+        {"log-level", required_argument, NULL, 'L'}, {"check", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    const char *config_path = NULL, *pid_file = NULL, *log_file = NULL, *log_level = NULL;
+    long port = -1;
+    bool check_only = false;
+    int opt;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":c:p:P:l:L:thV", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'p': port = parse_port(optarg); break;
+        case 'P': pid_file = optarg; break;
+        case 'l': log_file = optarg; break;
+        case 'L': log_level = optarg; break;
+        case 't': check_only = true; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        case 'V': printf("gearbox-gateway %s\n", GBX_GATEWAY_VERSION); return 0;
+        case ':': usage_error("option %s needs a value", argv[optind - 1]); break;
+        default: usage_error("unknown option \"%s\"", argv[optind - 1]); break;
+        }
+    }
+    if (optind < argc) usage_error("unexpected argument \"%s\"", argv[optind]);
+    if (!config_path) usage_error("%s", "--config FILE is required");
+    if (log_level && gbx_log_level_from_name(log_level) < 0)
+        usage_error("invalid log level \"%s\" (debug, info, warn, error)", log_level);
+
+    gbx_log_set_callback(gbx_log_to_file, NULL); /* stderr until the log file is open */
+
+    gbx_gw_config *cfg = NULL;
+    if (gbx_gw_config_load(&cfg, config_path) != GBX_OK) {
+        fprintf(stderr, "gearbox-gateway: bad configuration: %s\n", gbx_error_last()->message);
+        return EXIT_USAGE;
+    }
+    if (port >= 0) cfg->port = (int)port;
+    if (!log_level) log_level = cfg->log_level ? cfg->log_level : "info";
+    gbx_log_set_level((gbx_log_level)gbx_log_level_from_name(log_level));
+    if (!pid_file) pid_file = cfg->pid_file;
+    if (!log_file) log_file = cfg->log_file;
+
+    FILE *log = NULL;
+    if (log_file && !check_only) {
+        log = fopen(log_file, "a");
+        if (!log) {
+            fprintf(stderr, "gearbox-gateway: cannot open log file %s: %s\n", log_file, strerror(errno));
+            gbx_gw_config_free(cfg);
+            return EXIT_USAGE;
+        }
+        setvbuf(log, NULL, _IOLBF, 0);
+        gbx_log_set_callback(gbx_log_to_file, log);
+    }
+
+    gbx_store *store = NULL;
+    if (gbx_store_open(&store, gbx_config_get(cfg->cfg, "status"), gbx_config_dir(cfg->cfg)) != GBX_OK) {
+        gbx_log(GBX_LOG_ERROR, "cannot open the status store: %s", gbx_error_last()->message);
+        if (log) fprintf(stderr, "gearbox-gateway: cannot open the status store: %s\n", gbx_error_last()->message);
+        gbx_gw_config_free(cfg);
+        if (log) fclose(log);
+        return EXIT_USAGE;
+    }
+    if (check_only) {
+        printf("%s: configuration OK (%zu location%s)\n", config_path, cfg->nlocations,
+               cfg->nlocations == 1 ? "" : "s");
+        gbx_store_free(store);
+        gbx_gw_config_free(cfg);
+        return 0;
+    }
+
+    /* Signals are taken by sigwait in this thread only: block them before
+     * any thread starts so that every thread inherits the mask. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit(cfg->max_connections);
+
+    int status = 0;
+    gbx_gw_server *srv = NULL;
+    bool pid_written = false;
+    if (gbx_gw_server_new(&srv, cfg, store) != GBX_OK || gbx_gw_server_start(srv) != GBX_OK) {
+        gbx_log(GBX_LOG_ERROR, "cannot start: %s", gbx_error_last()->message);
+        if (log) fprintf(stderr, "gearbox-gateway: cannot start: %s\n", gbx_error_last()->message);
+        status = EXIT_RUNTIME;
+        goto out;
+    }
+    if (pid_file) {
+        if (write_pid_file(pid_file) != 0) {
+            gbx_log(GBX_LOG_ERROR, "cannot write pid file %s: %s", pid_file, strerror(errno));
+            status = EXIT_RUNTIME;
+            goto out;
+        }
+        pid_written = true;
+    }
+    gbx_log(GBX_LOG_INFO, "gearbox-gateway %s listening on %s port %d (%u threads, gearmand %s)",
+            GBX_GATEWAY_VERSION, cfg->listen_address, gbx_gw_server_port(srv), cfg->threads,
+            cfg->gearman_servers);
+    for (size_t i = 0; i < cfg->nlocations; i++) {
+        const gbx_gw_location *loc = &cfg->locations[i];
+        gbx_log(GBX_LOG_INFO, "location %s -> component %s (%zu handlers, timeout %gs, schemas %s)",
+                loc->prefix[0] ? loc->prefix : "/", loc->component, loc->nhandlers, loc->timeout,
+                loc->schemadir ? loc->schemadir : "none");
+    }
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&stop_signals, &sig) != 0) continue;
+        if (sig == SIGHUP) {
+            gbx_log(GBX_LOG_INFO, "SIGHUP ignored: restart the gateway to reload its configuration");
+            continue;
+        }
+        gbx_log(GBX_LOG_INFO, "%s: stopping (grace %gs for sync requests in flight)",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg->shutdown_grace);
+        break;
+    }
+    gbx_gw_server_stop(srv, cfg->shutdown_grace);
+    gbx_log(GBX_LOG_INFO, "stopped");
+out:
+    gbx_gw_server_free(srv);
+    if (pid_written) remove_pid_file(pid_file);
+    gbx_store_free(store);
+    gbx_gw_config_free(cfg);
+    gbx_log_set_callback(NULL, NULL);
+    if (log) fclose(log);
+    return status;
+}

@@ -1,0 +1,195 @@
+/* Unit tests of the gateway's config loader (gateway/src/gw_config.c):
+ * every key is checked at start-up, with a message that names it. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "gearbox/error.h"
+#include "gw_config.h"
+
+static char dir[256];
+
+static void write_file(const char *name, const char *fmt, ...) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fclose(f);
+}
+
+static const char component_conf[] =
+    "// a component\n"
+    "{ \"component\": \"barn\", \"schemadir\": \"schemas\",\n"
+    "  \"handlers\": [\"do_put_barn_animal_v1\", \"do_get_barn_animal_v1\",\n"
+    "                 \"do_delete_global_thing_v1\", \"do_get_barn_animal_v1\"] }\n";
+
+/* A gateway config around one location and extra top-level keys. */
+static void write_gateway(const char *location, const char *extra) {
+    write_file("gateway.conf",
+               "{ \"status\": {\"type\": \"sqlite\", \"path\": \"status.db\"},\n"
+               "  %s\n"
+               "  \"locations\": [ %s ] }\n",
+               extra, location);
+}
+
+static gbx_err load(gbx_gw_config **cfg) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/gateway.conf", dir);
+    *cfg = NULL;
+    return gbx_gw_config_load(cfg, path);
+}
+
+/* Loading fails with 400 and a message containing `needle`. */
+static void expect_error(const char *location, const char *extra, const char *needle) {
+    gbx_gw_config *cfg;
+    write_gateway(location, extra);
+    gbx_err e = load(&cfg);
+    CHECK_INT(e, GBX_ERR_BAD_REQUEST);
+    CHECK(cfg == NULL);
+    const char *msg = gbx_error_last()->message;
+    if (!strstr(msg, needle)) {
+        fprintf(stderr, "expected \"%s\" in: %s\n", needle, msg);
+        CHECK(strstr(msg, needle) != NULL);
+    }
+    gbx_gw_config_free(cfg);
+}
+
+static void test_good_config(void) {
+    write_file("barn.conf", "%s", component_conf);
+    write_gateway("{\"prefix\": \"/barn/\", \"config\": \"barn.conf\", \"sync\": [\"put\"],"
+                  " \"environ\": {\"MODE\": \"test\"}, \"timeout\": 2.5}",
+                  "\"listen\": {\"address\": \"127.0.0.1\", \"port\": \"4999\"}, \"threads\": 3,"
+                  " \"max_body_bytes\": 1000, \"log\": {\"level\": \"debug\", \"file\": \"gw.log\"},");
+    gbx_gw_config *cfg = NULL;
+    CHECK_INT(load(&cfg), GBX_OK);
+    if (!cfg) return;
+    CHECK_STR(cfg->listen_address, "127.0.0.1");
+    CHECK_INT(cfg->port, 4999);
+    CHECK_INT(cfg->threads, 3);
+    CHECK_INT(cfg->max_body_bytes, 1000);
+    CHECK_STR(cfg->gearman_servers, "127.0.0.1:4730");
+    CHECK_STR(cfg->log_level, "debug");
+    char expect[512];
+    snprintf(expect, sizeof expect, "%s/gw.log", dir);
+    CHECK_STR(cfg->log_file, expect);
+    CHECK_INT(cfg->nlocations, 1);
+    const gbx_gw_location *loc = &cfg->locations[0];
+    CHECK_STR(loc->prefix, "/barn");
+    CHECK_STR(loc->component, "barn");
+    CHECK_INT(loc->nhandlers, 3); /* the duplicate is kept once */
+    CHECK(gbx_gw_location_has_handler(loc, "do_get_barn_animal_v1"));
+    CHECK(gbx_gw_location_has_handler(loc, "do_delete_global_thing_v1"));
+    CHECK(!gbx_gw_location_has_handler(loc, "do_post_barn_animal_v1"));
+    CHECK_INT(loc->sync_methods, GBX_GW_GET | GBX_GW_HEAD | GBX_GW_PUT);
+    CHECK(loc->timeout == 2.5);
+    CHECK_STR(json_string_value(json_object_get(loc->environ, "MODE")), "test");
+    snprintf(expect, sizeof expect, "%s/schemas", dir);
+    CHECK_STR(loc->schemadir, expect);
+    CHECK_INT(loc->dialect, GBX_DIALECT_LEGACY); /* schema_dialect absent */
+    CHECK(!loc->require_schemas);
+    /* Connections idle longer than the longest sync wait, at least. */
+    CHECK(cfg->connection_timeout >= 3);
+    gbx_gw_config_free(cfg);
+}
+
+static void test_defaults(void) {
+    write_file("plain.conf", "{ \"component\": \"plain\", \"schema_dialect\": \"draft7\", \"handlers\": [] }");
+    write_gateway("{\"prefix\": \"/\", \"config\": \"plain.conf\", \"env\": {\"A\": \"b\"}}", "");
+    gbx_gw_config *cfg = NULL;
+    CHECK_INT(load(&cfg), GBX_OK);
+    if (!cfg) return;
+    CHECK_INT(cfg->port, 4080);
+    CHECK_INT(cfg->threads, 4);
+    CHECK_INT(cfg->max_body_bytes, 8 * 1024 * 1024);
+    CHECK(cfg->max_connections >= 10000);
+    CHECK(cfg->log_file == NULL);
+    CHECK(cfg->pid_file == NULL);
+    const gbx_gw_location *loc = &cfg->locations[0];
+    CHECK_STR(loc->prefix, "");
+    CHECK(loc->schemadir == NULL);
+    CHECK_INT(loc->dialect, GBX_DIALECT_DRAFT7);
+    CHECK(loc->timeout == 30);
+    CHECK_INT(loc->sync_methods, GBX_GW_GET | GBX_GW_HEAD);
+    CHECK_STR(json_string_value(json_object_get(loc->environ, "A")), "b"); /* "env" alias */
+    gbx_gw_config_free(cfg);
+}
+
+static void test_bad_configs(void) {
+    write_file("barn.conf", "%s", component_conf);
+    const char *good = "{\"prefix\": \"/barn\", \"config\": \"barn.conf\"}";
+    expect_error("{\"config\": \"barn.conf\"}", "", "\"prefix\"");
+    expect_error("{\"prefix\": \"barn\", \"config\": \"barn.conf\"}", "", "must start with '/'");
+    expect_error("{\"prefix\": \"/a//b\", \"config\": \"barn.conf\"}", "", "empty");
+    expect_error("{\"prefix\": \"/barn\"}", "", "\"config\"");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"missing.conf\"}", "", "missing.conf");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"sync\": [\"PATCH\"]}", "", "sync[0]");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"sync\": \"PUT\"}", "", "\"sync\"");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"timeout\": 0}", "", "\"timeout\"");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"timeout\": \"5\"}", "", "\"timeout\"");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"environ\": {\"N\": 1}}", "", "environ \"N\"");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"colour\": 1}", "", "unknown key \"colour\"");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\"}, {\"prefix\": \"/barn/\", \"config\": \"barn.conf\"}",
+                 "", "same prefix");
+    expect_error("", "", "\"locations\"");
+    expect_error(good, "\"listen\": {\"port\": 70000},", "listen.port");
+    expect_error(good, "\"listen\": {\"port\": \"http\"},", "listen.port");
+    expect_error(good, "\"threads\": 0,", "\"threads\"");
+    expect_error(good, "\"max_body_bytes\": -1,", "max_body_bytes");
+    expect_error(good, "\"log\": {\"level\": \"loud\"},", "log.level");
+    expect_error(good, "\"gearman\": 5,", "\"gearman\"");
+
+    /* Component configs. */
+    write_file("nohandlers.conf", "{ \"component\": \"barn\" }");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"nohandlers.conf\"}", "", "no \"handlers\"");
+    write_file("badhandler.conf", "{ \"component\": \"barn\", \"handlers\": [\"get_animal\"] }");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"badhandler.conf\"}", "", "\"get_animal\"");
+    write_file("badmethod.conf", "{ \"component\": \"barn\", \"handlers\": [\"do_patch_barn_animal_v1\"] }");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"badmethod.conf\"}", "", "patch");
+    write_file("nocomponent.conf", "{ \"handlers\": [] }");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"nocomponent.conf\"}", "", "\"component\"");
+    write_file("global.conf", "{ \"component\": \"global\", \"handlers\": [] }");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"global.conf\"}", "", "\"component\"");
+    write_file("nodir.conf", "{ \"component\": \"barn\", \"handlers\": [], \"schemadir\": \"nowhere\" }");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"nodir.conf\"}", "", "not a directory");
+    write_file("dialect.conf", "{ \"component\": \"barn\", \"handlers\": [], \"schema_dialect\": \"draft99\" }");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"dialect.conf\"}", "", "schema_dialect");
+    write_file("require.conf", "{ \"component\": \"barn\", \"handlers\": [], \"require_schemas\": true }");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"require.conf\"}", "", "require_schemas");
+    write_file("broken.conf", "{ \"component\": ");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"broken.conf\"}", "", "broken.conf");
+
+    /* No status store. */
+    write_file("gateway.conf", "{ \"locations\": [ %s ] }", good);
+    gbx_gw_config *cfg;
+    CHECK_INT(load(&cfg), GBX_ERR_BAD_REQUEST);
+    CHECK(strstr(gbx_error_last()->message, "\"status\"") != NULL);
+}
+
+int main(void) {
+    snprintf(dir, sizeof dir, "/tmp/gbx-test-gwconfig-XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    char schemas[512];
+    snprintf(schemas, sizeof schemas, "%s/schemas", dir);
+    mkdir(schemas, 0755);
+    test_good_config();
+    test_defaults();
+    test_bad_configs();
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    return check_done();
+}

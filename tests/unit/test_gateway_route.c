@@ -1,0 +1,226 @@
+/* Unit tests of the gateway's routing helpers (gateway/src/gw_route.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "gearbox/error.h"
+#include "gearbox/uri.h"
+#include "gw_config.h"
+#include "gw_route.h"
+
+static gbx_gw_location make_location(const char *prefix, const char *component,
+                                     const char *const *handlers, size_t n, unsigned sync) {
+    gbx_gw_location loc;
+    memset(&loc, 0, sizeof loc);
+    loc.prefix = (char *)prefix;
+    loc.component = component;
+    loc.handlers = (char **)handlers;
+    loc.nhandlers = n;
+    loc.sync_methods = sync;
+    return loc;
+}
+
+static void test_match_location(void) {
+    gbx_gw_location locs[3];
+    locs[0] = make_location("/barn", "barn", NULL, 0, 0);
+    locs[1] = make_location("/barn/deep", "deep", NULL, 0, 0);
+    locs[2] = make_location("/zoo", "zoo", NULL, 0, 0);
+    const char *rest = NULL;
+
+    CHECK_INT(gbx_gw_match_location(locs, 3, "/barn/v1/animal/Wilbur", &rest), 0);
+    CHECK_STR(rest, "/v1/animal/Wilbur");
+    /* The longest prefix wins, whatever the order of the locations. */
+    CHECK_INT(gbx_gw_match_location(locs, 3, "/barn/deep/v1/x", &rest), 1);
+    CHECK_STR(rest, "/v1/x");
+    /* A prefix matches whole segments only. */
+    CHECK_INT(gbx_gw_match_location(locs, 3, "/barnyard/v1/x", &rest), -1);
+    CHECK(rest == NULL);
+    CHECK_INT(gbx_gw_match_location(locs, 3, "/barn/deeper/v1/x", &rest), 0);
+    CHECK_STR(rest, "/deeper/v1/x");
+    CHECK_INT(gbx_gw_match_location(locs, 3, "/barn", &rest), 0);
+    CHECK_STR(rest, "");
+    CHECK_INT(gbx_gw_match_location(locs, 3, "/nothing", &rest), -1);
+    CHECK_INT(gbx_gw_match_location(locs, 3, "barn/v1/x", &rest), -1);
+
+    /* A root location ("" after normalisation) takes what nothing else does. */
+    gbx_gw_location with_root[2] = {make_location("", "root", NULL, 0, 0),
+                                    make_location("/zoo", "zoo", NULL, 0, 0)};
+    CHECK_INT(gbx_gw_match_location(with_root, 2, "/v1/thing", &rest), 0);
+    CHECK_STR(rest, "/v1/thing");
+    CHECK_INT(gbx_gw_match_location(with_root, 2, "/zoo/v1/thing", &rest), 1);
+    CHECK_STR(rest, "/v1/thing");
+}
+
+static void test_normalize_prefix(void) {
+    char *p = NULL;
+    CHECK_INT(gbx_gw_normalize_prefix(&p, "/barn"), GBX_OK);
+    CHECK_STR(p, "/barn");
+    free(p);
+    CHECK_INT(gbx_gw_normalize_prefix(&p, "/barn/ghost//"), GBX_OK);
+    CHECK_STR(p, "/barn/ghost");
+    free(p);
+    CHECK_INT(gbx_gw_normalize_prefix(&p, "/"), GBX_OK);
+    CHECK_STR(p, "");
+    free(p);
+    const char *bad[] = {"barn", "", "/ba rn", "/barn?x", "/barn;x", "/a//b", "/a/../b", "/./a", "/a%20b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        p = NULL;
+        CHECK_INT(gbx_gw_normalize_prefix(&p, bad[i]), GBX_ERR_BAD_REQUEST);
+        CHECK(p == NULL);
+    }
+    CHECK_INT(gbx_gw_normalize_prefix(&p, NULL), GBX_ERR_BAD_REQUEST);
+}
+
+static void test_resolve_handler(void) {
+    /* Sorted, as the config loader keeps them. */
+    static const char *const handlers[] = {
+        "do_delete_global_thing_v1",
+        "do_get_barn_animal_v1",
+        "do_get_global_animal_v1",
+        "do_get_global_thing_v2",
+        "do_put_barn_animal_v1",
+    };
+    gbx_gw_location loc = make_location("/barn", "barn", handlers, 5, 0);
+    char *name = NULL;
+
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "animal", "v1"), GBX_OK);
+    CHECK_STR(name, "do_get_barn_animal_v1");
+    free(name);
+    /* HEAD is GET. */
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "HEAD", "animal", "v1"), GBX_OK);
+    CHECK_STR(name, "do_get_barn_animal_v1");
+    free(name);
+    /* Falls back to the global handler. */
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "DELETE", "thing", "v1"), GBX_OK);
+    CHECK_STR(name, "do_delete_global_thing_v1");
+    free(name);
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "thing", "v2"), GBX_OK);
+    CHECK_STR(name, "do_get_global_thing_v2");
+    free(name);
+    /* Nothing known: the exact text of DESIGN §3. */
+    name = NULL;
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "POST", "animal", "v1"), GBX_ERR_BAD_REQUEST);
+    CHECK(name == NULL);
+    CHECK_STR(gbx_error_last()->message, "No valid handler found!");
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "animal", "v2"), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "cow", "v1"), GBX_ERR_BAD_REQUEST);
+}
+
+static void test_sync(void) {
+    gbx_gw_location plain = make_location("/barn", "barn", NULL, 0, GBX_GW_GET | GBX_GW_HEAD);
+    CHECK(gbx_gw_is_sync(&plain, GBX_GW_GET));
+    CHECK(gbx_gw_is_sync(&plain, GBX_GW_HEAD));
+    CHECK(!gbx_gw_is_sync(&plain, GBX_GW_PUT));
+    CHECK(!gbx_gw_is_sync(&plain, GBX_GW_POST));
+    CHECK(!gbx_gw_is_sync(&plain, GBX_GW_DELETE));
+    gbx_gw_location put_sync = make_location("/barn", "barn", NULL, 0, GBX_GW_GET | GBX_GW_HEAD | GBX_GW_PUT);
+    CHECK(gbx_gw_is_sync(&put_sync, GBX_GW_PUT));
+    CHECK(!gbx_gw_is_sync(&put_sync, GBX_GW_POST));
+    /* Even a location that forgot them answers GET and HEAD inline. */
+    gbx_gw_location none = make_location("/barn", "barn", NULL, 0, 0);
+    CHECK(gbx_gw_is_sync(&none, GBX_GW_GET));
+
+    CHECK_INT(gbx_gw_method_from_name("GET"), GBX_GW_GET);
+    CHECK_INT(gbx_gw_method_from_name("DELETE"), GBX_GW_DELETE);
+    CHECK_INT(gbx_gw_method_from_name("get"), 0);
+    CHECK_INT(gbx_gw_method_from_name("PATCH"), 0);
+    CHECK_INT(gbx_gw_method_from_name(NULL), 0);
+}
+
+static void test_base_uri(void) {
+    char *uri = NULL;
+    CHECK_INT(gbx_gw_base_uri(&uri, "127.0.0.1:4080", "10.0.0.1:1", "/barn", "v1"), GBX_OK);
+    CHECK_STR(uri, "http://127.0.0.1:4080/barn/v1");
+    free(uri);
+    CHECK_INT(gbx_gw_base_uri(&uri, NULL, "127.0.0.1:4080", "/barn", "v2"), GBX_OK);
+    CHECK_STR(uri, "http://127.0.0.1:4080/barn/v2");
+    free(uri);
+    /* A Host header that would break the URI is not used. */
+    CHECK_INT(gbx_gw_base_uri(&uri, "evil.com/x?y", "127.0.0.1:4080", "/barn", "v1"), GBX_OK);
+    CHECK_STR(uri, "http://127.0.0.1:4080/barn/v1");
+    free(uri);
+    CHECK_INT(gbx_gw_base_uri(&uri, "[::1]:8080", "x", "", "v1"), GBX_OK);
+    CHECK_STR(uri, "http://[::1]:8080/v1");
+    free(uri);
+
+    CHECK(gbx_gw_host_is_valid("example.com"));
+    CHECK(gbx_gw_host_is_valid("my-host_1.example.com:80"));
+    CHECK(!gbx_gw_host_is_valid(""));
+    CHECK(!gbx_gw_host_is_valid(NULL));
+    CHECK(!gbx_gw_host_is_valid("a b"));
+    CHECK(!gbx_gw_host_is_valid("a/b"));
+    CHECK(!gbx_gw_host_is_valid("a@b"));
+}
+
+static void test_basic_auth(void) {
+    char *user;
+    /* "wilbur:some pig" */
+    user = gbx_gw_basic_auth_user("Basic d2lsYnVyOnNvbWUgcGln");
+    CHECK_STR(user, "wilbur");
+    free(user);
+    /* Case-insensitive scheme, password with a colon: "fern:a:b" */
+    user = gbx_gw_basic_auth_user("basic ZmVybjphOmI=");
+    CHECK_STR(user, "fern");
+    free(user);
+    /* "ab:" - padding "==" */
+    user = gbx_gw_basic_auth_user("Basic YWI6");
+    CHECK_STR(user, "ab");
+    free(user);
+    user = gbx_gw_basic_auth_user("Basic YTo=");  /* "a:" */
+    CHECK_STR(user, "a");
+    free(user);
+    CHECK(gbx_gw_basic_auth_user(NULL) == NULL);
+    CHECK(gbx_gw_basic_auth_user("Bearer abc") == NULL);
+    CHECK(gbx_gw_basic_auth_user("Basic") == NULL);
+    CHECK(gbx_gw_basic_auth_user("Basic !!!!") == NULL);
+    CHECK(gbx_gw_basic_auth_user("Basic d2lsYnVy") == NULL);     /* "wilbur": no colon */
+    CHECK(gbx_gw_basic_auth_user("Basic OnB3") == NULL);         /* ":pw": empty user */
+    CHECK(gbx_gw_basic_auth_user("Basic YW=6") == NULL);         /* '=' inside */
+}
+
+static void test_status_filter(void) {
+    gbx_status_filter f;
+    bool expand = true;
+    json_t *matrix = json_pack("{s:s, s:s, s:s, s:s, s:s}", "state", "COMPLETED", "code", "0",
+                               "_count", "5", "uri", "Wilbur", "_expand", "1");
+    json_t *query = json_pack("{s:s, s:s}", "operation", "create", "state", "PENDING");
+    CHECK_INT(gbx_gw_status_filter(&f, &expand, matrix, query), GBX_OK);
+    CHECK_STR(f.state, "COMPLETED"); /* matrix wins over query */
+    CHECK_INT(f.code, 0);
+    CHECK_INT(f.count, 5);
+    CHECK_STR(f.uri, "Wilbur");
+    CHECK_STR(f.operation, "create");
+    CHECK(f.component == NULL);
+    CHECK_INT(f.progress, -1);
+    CHECK(expand);
+    json_decref(matrix);
+    json_decref(query);
+
+    CHECK_INT(gbx_gw_status_filter(&f, &expand, NULL, NULL), GBX_OK);
+    CHECK(!expand);
+    CHECK_INT(f.code, -1);
+
+    const char *bad[][2] = {{"state", "DONE"},   {"code", "x"},     {"progress", "101"},
+                            {"_count", "0"},     {"_expand", "yes"}, {"colour", "red"},
+                            {"code", "1.5"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *m = json_pack("{s:s}", bad[i][0], bad[i][1]);
+        CHECK_INT(gbx_gw_status_filter(&f, &expand, m, NULL), GBX_ERR_BAD_REQUEST);
+        json_decref(m);
+    }
+    /* Unknown query parameters (cache busters...) are ignored. */
+    json_t *q = json_pack("{s:s}", "t", "12345");
+    CHECK_INT(gbx_gw_status_filter(&f, &expand, NULL, q), GBX_OK);
+    json_decref(q);
+}
+
+int main(void) {
+    test_match_location();
+    test_normalize_prefix();
+    test_resolve_handler();
+    test_sync();
+    test_base_uri();
+    test_basic_auth();
+    test_status_filter();
+    return check_done();
+}
