@@ -426,6 +426,17 @@ static char *serve(gbx_worker *w, handler_entry *h, const char *workload, size_t
         return reject_envelope(w, h->name, workload, size, reason, len);
     }
     bool sync = gbx_envelope_is_sync(env);
+    long long deadline = gbx_envelope_get_int(env, "deadline");
+    if (sync && deadline > 0 && (long long)time(NULL) > deadline) {
+        /* The gateway has already answered 504 and nobody reads this reply:
+         * running the handler now would only do work twice. */
+        gbx_log(GBX_LOG_WARN, "job %s: skipped, its deadline passed %lld s ago", h->name,
+                (long long)time(NULL) - deadline);
+        char *reply = error_reply(gbx_envelope_get(env, "base_uri"), gbx_envelope_get(env, "operation"),
+                                  GBX_ERR_GATEWAY_TIMEOUT, "the request's deadline has passed", len);
+        gbx_envelope_free(env);
+        return reply;
+    }
     const char *status_id = sync ? NULL : gbx_envelope_get(env, "status");
     if (!sync && !status_id) {
         gbx_envelope_free(env);
