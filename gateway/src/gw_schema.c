@@ -112,7 +112,7 @@ gbx_err gbx_gw_schema_find(const gbx_schema **out, const char **path, gbx_gw_sch
                          resource, version);
         if (n < 0 || (size_t)n >= sizeof file)
             return gbx_error_set(GBX_ERR_REQUEST_URI_TOO_LONG, "schema file name too long");
-        schema_entry *e;
+        schema_entry *e = NULL;
         gbx_err err = entry_for(&e, cache, file, dialect);
         if (err != GBX_OK) return err;
         if (path && (i == 0 || e->schema)) *path = e->path;

@@ -1,0 +1,366 @@
+"""Fixtures of the stack tests: real gearmand, gateway and barn workers.
+
+Every stack runs under gearbox-supervise on free 127.0.0.1 ports, with its
+state, configs and logs in a directory of its own, and is stopped by the pid
+of the supervisor it started; teardown then checks that every process the
+supervisor reported starting is gone.  Binaries come from GEARBOX_BUILD_DIR
+(ctest passes the build directory).  Waiting is always a poll with a generous
+bound, never a fixed sleep that the test depends on.
+"""
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+SOURCE_DIR = Path(os.environ.get("GBX_SOURCE_DIR") or Path(__file__).resolve().parents[2])
+BUILD_DIR = Path(os.environ.get("GEARBOX_BUILD_DIR") or SOURCE_DIR / "build").resolve()
+SUPERVISE = BUILD_DIR / "tools/supervise/gearbox-supervise"
+GATEWAY = BUILD_DIR / "gateway/gearbox-gateway"
+BARN_WORKER = BUILD_DIR / "examples/barn/gearbox-barn-worker"
+BARN_CONF = SOURCE_DIR / "examples/barn/conf/barn.conf"
+
+BOUND = 30.0  # seconds any poll may take before the test fails
+
+CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+STATUS_ID = re.compile(r"s-[%s]{26}" % CROCKFORD)
+
+
+# ---- small helpers ---------------------------------------------------------
+
+def free_ports(n):
+    """n distinct TCP ports on 127.0.0.1 that nothing listens on right now
+    (all held open while choosing, so the kernel cannot hand one out twice)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    return free_ports(1)[0]
+
+
+def wait_for(predicate, what, timeout=BOUND, interval=0.05):
+    """Polls predicate() until it returns something truthy and returns it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("gave up after %gs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    """True if process `pid` exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def port_open(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def gearman_status(port):
+    """gearmand's admin `status`: {function: (queued, running, workers)}."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"status\n")
+        data = b""
+        while not (data == b".\n" or data.endswith(b"\n.\n")):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    result = {}
+    for line in data.decode().splitlines():
+        fields = line.split("\t")
+        if len(fields) == 4:
+            result[fields[0]] = tuple(int(x) for x in fields[1:])
+    return result
+
+
+def write_json(path, value):
+    path.write_text(json.dumps(value, indent=2) + "\n")
+    return path
+
+
+# ---- HTTP ------------------------------------------------------------------
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # http.client.HTTPMessage (case-insensitive)
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "<%d %r>" % (self.status, self.body[:300])
+
+
+class Client:
+    """A small HTTP client for one gateway, one connection per request."""
+
+    def __init__(self, port):
+        self.port = port
+        self.base = "http://127.0.0.1:%d" % port
+
+    def connection(self, timeout=60):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    @staticmethod
+    def path_of(uri_or_path):
+        """'/barn/v1/...' from an absolute status or resource URI."""
+        if uri_or_path.startswith("http"):
+            parts = urllib.parse.urlsplit(uri_or_path)
+            return parts.path + ("?" + parts.query if parts.query else "")
+        return uri_or_path
+
+    def request(self, method, path, body=None, headers=None, conn=None):
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        hdrs = {}
+        if body is not None:
+            hdrs["Content-Type"] = "application/json"
+        hdrs.update(headers or {})
+        own = conn is None
+        conn = conn or self.connection()
+        try:
+            conn.request(method, self.path_of(path), body=body, headers=hdrs)
+            r = conn.getresponse()
+            data = r.read()
+            return Response(r.status, r.headers, data)
+        finally:
+            if own:
+                conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.request("PUT", path, body, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def status(self, status_uri):
+        r = self.get(status_uri)
+        assert r.status == 200, r
+        return r.json()
+
+    def wait_completed(self, status_uri, timeout=BOUND):
+        """Polls a status until its state is COMPLETED; returns it."""
+        last = {}
+
+        def completed():
+            last["s"] = self.status(status_uri)
+            return last["s"] if last["s"]["state"] == "COMPLETED" else None
+
+        try:
+            return wait_for(completed, "COMPLETED at " + status_uri, timeout, 0.05)
+        except AssertionError as e:
+            raise AssertionError("%s; last seen: %r" % (e, last.get("s"))) from None
+
+    def accepted(self, method, path, body=None):
+        """Sends an async request, checks the 202 and returns the status body."""
+        r = self.request(method, path, body)
+        assert r.status == 202, r
+        return r.json()
+
+
+# ---- the supervisor --------------------------------------------------------
+
+class Supervisor:
+    """One gearbox-supervise process started by a test, in the foreground."""
+
+    def __init__(self, root, conf, env):
+        self.root = Path(root)
+        self.conf = Path(conf)
+        self.env = env
+        self.log_dir = self.root / "log"
+        self.out_path = self.root / "supervise.out"
+        self.proc = None
+
+    def start(self, args=()):
+        assert SUPERVISE.exists(), "%s is missing: build first" % SUPERVISE
+        with open(self.out_path, "ab") as out:
+            self.proc = subprocess.Popen(
+                [str(SUPERVISE), "--foreground", "--log-dir", str(self.log_dir), *args, str(self.conf)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=self.env,
+                cwd=str(self.root), start_new_session=True)
+        return self
+
+    def output(self):
+        try:
+            return self.out_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def daemon_logs(self):
+        """The tail of every daemon log, for failure messages."""
+        text = []
+        for p in sorted(self.log_dir.glob("*.log")):
+            lines = p.read_text(errors="replace").splitlines()[-15:]
+            text.append("== %s\n%s" % (p.name, "\n".join(lines)))
+        return "\n".join(text)
+
+    def wait_started(self, timeout=BOUND):
+        def started():
+            if "all daemons started" in self.output():
+                return True
+            if self.proc.poll() is not None:
+                raise AssertionError("gearbox-supervise exited with %s:\n%s\n%s"
+                                     % (self.proc.returncode, self.output(), self.daemon_logs()))
+            return False
+        wait_for(started, "the supervisor to start its daemons", timeout)
+        return self
+
+    def started_pids(self):
+        """{pid: label} of every process the supervisor reported starting."""
+        return {int(m.group(2)): m.group(1)
+                for m in re.finditer(r"started (\S+) pid (\d+)", self.output())}
+
+    def pid_of(self, label):
+        """The current pid of e.g. "barn.0", from its pid file (None if not running)."""
+        try:
+            return int((self.log_dir / ("%s.pid" % label)).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def stop(self, timeout=60):
+        """SIGTERM to the supervisor (by pid); checks it and its daemons ended."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("gearbox-supervise did not stop within %ss:\n%s" % (timeout, self.output()))
+        left = [(pid, label) for pid, label in self.started_pids().items() if pid_alive(pid)]
+        assert not left, "still running after the supervisor stopped: %r" % left
+        return rc
+
+
+class Stack:
+    """gearmand + gateway (+ barn workers) under one supervisor."""
+
+    def __init__(self, root, supervisor, gearman_port, http_port):
+        self.root = root
+        self.supervisor = supervisor
+        self.gearman_port = gearman_port
+        self.http_port = http_port
+        self.client = Client(http_port)
+        self.base = self.client.base
+
+
+def stack_env(root, gearman_port, http_port):
+    env = dict(os.environ)
+    env.update(GEARMAN_PORT=str(gearman_port), GEARBOX_PORT=str(http_port),
+               GEARBOX_STATE_DIR=str(root / "state"), GEARBOX_BUILD_DIR=str(BUILD_DIR))
+    return env
+
+
+def gearmand_daemon(restart=True):
+    return {"name": "gearmand",
+            "command": "gearmand --listen=127.0.0.1 --port=${GEARMAN_PORT} --log-file=stderr "
+                       "--verbose=WARNING --threads=1 --pid-file=${GEARBOX_LOG_DIR}/gearmand.pid",
+            "restart": restart,
+            "ready": {"tcp": "127.0.0.1:${GEARMAN_PORT}"}}
+
+
+def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096):
+    """Writes the configs of a test stack under `root` and starts it.
+
+    Locations: /barn (the example barn, via its own barn.conf) and /silo, a
+    component whose one handler no worker serves (for 504), with a 2 s
+    timeout.  Configs use ${VAR}s, so they are expanded as in the demo."""
+    for binary in (SUPERVISE, GATEWAY, BARN_WORKER):
+        assert binary.exists(), "%s is missing: build first" % binary
+    root = Path(root)
+    (root / "state").mkdir(parents=True, exist_ok=True)
+    gearman_port, http_port = free_ports(2)
+    write_json(root / "silo.conf", {
+        "component": "silo",
+        "gearman": {"servers": ["127.0.0.1:${GEARMAN_PORT}"]},
+        "status": {"type": "sqlite", "path": "${GEARBOX_STATE_DIR}/status.db"},
+        "handlers": ["do_get_silo_grain_v1"],
+    })
+    write_json(root / "gateway.conf", {
+        "listen": {"address": "127.0.0.1", "port": "${GEARBOX_PORT}"},
+        "gearman": {"servers": ["127.0.0.1:${GEARMAN_PORT}"]},
+        "status": {"type": "sqlite", "path": "${GEARBOX_STATE_DIR}/status.db"},
+        "max_body_bytes": max_body_bytes,
+        "threads": 4,
+        "log": {"level": "info"},
+        "locations": [
+            {"prefix": "/barn", "config": str(BARN_CONF), "timeout": 30},
+            {"prefix": "/silo", "config": "silo.conf", "timeout": 2},
+        ],
+    })
+    daemons = [gearmand_daemon(gearmand_restart)]
+    if workers:
+        daemons.append({"name": "barn", "count": workers,
+                        "command": ["${GEARBOX_BUILD_DIR}/examples/barn/gearbox-barn-worker",
+                                    "--config", str(BARN_CONF)]})
+    daemons.append({"name": "gateway",
+                    "command": ["${GEARBOX_BUILD_DIR}/gateway/gearbox-gateway",
+                                "--config", "${GEARBOX_STACK_DIR}/gateway.conf"],
+                    "ready": {"tcp": "127.0.0.1:${GEARBOX_PORT}"}})
+    conf = write_json(root / "stack.conf", {"stop_timeout": 10, "daemons": daemons})
+    sup = Supervisor(root, conf, stack_env(root, gearman_port, http_port)).start()
+    try:
+        sup.wait_started()
+        stack = Stack(root, sup, gearman_port, http_port)
+        if workers:
+            # Started is not yet registered: wait until gearmand knows them all.
+            wait_for(lambda: gearman_status(gearman_port).get("do_get_barn_animal_v1", (0, 0, 0))[2]
+                     >= workers, "%d barn workers registered with gearmand" % workers)
+    except BaseException:
+        sup.stop()
+        raise
+    return stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The shared test stack: gearmand, 2 barn workers, the gateway."""
+    s = start_stack(tmp_path_factory.mktemp("stack"))
+    yield s
+    assert s.supervisor.stop() == 0, s.supervisor.output()
+
+
+@pytest.fixture
+def client(stack):
+    return stack.client

@@ -1,0 +1,89 @@
+"""tools/demo (what `make demo` runs) with the barn's own stack.conf and gateway.conf.
+
+The demo's port comes from GEARBOX_PORT here (a free one, not 4080), and
+Ctrl-C is what a terminal sends: SIGINT to the demo's process group.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+
+from conftest import BUILD_DIR, SOURCE_DIR, Client, free_port, free_ports, pid_alive, wait_for
+
+DEMO = SOURCE_DIR / "tools/demo"
+
+
+def demo_env(tmp_path, port, gearman_port=None):
+    env = dict(os.environ)
+    env.pop("GEARMAN_PORT", None)
+    env.update(GEARBOX_PORT=str(port), GEARBOX_STATE_DIR=str(tmp_path / "state"))
+    if gearman_port:
+        env["GEARMAN_PORT"] = str(gearman_port)
+    return env
+
+
+def test_demo_serves_the_barn_and_stops_on_ctrl_c(tmp_path):
+    port, gearman_port = free_ports(2)
+    out_path = tmp_path / "demo.out"
+    with open(out_path, "wb") as out:
+        demo = subprocess.Popen([str(DEMO), str(BUILD_DIR)], stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, env=demo_env(tmp_path, port, gearman_port),
+                                cwd=str(tmp_path), start_new_session=True)
+
+    def output():
+        return out_path.read_text(errors="replace")
+
+    try:
+        def ready():
+            if demo.poll() is not None:
+                raise AssertionError("demo exited with %s:\n%s" % (demo.returncode, output()))
+            return "Press Ctrl-C" in output()
+        wait_for(ready, "the demo to print its curl commands", timeout=60)
+        text = output()
+        base = "http://127.0.0.1:%d" % port
+        assert "gearmand on 127.0.0.1:%d" % gearman_port in text
+        assert "curl -i -X PUT" in text and base + "/barn/v1/animal/Wilbur" in text
+
+        # The walk-through of the README.
+        client = Client(port)
+        r = client.put("/barn/v1/animal/Wilbur", {"name": "Wilbur"})
+        assert r.status == 202, r
+        done = client.wait_completed(r.json()["status_uri"])
+        assert done["code"] == 0 and done["progress"] == 100, done
+        got = client.get("/barn/v1/animal/Wilbur")
+        assert got.status == 200 and got.json()["name"] == "Wilbur", got
+        listed = client.get("/barn/v1/status;_count=5")
+        assert listed.status == 200 and len(listed.json()["statuses"]) >= 1
+        # The state lives where it was told to.
+        assert (tmp_path / "state" / "status.db").exists()
+        assert (tmp_path / "state" / "barn" / "animals" / "Wilbur.json").exists()
+    finally:
+        pids = [int(p) for p in re.findall(r"started \S+ pid (\d+)", output())]
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C: the demo's own process group
+        try:
+            rc = demo.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait()
+            raise
+    assert rc == 0, output()
+    assert sorted(re.findall(r"started (\S+) pid", output())) == \
+        ["barn.0", "barn.1", "gateway.0", "gearmand.0"]
+    assert "all daemons stopped" in output()
+    for pid in pids:
+        wait_for(lambda: not pid_alive(pid), "pid %d to be gone" % pid, timeout=10)
+
+
+def test_demo_refuses_a_busy_port(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = subprocess.run([str(DEMO), str(BUILD_DIR)], capture_output=True, text=True, timeout=60,
+                           env=demo_env(tmp_path, port), cwd=str(tmp_path))
+    assert r.returncode == 1
+    assert "port %d on 127.0.0.1 is already in use" % port in r.stderr
+    assert "started" not in r.stderr
