@@ -16,122 +16,11 @@
 struct gbx_job {
     gbx_envelope *env;          /* owned */
     gbx_status *status;         /* owned; NULL for a sync job */
-    gbx__schema_cache *schemas; /* borrowed from the worker; may be NULL */
+    gbx_schema_dir *schemas;    /* borrowed from the worker; may be NULL */
     char *resource_uri;         /* computed once; NULL without base_uri/type */
     char version[16];           /* from the handler name; "" if not parseable */
     json_t *json_content;       /* the validated body, once asked for */
 };
-
-/* ---- schema cache ---------------------------------------------------- */
-
-typedef struct schema_entry {
-    struct schema_entry *next;
-    char *key;          /* "<operation>-<component>-<resource>-<version>" */
-    gbx_schema *schema; /* NULL: no file for this key */
-} schema_entry;
-
-struct gbx__schema_cache {
-    char *dir;
-    gbx_dialect dialect;
-    schema_entry *entries;
-};
-
-gbx_err gbx__schema_cache_new(gbx__schema_cache **out, const char *schemadir, gbx_dialect dialect) {
-    *out = NULL;
-    gbx__schema_cache *cache = calloc(1, sizeof *cache);
-    if (!cache) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
-    if (schemadir && !(cache->dir = strdup(schemadir))) {
-        free(cache);
-        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
-    }
-    cache->dialect = dialect;
-    *out = cache;
-    return GBX_OK;
-}
-
-void gbx__schema_cache_free(gbx__schema_cache *cache) {
-    if (!cache) return;
-    schema_entry *e = cache->entries;
-    while (e) {
-        schema_entry *next = e->next;
-        gbx_schema_free(e->schema);
-        free(e->key);
-        free(e);
-        e = next;
-    }
-    free(cache->dir);
-    free(cache);
-}
-
-static bool file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* Names that go into a file name must not leave the schema directory. */
-static bool safe_name_part(const char *s) {
-    if (!s || !*s) return false;
-    for (; *s; s++)
-        if (*s == '/' || *s == '\\' || (*s == '.' && s[1] == '.')) return false;
-    return true;
-}
-
-gbx_err gbx__schema_cache_find(const gbx_schema **out, gbx__schema_cache *cache,
-                               const char *operation, const char *component,
-                               const char *resource, const char *version) {
-    *out = NULL;
-    if (!cache || !cache->dir) return GBX_OK;
-    if (!safe_name_part(operation) || !safe_name_part(component) || !safe_name_part(resource) ||
-        !safe_name_part(version))
-        return GBX_OK;
-
-    char key[512];
-    int n = snprintf(key, sizeof key, "%s-%s-%s-%s", operation, component, resource, version);
-    if (n < 0 || (size_t)n >= sizeof key)
-        return gbx_error_set(GBX_ERR_BAD_REQUEST, "schema name too long: %s-%s-%s-%s", operation,
-                             component, resource, version);
-    for (schema_entry *e = cache->entries; e; e = e->next)
-        if (strcmp(e->key, key) == 0) {
-            *out = e->schema;
-            return GBX_OK;
-        }
-
-    char path[4096];
-    const char *found = NULL;
-    n = snprintf(path, sizeof path, "%s/%s.js", cache->dir, key);
-    if (n > 0 && (size_t)n < sizeof path && file_exists(path)) {
-        found = path;
-    } else {
-        n = snprintf(path, sizeof path, "%s/%s-global-%s-%s.js", cache->dir, operation, resource,
-                     version);
-        if (n > 0 && (size_t)n < sizeof path && file_exists(path)) found = path;
-    }
-
-    gbx_schema *schema = NULL;
-    if (found) {
-        gbx_schema_options opts;
-        gbx_schema_options_init(&opts);
-        opts.default_dialect = cache->dialect;
-        if (gbx_schema_load_file(&schema, found, &opts) != GBX_OK) {
-            char why[768]; /* the last error's buffer cannot format into itself */
-            snprintf(why, sizeof why, "%s", gbx_error_last()->message);
-            return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "schema file %s: %s", found, why);
-        }
-        gbx_log(GBX_LOG_DEBUG, "schema %s loaded for %s", found, key);
-    }
-
-    schema_entry *e = calloc(1, sizeof *e);
-    if (!e || !(e->key = strdup(key))) {
-        free(e);
-        gbx_schema_free(schema);
-        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
-    }
-    e->schema = schema;
-    e->next = cache->entries;
-    cache->entries = e;
-    *out = schema;
-    return GBX_OK;
-}
 
 /* ---- construction ---------------------------------------------------- */
 
@@ -215,7 +104,7 @@ void gbx_job_free(gbx_job *job) {
     free(job);
 }
 
-void gbx__job_set_schemas(gbx_job *job, gbx__schema_cache *cache) { job->schemas = cache; }
+void gbx__job_set_schemas(gbx_job *job, gbx_schema_dir *schemas) { job->schemas = schemas; }
 
 void gbx__job_set_status(gbx_job *job, gbx_status *status) {
     if (job->status != status) gbx_status_free(job->status);
@@ -323,8 +212,8 @@ gbx_err gbx_job_json_content(json_t **out, gbx_job *job) {
         const char *op = gbx_job_operation(job), *component = gbx_job_component(job),
                    *resource = gbx_job_resource_type(job), *version = gbx_job_api_version(job);
         if (op && component && resource && version) {
-            gbx_err err = gbx__schema_cache_find(&schema, job->schemas, op, component, resource,
-                                                 version);
+            gbx_err err = gbx_schema_dir_find(&schema, NULL, job->schemas, op, component, resource,
+                                              version);
             if (err != GBX_OK) {
                 json_decref(value);
                 return err;

@@ -47,7 +47,7 @@ typedef struct handler_entry {
 struct gbx_worker {
     gbx_config *cfg;
     gbx_store *store;
-    gbx__schema_cache *schemas;
+    gbx_schema_dir *schemas; /* NULL: the config has no schemadir */
     char *servers;
     gearman_worker_st *gm; /* created on first use */
     int gm_timeout;        /* the timeout last given to gm */
@@ -132,7 +132,7 @@ gbx_err gbx_worker_new_from_config(gbx_worker **out, gbx_config *cfg) {
     if (err != GBX_OK) goto fail;
     if (schemadir && access(schemadir, R_OK | X_OK) != 0)
         gbx_log(GBX_LOG_WARN, "schemadir %s is not readable: %s", schemadir, strerror(errno));
-    err = gbx__schema_cache_new(&w->schemas, schemadir, dialect);
+    err = schemadir ? gbx_schema_dir_new(&w->schemas, schemadir, dialect) : GBX_OK;
     free(schemadir);
     if (err != GBX_OK) goto fail;
 
@@ -153,7 +153,7 @@ void gbx_worker_free(gbx_worker *w) {
         free(h);
         h = next;
     }
-    gbx__schema_cache_free(w->schemas);
+    gbx_schema_dir_free(w->schemas);
     gbx_store_free(w->store);
     free(w->servers);
     gbx_config_free(w->cfg);

@@ -97,6 +97,7 @@ void gbx_gw_location_clear(gbx_gw_location *loc) {
     free(loc->handlers);
     json_decref(loc->environ);
     free(loc->schemadir);
+    gbx_schema_dir_free(loc->schemas);
     memset(loc, 0, sizeof *loc);
 }
 
@@ -186,6 +187,7 @@ static gbx_err load_schema_settings(gbx_gw_location *loc, const json_t *spec, co
         return gbx_error_set(GBX_ERR_BAD_REQUEST,
                              "%s: require_schemas is set but %s has no \"schemadir\"", where,
                              loc->config_path);
+    if (loc->schemadir) return gbx_schema_dir_new(&loc->schemas, loc->schemadir, loc->dialect);
     return GBX_OK;
 }
 

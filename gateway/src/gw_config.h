@@ -44,6 +44,7 @@ typedef struct gbx_gw_location {
     json_t *environ;       /* object of strings passed as envelope.environ */
     double timeout;        /* seconds a sync request waits */
     char *schemadir;       /* NULL: no validation */
+    gbx_schema_dir *schemas; /* the schemas of schemadir, compiled on first use; NULL without one */
     gbx_dialect dialect;   /* default dialect of the schemas */
     bool require_schemas;  /* a missing schema file fails the request */
 } gbx_gw_location;

@@ -51,7 +51,6 @@
 struct gbx_gw_server {
     const gbx_gw_config *cfg;
     gbx_store *store;
-    gbx_gw_schemas *schemas;
     gbx_gw_dispatcher *dispatcher;
     gbx_gw_submitter *submitter;
     struct MHD_Daemon *daemon;
@@ -553,7 +552,7 @@ static void process(gw_request *r) {
         respond_last_error(r, e);
         goto done;
     }
-    e = gbx_gw_validate_body(srv->schemas, rt.loc, r->operation, gbx_uri_resource(rt.uri),
+    e = gbx_gw_validate_body(rt.loc, r->operation, gbx_uri_resource(rt.uri),
                              gbx_uri_version(rt.uri), r->body, r->body_len);
     if (e != GBX_OK) {
         respond_last_error(r, e);
@@ -701,8 +700,7 @@ gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_sto
     srv->store = store;
     srv->quiesced_fd = MHD_INVALID_SOCKET;
     atomic_init(&srv->suspended, 0);
-    gbx_err e = gbx_gw_schemas_new(&srv->schemas);
-    if (e == GBX_OK) e = gbx_gw_dispatcher_new(&srv->dispatcher, cfg->gearman_servers);
+    gbx_err e = gbx_gw_dispatcher_new(&srv->dispatcher, cfg->gearman_servers);
     if (e == GBX_OK) e = gbx_gw_submitter_new(&srv->submitter, cfg->gearman_servers, cfg->submit_timeout);
     if (e != GBX_OK) {
         gbx_gw_server_free(srv);
@@ -800,6 +798,5 @@ void gbx_gw_server_free(gbx_gw_server *srv) {
     gbx_gw_server_stop(srv, 0);
     gbx_gw_dispatcher_free(srv->dispatcher);
     gbx_gw_submitter_free(srv->submitter);
-    gbx_gw_schemas_free(srv->schemas);
     free(srv);
 }

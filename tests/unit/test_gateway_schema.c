@@ -1,6 +1,7 @@
-/* Unit tests of request body validation in the gateway
- * (gateway/src/gw_schema.c): file lookup with the -global- fallback, the
- * cache, JSON parsing, violations and require_schemas. */
+/* Unit tests of request schemas: the schema directory cache of the core
+ * (core/src/schema_dir.c: file lookup with the -global- fallback, compiled
+ * once, many threads) and body validation in the gateway
+ * (gateway/src/gw_schema.c: JSON parsing, violations, require_schemas). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,23 +24,23 @@ static void write_file(const char *name, const char *text) {
     fclose(f);
 }
 
-static gbx_gw_location location(void) {
+static gbx_gw_location location(gbx_schema_dir *schemas) {
     gbx_gw_location loc;
     memset(&loc, 0, sizeof loc);
     loc.prefix = "/barn";
     loc.component = "barn";
     loc.schemadir = dir;
+    loc.schemas = schemas;
     loc.dialect = GBX_DIALECT_LEGACY;
     return loc;
 }
 
-static gbx_err validate(gbx_gw_schemas *cache, const gbx_gw_location *loc, const char *op,
-                        const char *resource, const char *body) {
-    return gbx_gw_validate_body(cache, loc, op, resource, "v1", body, strlen(body));
+static gbx_err validate(const gbx_gw_location *loc, const char *op, const char *resource,
+                        const char *body) {
+    return gbx_gw_validate_body(loc, op, resource, "v1", body, strlen(body));
 }
 
 typedef struct {
-    gbx_gw_schemas *cache;
     const gbx_gw_location *loc;
     int failures;
 } race_arg;
@@ -47,8 +48,8 @@ typedef struct {
 static void *race(void *p) {
     race_arg *a = p;
     for (int i = 0; i < 200; i++) {
-        if (validate(a->cache, a->loc, "create", "animal", "{\"name\": \"Wilbur\"}") != GBX_OK) a->failures++;
-        if (validate(a->cache, a->loc, "create", "animal", "{}") != GBX_ERR_BAD_REQUEST) a->failures++;
+        if (validate(a->loc, "create", "animal", "{\"name\": \"Wilbur\"}") != GBX_OK) a->failures++;
+        if (validate(a->loc, "create", "animal", "{}") != GBX_ERR_BAD_REQUEST) a->failures++;
     }
     return NULL;
 }
@@ -66,74 +67,81 @@ int main(void) {
     write_file("get-global-animal-v1.js", "{ \"type\": \"null\" }");
     write_file("update-barn-broken-v1.js", "{ \"type\": 12 }");
 
-    gbx_gw_schemas *cache = NULL;
-    CHECK_INT(gbx_gw_schemas_new(&cache), GBX_OK);
-    gbx_gw_location loc = location();
+    gbx_schema_dir *cache = NULL;
+    CHECK_INT(gbx_schema_dir_new(&cache, dir, GBX_DIALECT_LEGACY), GBX_OK);
+    gbx_gw_location loc = location(cache);
 
     /* Lookup: the component's file, the global one, none. */
     const gbx_schema *schema = NULL;
     const char *file = NULL;
-    CHECK_INT(gbx_gw_schema_find(&schema, &file, cache, dir, GBX_DIALECT_LEGACY, "create", "barn",
+    CHECK_INT(gbx_schema_dir_find(&schema, &file, cache, "create", "barn",
                                  "animal", "v1"), GBX_OK);
     CHECK(schema != NULL);
     CHECK(file && strstr(file, "create-barn-animal-v1.js"));
     const gbx_schema *again = NULL;
-    CHECK_INT(gbx_gw_schema_find(&again, NULL, cache, dir, GBX_DIALECT_LEGACY, "create", "barn",
+    CHECK_INT(gbx_schema_dir_find(&again, NULL, cache, "create", "barn",
                                  "animal", "v1"), GBX_OK);
     CHECK(again == schema); /* compiled once */
-    CHECK_INT(gbx_gw_schema_find(&schema, &file, cache, dir, GBX_DIALECT_LEGACY, "get", "barn",
+    CHECK_INT(gbx_schema_dir_find(&schema, &file, cache, "get", "barn",
                                  "animal", "v1"), GBX_OK);
     CHECK(schema != NULL);
     CHECK(file && strstr(file, "get-global-animal-v1.js"));
-    CHECK_INT(gbx_gw_schema_find(&schema, &file, cache, dir, GBX_DIALECT_LEGACY, "delete", "barn",
+    CHECK_INT(gbx_schema_dir_find(&schema, &file, cache, "delete", "barn",
                                  "animal", "v1"), GBX_OK);
     CHECK(schema == NULL);
     CHECK(file && strstr(file, "delete-barn-animal-v1.js"));
 
     /* Bodies. */
-    CHECK_INT(validate(cache, &loc, "create", "animal", "{\"name\": \"Wilbur\", \"age\": 1}"), GBX_OK);
-    CHECK_INT(validate(cache, &loc, "create", "animal", "{\"age\": 1}"), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(validate(&loc, "create", "animal", "{\"name\": \"Wilbur\", \"age\": 1}"), GBX_OK);
+    CHECK_INT(validate(&loc, "create", "animal", "{\"age\": 1}"), GBX_ERR_BAD_REQUEST);
     CHECK_STR(gbx_error_last()->message, "non-optional property \"name\" is missing");
-    CHECK_INT(validate(cache, &loc, "create", "animal", "{\"name\": \"W\", \"x\": 1}"), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(validate(&loc, "create", "animal", "{\"name\": \"W\", \"x\": 1}"), GBX_ERR_BAD_REQUEST);
     CHECK(strstr(gbx_error_last()->message, "\"x\"") != NULL);
-    CHECK_INT(validate(cache, &loc, "create", "animal", "{\"name\": "), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(validate(&loc, "create", "animal", "{\"name\": "), GBX_ERR_BAD_REQUEST);
     CHECK(strncmp(gbx_error_last()->message, "malformed JSON", 14) == 0);
     /* Empty body = null: valid for the get schema, not for create. */
-    CHECK_INT(validate(cache, &loc, "get", "animal", ""), GBX_OK);
-    CHECK_INT(validate(cache, &loc, "get", "animal", "{}"), GBX_ERR_BAD_REQUEST);
-    CHECK_INT(validate(cache, &loc, "create", "animal", ""), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(validate(&loc, "get", "animal", ""), GBX_OK);
+    CHECK_INT(validate(&loc, "get", "animal", "{}"), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(validate(&loc, "create", "animal", ""), GBX_ERR_BAD_REQUEST);
     /* No schema: any JSON passes, but it must be JSON. */
-    CHECK_INT(validate(cache, &loc, "delete", "animal", "[1, 2]"), GBX_OK);
-    CHECK_INT(validate(cache, &loc, "delete", "animal", "not json"), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(validate(&loc, "delete", "animal", "[1, 2]"), GBX_OK);
+    CHECK_INT(validate(&loc, "delete", "animal", "not json"), GBX_ERR_BAD_REQUEST);
     /* A schema that does not compile is the server's fault. */
-    CHECK_INT(validate(cache, &loc, "update", "broken", "{}"), GBX_ERR_INTERNAL_SERVER_ERROR);
+    CHECK_INT(validate(&loc, "update", "broken", "{}"), GBX_ERR_INTERNAL_SERVER_ERROR);
     CHECK(strstr(gbx_error_last()->message, "update-barn-broken-v1.js") != NULL);
     /* require_schemas: a request without a schema fails. */
     loc.require_schemas = true;
-    CHECK_INT(validate(cache, &loc, "delete", "animal", ""), GBX_ERR_INTERNAL_SERVER_ERROR);
-    CHECK_INT(validate(cache, &loc, "create", "animal", "{\"name\": \"W\"}"), GBX_OK);
+    CHECK_INT(validate(&loc, "delete", "animal", ""), GBX_ERR_INTERNAL_SERVER_ERROR);
+    CHECK_INT(validate(&loc, "create", "animal", "{\"name\": \"W\"}"), GBX_OK);
     loc.require_schemas = false;
     /* No schemadir: no validation beyond JSON. */
-    gbx_gw_location noschemas = location();
+    gbx_gw_location noschemas = location(NULL);
     noschemas.schemadir = NULL;
-    CHECK_INT(validate(cache, &noschemas, "create", "animal", "{}"), GBX_OK);
+    CHECK_INT(validate(&noschemas, "create", "animal", "{}"), GBX_OK);
 
     /* Many threads on a fresh cache. */
-    gbx_gw_schemas *fresh = NULL;
-    CHECK_INT(gbx_gw_schemas_new(&fresh), GBX_OK);
+    gbx_schema_dir *fresh = NULL;
+    CHECK_INT(gbx_schema_dir_new(&fresh, dir, GBX_DIALECT_LEGACY), GBX_OK);
+    gbx_gw_location fresh_loc = location(fresh);
     pthread_t threads[4];
     race_arg args[4];
     for (int i = 0; i < 4; i++) {
-        args[i] = (race_arg){fresh, &loc, 0};
+        args[i] = (race_arg){&fresh_loc, 0};
         pthread_create(&threads[i], NULL, race, &args[i]);
     }
     for (int i = 0; i < 4; i++) {
         pthread_join(threads[i], NULL);
         CHECK_INT(args[i].failures, 0);
     }
-    gbx_gw_schemas_free(fresh);
-    gbx_gw_schemas_free(cache);
-    gbx_gw_schemas_free(NULL);
+    gbx_schema_dir_free(fresh);
+    gbx_schema_dir_free(cache);
+    gbx_schema_dir_free(NULL);
+    /* Names that would leave the directory find nothing. */
+    CHECK_INT(gbx_schema_dir_new(&fresh, dir, GBX_DIALECT_LEGACY), GBX_OK);
+    const gbx_schema *escaped = NULL;
+    CHECK_INT(gbx_schema_dir_find(&escaped, NULL, fresh, "create", "../x", "animal", "v1"), GBX_OK);
+    CHECK(escaped == NULL);
+    gbx_schema_dir_free(fresh);
 
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -173,8 +173,8 @@ static void test_json_content_schemas(void) {
     snprintf(path, sizeof path, "%s/update-global-animal-v1.js", dir);
     write_text(path, "{\"type\": \"object\", \"properties\": {\"sound\": {\"type\": \"string\"}}}");
 
-    gbx__schema_cache *cache = NULL;
-    CHECK_INT(gbx__schema_cache_new(&cache, dir, GBX_DIALECT_LEGACY), GBX_OK);
+    gbx_schema_dir *cache = NULL;
+    CHECK_INT(gbx_schema_dir_new(&cache, dir, GBX_DIALECT_LEGACY), GBX_OK);
 
     gbx_job *job = NULL;
     json_t *value = NULL;
@@ -215,24 +215,24 @@ static void test_json_content_schemas(void) {
     /* The cache hands out the same compiled schema again, and remembers
      * that there is none for delete. */
     const gbx_schema *s1 = NULL, *s2 = NULL;
-    CHECK_INT(gbx__schema_cache_find(&s1, cache, "create", "barn", "animal", "v1"), GBX_OK);
-    CHECK_INT(gbx__schema_cache_find(&s2, cache, "create", "barn", "animal", "v1"), GBX_OK);
+    CHECK_INT(gbx_schema_dir_find(&s1, NULL, cache, "create", "barn", "animal", "v1"), GBX_OK);
+    CHECK_INT(gbx_schema_dir_find(&s2, NULL, cache, "create", "barn", "animal", "v1"), GBX_OK);
     CHECK(s1 != NULL && s1 == s2);
-    CHECK_INT(gbx__schema_cache_find(&s1, cache, "delete", "barn", "animal", "v1"), GBX_OK);
+    CHECK_INT(gbx_schema_dir_find(&s1, NULL, cache, "delete", "barn", "animal", "v1"), GBX_OK);
     CHECK(s1 == NULL);
     /* Parts that could leave the directory are never looked up. */
-    CHECK_INT(gbx__schema_cache_find(&s1, cache, "create", "../x", "animal", "v1"), GBX_OK);
+    CHECK_INT(gbx_schema_dir_find(&s1, NULL, cache, "create", "../x", "animal", "v1"), GBX_OK);
     CHECK(s1 == NULL);
-    gbx__schema_cache_free(cache);
+    gbx_schema_dir_free(cache);
 
     /* A broken schema file is a server error that names the file. */
     snprintf(path, sizeof path, "%s/get-barn-animal-v1.js", dir);
     write_text(path, "{\"type\": ");
-    CHECK_INT(gbx__schema_cache_new(&cache, dir, GBX_DIALECT_LEGACY), GBX_OK);
-    CHECK_INT(gbx__schema_cache_find(&s1, cache, "get", "barn", "animal", "v1"),
+    CHECK_INT(gbx_schema_dir_new(&cache, dir, GBX_DIALECT_LEGACY), GBX_OK);
+    CHECK_INT(gbx_schema_dir_find(&s1, NULL, cache, "get", "barn", "animal", "v1"),
               GBX_ERR_INTERNAL_SERVER_ERROR);
     CHECK(strstr(gbx_error_last()->message, "get-barn-animal-v1.js") != NULL);
-    gbx__schema_cache_free(cache);
+    gbx_schema_dir_free(cache);
 
     unlink(path);
     snprintf(path, sizeof path, "%s/create-barn-animal-v1.js", dir);
@@ -245,7 +245,7 @@ static void test_json_content_schemas(void) {
     const char *src = getenv("GBX_SOURCE_DIR");
     char barn_schemas[512];
     snprintf(barn_schemas, sizeof barn_schemas, "%s/examples/barn/schemas", src ? src : ".");
-    CHECK_INT(gbx__schema_cache_new(&cache, barn_schemas, GBX_DIALECT_LEGACY), GBX_OK);
+    CHECK_INT(gbx_schema_dir_new(&cache, barn_schemas, GBX_DIALECT_LEGACY), GBX_OK);
     static const struct {
         const char *operation, *handler, *body;
         gbx_err expect;
@@ -274,7 +274,7 @@ static void test_json_content_schemas(void) {
         gbx_job_free(job);
         gbx_envelope_free(env);
     }
-    gbx__schema_cache_free(cache);
+    gbx_schema_dir_free(cache);
 }
 
 int main(void) {

@@ -86,6 +86,29 @@ gbx_dialect gbx_schema_dialect(const gbx_schema *schema);
  * `instance` (that is why it is not const); other dialects leave it alone. */
 gbx_err gbx_schema_validate(json_t **violations, const gbx_schema *schema, json_t *instance);
 
+/* The request schemas of one service: in one directory, the file
+ * `<operation>-<component>-<resource>-<version>.js`, else
+ * `<operation>-global-<resource>-<version>.js` (DESIGN §3).  Each file is
+ * compiled on first use and kept, and a missing file is remembered too, so
+ * files are read once: restart after changing them.  Safe to use from many
+ * threads at once.  The gateway and the worker runtime both use it. */
+typedef struct gbx_schema_dir gbx_schema_dir;
+
+/* A cache over `dir` (copied); schemas without `$schema` compile as
+ * `dialect`.  *out: free with gbx_schema_dir_free. */
+gbx_err gbx_schema_dir_new(gbx_schema_dir **out, const char *dir, gbx_dialect dialect);
+void gbx_schema_dir_free(gbx_schema_dir *sd);
+
+/* The schema for a request.  *out: borrowed from the cache (lives until
+ * gbx_schema_dir_free), NULL with GBX_OK when neither file exists.  *path
+ * (may be NULL): the file used, or the component's file looked for when
+ * none exists; borrowed likewise.  Names that could leave the directory
+ * ('/', "..") find no schema.  A file that is not a valid schema is
+ * GBX_ERR_INTERNAL_SERVER_ERROR naming it. */
+gbx_err gbx_schema_dir_find(const gbx_schema **out, const char **path, gbx_schema_dir *sd,
+                            const char *operation, const char *component, const char *resource,
+                            const char *version);
+
 #ifdef __cplusplus
 }
 #endif
