@@ -33,6 +33,9 @@
 %include "php7.i"
 #endif
 
+/* GCC attributes in the headers (printf format checks) mean nothing to SWIG. */
+#define __attribute__(x)
+
 /* printf-style and callback-taking functions are not callable from other
  * languages; each language file offers its own entry points instead. */
 %ignore gbx_error_set;

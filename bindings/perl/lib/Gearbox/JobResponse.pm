@@ -1,0 +1,77 @@
+# Gearbox::JobResponse - what a handler answers: content, headers, code;
+# status() is the job's status (store-backed for async jobs, in memory for
+# sync ones).  The response a handler receives is valid during the call.
+package Gearbox::JobResponse;
+
+use strict;
+use warnings;
+
+use Gearbox::Core ();
+use Gearbox::Errors ();
+
+# An empty response of one's own (code 0, no headers, content "").
+sub new {
+    my $class = shift;
+    return bless { ptr => Gearbox::Core::gbx_response_new(), owned => 1 }, $class;
+}
+
+sub _p {
+    my $self = shift;
+    return $self->{ptr} if $self->{ptr};
+    die ERR_INTERNAL_SERVER_ERROR->new(
+        "Gearbox::JobResponse used after its handler returned: a handler's job, response and status are only valid during the call");
+}
+
+# content() -> bytes; content($bytes) sets the body (character strings are
+# sent as UTF-8).
+sub content {
+    my $self = shift;
+    return Gearbox::Core::gbx_response_content( $self->_p ) unless @_;
+    my $c = shift;
+    Gearbox::Core::gbx_response_set_content( $self->_p, defined $c ? $c : '' );
+    return;
+}
+
+sub add_header {
+    my ( $self, $name, $value ) = @_;
+    Gearbox::Core::gbx_response_add_header( $self->_p, "$name", defined $value ? "$value" : '' );
+    return;
+}
+
+# headers() -> hashref; headers(\%h) adds or replaces each of them.
+sub headers {
+    my $self = shift;
+    return Gearbox::Core::gbx_response_headers( $self->_p ) unless @_;
+    my $h = shift;
+    $self->add_header( $_, $h->{$_} ) for sort keys %$h;
+    return;
+}
+
+# code() -> the HTTP code (0 = 200); code(N) sets it.
+sub code {
+    my $self = shift;
+    return Gearbox::Core::gbx_response_code( $self->_p ) unless @_;
+    Gearbox::Core::gbx_response_set_code( $self->_p, int shift );
+    return;
+}
+
+sub status {
+    my $self = shift;
+    die ERR_NOT_IMPLEMENTED->new("a handler's response reports to its job's status; it cannot be replaced") if @_;
+    $self->_p;
+    my $job = $self->{job} or return undef;
+    return $job->_status_obj;
+}
+
+sub job { $_[0]->_p; $_[0]{job} }
+
+# The wire form a sync reply takes.
+sub serialize { Gearbox::Core::gbx_response_serialize( $_[0]->_p ) }
+
+sub DESTROY {
+    my $self = shift;
+    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
+    Gearbox::Core::gbx_response_free( delete $self->{ptr} ) if $self->{owned} && $self->{ptr};
+}
+
+1;

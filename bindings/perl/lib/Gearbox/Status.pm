@@ -1,0 +1,286 @@
+# Gearbox::Status - the status of an async job (DESIGN §3), written through
+# to the status store on every change.  A handler gets its job's status from
+# $resp->status() (valid during the call); Gearbox::StatusManager fetches
+# and creates others.  Constants as in Gearbox: $Gearbox::Status::STATE_*,
+# $Gearbox::Status::EVENT_PRECANCEL / EVENT_CANCEL.
+package Gearbox::Status;
+
+use strict;
+use warnings;
+
+use Gearbox::Core ();
+use Gearbox::Errors ();
+
+our (
+    $STATE_UNKNOWN, $STATE_PENDING,    $STATE_RUNNING,   $STATE_STOPPING,
+    $STATE_STOPPED, $STATE_CANCELLING, $STATE_CANCELLED, $STATE_COMPLETED
+) = ( 0 .. 7 );
+our ( $EVENT_UNKNOWN, $EVENT_PRECANCEL, $EVENT_CANCEL ) = ( 0 .. 2 );
+
+my @STATE_NAMES = qw(UNKNOWN PENDING RUNNING STOPPING STOPPED CANCELLING CANCELLED COMPLETED);
+my %STATE_NUMBER = map { $STATE_NAMES[$_] => $_ } 0 .. $#STATE_NAMES;
+{
+    no strict 'refs';
+    for my $i ( 0 .. $#STATE_NAMES ) {
+        my $n = $i;
+        *{"STATE_$STATE_NAMES[$i]"} = sub () { $n };
+    }
+}
+sub EVENT_UNKNOWN ()   { 0 }
+sub EVENT_PRECANCEL () { 1 }
+sub EVENT_CANCEL ()    { 2 }
+
+# "PENDING" for $STATE_PENDING and back (Gearbox's state2str / str2state).
+sub state2str { my $s = pop; return defined $STATE_NAMES[$s] ? $STATE_NAMES[$s] : 'UNKNOWN' }
+sub str2state { my $s = pop; return $STATE_NUMBER{ uc $s } || 0 }
+
+# Wraps a gbx_status pointer.  %opt: owned => 1 (freed with the object),
+# store_owner => an object with _store (kept alive), borrowed => 1.
+sub _wrap {
+    my ( $class, $ptr, %opt ) = @_;
+    return bless { ptr => $ptr, %opt }, $class;
+}
+
+sub _p {
+    my $self = shift;
+    return $self->{ptr} if $self->{ptr};
+    die ERR_INTERNAL_SERVER_ERROR->new(
+        "Gearbox::Status used after its handler returned: a handler's job, response and status are only valid during the call");
+}
+
+sub _not_yet {
+    my $what = shift;
+    die ERR_NOT_IMPLEMENTED->new("$what needs the orchestration of Gearbox [C], which is not available yet");
+}
+
+sub _str { my $v = shift; return defined $v ? $v : '' }
+
+sub name         { _str( Gearbox::Core::gbx_status_id( $_[0]->_p ) ) }
+sub uri          { _str( Gearbox::Core::gbx_status_status_uri( $_[0]->_p ) ) }
+sub resource_uri { _str( Gearbox::Core::gbx_status_uri( $_[0]->_p ) ) }
+sub operation    { _str( Gearbox::Core::gbx_status_operation( $_[0]->_p ) ) }
+sub component    { _str( Gearbox::Core::gbx_status_component( $_[0]->_p ) ) }
+sub scope        { _str( Gearbox::Core::gbx_status_scope( $_[0]->_p ) ) }
+sub code         { Gearbox::Core::gbx_status_code( $_[0]->_p ) }
+sub concurrency  { Gearbox::Core::gbx_status_concurrency( $_[0]->_p ) }
+sub ctime        { Gearbox::Core::gbx_status_ctime( $_[0]->_p ) }
+sub mtime        { Gearbox::Core::gbx_status_mtime( $_[0]->_p ) }
+sub messages     { Gearbox::Core::gbx_status_messages( $_[0]->_p ) }
+sub children     { Gearbox::Core::gbx_status_children( $_[0]->_p ) }
+sub has_completed { Gearbox::Core::gbx_status_has_completed( $_[0]->_p ) ? 1 : 0 }
+sub is_success    { Gearbox::Core::gbx_status_is_success( $_[0]->_p ) ? 1 : 0 }
+
+# progress() reads, progress(N) raises it (a lower value is ignored).
+sub progress {
+    my $self = shift;
+    return Gearbox::Core::gbx_status_progress_value( $self->_p ) unless @_;
+    Gearbox::Core::gbx_status_set_progress( $self->_p, int shift );
+    return;
+}
+
+sub add_message {
+    my ( $self, $msg ) = @_;
+    Gearbox::Core::gbx_status_add_message( $self->_p, defined $msg ? "$msg" : '' );
+    return;
+}
+
+sub add_child {
+    my ( $self, $child ) = @_;
+    $child = $child->uri if ref $child && eval { $child->isa('Gearbox::Status') };
+    Gearbox::Core::gbx_status_add_child( $self->_p, "$child" );
+    return;
+}
+
+# meta() -> hashref; meta(KEY) -> value; meta(KEY, VALUE) sets (undef
+# deletes); meta(\%all) sets every key.
+sub meta {
+    my $self = shift;
+    return Gearbox::Core::gbx_status_meta( $self->_p ) unless @_;
+    if ( @_ == 1 && ref $_[0] eq 'HASH' ) {
+        Gearbox::Core::gbx_status_set_meta( $self->_p, $_, $_[0]{$_} ) for sort keys %{ $_[0] };
+        return;
+    }
+    return Gearbox::Core::gbx_status_meta( $self->_p )->{ $_[0] } if @_ == 1;
+    my ( $key, $value ) = @_;
+    Gearbox::Core::gbx_status_set_meta( $self->_p, "$key", $value );
+    return;
+}
+
+sub success { Gearbox::Core::gbx_status_success( $_[0]->_p ); return }
+
+# fail(CODE[, MESSAGE]): completes the status with that code.
+sub fail {
+    my ( $self, $code, $msg ) = @_;
+    Gearbox::Core::gbx_status_fail( $self->_p, int( defined $code ? $code : 500 ), $msg );
+    return;
+}
+
+# state() -> $STATE_*; state($STATE_X or "X") moves there if allowed and
+# returns 1, or 0 when the state machine forbids it (as Gearbox did).
+sub state {
+    my $self = shift;
+    return $STATE_NUMBER{ Gearbox::Core::gbx_state_name( Gearbox::Core::gbx_status_state( $self->_p ) ) } || 0
+        unless @_;
+    my $want = shift;
+    my $name = $want =~ /^\d+$/ ? $STATE_NAMES[$want] : uc $want;
+    my $c = defined $name ? Gearbox::Core::gbx_state_from_name($name) : -1;
+    die ERR_BAD_REQUEST->new("unknown state \"$want\"") if $c < 0;
+    my $ok = eval { Gearbox::Core::gbx_status_set_state( $self->_p, $c ); 1 };
+    return 1 if $ok;
+    return 0 if ref $@ && $@->isa('ERR_CONFLICT');
+    die $@;
+}
+
+sub failures {
+    my $self = shift;
+    if (@_) {
+        my $want = shift;
+        Gearbox::Core::gbx_status_add_failure( $self->_p )
+            while Gearbox::Core::gbx_status_failures( $self->_p ) < $want;
+        return;
+    }
+    return Gearbox::Core::gbx_status_failures( $self->_p );
+}
+
+sub ytime {
+    my $self = shift;
+    return Gearbox::Core::gbx_status_ytime( $self->_p ) unless @_;
+    Gearbox::Core::gbx_status_set_ytime( $self->_p, 0 + shift );
+    return;
+}
+
+# Re-reads the status from the store.
+sub sync { Gearbox::Core::gbx_status_refresh( $_[0]->_p ); return }
+
+# The status object of DESIGN §3 as Perl data, and as JSON text.
+sub as_json   { Gearbox::Core::gbx_status_to_json( $_[0]->_p ) }
+sub serialize { Gearbox::Core::gbx_json_dump( $_[0]->as_json ) }
+
+# The worker core keeps concurrency right; these are Gearbox's names for it.
+sub starting { Gearbox::Core::gbx_status_add_concurrency( $_[0]->_p, 1 );  return }
+sub stopping { Gearbox::Core::gbx_status_add_concurrency( $_[0]->_p, -1 ); return }
+
+sub parent_uri {
+    my $self = shift;
+    _not_yet('setting parent_uri') if @_;
+    return _str( Gearbox::Core::gbx_status_parent_uri( $self->_p ) );
+}
+
+# The parent status (a Gearbox::Status), or undef without one.
+sub parent {
+    my $self = shift;
+    my $uri  = Gearbox::Core::gbx_status_parent_uri( $self->_p );
+    return undef unless defined $uri && length $uri;
+    my $owner = $self->{store_owner}
+        or die ERR_INTERNAL_SERVER_ERROR->new("this status does not know its store");
+    my $p = Gearbox::Core::gbx_status_fetch( $owner->_store, $uri );
+    return Gearbox::Status->_wrap( $p, owned => 1, store_owner => $owner );
+}
+
+# Dies when the job is being stopped or cancelled; otherwise returns.
+sub checkpoint {
+    my $self = shift;
+    $self->sync;
+    my $s = $self->state;
+    _not_yet( "status " . $self->name . " is " . $STATE_NAMES[$s] . "; stopping a job at a checkpoint" )
+        if $s == $STATE_STOPPING || $s == $STATE_CANCELLING || $s == $STATE_STOPPED || $s == $STATE_CANCELLED;
+    return;
+}
+
+sub cancel { _not_yet('Status->cancel') }
+sub on     { _not_yet('Status->on') }
+
+sub impltype { 'store' }
+
+sub DESTROY {
+    my $self = shift;
+    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
+    Gearbox::Core::gbx_status_free( delete $self->{ptr} ) if $self->{owned} && $self->{ptr};
+}
+
+# The status of a sync job: kept in memory for the call only, as Gearbox's
+# transient statuses were, so that handlers may report progress and
+# messages whatever the job type.
+package Gearbox::Status::Transient;
+
+our @ISA = ('Gearbox::Status');
+
+sub _new {
+    my ( $class, $job ) = @_;
+    return bless { job => $job, progress => 0, messages => [], children => [], meta => {},
+        state => $Gearbox::Status::STATE_RUNNING, code => -1, failures => 0 }, $class;
+}
+
+sub _live {
+    my $self = shift;
+    Gearbox::Status::_p( $self->{job} ) if $self->{job};    # dies once the handler returned
+    return $self;
+}
+
+sub name         { '' }
+sub uri          { '' }
+sub resource_uri { my $j = $_[0]->_live->{job}; $j ? $j->resource_uri : '' }
+sub operation    { my $j = $_[0]->_live->{job}; $j ? $j->operation : '' }
+sub component    { my $j = $_[0]->_live->{job}; $j ? $j->component : '' }
+sub scope        { '' }
+sub code         { $_[0]->_live->{code} }
+sub concurrency  { 1 }
+sub ctime        { 0 }
+sub mtime        { 0 }
+sub messages     { [ @{ $_[0]->_live->{messages} } ] }
+sub children     { [ @{ $_[0]->_live->{children} } ] }
+sub has_completed { $_[0]->_live->{state} == $Gearbox::Status::STATE_COMPLETED ? 1 : 0 }
+sub is_success    { $_[0]->has_completed && $_[0]{code} == 0 ? 1 : 0 }
+
+sub progress {
+    my $self = shift->_live;
+    return $self->{progress} unless @_;
+    my $p = int shift;
+    die ERR_BAD_REQUEST->new("progress must be 0-100, not $p") if $p < 0 || $p > 100;
+    $self->{progress} = $p if $p > $self->{progress};
+    return;
+}
+sub add_message { my ( $s, $m ) = @_; push @{ $s->_live->{messages} }, defined $m ? "$m" : ''; return }
+sub add_child   { my ( $s, $c ) = @_; push @{ $s->_live->{children} }, "$c"; return }
+
+sub meta {
+    my $self = shift->_live;
+    return { %{ $self->{meta} } } unless @_;
+    if ( @_ == 1 && ref $_[0] eq 'HASH' ) { $self->{meta}{$_} = $_[0]{$_} for keys %{ $_[0] }; return }
+    return $self->{meta}{ $_[0] } if @_ == 1;
+    if ( defined $_[1] ) { $self->{meta}{ $_[0] } = $_[1] } else { delete $self->{meta}{ $_[0] } }
+    return;
+}
+
+sub _complete {
+    my ( $self, $code, $msg ) = @_;
+    $self->_live;
+    die ERR_CONFLICT->new( "state is currently " . Gearbox::Status::state2str( $self->{state} ) )
+        if $self->{state} != $Gearbox::Status::STATE_RUNNING;
+    @$self{qw(state progress code)} = ( $Gearbox::Status::STATE_COMPLETED, 100, $code );
+    push @{ $self->{messages} }, $msg if defined $msg;
+    return;
+}
+sub success { $_[0]->_complete(0) }
+sub fail    { $_[0]->_complete( int( defined $_[1] ? $_[1] : 500 ), $_[2] ) }
+
+sub state {
+    my $self = shift->_live;
+    return $self->{state} unless @_;
+    my $want = shift;
+    $self->{state} = $want =~ /^\d+$/ ? $want : Gearbox::Status::str2state($want);
+    return 1;
+}
+sub failures   { my $s = shift->_live; return $s->{failures} unless @_; $s->{failures} = shift; return }
+sub ytime      { return 0 unless @_ > 1; return }
+sub sync       { $_[0]->_live; return }
+sub as_json    { my $s = shift->_live; return { state => Gearbox::Status::state2str( $s->{state} ), progress => $s->{progress}, messages => [ @{ $s->{messages} } ] } }
+sub starting   { return }
+sub stopping   { return }
+sub parent_uri { '' }
+sub parent     { undef }
+sub checkpoint { $_[0]->_live; return }
+sub impltype   { 'transient' }
+sub DESTROY    { }
+
+1;

@@ -1,0 +1,123 @@
+# The SWIG layer and the error classes: type mapping both ways, gbx_err
+# -> ERR_<NAME> exceptions, ERR_* classes generated from the C table.
+use strict;
+use warnings;
+use Test::More;
+use Scalar::Util qw(blessed);
+
+use Gearbox;
+
+# ---- error classes from the one C table ----
+my $count = Gearbox::Core::gbx_err_count();
+is( scalar @Gearbox::Errors::TABLE, $count, 'one class per code of the table' );
+for my $i ( 0 .. $count - 1 ) {
+    my $code = Gearbox::Core::gbx_pl_err_at($i);
+    my $name = Gearbox::Core::gbx_err_name($code);
+    my $e    = "ERR_$name"->new("m$i");
+    ok( $e->isa('Gearbox::Error'), "ERR_$name isa Gearbox::Error" ) or last;
+    is( $e->code, $code, "ERR_$name code" );
+    my $alias = "ERR_CODE_$code"->new("x");
+    ok( $alias->isa("ERR_$name"), "ERR_CODE_$code isa ERR_$name" );
+    is( $alias->code, $code, "ERR_CODE_$code code" );
+}
+my $nf = ERR_NOT_FOUND->new('thing "x" not found');
+is( "$nf", 'NOT_FOUND [404]: thing "x" not found', 'stringification NAME [code]: msg' );
+is( $nf->msg,     'thing "x" not found', 'msg' );
+is( $nf->message, 'thing "x" not found', 'message' );
+is( $nf->name,    'NOT_FOUND', 'name' );
+is( 0 + $nf, 404, 'numeric value is the code' );
+my $indirect = new ERR_CONFLICT("busy");
+is( ref $indirect, 'ERR_CONFLICT', 'new ERR_CONFLICT(...) (indirect object syntax)' );
+is( $indirect->code, 409, 'its code' );
+eval { ERR_GONE->throw("gone") };
+is( ref $@, 'ERR_GONE', 'throw' );
+my $odd = Gearbox::Error->new( 599, 'odd' );
+is( "$odd", 'ERROR [599]: odd', 'a code outside the table' );
+is( Gearbox::Error->new( 'NOT_FOUND', 404, 'three args' )->code, 404, "Gearbox's base constructor" );
+
+# ---- gbx_err -> exceptions of the matching class, with the C message ----
+eval { Gearbox::Core::gbx_config_load('/nonexistent/x.conf') };
+is( ref $@, 'ERR_NOT_FOUND', 'missing config file -> ERR_NOT_FOUND' );
+like( $@->msg, qr{^config /nonexistent/x\.conf: }, 'message from gbx_error_last' );
+eval { Gearbox::Core::gbx_json_parse('{"a": ') };
+is( ref $@, 'ERR_BAD_REQUEST', 'malformed JSON -> ERR_BAD_REQUEST' );
+like( $@->msg, qr/malformed JSON/, 'its message' );
+eval { Gearbox::Core::gbx_store_open( { type => 'mysql' }, undef ) };
+is( ref $@, 'ERR_NOT_IMPLEMENTED', 'mysql store -> ERR_NOT_IMPLEMENTED' );
+
+# ---- JSON <-> Perl data ----
+my $d = Gearbox::Core::gbx_json_parse('{"s":"x","i":42,"r":2.5,"t":true,"f":false,"n":null,"a":[1,[2]],"o":{"k":"v"},"u":"\u00e9"}');
+is( ref $d, 'HASH', 'object -> hashref' );
+is( $d->{s}, 'x', 'string' );
+is( $d->{i}, 42,  'integer' );
+is( $d->{r}, 2.5, 'real' );
+ok( $d->{t} && blessed $d->{t} && $d->{t}->isa('JSON::PP::Boolean'), 'true -> JSON::PP::true' );
+ok( !$d->{f} && blessed $d->{f}, 'false -> JSON::PP::false' );
+ok( exists $d->{n} && !defined $d->{n}, 'null -> undef' );
+is_deeply( $d->{a}, [ 1, [2] ], 'arrays -> arrayrefs' );
+is_deeply( $d->{o}, { k => 'v' }, 'nested hash' );
+is( $d->{u}, "\xc3\xa9", 'strings are UTF-8 bytes, as Gearbox returned them' );
+
+is( Gearbox::Core::gbx_json_dump( [ 1, '1', 1.5, undef, JSON::PP::true(), JSON::PP::false(), \1, \0 ] ),
+    '[1,"1",1.5,null,true,false,true,false]', 'Perl data -> JSON (numbers, strings, booleans)' );
+my $n = 7;
+my $s = "$n";    # used as a string: stays a string as in JSON::PP
+is( Gearbox::Core::gbx_json_dump( [ $n + 0, $s ] ), '[7,"7"]', 'numbers stay numbers' );
+is( Gearbox::Core::gbx_json_dump( { "\x{263a}" => "\x{e9}" } ), qq({"\xe2\x98\xba":"\xc3\xa9"}),
+    'character strings are encoded to UTF-8' );
+is( Gearbox::Core::gbx_json_dump( ["\xe9"] ), qq(["\xc3\xa9"]), 'a Latin-1 byte string becomes UTF-8' );
+eval { Gearbox::Core::gbx_json_dump( { code => sub { } } ) };
+is( ref $@, 'ERR_BAD_REQUEST', 'a code ref cannot become JSON' );
+my $deep = [];
+$deep = [$deep] for 1 .. 600;
+eval { Gearbox::Core::gbx_json_dump($deep) };
+like( "$@", qr/nested too deeply/, 'deep nesting is refused, not a crash' );
+
+# ---- byte strings and out parameters ----
+my $resp = Gearbox::JobResponse->new;
+$resp->content("a\0b\xff");
+is( $resp->content, "a\0b\xff", 'content keeps NUL and non-UTF-8 bytes' );
+$resp->code(201);
+is( $resp->code, 201, 'code' );
+$resp->add_header( 'X-One', '1' );
+$resp->headers( { 'X-Two' => '2' } );
+is_deeply( $resp->headers, { 'X-One' => '1', 'X-Two' => '2' }, 'headers hashref' );
+my $wire = Gearbox::Core::gbx_json_parse( $resp->serialize );
+is( $wire->{encoding}, 'base64', 'non-UTF-8 content travels base64-encoded' );
+like( Gearbox::JobManager->gen_id('s'), qr/^s-[0-9a-z]{26}$/, 'gen_id via (char *out, size_t outlen)' );
+is( Gearbox::Core::gbx_uri_decode('a%20b'), 'a b', '(const char *s, size_t len) in, char **out back' );
+
+# ---- jobs built in a worker ----
+my $job = Gearbox::Job->new( {
+    version => 1, name => 'do_get_t_thing_v1', job_type => 'sync', operation => 'get', component => 't',
+    resource => { type => 'thing', name => 'x' }, base_uri => 'http://h/t/v1', arguments => ['x'],
+    matrix_arguments => { m => '1' }, query_params => { q => '2' }, headers => { h => '3' },
+    environ => { E => '4' }, remote => { ip => '10.0.0.1', user => 'bob' }, content => '{"a":1}' } );
+is( $job->name,          'do_get_t_thing_v1', 'name' );
+is( $job->type,          $Gearbox::Job::JOB_SYNC, 'type is $Gearbox::Job::JOB_SYNC' );
+is( $job->api_version,   'v1', 'api_version' );
+is( $job->resource_uri,  'http://h/t/v1/thing/x', 'resource_uri' );
+is( $job->remote_ip,     '10.0.0.1', 'remote_ip' );
+is( $job->remote_user,   'bob', 'remote_user' );
+is( $job->status,        '', 'no status id for a sync job' );
+is_deeply( $job->arguments, ['x'], 'arguments' );
+is_deeply( $job->matrix_arguments, { m => '1' }, 'matrix_arguments' );
+is_deeply( $job->json_content, { a => 1 }, 'json_content' );
+my $copy = Gearbox::Job->new($job);
+$copy->name('do_post_t_thing_v2');
+$copy->add_argument('y');
+$copy->add_header( 'h2', 'v' );
+is( $copy->api_version, 'v2', 'renamed copy has the new version' );
+is_deeply( $copy->arguments, [ 'x', 'y' ], 'add_argument' );
+is( $copy->headers->{h2}, 'v', 'add_header' );
+is( $job->name, 'do_get_t_thing_v1', 'the original is unchanged' );
+eval { $job->on( $Gearbox::Job::EVENT_COMPLETED, $copy ) };
+is( ref $@, 'ERR_NOT_IMPLEMENTED', 'Job->on exists and needs [C]' );
+my $jm = Gearbox::JobManager->new;
+eval { $jm->delay( $job, 5 ) };
+is( ref $@, 'ERR_NOT_IMPLEMENTED', 'JobManager->delay needs [C]' );
+my $made = $jm->job('do_post_t_thing_v1');
+is( $made->operation, 'update', 'JobManager->job fills operation from the name' );
+is( $made->type, $Gearbox::Job::JOB_ASYNC, '... and is async' );
+
+done_testing;

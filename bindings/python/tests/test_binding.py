@@ -1,0 +1,309 @@
+"""The binding surface without gearmand: errors both ways, JSON type
+mapping both ways, jobs, responses, statuses, configs, constants, and
+objects keeping their parents alive."""
+
+import gc
+import json
+import math
+
+import pytest
+
+import gearbox
+from gearbox import _gearbox as core
+
+from conftest import envelope, write_config
+
+
+# ---- errors ------------------------------------------------------------------
+
+def test_error_classes_come_from_the_c_table():
+    assert core.gbx_err_count() >= 38
+    for i in range(core.gbx_err_count()):
+        code = core.gbx_err_at(i)
+        name = core.gbx_err_name(code)
+        cls = getattr(gearbox, "ERR_" + name)
+        assert getattr(gearbox, "ERR_CODE_%d" % code) is cls
+        assert issubclass(cls, gearbox.GearboxError)
+        assert cls.code == code and cls.name == name
+        e = cls("boom")
+        assert e.code == code and e.message == "boom" and str(e) == "boom"
+        assert gearbox.error_class(code) is cls
+    assert gearbox.ERR_NOT_FOUND.code == 404
+    assert gearbox.ERR_CODE_409 is gearbox.ERR_CONFLICT
+    assert gearbox.error_class(299) is gearbox.GearboxError
+
+
+def test_error_format_matches_the_core():
+    assert gearbox.ERR_NOT_FOUND('thing "x" not found').format() == 'NOT_FOUND [404]: thing "x" not found'
+    e = gearbox.GearboxError("teapot", 418)
+    assert e.code == 418 and e.format() == "ERROR [418]: teapot"
+
+
+def test_c_errors_raise_their_class(tmp_path):
+    with pytest.raises(gearbox.ERR_NOT_FOUND) as info:
+        gearbox.Config(tmp_path / "missing.conf")
+    assert info.value.code == 404 and "missing.conf" in info.value.message
+    with pytest.raises(gearbox.ERR_BAD_REQUEST) as info:
+        core.gbx_json_parse("{nope")
+    assert "malformed JSON" in str(info.value)
+    with pytest.raises(gearbox.ERR_BAD_REQUEST):
+        core.gbx_id_generate("x" * 40)  # prefix too long
+
+
+def test_python_errors_reach_c_by_name_and_code():
+    assert core.gbx_err_from_name("ERR_GONE") == 410
+    assert core.gbx_err_from_name("NOT_FOUND") == 404
+    core.gbx_py_error_set(409, "it clashed")
+    with pytest.raises(gearbox.ERR_CONFLICT):
+        raise gearbox.error_class(409)("it clashed")
+
+
+# ---- JSON <-> Python -----------------------------------------------------------
+
+def test_json_round_trip_through_c():
+    data = {"s": "h\u00e9llo \u2603", "i": -(2 ** 63), "big": 2 ** 63 - 1, "f": 0.25,
+            "t": True, "f2": False, "n": None, "l": [1, [2, {"x": []}]], "d": {}, "tuple": (1, 2)}
+    cfg = gearbox.Config(data=data, base_dir="/tmp")
+    back = cfg.root()
+    expected = dict(data, tuple=[1, 2])
+    assert back == expected
+    assert type(back["t"]) is bool and type(back["i"]) is int and type(back["f"]) is float
+    assert cfg.get("l") == [1, [2, {"x": []}]]
+    assert cfg.get("missing", "dflt") == "dflt"
+    assert cfg["s"] == "h\u00e9llo \u2603"
+    with pytest.raises(KeyError):
+        cfg["nope"]
+
+
+@pytest.mark.parametrize("bad, exc", [
+    ({"k": 2 ** 64}, OverflowError),
+    ({"k": math.nan}, ValueError),
+    ({1: "x"}, TypeError),
+    ({"k": object()}, TypeError),
+    ({"k": {"bytes": b"\xff"}}, ValueError),
+])
+def test_values_without_json_form_raise(bad, exc):
+    with pytest.raises(exc):
+        gearbox.Config(data=bad)
+
+
+def test_json_dump_and_parse():
+    assert json.loads(core.gbx_json_dump({"a": [1, None]})) == {"a": [1, None]}
+    assert core.gbx_json_parse_commented('// c\n{"a": 1}') == {"a": 1}
+    assert core.gbx_json_parse(b"[true]") == [True]
+
+
+# ---- config --------------------------------------------------------------------
+
+def test_config_getters(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTEST_PORT", "4999")
+    path = tmp_path / "c.conf"
+    path.write_text('// comment\n{"port": "${PYTEST_PORT}", "on": "yes", "r": 0.5, '
+                    '"dir": "sub", "gearman": {"host": "h", "port": 1}}')
+    cfg = gearbox.ConfigFile(str(path))
+    assert cfg.get_int("port") == 4999
+    assert cfg.get_bool("on") is True
+    assert cfg.get_real("r") == 0.5
+    assert cfg.get_string("missing", "d") == "d"
+    assert cfg.get_path("dir") == str(tmp_path / "sub")
+    assert cfg.dir() == str(tmp_path)
+    assert cfg.gearman_servers() == "h:1"
+    assert "gearman.host" in cfg
+
+
+# ---- jobs and responses ----------------------------------------------------------
+
+def make_job(**kw):
+    env = envelope("do_get_pytest_thing_v1", arguments=["x1", "x2"], content='{"a": 1}',
+                   matrix_arguments={"m": "1"}, query_params={"q": "2"}, headers={"h": "3"},
+                   environ={"E": "4"}, remote={"ip": "127.0.0.9", "user": "u"}, **kw)
+    return gearbox.Job(env)
+
+
+def test_job_accessors():
+    job = make_job()
+    assert job.name() == "do_get_pytest_thing_v1"
+    assert job.type() == gearbox.Job.JOB_SYNC == gearbox.JOB_SYNC
+    assert job.operation() == "get" and job.component() == "pytest"
+    assert job.resource_type() == "thing" and job.resource_name() == "x1"
+    assert job.base_uri() == "http://127.0.0.1:4080/pytest/v1"
+    assert job.resource_uri() == "http://127.0.0.1:4080/pytest/v1/thing/x1"
+    assert job.api_version() == "v1"
+    assert job.arguments() == ["x1", "x2"]
+    assert job.matrix_arguments() == {"m": "1"}
+    assert job.query_params() == {"q": "2"}
+    assert job.headers() == {"h": "3"}
+    assert job.environ() == {"E": "4"}
+    assert job.remote_ip() == "127.0.0.9" and job.remote_user() == "u"
+    assert job.content() == '{"a": 1}' and job.raw_content() == b'{"a": 1}'
+    assert job.json_content() == {"a": 1}
+    assert job.status() is None and job.event_status() is None
+    assert job.envelope()["name"] == "do_get_pytest_thing_v1"
+
+
+def test_job_copy_and_setters_are_independent():
+    job = make_job()
+    copy = gearbox.Job(job)
+    copy.name("do_put_pytest_thing_v1")
+    copy.arguments(["y"])
+    copy.content(b"\x00\xffbin")
+    copy.type(gearbox.JOB_ASYNC)
+    copy.headers({"x-a": "b"})
+    assert copy.name() == "do_put_pytest_thing_v1" and copy.arguments() == ["y"]
+    assert copy.raw_content() == b"\x00\xffbin"
+    assert copy.type() == gearbox.JOB_ASYNC and copy.headers() == {"x-a": "b"}
+    assert job.name() == "do_get_pytest_thing_v1" and job.arguments() == ["x1", "x2"]
+    with pytest.raises(gearbox.ERR_BAD_REQUEST):
+        copy.arguments({"not": "a list"})
+    with pytest.raises(gearbox.ERR_BAD_REQUEST):
+        copy.arguments([1])  # members must be strings
+
+
+def test_job_json_content_errors():
+    with pytest.raises(gearbox.ERR_BAD_REQUEST) as info:
+        gearbox.Job(envelope("do_get_pytest_thing_v1", content="{broken")).json_content()
+    assert "malformed JSON" in str(info.value)
+    assert gearbox.Job(envelope("do_get_pytest_thing_v1")).json_content() is None
+
+
+def test_bad_envelope_is_a_bad_request():
+    with pytest.raises(gearbox.ERR_BAD_REQUEST) as info:
+        gearbox.Job({"version": 1})
+    assert "invalid job envelope" in str(info.value)
+
+
+def test_response():
+    resp = gearbox.JobResponse()
+    assert resp.code() == 0 and resp.content() == "" and resp.headers() == {}
+    resp.content("h\u00e9")
+    resp.add_header("Content-Type", "text/plain")
+    resp.code(201)
+    assert resp.raw_content() == "h\u00e9".encode()
+    assert resp.headers() == {"Content-Type": "text/plain"}
+    wire = json.loads(resp.serialize())
+    assert wire == {"code": 201, "headers": {"Content-Type": "text/plain"}, "content": "h\u00e9"}
+    with pytest.raises(gearbox.ERR_BAD_REQUEST):
+        resp.add_header("Bad Name", "v")
+    with pytest.raises(gearbox.ERR_BAD_REQUEST):
+        resp.add_header("X", "line\r\nbreak")
+    assert resp.status() is None
+
+
+# ---- statuses -------------------------------------------------------------------
+
+@pytest.fixture
+def manager(tmp_path):
+    conf = write_config(tmp_path, "pytest", 1, ["do_get_pytest_thing_v1"])
+    sm = gearbox.StatusManager(str(conf))
+    sm.base_uri("http://127.0.0.1:4080/pytest/v1")
+    return sm
+
+
+def test_status_life(manager):
+    parent = manager.create(operation="create", uri="http://h/pytest/v1/thing/p", component="pytest")
+    s = manager.create(operation="create", uri="http://h/pytest/v1/thing/a", component="pytest",
+                       parent_uri=parent.uri(), envelope={"version": 1})
+    assert s.name().startswith("s-") and s.uri() == "http://127.0.0.1:4080/pytest/v1/status/" + s.name()
+    assert s.state() == gearbox.Status.STATE_PENDING == gearbox.STATE_PENDING
+    assert s.operation() == "create" and s.component() == "pytest"
+    assert s.resource_uri() == "http://h/pytest/v1/thing/a"
+    assert s.parent_uri() == parent.uri() and s.parent().name() == parent.name()
+    assert s.envelope() == {"version": 1}
+    assert s.progress() == 0 and s.code() == -1 and not s.has_completed()
+    s.state(gearbox.Status.STATE_RUNNING)
+    s.progress(40)
+    s.progress(10)  # never lowers
+    assert s.progress() == 40
+    s.add_message("one")
+    s.add_child("http://h/pytest/v1/status/s-x")
+    s.meta("k", {"v": [1]})
+    s.meta({"a": 1, "b": "2"})
+    assert s.messages() == ["one"]
+    assert s.children() == ["http://h/pytest/v1/status/s-x"]
+    assert s.meta() == {"k": {"v": [1]}, "a": 1, "b": "2"} and s.meta("a") == 1
+    s.meta("a", None)
+    assert "a" not in s.meta()
+    assert 0 < s.ctime() <= s.mtime() and s.ytime() == 0
+    s.fail(404, 'NOT_FOUND [404]: thing "a" not found')
+    assert s.has_completed() and not s.is_success() and s.code() == 404
+    assert s.state() == gearbox.STATE_COMPLETED
+    assert gearbox.Status.state2str(s.state()) == "COMPLETED"
+    assert gearbox.Status.str2state("running") == gearbox.STATE_RUNNING
+    assert gearbox.Status.event2str(gearbox.EVENT_PRECANCEL) == "PRECANCEL"
+    assert gearbox.Status.str2event("CANCEL") == gearbox.Status.EVENT_CANCEL
+    with pytest.raises(gearbox.ERR_CONFLICT):
+        s.success()  # already completed
+    again = manager.fetch(s.uri())
+    assert again.to_dict() == s.to_dict() and json.loads(again.serialize())["code"] == 404
+    assert s.name() in manager.list(state="COMPLETED")
+    assert [x.name() for x in manager.statuses(uri="thing/a")] == [s.name()]
+    with pytest.raises(gearbox.ERR_NOT_FOUND):
+        manager.fetch("s-" + "0" * 26)
+    with pytest.raises(gearbox.ERR_BAD_REQUEST):
+        manager.list(state="SLEEPING")
+    copy = gearbox.Status(s)
+    assert copy.name() == s.name()
+
+
+def test_orchestration_names_exist_and_say_not_implemented(manager):
+    s = manager.create(operation="create")
+    jm = gearbox.JobManager(gearbox.Config(data={"status": {}}, base_dir="/tmp"))
+    job = jm.job("do_post_pytest_thing_v1")
+    assert job.operation() == "create" and job.component() == "pytest" and job.resource_type() == "thing"
+    assert jm.gen_id("a").startswith("a-")
+    for call in (s.cancel, s.checkpoint, lambda: s.on(gearbox.EVENT_CANCEL, job), job.run,
+                 lambda: job.on(gearbox.EVENT_COMPLETED, job), lambda: jm.delay(job, 5),
+                 lambda: jm.retry(job), lambda: jm.job_queue([]), lambda: jm.job_queue_run([]),
+                 lambda: jm.job("GET", "http://x/"), gearbox.HttpClient):
+        with pytest.raises(gearbox.ERR_NOT_IMPLEMENTED) as info:
+            call()
+        assert "not implemented" in str(info.value)
+
+
+def test_objects_keep_their_parents_alive(tmp_path):
+    conf = write_config(tmp_path, "pytest", 1, ["do_get_pytest_thing_v1"])
+    sm = gearbox.StatusManager(str(conf))
+    s = sm.create(operation="create")
+    del sm
+    gc.collect()
+    s.progress(5)  # the store is still open
+    assert s.progress() == 5
+
+    worker = gearbox.Worker(str(conf))
+    cfg = worker.cfg()
+    sm2 = worker.status_manager()
+    del worker
+    gc.collect()
+    assert cfg.get_string("component") == "pytest"
+    assert sm2.fetch(s.name()).progress() == 5
+
+
+def test_constants_on_classes_and_module():
+    assert gearbox.WORKER_SUCCESS == gearbox.Worker.WORKER_SUCCESS == 0
+    assert gearbox.WORKER_ERROR == gearbox.Worker.WORKER_ERROR == 1
+    assert gearbox.WORKER_CONTINUE == gearbox.Worker.WORKER_CONTINUE == 2
+    assert gearbox.WORKER_RETRY == gearbox.Worker.WORKER_RETRY == 3
+    assert gearbox.JOB_ASYNC == gearbox.Job.JOB_ASYNC != gearbox.JOB_SYNC
+    events = [getattr(gearbox.Job, "EVENT_" + e) for e in
+              ("COMPLETED", "FAILED", "SUCCEEDED", "STARTED", "STOPPED", "CANCELLED")]
+    assert len(set(events)) == 6 and gearbox.EVENT_FAILED == gearbox.Job.EVENT_FAILED
+    for st in ("PENDING", "RUNNING", "COMPLETED", "STOPPING", "STOPPED", "CANCELLING", "CANCELLED"):
+        assert gearbox.Status.state2str(getattr(gearbox.Status, "STATE_" + st)) == st
+        assert getattr(gearbox, "STATE_" + st) == getattr(gearbox.Status, "STATE_" + st)
+    assert gearbox.EVENT_PRECANCEL == gearbox.Status.EVENT_PRECANCEL
+    methods = [getattr(gearbox.HttpClient, "METHOD_" + m) for m in ("GET", "DELETE", "POST", "PUT", "HEAD")]
+    assert len(set(methods)) == 5 and gearbox.METHOD_PUT == gearbox.HttpClient.METHOD_PUT
+
+
+def test_worker_config_errors(tmp_path):
+    with pytest.raises(gearbox.ERR_NOT_FOUND):
+        gearbox.Worker(str(tmp_path / "nope.conf"))
+    conf = write_config(tmp_path, "pytest", 1, [])
+    w = gearbox.Worker(str(conf))
+    with pytest.raises(AttributeError):
+        w.register_handler("do_get_pytest_nothing_v1")
+    with pytest.raises(gearbox.ERR_INTERNAL_SERVER_ERROR):
+        w.run()  # no handlers
+    w.close()
+    with pytest.raises(ReferenceError):
+        w.request_count()
