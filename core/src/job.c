@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "gearbox/json.h"
@@ -21,6 +22,26 @@ struct gbx_job {
     char version[16];           /* from the handler name; "" if not parseable */
     json_t *json_content;       /* the validated body, once asked for */
 };
+
+/* ---- constants --------------------------------------------------------- */
+
+static const char *const event_names[] = {
+    [GBX_EVENT_UNKNOWN] = "UNKNOWN",     [GBX_EVENT_COMPLETED] = "COMPLETED",
+    [GBX_EVENT_FAILED] = "FAILED",       [GBX_EVENT_SUCCEEDED] = "SUCCEEDED",
+    [GBX_EVENT_STARTED] = "STARTED",     [GBX_EVENT_STOPPED] = "STOPPED",
+    [GBX_EVENT_CANCELLED] = "CANCELLED",
+};
+#define EVENT_COUNT ((int)(sizeof event_names / sizeof event_names[0]))
+
+const char *gbx_job_event_name(gbx_job_event event) {
+    return ((int)event > 0 && (int)event < EVENT_COUNT) ? event_names[event] : "UNKNOWN";
+}
+
+gbx_job_event gbx_job_event_from_name(const char *name) {
+    for (int e = 1; name && e < EVENT_COUNT; e++)
+        if (strcasecmp(event_names[e], name) == 0) return (gbx_job_event)e;
+    return GBX_EVENT_UNKNOWN;
+}
 
 /* ---- construction ---------------------------------------------------- */
 

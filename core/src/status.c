@@ -22,10 +22,10 @@ struct gbx_status {
 /* ---- states ------------------------------------------------------------ */
 
 static const char *const state_names[] = {
-    [GBX_STATE_PENDING] = "PENDING",       [GBX_STATE_RUNNING] = "RUNNING",
-    [GBX_STATE_COMPLETED] = "COMPLETED",   [GBX_STATE_STOPPING] = "STOPPING",
+    [GBX_STATE_UNKNOWN] = "UNKNOWN",       [GBX_STATE_PENDING] = "PENDING",
+    [GBX_STATE_RUNNING] = "RUNNING",       [GBX_STATE_STOPPING] = "STOPPING",
     [GBX_STATE_STOPPED] = "STOPPED",       [GBX_STATE_CANCELLING] = "CANCELLING",
-    [GBX_STATE_CANCELLED] = "CANCELLED",
+    [GBX_STATE_CANCELLED] = "CANCELLED",   [GBX_STATE_COMPLETED] = "COMPLETED",
 };
 #define STATE_COUNT ((int)(sizeof state_names / sizeof state_names[0]))
 
@@ -38,9 +38,11 @@ static const unsigned transitions[] = {
     [GBX_STATE_STOPPED] = GBX__STATE_BIT(GBX_STATE_CANCELLING),
     [GBX_STATE_CANCELLING] = GBX__STATE_BIT(GBX_STATE_CANCELLED),
     [GBX_STATE_CANCELLED] = 0,
+    [GBX_STATE_UNKNOWN] = 0,
 };
 
-static bool state_valid(int s) { return s >= 0 && s < STATE_COUNT; }
+/* A state a status can be in (UNKNOWN is not). */
+static bool state_valid(int s) { return s >= GBX_STATE_PENDING && s < STATE_COUNT; }
 
 const char *gbx_state_name(gbx_state state) {
     return state_valid((int)state) ? state_names[state] : "UNKNOWN";
@@ -48,7 +50,7 @@ const char *gbx_state_name(gbx_state state) {
 
 int gbx_state_from_name(const char *name) {
     if (!name) return -1;
-    for (int s = 0; s < STATE_COUNT; s++)
+    for (int s = GBX_STATE_PENDING; s < STATE_COUNT; s++)
         if (strcasecmp(state_names[s], name) == 0) return s;
     return -1;
 }
@@ -56,6 +58,20 @@ int gbx_state_from_name(const char *name) {
 bool gbx_state_can_transition(gbx_state from, gbx_state to) {
     if (!state_valid((int)from) || !state_valid((int)to)) return false;
     return (transitions[from] & GBX__STATE_BIT(to)) != 0;
+}
+
+const char *gbx_status_event_name(gbx_status_event event) {
+    switch (event) {
+    case GBX_STATUS_EVENT_PRECANCEL: return "PRECANCEL";
+    case GBX_STATUS_EVENT_CANCEL: return "CANCEL";
+    default: return "UNKNOWN";
+    }
+}
+
+gbx_status_event gbx_status_event_from_name(const char *name) {
+    if (name && strcasecmp(name, "PRECANCEL") == 0) return GBX_STATUS_EVENT_PRECANCEL;
+    if (name && strcasecmp(name, "CANCEL") == 0) return GBX_STATUS_EVENT_CANCEL;
+    return GBX_STATUS_EVENT_UNKNOWN;
 }
 
 /* The states from which `to` may be reached. */

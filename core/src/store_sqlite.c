@@ -722,7 +722,7 @@ static gbx_err current_state(conn *c, const char *id, gbx_state *state) {
 static void state_set_text(char *buf, size_t len, unsigned mask) {
     size_t o = 0;
     buf[o++] = ',';
-    for (int s = GBX_STATE_PENDING; s <= GBX_STATE_CANCELLED; s++) {
+    for (int s = GBX_STATE_PENDING; s <= GBX_STATE_COMPLETED; s++) {
         if (!(mask & GBX__STATE_BIT(s))) continue;
         int n = snprintf(buf + o, len - o, "%s,", gbx_state_name((gbx_state)s));
         if (n < 0 || (size_t)n >= len - o) break;

@@ -278,6 +278,12 @@ static void test_json_content_schemas(void) {
 }
 
 int main(void) {
+    /* Event names both ways, numbered as Gearbox's Job::EVENT_*. */
+    CHECK_INT(GBX_EVENT_COMPLETED, 1);
+    CHECK_STR(gbx_job_event_name(GBX_EVENT_CANCELLED), "CANCELLED");
+    CHECK_STR(gbx_job_event_name((gbx_job_event)99), "UNKNOWN");
+    CHECK_INT(gbx_job_event_from_name("succeeded"), GBX_EVENT_SUCCEEDED);
+    CHECK_INT(gbx_job_event_from_name("nope"), GBX_EVENT_UNKNOWN);
     test_accessors();
     test_async_and_uris();
     test_json_content_plain();

@@ -267,7 +267,8 @@ class Status(_Handle):
     _kind = "status"
     _free = staticmethod(_core.gbx_status_free)
 
-    STATE_UNKNOWN = -1
+    # Numbered in the core, as Gearbox numbered them.
+    STATE_UNKNOWN = _core.GBX_STATE_UNKNOWN
     STATE_PENDING = _core.GBX_STATE_PENDING
     STATE_RUNNING = _core.GBX_STATE_RUNNING
     STATE_COMPLETED = _core.GBX_STATE_COMPLETED
@@ -276,10 +277,9 @@ class Status(_Handle):
     STATE_CANCELLING = _core.GBX_STATE_CANCELLING
     STATE_CANCELLED = _core.GBX_STATE_CANCELLED
 
-    EVENT_UNKNOWN = 0
-    EVENT_PRECANCEL = 1
-    EVENT_CANCEL = 2
-    _EVENT_NAMES = {EVENT_PRECANCEL: "PRECANCEL", EVENT_CANCEL: "CANCEL"}
+    EVENT_UNKNOWN = _core.GBX_STATUS_EVENT_UNKNOWN
+    EVENT_PRECANCEL = _core.GBX_STATUS_EVENT_PRECANCEL
+    EVENT_CANCEL = _core.GBX_STATUS_EVENT_CANCEL
 
     def __init__(self, other):
         """A new handle on the same status as ``other`` (a Status)."""
@@ -298,7 +298,7 @@ class Status(_Handle):
     # -- names of states and events
     @staticmethod
     def state2str(state):
-        return "UNKNOWN" if state == Status.STATE_UNKNOWN else _core.gbx_state_name(state)
+        return _core.gbx_state_name(state)
 
     @staticmethod
     def str2state(name):
@@ -306,14 +306,11 @@ class Status(_Handle):
 
     @staticmethod
     def event2str(event):
-        return Status._EVENT_NAMES.get(event, "UNKNOWN")
+        return _core.gbx_status_event_name(event)
 
     @staticmethod
     def str2event(name):
-        for event, n in Status._EVENT_NAMES.items():
-            if n == str(name).upper():
-                return event
-        return Status.EVENT_UNKNOWN
+        return _core.gbx_status_event_from_name(str(name))
 
     # -- identity
     def name(self):
@@ -469,19 +466,18 @@ class Job(_Handle):
     _kind = "job"
     _free = staticmethod(_core.gbx_job_free)
 
-    JOB_UNKNOWN = 0
-    JOB_SYNC = 1
-    JOB_ASYNC = 2
+    # Numbered in the core, as Gearbox numbered them.
+    JOB_UNKNOWN = _core.GBX_JOB_UNKNOWN
+    JOB_SYNC = _core.GBX_JOB_SYNC
+    JOB_ASYNC = _core.GBX_JOB_ASYNC
 
-    EVENT_UNKNOWN = 0
-    EVENT_COMPLETED = 1
-    EVENT_FAILED = 2
-    EVENT_SUCCEEDED = 3
-    EVENT_STARTED = 4
-    EVENT_STOPPED = 5
-    EVENT_CANCELLED = 6
-    _EVENT_NAMES = {1: "COMPLETED", 2: "FAILED", 3: "SUCCEEDED", 4: "STARTED", 5: "STOPPED",
-                    6: "CANCELLED"}
+    EVENT_UNKNOWN = _core.GBX_EVENT_UNKNOWN
+    EVENT_COMPLETED = _core.GBX_EVENT_COMPLETED
+    EVENT_FAILED = _core.GBX_EVENT_FAILED
+    EVENT_SUCCEEDED = _core.GBX_EVENT_SUCCEEDED
+    EVENT_STARTED = _core.GBX_EVENT_STARTED
+    EVENT_STOPPED = _core.GBX_EVENT_STOPPED
+    EVENT_CANCELLED = _core.GBX_EVENT_CANCELLED
 
     def __init__(self, source):
         """Job(job) copies a job; Job(envelope) builds one from an envelope
@@ -815,11 +811,11 @@ class JobManager:
 class HttpClient:
     """Gearbox's HTTP client: its method constants (REST jobs use them)."""
 
-    METHOD_GET = 0
-    METHOD_DELETE = 1
-    METHOD_POST = 2
-    METHOD_PUT = 3
-    METHOD_HEAD = 4
+    METHOD_GET = _core.GBX_METHOD_GET
+    METHOD_DELETE = _core.GBX_METHOD_DELETE
+    METHOD_POST = _core.GBX_METHOD_POST
+    METHOD_PUT = _core.GBX_METHOD_PUT
+    METHOD_HEAD = _core.GBX_METHOD_HEAD
 
     def __init__(self, *args, **kwargs):
         _not_implemented("HttpClient")

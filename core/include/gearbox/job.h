@@ -21,6 +21,38 @@ extern "C" {
 
 typedef struct gbx_job gbx_job;
 
+/* Job types and job events, numbered as Gearbox's Job::JOB_* and
+ * Job::EVENT_* so that the bindings take them from here. */
+typedef enum gbx_job_kind {
+    GBX_JOB_UNKNOWN = 0,
+    GBX_JOB_SYNC = 1,
+    GBX_JOB_ASYNC = 2,
+} gbx_job_kind;
+
+typedef enum gbx_job_event {
+    GBX_EVENT_UNKNOWN = 0,
+    GBX_EVENT_COMPLETED = 1,
+    GBX_EVENT_FAILED = 2,
+    GBX_EVENT_SUCCEEDED = 3,
+    GBX_EVENT_STARTED = 4,
+    GBX_EVENT_STOPPED = 5,
+    GBX_EVENT_CANCELLED = 6,
+} gbx_job_event;
+
+/* "COMPLETED" ... for an event ("UNKNOWN" otherwise); parses the same back
+ * (GBX_EVENT_UNKNOWN if unknown).  Static strings. */
+const char *gbx_job_event_name(gbx_job_event event);
+gbx_job_event gbx_job_event_from_name(const char *name);
+
+/* The methods of a REST job (Gearbox's HttpClient::METHOD_*). */
+typedef enum gbx_http_method {
+    GBX_METHOD_GET = 0,
+    GBX_METHOD_DELETE = 1,
+    GBX_METHOD_POST = 2,
+    GBX_METHOD_PUT = 3,
+    GBX_METHOD_HEAD = 4,
+} gbx_http_method;
+
 /* A job over a deep copy of `env` (for tools, tests and the job manager;
  * the worker runtime builds the jobs it hands to handlers itself).  It has
  * no status and no schema directory: json_content parses without

@@ -33,15 +33,31 @@
 extern "C" {
 #endif
 
+/* Numbered as Gearbox numbered its Status::STATE_* constants, so that the
+ * bindings take them from here.  UNKNOWN is never a stored state. */
 typedef enum gbx_state {
-    GBX_STATE_PENDING = 0,
-    GBX_STATE_RUNNING,
-    GBX_STATE_COMPLETED,
-    GBX_STATE_STOPPING,
-    GBX_STATE_STOPPED,
-    GBX_STATE_CANCELLING,
-    GBX_STATE_CANCELLED,
+    GBX_STATE_UNKNOWN = 0,
+    GBX_STATE_PENDING = 1,
+    GBX_STATE_RUNNING = 2,
+    GBX_STATE_STOPPING = 3,
+    GBX_STATE_STOPPED = 4,
+    GBX_STATE_CANCELLING = 5,
+    GBX_STATE_CANCELLED = 6,
+    GBX_STATE_COMPLETED = 7,
 } gbx_state;
+
+/* Events of a status (Gearbox's Status::EVENT_*): jobs run before a
+ * cancellation may proceed (PRECANCEL) and as its compensation (CANCEL). */
+typedef enum gbx_status_event {
+    GBX_STATUS_EVENT_UNKNOWN = 0,
+    GBX_STATUS_EVENT_PRECANCEL = 1,
+    GBX_STATUS_EVENT_CANCEL = 2,
+} gbx_status_event;
+
+/* "PRECANCEL" / "CANCEL" ("UNKNOWN" otherwise); parses the same back
+ * (GBX_STATUS_EVENT_UNKNOWN if unknown).  Static strings. */
+const char *gbx_status_event_name(gbx_status_event event);
+gbx_status_event gbx_status_event_from_name(const char *name);
 
 /* "PENDING" ... ("UNKNOWN" for a value outside the enum); parses the same
  * back, case-insensitively (-1 if unknown).  Static strings. */

@@ -16,27 +16,26 @@ use Gearbox::Core ();
 use Gearbox::Errors ();
 use Gearbox::Status ();
 
-our ( $JOB_UNKNOWN, $JOB_SYNC, $JOB_ASYNC ) = ( 0 .. 2 );
+# The numbers and names come from the core (numbered as Gearbox did).
+our ( $JOB_UNKNOWN, $JOB_SYNC, $JOB_ASYNC ) =
+    ( $Gearbox::Core::GBX_JOB_UNKNOWN, $Gearbox::Core::GBX_JOB_SYNC, $Gearbox::Core::GBX_JOB_ASYNC );
+sub JOB_UNKNOWN () { $Gearbox::Core::GBX_JOB_UNKNOWN }
+sub JOB_SYNC ()    { $Gearbox::Core::GBX_JOB_SYNC }
+sub JOB_ASYNC ()   { $Gearbox::Core::GBX_JOB_ASYNC }
 our ( $EVENT_UNKNOWN, $EVENT_COMPLETED, $EVENT_FAILED, $EVENT_SUCCEEDED, $EVENT_STARTED, $EVENT_STOPPED,
-    $EVENT_CANCELLED ) = ( 0 .. 6 );
-sub JOB_UNKNOWN ()     { 0 }
-sub JOB_SYNC ()        { 1 }
-sub JOB_ASYNC ()       { 2 }
-sub EVENT_UNKNOWN ()   { 0 }
-sub EVENT_COMPLETED () { 1 }
-sub EVENT_FAILED ()    { 2 }
-sub EVENT_SUCCEEDED () { 3 }
-sub EVENT_STARTED ()   { 4 }
-sub EVENT_STOPPED ()   { 5 }
-sub EVENT_CANCELLED () { 6 }
-
-my @EVENT_NAMES = qw(UNKNOWN COMPLETED FAILED SUCCEEDED STARTED STOPPED CANCELLED);
-sub event2str { my $e = pop; return defined $EVENT_NAMES[$e] ? $EVENT_NAMES[$e] : 'UNKNOWN' }
-sub str2event {
-    my $s = uc pop;
-    for my $i ( 0 .. $#EVENT_NAMES ) { return $i if $EVENT_NAMES[$i] eq $s }
-    return 0;
+    $EVENT_CANCELLED );
+{
+    no strict 'refs';
+    for my $i ( 0 .. $Gearbox::Core::GBX_EVENT_CANCELLED ) {
+        my $n = $i;
+        my $name = Gearbox::Core::gbx_job_event_name($i);
+        ${"EVENT_$name"} = $n;
+        *{"EVENT_$name"} = sub () { $n };
+    }
 }
+
+sub event2str { return Gearbox::Core::gbx_job_event_name( pop // 0 ) }
+sub str2event { return Gearbox::Core::gbx_job_event_from_name( pop // '' ) }
 
 # Gearbox::Job->new($job): a copy of a job.  Gearbox::Job->new(\%envelope)
 # or ->new($envelope_json): a job over that envelope (validated).

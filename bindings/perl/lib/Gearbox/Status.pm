@@ -11,24 +11,26 @@ use warnings;
 use Gearbox::Core ();
 use Gearbox::Errors ();
 
-our (
-    $STATE_UNKNOWN, $STATE_PENDING,    $STATE_RUNNING,   $STATE_STOPPING,
-    $STATE_STOPPED, $STATE_CANCELLING, $STATE_CANCELLED, $STATE_COMPLETED
-) = ( 0 .. 7 );
-our ( $EVENT_UNKNOWN, $EVENT_PRECANCEL, $EVENT_CANCEL ) = ( 0 .. 2 );
-
-my @STATE_NAMES = qw(UNKNOWN PENDING RUNNING STOPPING STOPPED CANCELLING CANCELLED COMPLETED);
+# The numbers and names come from the core (numbered as Gearbox did).
+our ( $STATE_UNKNOWN, $STATE_PENDING, $STATE_RUNNING, $STATE_STOPPING, $STATE_STOPPED,
+    $STATE_CANCELLING, $STATE_CANCELLED, $STATE_COMPLETED, $EVENT_UNKNOWN, $EVENT_PRECANCEL,
+    $EVENT_CANCEL );
+my @STATE_NAMES = map { Gearbox::Core::gbx_state_name($_) } 0 .. $Gearbox::Core::GBX_STATE_COMPLETED;
 my %STATE_NUMBER = map { $STATE_NAMES[$_] => $_ } 0 .. $#STATE_NAMES;
 {
     no strict 'refs';
     for my $i ( 0 .. $#STATE_NAMES ) {
         my $n = $i;
+        ${"STATE_$STATE_NAMES[$i]"} = $n;
         *{"STATE_$STATE_NAMES[$i]"} = sub () { $n };
     }
+    for my $i ( 0 .. $Gearbox::Core::GBX_STATUS_EVENT_CANCEL ) {
+        my $n = $i;
+        my $name = Gearbox::Core::gbx_status_event_name($i);
+        ${"EVENT_$name"} = $n;
+        *{"EVENT_$name"} = sub () { $n };
+    }
 }
-sub EVENT_UNKNOWN ()   { 0 }
-sub EVENT_PRECANCEL () { 1 }
-sub EVENT_CANCEL ()    { 2 }
 
 # "PENDING" for $STATE_PENDING and back (Gearbox's state2str / str2state).
 sub state2str { my $s = pop; return defined $STATE_NAMES[$s] ? $STATE_NAMES[$s] : 'UNKNOWN' }

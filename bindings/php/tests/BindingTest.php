@@ -1,0 +1,239 @@
+<?php
+/* The binding surface without gearmand: error classes and codes both ways,
+ * JSON <-> PHP, jobs, statuses in a real SQLite store, configs, lifetimes. */
+use PHPUnit\Framework\TestCase;
+
+require_once __DIR__ . '/../Gearbox.php';
+
+final class BindingTest extends TestCase
+{
+    private static string $dir;
+
+    public static function setUpBeforeClass(): void
+    {
+        self::$dir = sys_get_temp_dir() . '/gbx-php-unit-' . getmypid();
+        @mkdir(self::$dir . '/state', 0755, true);
+        putenv('GEARBOX_STATE_DIR=' . self::$dir . '/state');
+        putenv('GEARMAN_PORT=1');
+    }
+
+    private function worker(): Worker
+    {
+        return new Worker(__DIR__ . '/phptest.conf');
+    }
+
+    public function testEveryCodeHasItsClassAndAlias(): void
+    {
+        $this->assertSame(38, gbx_err_count());
+        for ($i = 0; $i < gbx_err_count(); $i++) {
+            $code = gbx_err_at($i);
+            $name = gbx_err_name($code);
+            $cls = "ERR_$name";
+            $e = new $cls('m');
+            $this->assertSame($code, $e->getCode(), $cls);
+            $this->assertSame('m', $e->getMessage());
+            $this->assertInstanceOf(Gearbox\Error::class, $e);
+            $this->assertInstanceOf(Exception::class, $e);
+            $this->assertInstanceOf("ERR_CODE_$code", $e);
+            $this->assertInstanceOf("Gearbox\\ERR_$name", $e);
+            $alias = "ERR_CODE_$code";
+            $this->assertSame($code, (new $alias('x'))->getCode());
+        }
+        $this->assertSame(404, (new ERR_NOT_FOUND('x'))->getCode());
+        $this->assertSame(418, (new ERR_NOT_FOUND('x', 418))->getCode());
+        $this->assertSame(Gearbox\Error::class, get_class(new GearboxError('x')));
+    }
+
+    public function testCErrorsBecomeTheirClass(): void
+    {
+        try {
+            gbx_config_load(self::$dir . '/missing.conf');
+            $this->fail('no exception');
+        } catch (ERR_NOT_FOUND $e) {
+            $this->assertSame(404, $e->getCode());
+            $this->assertStringContainsString('missing.conf', $e->getMessage());
+        }
+        try {
+            gbx_json_parse('{"a":');
+            $this->fail('no exception');
+        } catch (ERR_CODE_400 $e) {
+            $this->assertStringContainsString('malformed JSON', $e->getMessage());
+        }
+    }
+
+    public function testJsonBothWays(): void
+    {
+        $v = gbx_json_parse('{"s":"x\u00e9","i":-3,"r":2.5,"t":true,"f":false,"n":null,"a":[1,[2]],"o":{"k":"v"},"e":{}}');
+        $this->assertSame(['s' => "x\u{e9}", 'i' => -3, 'r' => 2.5, 't' => true, 'f' => false, 'n' => null,
+                           'a' => [1, [2]], 'o' => ['k' => 'v'], 'e' => []], $v);
+        $this->assertSame('{"a":[1,2],"o":{"k":1},"e":[],"m":{},"n":null,"b":false,"f":0.5}',
+            gbx_json_dump(['a' => [1, 2], 'o' => ['k' => 1], 'e' => [], 'm' => new stdClass(), 'n' => null,
+                           'b' => false, 'f' => 0.5]));
+        $this->assertSame('{"1":"x","3":"y"}', gbx_json_dump([1 => 'x', 3 => 'y']));
+        $this->expectException(ERR_BAD_REQUEST::class);
+        gbx_json_dump(["\xff"]);
+    }
+
+    public function testRecursiveDataIsRefused(): void
+    {
+        $a = [1];
+        $a[] = &$a;
+        $this->expectException(ERR_BAD_REQUEST::class);
+        gbx_json_dump($a);
+    }
+
+    public function testJobAccessorsAndSetters(): void
+    {
+        $job = new Job([
+            'version' => 1, 'name' => 'do_get_phptest_echo_v1', 'job_type' => 'sync', 'operation' => 'get',
+            'component' => 'phptest', 'resource' => ['type' => 'echo', 'name' => 'n1'],
+            'base_uri' => 'http://h/p/v1', 'arguments' => ['n1', 'two'], 'matrix_arguments' => ['m' => 'a/b'],
+            'query_params' => ['q' => '1'], 'headers' => ['x-h' => 'v'], 'environ' => ['E' => 'e'],
+            'remote' => ['ip' => '127.0.0.1', 'user' => 'bob'], 'content' => "{\"a\":\x00}",
+        ]);
+        $this->assertSame(['n1', 'two'], $job->arguments());
+        $this->assertSame(['m' => 'a/b'], $job->matrix_arguments());
+        $this->assertSame(['q' => '1'], $job->query_params());
+        $this->assertSame(['x-h' => 'v'], $job->headers());
+        $this->assertSame(['E' => 'e'], $job->environ());
+        $this->assertSame("{\"a\":\x00}", $job->content());
+        $this->assertSame('get', $job->operation());
+        $this->assertSame('phptest', $job->component());
+        $this->assertSame('echo', $job->resource_type());
+        $this->assertSame('n1', $job->resource_name());
+        $this->assertSame('http://h/p/v1/echo/n1', $job->resource_uri());
+        $this->assertSame('v1', $job->api_version());
+        $this->assertSame(Job::JOB_SYNC, $job->type());
+        $this->assertSame('127.0.0.1', $job->remote_ip());
+        $this->assertSame('bob', $job->remote_user());
+        $this->assertNull($job->status());
+        $this->assertNull($job->event_status());
+
+        $copy = new Job($job);
+        $copy->name('do_get_phptest_fail_v1')->content('{"x": [1]}')->type(Job::JOB_ASYNC);
+        $copy->add_argument('three')->add_header('X-New', 'y')->environ([]);
+        $this->assertSame('do_get_phptest_fail_v1', $copy->name());
+        $this->assertSame(['x' => [1]], $copy->json_content());
+        $this->assertSame(Job::JOB_ASYNC, $copy->type());
+        $this->assertSame(['n1', 'two', 'three'], $copy->arguments());
+        $this->assertSame(['x-h' => 'v', 'x-new' => 'y'], $copy->headers());
+        $this->assertSame([], $copy->environ());
+        $this->assertSame('do_get_phptest_echo_v1', $job->name(), 'the original is unchanged');
+        $this->assertStringContainsString('"name":"do_get_phptest_fail_v1"', $copy->serialize());
+
+        $bad = new Job($job);
+        $bad->content('{oops');
+        $this->expectException(ERR_BAD_REQUEST::class);
+        $bad->json_content();
+    }
+
+    public function testOrchestrationNamesExistAndSayNotImplemented(): void
+    {
+        $w = $this->worker();
+        $jm = $w->job_manager();
+        $job = $jm->job('do_get_phptest_echo_v1');
+        $this->assertSame('phptest', $job->component());
+        $this->assertMatchesRegularExpression('/^a-[0-9a-z]{26}$/', JobManager::gen_id('a'));
+        $calls = [
+            fn() => $job->run(), fn() => $job->on(Job::EVENT_COMPLETED, $job), fn() => $jm->delay($job, 1),
+            fn() => $jm->retry($job), fn() => $jm->job(HttpClient::METHOD_GET, 'http://x/y/v1/z'),
+            fn() => $jm->job_queue([]), fn() => $jm->job_queue_run([]), fn() => $w->afterwards($job),
+            fn() => $w->clear_afterwards(),
+        ];
+        foreach ($calls as $i => $f) {
+            try {
+                $f();
+                $this->fail("call $i did not throw");
+            } catch (ERR_NOT_IMPLEMENTED $e) {
+                $this->assertSame(501, $e->getCode());
+            }
+        }
+        $this->assertTrue($jm->known_job_name('do_get_phptest_echo_v1'));
+        $this->assertFalse($jm->known_job_name('do_get_other_echo_v1'));
+    }
+
+    public function testStatusesInTheStore(): void
+    {
+        $sm = $this->worker()->status_manager();  // the worker lives on through $sm
+        gc_collect_cycles();
+        $sm->base_uri('http://h/p/v1');
+        $s = $sm->create(null, 'create', 'http://h/p/v1/thing/a');
+        $this->assertMatchesRegularExpression('/^s-[0-9a-z]{26}$/', $s->name());
+        $this->assertSame('http://h/p/v1/status/' . $s->name(), $s->uri());
+        $this->assertSame((string)$s, $s->name());
+        $this->assertSame(Status::STATE_PENDING, $s->state());
+        $s->state(Status::STATE_RUNNING);
+        $s->progress(30);
+        $s->progress(20);
+        $s->add_message('hello');
+        $s->add_child('http://h/p/v1/status/s-child');
+        $s->meta('k', ['a' => 1]);
+        $s->meta(['n' => 2]);
+        $this->assertSame(30, $s->progress());
+        $this->assertSame(['hello'], $s->messages());
+        $this->assertSame(['http://h/p/v1/status/s-child'], $s->children());
+        $this->assertSame(['k' => ['a' => 1], 'n' => 2], $s->meta());
+        $this->assertSame(['a' => 1], $s->meta('k'));
+        $again = $sm->fetch($s->uri());
+        $this->assertSame(30, $again->progress());
+        $s->fail(409, 'CONFLICT [409]: no');
+        $this->assertTrue($s->has_completed());
+        $this->assertFalse($s->is_success());
+        $this->assertSame(409, $s->code());
+        $again->sync();
+        $this->assertSame(Status::STATE_COMPLETED, $again->state());
+        $this->assertGreaterThan(0, $again->ctime());
+        try {
+            $s->success();
+            $this->fail('completed twice');
+        } catch (ERR_CONFLICT $e) {
+            $this->assertStringContainsString('COMPLETED', $e->getMessage());
+        }
+        $list = $sm->collection(['state' => 'COMPLETED', '_count' => 5]);
+        $this->assertContains($s->name(), array_map(fn($x) => $x->name(), $list));
+        $this->expectException(ERR_NOT_FOUND::class);
+        $sm->fetch('s-00000000000000000000000000');
+    }
+
+    public function testConfig(): void
+    {
+        $cfg = $this->worker()->cfg();
+        gc_collect_cycles();
+        $this->assertSame('phptest', $cfg->get_string('component'));
+        $this->assertSame('text', $cfg->get_string('extra', 's'));
+        $this->assertSame(42, $cfg->get_int('extra', 'n'));
+        $this->assertSame(7, $cfg->get_int_default('extra', 'none', 7));
+        $this->assertSame('d', $cfg->get_string_default('extra.none', 'd'));
+        $this->assertSame([1, 2], $cfg->get_json('extra.list'));
+        $this->assertSame('phptest', $cfg->as_json()['component']);
+        $this->expectException(ERR_NOT_FOUND::class);
+        $cfg->get_string('extra', 'none');
+    }
+
+    public function testBadWorkerConfigAndHandlers(): void
+    {
+        try {
+            new Worker(self::$dir . '/none.conf');
+            $this->fail('no exception');
+        } catch (ERR_NOT_FOUND $e) {
+            $this->assertStringContainsString('none.conf', $e->getMessage());
+        }
+        $w = $this->worker();
+        $this->expectException(ERR_INTERNAL_SERVER_ERROR::class);
+        $w->register_handler('do_get_phptest_nothing_v1');
+    }
+
+    public function testConstants(): void
+    {
+        $this->assertSame([0, 1, 2, 3], [Worker::WORKER_SUCCESS, Worker::WORKER_ERROR, Worker::WORKER_CONTINUE,
+                                         Worker::WORKER_RETRY]);
+        $this->assertSame(Gearbox\Worker::WORKER_SUCCESS, GBX_WORKER_SUCCESS);
+        $this->assertSame('COMPLETED', Status::state2str(Status::STATE_COMPLETED));
+        $this->assertSame(Status::STATE_CANCELLED, Status::str2state('cancelled'));
+        $this->assertSame(Status::STATE_UNKNOWN, Status::str2state('nonsense'));
+        $this->assertSame(2, Status::EVENT_CANCEL);
+        $this->assertSame(6, Job::EVENT_CANCELLED);
+        $this->assertSame(0, HttpClient::METHOD_GET);
+        $this->assertTrue(is_subclass_of('Gearbox\\ERR_GONE', 'GearboxError'));
+    }
+}

@@ -1,0 +1,1 @@
+../../schemas/create-barn-animal-v1.js

@@ -1,0 +1,1 @@
+../../schemas/delete-barn-animal-v1.js

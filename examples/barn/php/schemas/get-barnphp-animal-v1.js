@@ -1,0 +1,1 @@
+../../schemas/get-barn-animal-v1.js

@@ -1,0 +1,1 @@
+../../schemas/update-barn-animal-v1.js
