@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 import urllib.parse
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,14 @@ SUPERVISE = BUILD_DIR / "tools/supervise/gearbox-supervise"
 GATEWAY = BUILD_DIR / "gateway/gearbox-gateway"
 BARN_WORKER = BUILD_DIR / "examples/barn/gearbox-barn-worker"
 BARN_CONF = SOURCE_DIR / "examples/barn/conf/barn.conf"
+BARN_CONF_DIR = SOURCE_DIR / "examples/barn/conf"
+BARN_EXAMPLES = SOURCE_DIR / "examples/barn"
+
+# The same barn in each language of the bindings, mounted as in the demo
+# (examples/barn/conf/stack.conf and gateway.conf): (prefix, component).
+LANGUAGE_BARNS = [("/python/barn", "barnpython"), ("/perl/barn", "barnperl"), ("/php/barn", "barnphp")]
+# Every barn of a stack started with languages=True, the C barn first.
+ALL_BARNS = [("/barn", "barn")] + LANGUAGE_BARNS
 
 BOUND = 30.0  # seconds any poll may take before the test fails
 
@@ -102,6 +111,35 @@ def gearman_status(port):
         if len(fields) == 4:
             result[fields[0]] = tuple(int(x) for x in fields[1:])
     return result
+
+
+def unique(prefix):
+    """A fresh animal name, so that tests do not see each other's statuses."""
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
+
+
+ERROR_KEYS = {"uri", "progress", "state", "operation", "code", "messages"}
+
+
+def check_error(r, code, operation, message, uri_suffix=None, exact=False):
+    """The compatible error body: HTTP status == code, progress 100, COMPLETED."""
+    assert r.status == code, r
+    assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
+    body = r.json()
+    assert ERROR_KEYS <= set(body), body
+    assert body["progress"] == 100
+    assert body["state"] == "COMPLETED"
+    assert body["code"] == code
+    assert body["operation"] == operation
+    assert isinstance(body["messages"], list) and len(body["messages"]) >= 1, body
+    first = body["messages"][0]
+    if exact:
+        assert first == message, body
+    else:
+        assert message in first, body
+    if uri_suffix is not None:
+        assert body["uri"].endswith(uri_suffix), body
+    return body
 
 
 def write_json(path, value):
@@ -300,14 +338,40 @@ def gearmand_daemon(restart=True):
             "ready": {"tcp": "127.0.0.1:${GEARMAN_PORT}"}}
 
 
-def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096):
+def language_daemons():
+    """The `daemons` entries of the Python, Perl and PHP barns, one worker
+    each, exactly as in examples/barn/conf/stack.conf but with the source
+    tree's scripts and component configs by absolute path."""
+    def conf(component):
+        return str(BARN_CONF_DIR / ("%s.conf" % component))
+    return [
+        {"name": "barnpython",
+         "command": ["/usr/bin/python3", str(BARN_EXAMPLES / "python/barn_worker.py"),
+                     "--config", conf("barnpython")],
+         "env": {"PYTHONPATH": "${GEARBOX_BUILD_DIR}/bindings/python"}},
+        {"name": "barnperl",
+         "command": ["/usr/bin/perl", str(BARN_EXAMPLES / "perl/barn_worker.pl"),
+                     "--config", conf("barnperl")]},
+        {"name": "barnphp",
+         "command": ["/usr/bin/php", "-d", "extension=${GEARBOX_BUILD_DIR}/bindings/php/gearbox.so",
+                     str(BARN_EXAMPLES / "php/barn_worker.php"), "--config", conf("barnphp")]},
+    ]
+
+
+def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, languages=False):
     """Writes the configs of a test stack under `root` and starts it.
 
     Locations: /barn (the example barn, via its own barn.conf) and /silo, a
     component whose one handler no worker serves (for 504), with a 2 s
-    timeout.  Configs use ${VAR}s, so they are expanded as in the demo."""
+    timeout.  With `languages`, also /python/barn, /perl/barn and /php/barn
+    (the barn in each binding's language, one worker each, as in the demo).
+    Configs use ${VAR}s, so they are expanded as in the demo."""
     for binary in (SUPERVISE, GATEWAY, BARN_WORKER):
         assert binary.exists(), "%s is missing: build first" % binary
+    if languages:
+        for module in (BUILD_DIR / "bindings/python/gearbox", BUILD_DIR / "bindings/perl/lib",
+                       BUILD_DIR / "bindings/php/gearbox.so"):
+            assert module.exists(), "%s is missing: build the bindings first" % module
     root = Path(root)
     (root / "state").mkdir(parents=True, exist_ok=True)
     gearman_port, http_port = free_ports(2)
@@ -327,13 +391,16 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096):
         "locations": [
             {"prefix": "/barn", "config": str(BARN_CONF), "timeout": 30},
             {"prefix": "/silo", "config": "silo.conf", "timeout": 2},
-        ],
+        ] + ([{"prefix": prefix, "config": str(BARN_CONF_DIR / ("%s.conf" % component)), "timeout": 30}
+              for prefix, component in LANGUAGE_BARNS] if languages else []),
     })
     daemons = [gearmand_daemon(gearmand_restart)]
     if workers:
         daemons.append({"name": "barn", "count": workers,
                         "command": ["${GEARBOX_BUILD_DIR}/examples/barn/gearbox-barn-worker",
                                     "--config", str(BARN_CONF)]})
+    if languages:
+        daemons.extend(language_daemons())
     daemons.append({"name": "gateway",
                     "command": ["${GEARBOX_BUILD_DIR}/gateway/gearbox-gateway",
                                 "--config", "${GEARBOX_STACK_DIR}/gateway.conf"],
@@ -347,6 +414,12 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096):
             # Started is not yet registered: wait until gearmand knows them all.
             wait_for(lambda: gearman_status(gearman_port).get("do_get_barn_animal_v1", (0, 0, 0))[2]
                      >= workers, "%d barn workers registered with gearmand" % workers)
+        if languages:
+            for _, component in LANGUAGE_BARNS:
+                handlers = ["do_%s_%s_animal_v1" % (m, component) for m in ("get", "put", "post", "delete")]
+                wait_for(lambda: all(gearman_status(gearman_port).get(h, (0, 0, 0))[2] >= 1
+                                     for h in handlers),
+                         "the %s worker's handlers registered with gearmand" % component)
     except BaseException:
         sup.stop()
         raise
@@ -355,8 +428,9 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096):
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    """The shared test stack: gearmand, 2 barn workers, the gateway."""
-    s = start_stack(tmp_path_factory.mktemp("stack"))
+    """The shared test stack: gearmand, 2 C barn workers, one Python, Perl
+    and PHP barn worker each, the gateway."""
+    s = start_stack(tmp_path_factory.mktemp("stack"), languages=True)
     yield s
     assert s.supervisor.stop() == 0, s.supervisor.output()
 

@@ -46,19 +46,22 @@ def test_demo_serves_the_barn_and_stops_on_ctrl_c(tmp_path):
         assert "gearmand on 127.0.0.1:%d" % gearman_port in text
         assert "curl -i -X PUT" in text and base + "/barn/v1/animal/Wilbur" in text
 
-        # The walk-through of the README.
+        # The walk-through of the README, on each of the four barns.
         client = Client(port)
-        r = client.put("/barn/v1/animal/Wilbur", {"name": "Wilbur"})
-        assert r.status == 202, r
-        done = client.wait_completed(r.json()["status_uri"])
-        assert done["code"] == 0 and done["progress"] == 100, done
-        got = client.get("/barn/v1/animal/Wilbur")
-        assert got.status == 200 and got.json()["name"] == "Wilbur", got
-        listed = client.get("/barn/v1/status;_count=5")
-        assert listed.status == 200 and len(listed.json()["statuses"]) >= 1
-        # The state lives where it was told to.
+        for prefix, component in (("/barn", "barn"), ("/python/barn", "barnpython"),
+                                  ("/perl/barn", "barnperl"), ("/php/barn", "barnphp")):
+            r = client.put(prefix + "/v1/animal/Wilbur", {"name": "Wilbur"})
+            assert r.status == 202, (prefix, r)
+            done = client.wait_completed(r.json()["status_uri"])
+            assert done["code"] == 0 and done["progress"] == 100, (prefix, done)
+            assert done["component"] == component, (prefix, done)
+            got = client.get(prefix + "/v1/animal/Wilbur")
+            assert got.status == 200 and got.json()["name"] == "Wilbur", (prefix, got)
+            listed = client.get(prefix + "/v1/status;_count=5")
+            assert listed.status == 200 and len(listed.json()["statuses"]) >= 1
+            # The state lives where it was told to.
+            assert (tmp_path / "state" / component / "animals" / "Wilbur.json").exists(), prefix
         assert (tmp_path / "state" / "status.db").exists()
-        assert (tmp_path / "state" / "barn" / "animals" / "Wilbur.json").exists()
     finally:
         pids = [int(p) for p in re.findall(r"started \S+ pid (\d+)", output())]
         if demo.poll() is None:
@@ -71,7 +74,7 @@ def test_demo_serves_the_barn_and_stops_on_ctrl_c(tmp_path):
             raise
     assert rc == 0, output()
     assert sorted(re.findall(r"started (\S+) pid", output())) == \
-        ["barn.0", "barn.1", "gateway.0", "gearmand.0"]
+        ["barn.0", "barn.1", "barnperl.0", "barnphp.0", "barnpython.0", "gateway.0", "gearmand.0"]
     assert "all daemons stopped" in output()
     for pid in pids:
         wait_for(lambda: not pid_alive(pid), "pid %d to be gone" % pid, timeout=10)
