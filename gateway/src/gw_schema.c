@@ -3,9 +3,10 @@
 
 #include "gearbox/json.h"
 
-gbx_err gbx_gw_validate_body(const gbx_gw_location *loc,
+gbx_err gbx_gw_validate_body(json_t **violations, const gbx_gw_location *loc,
                              const char *operation, const char *resource, const char *version,
                              const char *body, size_t len) {
+    if (violations) *violations = NULL;
     json_t *instance = NULL;
     if (len == 0) {
         instance = json_null();
@@ -19,7 +20,7 @@ gbx_err gbx_gw_validate_body(const gbx_gw_location *loc,
         err = gbx_schema_dir_find(&schema, &file, loc->schemas, operation, loc->component,
                                   resource, version);
         if (err == GBX_OK && schema) {
-            err = gbx_schema_validate(NULL, schema, instance);
+            err = gbx_schema_validate(violations, schema, instance);
         } else if (err == GBX_OK && loc->require_schemas) {
             err = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
                                 "no schema %s (nor a -global- one) and this service requires schemas",

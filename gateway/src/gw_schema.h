@@ -13,8 +13,10 @@
 /* Checks a request body for `loc`: the body must be JSON (empty = null;
  * malformed -> GBX_ERR_BAD_REQUEST "malformed JSON: ...") and, when a
  * schema exists, valid (-> GBX_ERR_BAD_REQUEST with the validator's
- * message).  A missing schema fails only when loc->require_schemas. */
-gbx_err gbx_gw_validate_body(const gbx_gw_location *loc,
+ * message).  A missing schema fails only when loc->require_schemas.
+ * *violations (may be NULL): a new reference to the schema violations,
+ * [{"pointer", "keyword", "message"}], or NULL when there are none. */
+gbx_err gbx_gw_validate_body(json_t **violations, const gbx_gw_location *loc,
                              const char *operation, const char *resource, const char *version,
                              const char *body, size_t len);
 

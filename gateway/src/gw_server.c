@@ -119,8 +119,46 @@ static void respond_json(gw_request *r, unsigned status, const json_t *body) {
     set_response(r, status, resp);
 }
 
-/* The error body of DESIGN §3 with HTTP status = code. */
-static void respond_error(gw_request *r, int code, const char *message) {
+/* True when the client asked for RFC 9457 problem details. */
+static bool wants_problem(gw_request *r) {
+    const char *accept = r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                               MHD_HTTP_HEADER_ACCEPT)
+                                 : NULL;
+    if (!accept) return false;
+    static const char wanted[] = "application/problem+json";
+    for (const char *p = accept; *p; p++)  /* media types are case-insensitive */
+        if (strncasecmp(p, wanted, sizeof wanted - 1) == 0) return true;
+    return false;
+}
+
+/* The same error as RFC 9457 problem details: type, title, status, detail,
+ * instance, plus Gearbox's operation and, for schema violations, "errors"
+ * with the JSON pointer of each one. */
+static json_t *problem_body(gw_request *r, const char *operation, int code, const char *message,
+                            const json_t *violations) {
+    const char *title = MHD_get_reason_phrase_for((unsigned)code);
+    json_t *body = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", "about:blank", "title",
+                             title && *title ? title : "Error", "status", code, "detail",
+                             message ? message : "", "instance",
+                             r->request_url ? r->request_url : "", "operation", operation);
+    if (body && json_array_size(violations) > 0) {
+        json_t *errors = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(violations, i, v) {
+            json_array_append_new(errors, json_pack("{s:O?, s:O?, s:O?}", "pointer",
+                                                    json_object_get(v, "pointer"), "detail",
+                                                    json_object_get(v, "message"), "keyword",
+                                                    json_object_get(v, "keyword")));
+        }
+        json_object_set_new(body, "errors", errors);
+    }
+    return body;
+}
+
+/* The error body of DESIGN §3 with HTTP status = code (or problem details
+ * when the client accepts them; `violations` may be NULL). */
+static void respond_problem(gw_request *r, int code, const char *message, const json_t *violations) {
     if (code < 300 || code > 599) code = 500;
     json_t *body = NULL;
     char op[16] = "";
@@ -130,13 +168,26 @@ static void respond_error(gw_request *r, int code, const char *message) {
             op[i] = (char)tolower((unsigned char)r->method_name[i]);
         operation = op;
     }
-    if (gbx_error_body(&body, r->request_url, operation, code, message) != GBX_OK) {
+    bool problem = wants_problem(r);
+    if (problem)
+        body = problem_body(r, operation, code, message, violations);
+    else if (gbx_error_body(&body, r->request_url, operation, code, message) != GBX_OK)
+        body = NULL;
+    if (!body) {
         set_response(r, (unsigned)code, response_from("", 0));
         return;
     }
     respond_json(r, (unsigned)code, body);
     json_decref(body);
+    if (problem && r->response) {
+        MHD_del_response_header(r->response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+    }
     if (code == 503 && r->response) MHD_add_response_header(r->response, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+}
+
+static void respond_error(gw_request *r, int code, const char *message) {
+    respond_problem(r, code, message, NULL);
 }
 
 /* Responds with the thread's last error and the code `e`. */
@@ -552,12 +603,17 @@ static void process(gw_request *r) {
         respond_last_error(r, e);
         goto done;
     }
-    e = gbx_gw_validate_body(rt.loc, r->operation, gbx_uri_resource(rt.uri),
+    json_t *violations = NULL;
+    e = gbx_gw_validate_body(&violations, rt.loc, r->operation, gbx_uri_resource(rt.uri),
                              gbx_uri_version(rt.uri), r->body, r->body_len);
     if (e != GBX_OK) {
-        respond_last_error(r, e);
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", gbx_error_last()->message);
+        respond_problem(r, (int)e, msg, violations);
+        json_decref(violations);
         goto done;
     }
+    json_decref(violations);
     rt.arguments = json_deep_copy(gbx_uri_arguments(rt.uri));
     if (!rt.arguments) {
         respond_error(r, GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");

@@ -167,3 +167,42 @@ def test_status_collection_default_count_is_10(client):
         client.wait_completed(s["status_uri"])
     assert list_statuses(client, uri=tag) == [status_id(s) for s in reversed(created)][:10]
     assert len(list_statuses(client, uri=tag, _count=20)) == 12
+
+
+# ---- RFC 9457 problem details ------------------------------------------------
+
+PROBLEM = {"Accept": "application/problem+json"}
+
+
+def test_schema_violations_as_problem_details(client):
+    """With Accept: application/problem+json a schema 400 lists every
+    violation with the JSON pointer of the instance it concerns."""
+    name = unique("Problem")
+    r = client.put("/barn/v1/animal/" + name, {"name": 7, "legs": "four", "wings": 2}, headers=PROBLEM)
+    assert r.status == 400, r
+    assert r.headers["Content-Type"] == "application/problem+json", r.headers
+    body = r.json()
+    assert body["type"] == "about:blank"
+    assert body["title"] == "Bad Request"
+    assert body["status"] == 400
+    assert body["instance"].endswith("/barn/v1/animal/" + name), body
+    assert body["operation"] == "create"
+    assert [e["pointer"] for e in body["errors"]] == ["/name", "/legs", "/wings"], body
+    assert all(e["detail"] for e in body["errors"]), body
+    assert body["detail"] == body["errors"][0]["detail"], body
+    # Nothing was queued: the newest status of this location is not for it.
+    latest = client.get("/barn/v1/status;_count=1;_expand=1").json()["statuses"]
+    assert not latest or not latest[0]["uri"].endswith(name), latest
+
+
+def test_routing_error_as_problem_details(client):
+    r = client.get("/barn/v1/cow/Bessie", headers=PROBLEM)
+    assert r.status == 400, r
+    assert r.headers["Content-Type"] == "application/problem+json", r.headers
+    body = r.json()
+    assert body["detail"] == "No valid handler found!", body
+    assert body["status"] == 400 and "errors" not in body, body
+    # Without the Accept header the compatible body stays.
+    plain = client.get("/barn/v1/cow/Bessie")
+    assert plain.headers["Content-Type"].startswith("application/json")
+    assert plain.json()["messages"] == ["BAD_REQUEST [400]: No valid handler found!"]

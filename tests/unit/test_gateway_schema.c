@@ -37,7 +37,7 @@ static gbx_gw_location location(gbx_schema_dir *schemas) {
 
 static gbx_err validate(const gbx_gw_location *loc, const char *op, const char *resource,
                         const char *body) {
-    return gbx_gw_validate_body(loc, op, resource, "v1", body, strlen(body));
+    return gbx_gw_validate_body(NULL, loc, op, resource, "v1", body, strlen(body));
 }
 
 typedef struct {
