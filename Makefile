@@ -22,9 +22,11 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 $(ASAN_BUILD)/CMakeCache.txt:
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGBX_SANITIZE=ON $(CMAKE_ARGS)
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGBX_SANITIZE=ON -DGBX_BINDINGS=OFF $(CMAKE_ARGS)
 
-# The unit tests again under AddressSanitizer and UBSan.
+# The C suites again under AddressSanitizer and UBSan (the language bindings
+# load into interpreters that are not built with ASan: they are tested in the
+# main build).
 test-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest -L asan --output-on-failure -j $(JOBS)
