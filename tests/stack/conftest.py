@@ -15,12 +15,16 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import uuid
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pylib"))
+from gbxtest import BOUND, free_port, free_ports, gearman_status, pid_alive, port_open, wait_for  # noqa: E402,F401
 
 SOURCE_DIR = Path(os.environ.get("GBX_SOURCE_DIR") or Path(__file__).resolve().parents[2])
 BUILD_DIR = Path(os.environ.get("GEARBOX_BUILD_DIR") or SOURCE_DIR / "build").resolve()
@@ -37,81 +41,12 @@ LANGUAGE_BARNS = [("/python/barn", "barnpython"), ("/perl/barn", "barnperl"), ("
 # Every barn of a stack started with languages=True, the C barn first.
 ALL_BARNS = [("/barn", "barn")] + LANGUAGE_BARNS
 
-BOUND = 30.0  # seconds any poll may take before the test fails
 
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 STATUS_ID = re.compile(r"s-[%s]{26}" % CROCKFORD)
 
 
 # ---- small helpers ---------------------------------------------------------
-
-def free_ports(n):
-    """n distinct TCP ports on 127.0.0.1 that nothing listens on right now
-    (all held open while choosing, so the kernel cannot hand one out twice)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            socks.append(s)
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    return free_ports(1)[0]
-
-
-def wait_for(predicate, what, timeout=BOUND, interval=0.05):
-    """Polls predicate() until it returns something truthy and returns it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("gave up after %gs waiting for %s" % (timeout, what))
-        time.sleep(interval)
-
-
-def pid_alive(pid):
-    """True if process `pid` exists and is not a zombie."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
-def port_open(port, host="127.0.0.1"):
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def gearman_status(port):
-    """gearmand's admin `status`: {function: (queued, running, workers)}."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(b"status\n")
-        data = b""
-        while not (data == b".\n" or data.endswith(b"\n.\n")):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    result = {}
-    for line in data.decode().splitlines():
-        fields = line.split("\t")
-        if len(fields) == 4:
-            result[fields[0]] = tuple(int(x) for x in fields[1:])
-    return result
-
 
 def unique(prefix):
     """A fresh animal name, so that tests do not see each other's statuses."""

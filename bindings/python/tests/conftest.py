@@ -11,38 +11,15 @@ import os
 import socket
 import struct
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 SOURCE_DIR = Path(os.environ.get("GBX_SOURCE_DIR") or Path(__file__).resolve().parents[3])
-BOUND = 30.0
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, what, timeout=BOUND, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("gave up after %gs waiting for %s" % (timeout, what))
-        time.sleep(interval)
-
-
-def port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
+sys.path.insert(0, str(SOURCE_DIR / "tests" / "pylib"))
+from gbxtest import BOUND, free_port, port_open, wait_for  # noqa: E402,F401
 
 
 # ---- Gearman client (binary protocol) ---------------------------------------
