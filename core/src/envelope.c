@@ -199,7 +199,7 @@ gbx_err gbx_envelope_parse(gbx_envelope **out, const char *text, size_t len) {
         snprintf(reason, sizeof reason, "%s", gbx_error_last()->message);
         return gbx_error_set(GBX_ERR_BAD_REQUEST, ERR_PREFIX "%s", reason);
     }
-    gbx_envelope *env;
+    gbx_envelope *env = NULL;
     gbx_err rc = wrap(&env, root);
     if (rc) return rc;
     rc = gbx_envelope_validate(env);

@@ -1,0 +1,86 @@
+/* bench.c - gearbox's side of bench/schema/run: compiles each case's schema
+ * once and validates its documents over and over for a fixed time, once
+ * stopping at the first violation and once collecting all of them.  The
+ * compile figure is the mean over repeated compiles.
+ * Output: one JSON object per case on stdout. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "gearbox/json.h"
+#include "gearbox/schema.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define ROUNDS 5
+
+/* Validations per second: the best of ROUNDS rounds that together take
+ * `seconds` (the best round is the one least disturbed by the rest of the
+ * machine); *nvalid: how many documents are valid. */
+static double measure(const gbx_schema *s, json_t *docs, int all, double seconds, int *nvalid) {
+    size_t n = json_array_size(docs);
+    double best = 0;
+    *nvalid = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        long count = 0;
+        double start = now(), elapsed;
+        do {
+            for (size_t i = 0; i < n; i++) {
+                json_t *viol = NULL;
+                gbx_err rc = gbx_schema_validate(all ? &viol : NULL, s, json_array_get(docs, i));
+                if (r == 0 && count < (long)n && rc == GBX_OK) (*nvalid)++;
+                json_decref(viol);
+                count++;
+            }
+            elapsed = now() - start;
+        } while (elapsed < seconds / ROUNDS);
+        if ((double)count / elapsed > best) best = (double)count / elapsed;
+    }
+    return best;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s CASES.json [SECONDS]\n", argv[0]);
+        return 2;
+    }
+    double seconds = argc > 2 ? atof(argv[2]) : 1.0;
+    json_t *cases;
+    if (gbx_json_load_file(&cases, argv[1], false)) {
+        fprintf(stderr, "%s\n", gbx_error_last()->message);
+        return 2;
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        gbx_schema_options opts;
+        gbx_schema_options_init(&opts);
+        opts.default_dialect = (gbx_dialect)gbx_dialect_from_name(json_string_value(json_object_get(c, "dialect")));
+        gbx_schema *s = NULL;
+        int reps = 0;
+        double t0 = now();
+        do { /* compile time: average over repeated compiles */
+            gbx_schema_free(s);
+            if (gbx_schema_compile(&s, json_object_get(c, "schema"), &opts)) {
+                fprintf(stderr, "%s\n", gbx_error_last()->message);
+                return 1;
+            }
+            reps++;
+        } while (now() - t0 < seconds / 4);
+        double compile_us = (now() - t0) / reps * 1e6;
+        json_t *docs = json_object_get(c, "documents");
+        int valid_first, valid_all;
+        double first = measure(s, docs, 0, seconds, &valid_first);
+        double all = measure(s, docs, 1, seconds, &valid_all);
+        printf("{\"name\": \"%s\", \"compile_us\": %.1f, \"first\": %.1f, \"all\": %.1f, \"valid\": %d, \"documents\": %zu}\n",
+               json_string_value(json_object_get(c, "name")), compile_us, first, all, valid_first,
+               json_array_size(docs));
+        gbx_schema_free(s);
+    }
+    json_decref(cases);
+    return 0;
+}
