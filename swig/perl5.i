@@ -433,11 +433,9 @@ static FILE *gbx_pl_log_file;
 %typemap(newfree) char * "free($1);";
 
 /* Not wrapped for Perl: a code, not an error (gbx_pl_err_at below); a
- * function that steals its json_t (the typemap frees its own copy); a
- * borrowed json_t ** (gbx_pl_job_json_content below). */
+ * function that steals its json_t (the typemap frees its own copy). */
 %ignore gbx_err_at;
 %ignore gbx_status_set_meta_new;
-%ignore gbx_job_json_content;
 /* Structs with const char * members (SWIG setters would leak copies):
  * Perl passes their fields as arguments to gbx_pl_status_create,
  * gbx_pl_status_list and gbx_pl_handler_parse instead. */
@@ -459,14 +457,6 @@ require Gearbox::Errors;   # the ERR_<NAME> classes every failing call dies with
 %inline %{
 /* The i-th code of the error table (gbx_err_at without the error typemap). */
 int gbx_pl_err_at(size_t i) { return (int)gbx_err_at(i); }
-
-/* gbx_job_json_content: the parsed body as Perl data (dies on a bad body). */
-gbx_err gbx_pl_job_json_content(json_t **out, gbx_job *job) {
-    json_t *borrowed = NULL;
-    gbx_err err = gbx_job_json_content(&borrowed, job);
-    if (err == GBX_OK) *out = json_incref(borrowed);
-    return err;
-}
 
 /* Registers a Perl handler; `entry` is the array ref [worker (weak),
  * code ref or method name, handler name], which the worker object keeps. */

@@ -390,10 +390,6 @@ static gbx_err gbx_php__finish(gbx_worker *w, gbx_err rc) {
   json_decref(*$1);
 %}
 
-/* A borrowed json_t ** (gbx_php_job_json_content below). */
-%typemap(in, numinputs=0) json_t **borrowed (json_t *tmp = NULL) %{ $1 = &tmp; %}
-%typemap(argout) json_t **borrowed %{ gbx_php__from_json($result, *$1); %}
-
 /* char **out: malloc'ed -> PHP string. */
 %typemap(in, numinputs=0) char **out (char *tmp = NULL) %{ $1 = &tmp; %}
 %typemap(argout) char **out %{
@@ -471,7 +467,6 @@ GBX_PHP_HANDLE_OUT(gbx_schema_registry)
 /* Not callable from PHP: steals a reference (use gbx_status_set_meta), or
  * replaced by the PHP entry points below. */
 %ignore gbx_status_set_meta_new;
-%ignore gbx_job_json_content;
 %ignore gbx_error_last;
 
 %minit %{
@@ -479,11 +474,6 @@ GBX_PHP_HANDLE_OUT(gbx_schema_registry)
 %}
 
 %inline %{
-/* gbx_job_json_content (whose result is borrowed from the job). */
-gbx_err gbx_php_job_json_content(json_t **borrowed, gbx_job *job) {
-    return gbx_job_json_content(borrowed, job);
-}
-
 /* Registers handler `name` of the PHP Worker object `target`: jobs call
  * $target->_gbx_dispatch($job, $resp). */
 gbx_err gbx_php_worker_register(gbx_worker *worker, const char *name, zval *target) {

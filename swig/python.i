@@ -27,9 +27,6 @@
 /* Steals its value: the json_t typemap below releases the value itself, so
  * only gbx_status_set_meta (which takes its own reference) is wrapped. */
 %ignore gbx_status_set_meta_new;
-/* Its *out is borrowed from the job (not a new reference): wrapped as
- * gbx_py_job_json_content below. */
-%ignore gbx_job_json_content;
 /* Python reads files itself; the (char **out, size_t *len) pair has no
  * natural mapping next to the getters that return (pointer, length). */
 %ignore gbx_read_file;
@@ -256,14 +253,6 @@ fail:
     $result = SWIG_Python_AppendOutput($result, o);
 }
 %typemap(freearg) json_t **out, json_t **violations "if ($1) json_decref(*$1);"
-
-/* json_t **borrowed_out: borrowed (gbx_py_job_json_content). */
-%typemap(in, numinputs=0) json_t **borrowed_out (json_t *tmp = NULL) { $1 = &tmp; }
-%typemap(argout) json_t **borrowed_out {
-    PyObject *o = gbx_py_from_json(*$1);
-    if (!o) SWIG_fail;
-    $result = SWIG_Python_AppendOutput($result, o);
-}
 
 /* ---- strings and bytes ----------------------------------------------------- */
 
@@ -652,11 +641,6 @@ gbx_err gbx_py_log_to_file(const char *path) {
     if (f != stderr) setvbuf(f, NULL, _IOLBF, 0);
     gbx_log_set_callback(gbx_log_to_file, f);
     return GBX_OK;
-}
-
-/* gbx_job_json_content with its borrowed result. */
-gbx_err gbx_py_job_json_content(json_t **borrowed_out, gbx_job *job) {
-    return gbx_job_json_content(borrowed_out, job);
 }
 
 /* gbx_status_create with the spec's fields as arguments (None = unset). */

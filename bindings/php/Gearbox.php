@@ -496,7 +496,7 @@ class Job
      * handler's schema, defaults filled in. */
     public function json_content()
     {
-        return \gbx_php_job_json_content($this->_ptr());
+        return \gbx_job_json_content($this->_ptr());
     }
 
     public function arguments(...$a)

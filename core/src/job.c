@@ -214,7 +214,7 @@ static bool all_blank(const char *s, size_t len) {
 gbx_err gbx_job_json_content(json_t **out, gbx_job *job) {
     *out = NULL;
     if (job->json_content) {
-        *out = job->json_content;
+        *out = json_incref(job->json_content);
         return GBX_OK;
     }
 
@@ -249,7 +249,7 @@ gbx_err gbx_job_json_content(json_t **out, gbx_job *job) {
         }
     }
     job->json_content = value;
-    *out = value;
+    *out = json_incref(value);
     return GBX_OK;
 }
 

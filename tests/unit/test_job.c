@@ -126,6 +126,7 @@ static void test_json_content_plain(void) {
     CHECK_INT(gbx_job_new(&job, env), GBX_OK);
     CHECK_INT(gbx_job_json_content(&value, job), GBX_OK);
     CHECK(json_is_null(value)); /* empty body = null */
+    json_decref(value); /* a new reference */
     gbx_job_free(job);
     gbx_envelope_free(env);
 
@@ -137,6 +138,8 @@ static void test_json_content_plain(void) {
     json_t *again = NULL;
     CHECK_INT(gbx_job_json_content(&again, job), GBX_OK);
     CHECK(again == value); /* parsed once, kept with the job */
+    json_decref(again);
+    json_decref(value);
     gbx_job_free(job);
     gbx_envelope_free(env);
 
@@ -183,6 +186,7 @@ static void test_json_content_schemas(void) {
     gbx__job_set_schemas(job, cache);
     CHECK_INT(gbx_job_json_content(&value, job), GBX_OK);
     CHECK_INT(json_integer_value(json_object_get(value, "legs")), 4); /* default filled */
+    json_decref(value);
     gbx_job_free(job);
     gbx_envelope_free(env);
 
@@ -209,6 +213,7 @@ static void test_json_content_schemas(void) {
     gbx__job_set_schemas(job, cache);
     CHECK_INT(gbx_job_json_content(&value, job), GBX_OK);
     CHECK_INT(json_array_size(value), 2);
+    json_decref(value);
     gbx_job_free(job);
     gbx_envelope_free(env);
 
@@ -271,6 +276,8 @@ static void test_json_content_schemas(void) {
             fprintf(stderr, "barn case %zu (%s %s): %d %s\n", i, cases[i].operation, cases[i].body,
                     err, gbx_error_last()->message);
         CHECK_INT(err, cases[i].expect);
+        json_decref(value);
+        value = NULL;
         gbx_job_free(job);
         gbx_envelope_free(env);
     }

@@ -307,6 +307,7 @@ static gbx_worker_result do_put(gbx_job *job, gbx_response *resp, void *user) {
         json_t *body = NULL;
         if (gbx_job_json_content(&body, job) != GBX_OK) return GBX_WORKER_ERROR;
         snprintf(msg, sizeof msg, "legs %lld", json_integer_value(json_object_get(body, "legs")));
+        json_decref(body);
         gbx_status_add_message(st, msg);
     }
     snprintf(msg, sizeof msg, "thing \"%s\" created", name);

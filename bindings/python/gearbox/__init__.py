@@ -607,7 +607,7 @@ class Job(_Handle):
     def json_content(self):
         """The body parsed as JSON (empty = None), validated against the
         handler's schema with defaults filled; ERR_BAD_REQUEST if invalid."""
-        return _core.gbx_py_job_json_content(self._p())
+        return _core.gbx_job_json_content(self._p())
 
     def status(self):
         """The Status this job reports to (None for a sync job)."""

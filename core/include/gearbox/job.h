@@ -98,9 +98,10 @@ const char *gbx_job_content(const gbx_job *job, size_t *len);
 
 /* The body parsed as JSON (empty body = null), validated against the
  * handler's schema (`<operation>-<component>-<resource>-<version>.js` in the
- * config's schemadir, else the `-global-` one) with defaults filled.  Borrowed
- * (parsed once, kept with the job).  GBX_ERR_BAD_REQUEST on malformed JSON or
- * a schema violation. */
+ * config's schemadir, else the `-global-` one) with defaults filled.  *out:
+ * a new reference the caller releases with json_decref (the body is parsed
+ * once and kept with the job, so asking again is cheap).
+ * GBX_ERR_BAD_REQUEST on malformed JSON or a schema violation. */
 gbx_err gbx_job_json_content(json_t **out, gbx_job *job);
 
 /* The status this job reports to; NULL for a sync job.  Borrowed. */

@@ -201,12 +201,17 @@ static gbx_err body_object(json_t **out, gbx_job *job) {
     gbx_err err = gbx_job_json_content(&body, job);
     if (err != GBX_OK) return err;
     if (json_is_null(body)) {
+        json_decref(body);
         *out = json_object();
         return GBX_OK;
     }
-    if (!json_is_object(body))
+    if (!json_is_object(body)) {
+        json_decref(body);
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "the body must be a JSON object describing the animal");
+    }
+    /* A copy: the handler changes it, and the job keeps the body it validated. */
     *out = json_deep_copy(body);
+    json_decref(body);
     return *out ? GBX_OK : gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
 }
 

@@ -229,7 +229,7 @@ sub content {
 
 # The body parsed as JSON, validated against the handler's schema with its
 # defaults filled (dies with ERR_BAD_REQUEST otherwise).
-sub json_content { Gearbox::Core::gbx_pl_job_json_content( $_[0]->_p ) }
+sub json_content { Gearbox::Core::gbx_job_json_content( $_[0]->_p ) }
 
 # Collections: arrayref / hashrefs; setters take the same.
 for my $c (
