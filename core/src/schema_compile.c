@@ -24,15 +24,9 @@ typedef struct cctx {
 
 void *gbx__sch_keep(gbx_schema *s, void *p) {
     if (!p) return NULL;
-    if (s->nallocs == s->capallocs) {
-        size_t cap = s->capallocs ? s->capallocs * 2 : 32;
-        void **a = realloc(s->allocs, cap * sizeof *a);
-        if (!a) {
-            free(p);
-            return NULL;
-        }
-        s->allocs = a;
-        s->capallocs = cap;
+    if (!GBX__GROW(s->allocs, s->capallocs, s->nallocs + 1, 32)) {
+        free(p);
+        return NULL;
     }
     s->allocs[s->nallocs++] = p;
     return p;
@@ -146,15 +140,9 @@ static void add_anchor(cctx *c, gbx__resource *r, const char *name, const json_t
             if (dynamic) r->anchors[i].dynamic = true;
             return;
         }
-    if (r->nanchors == r->capanchors) {
-        size_t cap = r->capanchors ? r->capanchors * 2 : 4;
-        gbx__anchor *a = realloc(r->anchors, cap * sizeof *a);
-        if (!a) {
-            oom(c);
-            return;
-        }
-        r->anchors = a;
-        r->capanchors = cap;
+    if (!GBX__GROW(r->anchors, r->capanchors, r->nanchors + 1, 4)) {
+        oom(c);
+        return;
     }
     gbx__anchor *a = &r->anchors[r->nanchors];
     a->name = strdup(name);
@@ -508,15 +496,9 @@ static gbx__node *sub_index(cctx *c, const gbx__node *parent, const json_t *j, c
 }
 
 static gbx__kw *add_kw(cctx *c, gbx__node *n, gbx__kw_kind kind, const char *name, const json_t *value, size_t *cap) {
-    if (n->nkw == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 8;
-        gbx__kw *k = realloc(n->kw, ncap * sizeof *k);
-        if (!k) {
-            oom(c);
-            return NULL;
-        }
-        n->kw = k;
-        *cap = ncap;
+    if (!GBX__GROW(n->kw, *cap, n->nkw + 1, 8)) {
+        oom(c);
+        return NULL;
     }
     gbx__kw *k = &n->kw[n->nkw++];
     memset(k, 0, sizeof *k);

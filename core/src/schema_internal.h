@@ -33,6 +33,12 @@ void gbx__sch_sbuf_printf(gbx__sbuf *b, const char *fmt, ...) __attribute__((for
 const char *gbx__sch_sbuf_str(gbx__sbuf *b);
 void gbx__sch_sbuf_free(gbx__sbuf *b);
 
+/* Makes room for `need` items in a growable array: *items_ptr (a T **) is
+ * reallocated to at least `need` items of `elem` bytes, doubling from
+ * `first`; *cap is updated.  False (array untouched) when out of memory. */
+bool gbx__sch_grow(void *items_ptr, size_t *cap, size_t need, size_t elem, size_t first);
+#define GBX__GROW(arr, cap, need, first) gbx__sch_grow(&(arr), &(cap), (need), sizeof *(arr), (first))
+
 /* Pointer -> pointer hash map (keys are never NULL). */
 typedef struct gbx__pmap {
     const void **keys;

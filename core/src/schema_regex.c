@@ -38,13 +38,7 @@ typedef struct cset {
 } cset;
 
 static bool cset_add(cset *s, uint32_t lo, uint32_t hi) {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        crange *r = realloc(s->r, cap * sizeof *r);
-        if (!r) return false;
-        s->r = r;
-        s->cap = cap;
-    }
+    if (!GBX__GROW(s->r, s->cap, s->n + 1, 8)) return false;
     s->r[s->n].lo = lo;
     s->r[s->n].hi = hi;
     s->n++;
@@ -213,15 +207,9 @@ typedef struct parser {
 
 static rnode *new_node(parser *ps, int type) {
     if (ps->err) return NULL;
-    if (ps->nnodes == ps->capnodes) {
-        size_t cap = ps->capnodes ? ps->capnodes * 2 : 32;
-        rnode **v = realloc(ps->nodes, cap * sizeof *v);
-        if (!v) {
-            ps->err = "out of memory";
-            return NULL;
-        }
-        ps->nodes = v;
-        ps->capnodes = cap;
+    if (!GBX__GROW(ps->nodes, ps->capnodes, ps->nnodes + 1, 32)) {
+        ps->err = "out of memory";
+        return NULL;
     }
     rnode *n = calloc(1, sizeof *n);
     if (!n) {
@@ -235,30 +223,18 @@ static rnode *new_node(parser *ps, int type) {
 }
 
 static bool add_kid(parser *ps, rnode *parent, rnode *kid) {
-    if (parent->nkids == parent->capkids) {
-        size_t cap = parent->capkids ? parent->capkids * 2 : 4;
-        rnode **v = realloc(parent->kids, cap * sizeof *v);
-        if (!v) {
-            ps->err = "out of memory";
-            return false;
-        }
-        parent->kids = v;
-        parent->capkids = cap;
+    if (!GBX__GROW(parent->kids, parent->capkids, parent->nkids + 1, 4)) {
+        ps->err = "out of memory";
+        return false;
     }
     parent->kids[parent->nkids++] = kid;
     return true;
 }
 
 static int new_set(parser *ps) {
-    if (ps->nsets == ps->capsets) {
-        size_t cap = ps->capsets ? ps->capsets * 2 : 8;
-        cset *v = realloc(ps->sets, cap * sizeof *v);
-        if (!v) {
-            ps->err = "out of memory";
-            return -1;
-        }
-        ps->sets = v;
-        ps->capsets = cap;
+    if (!GBX__GROW(ps->sets, ps->capsets, ps->nsets + 1, 8)) {
+        ps->err = "out of memory";
+        return -1;
     }
     memset(&ps->sets[ps->nsets], 0, sizeof ps->sets[0]);
     return (int)ps->nsets++;
@@ -738,18 +714,14 @@ static rnode *parse_term(parser *ps) {
                 atom->name = name;
                 ps->has_names = true;
                 if ((size_t)atom->group >= ps->capnames) {
-                    size_t cap = ps->capnames ? ps->capnames * 2 : 8;
-                    while (cap <= (size_t)atom->group) cap *= 2;
-                    char **v = realloc(ps->names, cap * sizeof *v);
-                    if (!v) {
+                    size_t old = ps->capnames;
+                    if (!GBX__GROW(ps->names, ps->capnames, (size_t)atom->group + 1, 8)) {
                         ps->err = "out of memory";
                         free(name);
                         atom->name = NULL;
                         return NULL;
                     }
-                    memset(v + ps->capnames, 0, (cap - ps->capnames) * sizeof *v);
-                    ps->names = v;
-                    ps->capnames = cap;
+                    memset(ps->names + old, 0, (ps->capnames - old) * sizeof *ps->names);
                 }
                 for (size_t g = 0; g < ps->capnames; g++)
                     if (ps->names[g] && strcmp(ps->names[g], name) == 0) {
@@ -931,15 +903,9 @@ static int emit(emitter *e, uint8_t op) {
         e->err = "regular expression too large";
         return -1;
     }
-    if (e->n == e->cap) {
-        size_t cap = e->cap ? e->cap * 2 : 64;
-        inst *v = realloc(e->prog, cap * sizeof *v);
-        if (!v) {
-            e->err = "out of memory";
-            return -1;
-        }
-        e->prog = v;
-        e->cap = cap;
+    if (!GBX__GROW(e->prog, e->cap, e->n + 1, 64)) {
+        e->err = "out of memory";
+        return -1;
     }
     memset(&e->prog[e->n], 0, sizeof e->prog[0]);
     e->prog[e->n].op = op;

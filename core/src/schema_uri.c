@@ -115,6 +115,23 @@ static void merge_paths(gbx__sbuf *out, const uri_parts *base, const uri_parts *
     gbx__sch_sbuf_free(&tmp);
 }
 
+static void put_query(gbx__sbuf *out, const char *query, size_t len) {
+    gbx__sch_sbuf_putc(out, '?');
+    gbx__sch_sbuf_putn(out, query, len);
+}
+
+/* "//authority" (if any), the path without dot segments and "?query" (if
+ * any) of one URI: what RFC 3986 5.2.2 takes whole from a reference that
+ * has an authority. */
+static void put_authority_path_query(gbx__sbuf *out, const uri_parts *p) {
+    if (p->has_authority) {
+        gbx__sch_sbuf_puts(out, "//");
+        gbx__sch_sbuf_putn(out, p->authority, p->authority_len);
+    }
+    remove_dot_segments(out, p->path, p->path_len);
+    if (p->has_query) put_query(out, p->query, p->query_len);
+}
+
 char *gbx__sch_uri_resolve(const char *base, const char *ref) {
     uri_parts b, r;
     split(base ? base : "", &b);
@@ -125,28 +142,14 @@ char *gbx__sch_uri_resolve(const char *base, const char *ref) {
     if (r.has_scheme) {
         gbx__sch_sbuf_putn(&out, r.scheme, r.scheme_len);
         gbx__sch_sbuf_putc(&out, ':');
-        if (r.has_authority) {
-            gbx__sch_sbuf_puts(&out, "//");
-            gbx__sch_sbuf_putn(&out, r.authority, r.authority_len);
-        }
-        remove_dot_segments(&out, r.path, r.path_len);
-        if (r.has_query) {
-            gbx__sch_sbuf_putc(&out, '?');
-            gbx__sch_sbuf_putn(&out, r.query, r.query_len);
-        }
+        put_authority_path_query(&out, &r);
     } else {
         if (b.has_scheme) {
             gbx__sch_sbuf_putn(&out, b.scheme, b.scheme_len);
             gbx__sch_sbuf_putc(&out, ':');
         }
         if (r.has_authority) {
-            gbx__sch_sbuf_puts(&out, "//");
-            gbx__sch_sbuf_putn(&out, r.authority, r.authority_len);
-            remove_dot_segments(&out, r.path, r.path_len);
-            if (r.has_query) {
-                gbx__sch_sbuf_putc(&out, '?');
-                gbx__sch_sbuf_putn(&out, r.query, r.query_len);
-            }
+            put_authority_path_query(&out, &r);
         } else {
             if (b.has_authority) {
                 gbx__sch_sbuf_puts(&out, "//");
@@ -154,13 +157,10 @@ char *gbx__sch_uri_resolve(const char *base, const char *ref) {
             }
             if (r.path_len == 0) {
                 gbx__sch_sbuf_putn(&out, b.path, b.path_len);
-                if (r.has_query) {
-                    gbx__sch_sbuf_putc(&out, '?');
-                    gbx__sch_sbuf_putn(&out, r.query, r.query_len);
-                } else if (b.has_query) {
-                    gbx__sch_sbuf_putc(&out, '?');
-                    gbx__sch_sbuf_putn(&out, b.query, b.query_len);
-                }
+                if (r.has_query)
+                    put_query(&out, r.query, r.query_len);
+                else if (b.has_query)
+                    put_query(&out, b.query, b.query_len);
             } else {
                 if (r.path[0] == '/')
                     remove_dot_segments(&out, r.path, r.path_len);
@@ -171,10 +171,7 @@ char *gbx__sch_uri_resolve(const char *base, const char *ref) {
                     remove_dot_segments(&out, r.path, r.path_len);
                 } else
                     merge_paths(&out, &b, &r);
-                if (r.has_query) {
-                    gbx__sch_sbuf_putc(&out, '?');
-                    gbx__sch_sbuf_putn(&out, r.query, r.query_len);
-                }
+                if (r.has_query) put_query(&out, r.query, r.query_len);
             }
         }
     }

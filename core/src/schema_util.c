@@ -10,6 +10,19 @@
 
 /* ---- string buffer ------------------------------------------------------ */
 
+bool gbx__sch_grow(void *items_ptr, size_t *cap, size_t need, size_t elem, size_t first) {
+    if (need <= *cap) return true;
+    size_t n = *cap ? *cap : first;
+    while (n < need) n *= 2;
+    void *old;
+    memcpy(&old, items_ptr, sizeof old); /* items_ptr is a T **, whatever T is */
+    void *grown = realloc(old, n * elem);
+    if (!grown) return false;
+    memcpy(items_ptr, &grown, sizeof grown);
+    *cap = n;
+    return true;
+}
+
 static bool sbuf_grow(gbx__sbuf *b, size_t extra) {
     if (b->failed) return false;
     if (b->len + extra + 1 <= b->cap) return true;

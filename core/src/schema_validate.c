@@ -958,16 +958,10 @@ static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
     c->depth++;
     bool pushed = false;
     if (n->resource && (c->nscope == 0 || c->scope[c->nscope - 1] != n->resource)) {
-        if (c->nscope == c->capscope) {
-            size_t cap = c->capscope ? c->capscope * 2 : 16;
-            const gbx__resource **sc = realloc(c->scope, cap * sizeof *sc);
-            if (!sc) {
-                c->oom = true;
-                c->depth--;
-                return false;
-            }
-            c->scope = sc;
-            c->capscope = cap;
+        if (!GBX__GROW(c->scope, c->capscope, c->nscope + 1, 16)) {
+            c->oom = true;
+            c->depth--;
+            return false;
         }
         c->scope[c->nscope++] = n->resource;
         pushed = true;
