@@ -3,15 +3,12 @@
 #include "job_internal.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "gearbox/json.h"
-#include "gearbox/log.h"
 #include "gearbox/uri.h"
 
 struct gbx_job {
