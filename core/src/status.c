@@ -1,6 +1,8 @@
 /* status.c - status objects: the state machine, argument checks and the JSON
  * shape of DESIGN §3.  Rows live in a backend (store_internal.h); every
- * mutator is one atomic backend change that also returns the fresh row. */
+ * mutator is one atomic backend change that also returns the fresh row.
+ * A remote status (status_internal.h) has no store: its row is read from a
+ * status object of another service, and its mutators are refused. */
 #include "gearbox/status.h"
 
 #include <math.h>
@@ -9,15 +11,26 @@
 #include <strings.h>
 
 #include "gearbox/id.h"
+#include "status_internal.h"
 #include "store_internal.h"
 
 /* Longest id a caller may choose (generated ones are 28 characters). */
 #define STATUS_ID_MAX 128
 
 struct gbx_status {
-    gbx_store *store;
+    gbx_store *store;           /* NULL for a remote status */
     gbx__status_row row;
+    bool remote;
+    gbx__status_fetch_fn fetch; /* remote: how refresh reads it again */
+    void *fetch_user;
 };
+
+/* GBX_ERR_METHOD_NOT_ALLOWED for a change to a remote status. */
+static gbx_err remote_refused(const gbx_status *status) {
+    const char *uri = status->row.status_uri;
+    return gbx_error_set(GBX_ERR_METHOD_NOT_ALLOWED, "status %s belongs to another service",
+                         uri ? uri : "");
+}
 
 /* ---- states ------------------------------------------------------------ */
 
@@ -230,8 +243,11 @@ gbx_err gbx_status_fetch(gbx_status **out, gbx_store *store, const char *id_or_u
     return wrap(out, store, &row);
 }
 
+static gbx_err remote_refresh(gbx_status *status);
+
 gbx_err gbx_status_refresh(gbx_status *status) {
     if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
+    if (status->remote) return remote_refresh(status);
     gbx__status_row row;
     gbx_err rc = status->store->ops->load(status->store, status->row.id, &row);
     if (rc) return rc;
@@ -288,6 +304,7 @@ gbx_err gbx_status_envelope(char **out, const gbx_status *status) {
     if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no output pointer");
     *out = NULL;
     if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
+    if (status->remote) return GBX_OK; /* another service keeps it */
     return status->store->ops->load_envelope(status->store, status->row.id, out);
 }
 
@@ -338,6 +355,7 @@ gbx_err gbx_status_to_json(json_t **out, const gbx_status *status) {
 /* Applies one change through the backend and takes the row it returns. */
 static gbx_err apply(gbx_status *status, gbx__change *change) {
     if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
+    if (status->remote) return remote_refused(status);
     change->now = gbx__now();
     gbx__status_row row;
     gbx_err rc = status->store->ops->update(status->store, status->row.id, change, &row);
@@ -436,6 +454,225 @@ gbx_err gbx_status_set_ytime(gbx_status *status, double ytime) {
 gbx_err gbx_status_set_envelope(gbx_status *status, const char *envelope) {
     gbx__change ch = {.kind = GBX__CHANGE_ENVELOPE, .text = envelope};
     return apply(status, &ch);
+}
+
+/* ---- orchestration ----------------------------------------------------- */
+
+gbx_err gbx_status_transition(gbx_status *status, gbx_state from, gbx_state to) {
+    if (!state_valid((int)from) || !state_valid((int)to))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "unknown state %d",
+                             state_valid((int)from) ? (int)to : (int)from);
+    /* A pair the state machine forbids matches no stored state: the store
+     * answers with the conflict and the current state. */
+    gbx__change ch = {.kind = GBX__CHANGE_STATE, .to = to,
+                      .allowed_from = gbx_state_can_transition(from, to) ? GBX__STATE_BIT(from)
+                                                                          : 0};
+    return apply(status, &ch);
+}
+
+gbx_err gbx_status_checkpoint(gbx_status *status) {
+    gbx_err rc = gbx_status_refresh(status);
+    if (rc) return rc;
+    switch (status->row.state) {
+    case GBX_STATE_STOPPING:
+    case GBX_STATE_STOPPED:
+    case GBX_STATE_CANCELLING:
+    case GBX_STATE_CANCELLED:
+        return gbx_error_set(GBX_ERR_GONE, "status %s is being cancelled", status->row.id);
+    default: return GBX_OK;
+    }
+}
+
+gbx_err gbx_status_on(gbx_status *status, gbx_status_event event, const gbx_envelope *job) {
+    if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
+    if (event != GBX_STATUS_EVENT_PRECANCEL && event != GBX_STATUS_EVENT_CANCEL)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "unknown status event %d", (int)event);
+    if (status->remote) return remote_refused(status);
+    json_t *value = NULL;
+    if (job) {
+        const char *name = gbx_envelope_get(job, "name");
+        const json_t *env = gbx_envelope_json(job);
+        if (!name || !*name)
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "status event %s: the job has no name",
+                                 gbx_status_event_name(event));
+        value = json_pack("{s:s, s:O}", "name", name, "envelope", (json_t *)env);
+        if (!value)
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "status event %s: the job cannot be stored",
+                                 gbx_status_event_name(event));
+    }
+    gbx__change ch = {.kind = GBX__CHANGE_EVENT, .text = gbx_status_event_name(event),
+                      .value = value};
+    gbx_err rc = apply(status, &ch);
+    json_decref(value);
+    return rc;
+}
+
+json_t *gbx_status_events(const gbx_status *s) { return s->row.events; }
+
+gbx_err gbx_status_counter_add(long long *out, gbx_status *status, const char *name,
+                               long long delta) {
+    if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
+    if (!name || !*name) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no counter name");
+    if (status->remote) return remote_refused(status);
+    long long value = 0;
+    gbx_err rc = status->store->ops->counter_add(status->store, status->row.id, name, delta,
+                                                 &value);
+    if (!rc && out) *out = value;
+    return rc;
+}
+
+bool gbx_status_is_remote(const gbx_status *s) { return s && s->remote; }
+
+json_t *gbx__status_private(const gbx_status *s) { return s->row.priv; }
+
+gbx_err gbx__status_set_private(gbx_status *status, const char *key, json_t *value) {
+    if (!key) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no private key given");
+    gbx__change ch = {.kind = GBX__CHANGE_PRIVATE, .text = key, .value = value};
+    return apply(status, &ch);
+}
+
+gbx_err gbx__status_finish_cancel(gbx_status *status, int code, const char *message) {
+    if (code < 0 || code > 999)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "code %d is not an HTTP-style code (0-999)",
+                             code);
+    if (message && !valid_utf8(message))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "status message is not valid UTF-8");
+    gbx__change ch = {
+        .kind = GBX__CHANGE_FINISH_CANCEL,
+        .to = GBX_STATE_CANCELLED,
+        .allowed_from = GBX__STATE_BIT(GBX_STATE_CANCELLING),
+        .number = code,
+        .text = message,
+    };
+    return apply(status, &ch);
+}
+
+/* ---- remote statuses --------------------------------------------------- */
+
+/* GBX_ERR_BAD_GATEWAY: what another service sent is not a status object. */
+static gbx_err remote_malformed(const char *uri, const char *what) {
+    return gbx_error_set(GBX_ERR_BAD_GATEWAY, "status %s: %s", uri ? uri : "(no status_uri)",
+                         what);
+}
+
+/* Copies an optional string member (null/absent: NULL). */
+static gbx_err remote_string(char **out, const json_t *obj, const char *key, const char *uri) {
+    const json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) return GBX_OK;
+    if (!json_is_string(v)) return remote_malformed(uri, "a string member is not a string");
+    if (!(*out = strdup(json_string_value(v))))
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    return GBX_OK;
+}
+
+/* Reads an optional number member (absent: dflt). */
+static gbx_err remote_number(double *out, const json_t *obj, const char *key, double dflt,
+                             const char *uri) {
+    const json_t *v = json_object_get(obj, key);
+    *out = dflt;
+    if (!v || json_is_null(v)) return GBX_OK;
+    if (!json_is_number(v)) return remote_malformed(uri, "a number member is not a number");
+    *out = json_number_value(v);
+    return GBX_OK;
+}
+
+/* A copy of an optional array/object member (absent: empty). */
+static gbx_err remote_collection(json_t **out, const json_t *obj, const char *key, bool object,
+                                 const char *uri) {
+    const json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) *out = object ? json_object() : json_array();
+    else if (object ? !json_is_object(v) : !json_is_array(v))
+        return remote_malformed(uri, object ? "meta is not an object"
+                                            : "messages/children is not an array");
+    else *out = json_deep_copy(v);
+    if (!*out) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    return GBX_OK;
+}
+
+/* A row from a status object (DESIGN §3) of another service. */
+static gbx_err row_from_json(gbx__status_row *row, const json_t *obj) {
+    memset(row, 0, sizeof *row);
+    if (!json_is_object(obj)) return remote_malformed(NULL, "not a JSON object");
+    const json_t *su = json_object_get(obj, "status_uri");
+    if (!json_is_string(su) || !*json_string_value(su))
+        return remote_malformed(NULL, "the status object has no status_uri");
+    const char *uri = json_string_value(su);
+    char id[STATUS_ID_MAX + 1];
+    gbx_err rc = id_from(id, sizeof id, uri);
+    if (rc) return remote_malformed(uri, "status_uri names no status id");
+
+    const json_t *state = json_object_get(obj, "state");
+    int st = json_is_string(state) ? gbx_state_from_name(json_string_value(state)) : -1;
+    if (st < 0) {
+        gbx__status_row_clear(row);
+        return remote_malformed(uri, "unknown or missing state");
+    }
+    row->state = (gbx_state)st;
+    double progress = 0, code = -1, failures = 0, concurrency = 0;
+    if (!(row->id = strdup(id)) || !(row->status_uri = strdup(uri)))
+        rc = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    if (!rc) rc = remote_string(&row->operation, obj, "operation", uri);
+    if (!rc) rc = remote_string(&row->component, obj, "component", uri);
+    if (!rc) rc = remote_string(&row->uri, obj, "uri", uri);
+    if (!rc) rc = remote_string(&row->parent_uri, obj, "parent_uri", uri);
+    if (!rc) rc = remote_number(&progress, obj, "progress", 0, uri);
+    if (!rc) rc = remote_number(&code, obj, "code", -1, uri);
+    if (!rc) rc = remote_number(&failures, obj, "failures", 0, uri);
+    if (!rc) rc = remote_number(&concurrency, obj, "concurrency", 0, uri);
+    if (!rc) rc = remote_number(&row->ctime, obj, "ctime", 0, uri);
+    if (!rc) rc = remote_number(&row->mtime, obj, "mtime", 0, uri);
+    if (!rc) rc = remote_number(&row->ytime, obj, "ytime", 0, uri);
+    if (!rc) rc = remote_collection(&row->messages, obj, "messages", false, uri);
+    if (!rc) rc = remote_collection(&row->children, obj, "children", false, uri);
+    if (!rc) rc = remote_collection(&row->meta, obj, "meta", true, uri);
+    if (!rc && (!(row->events = json_object()) || !(row->priv = json_object())))
+        rc = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    if (!rc && (!(progress >= 0 && progress <= 100) || !(code >= -1 && code <= 999)))
+        rc = remote_malformed(uri, "progress or code out of range");
+    if (rc) {
+        gbx__status_row_clear(row);
+        return rc;
+    }
+    row->progress = (int)progress;
+    row->code = (int)code;
+    row->failures = failures > INT32_MAX ? INT32_MAX : failures < 0 ? 0 : (int)failures;
+    row->concurrency =
+        concurrency > INT32_MAX ? INT32_MAX : concurrency < 0 ? 0 : (int)concurrency;
+    return GBX_OK;
+}
+
+gbx_err gbx__status_new_remote(gbx_status **out, const json_t *obj, gbx__status_fetch_fn fetch,
+                               void *user) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no output handle");
+    *out = NULL;
+    gbx__status_row row;
+    gbx_err rc = row_from_json(&row, obj);
+    if (rc) return rc;
+    if ((rc = wrap(out, NULL, &row))) return rc;
+    (*out)->remote = true;
+    (*out)->fetch = fetch;
+    (*out)->fetch_user = user;
+    return GBX_OK;
+}
+
+/* Reads the status object again through the fetch callback. */
+static gbx_err remote_refresh(gbx_status *status) {
+    if (!status->fetch) return GBX_OK;
+    json_t *obj = NULL;
+    gbx_err rc = status->fetch(status->fetch_user, status->row.status_uri, &obj);
+    if (rc) {
+        json_decref(obj);
+        return rc;
+    }
+    gbx__status_row row;
+    rc = row_from_json(&row, obj);
+    json_decref(obj);
+    if (rc) return rc;
+    gbx__status_row_clear(&status->row);
+    status->row = row;
+    return GBX_OK;
 }
 
 /* ---- collections ------------------------------------------------------- */

@@ -1,7 +1,9 @@
 /* store.c - opening a status store from its config section and dispatching
- * to the backend (store_sqlite.c; MySQL later). */
+ * to the backend (store_sqlite.c; MySQL later), including the job queue
+ * (queue_internal.h). */
 #include "gearbox/store.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,8 @@ void gbx__status_row_clear(gbx__status_row *row) {
     json_decref(row->messages);
     json_decref(row->children);
     json_decref(row->meta);
+    json_decref(row->events);
+    json_decref(row->priv);
     memset(row, 0, sizeof *row);
 }
 
@@ -124,4 +128,88 @@ void gbx_store_free(gbx_store *store) {
 
 const char *gbx_store_backend(const gbx_store *store) {
     return store ? store->ops->name : NULL;
+}
+
+/* ---- the job queue ----------------------------------------------------- */
+
+static gbx_err queue_check(gbx_store *s, const char *what) {
+    if (!s) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: no store");
+    if (!what || !*what)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: no ticket or status id given");
+    return GBX_OK;
+}
+
+gbx_err gbx__queue_put(gbx_store *s, const char *ticket, const char *status_id, const char *name,
+                       const char *envelope, double due, bool submitted) {
+    gbx_err rc = queue_check(s, ticket);
+    if (rc) return rc;
+    if (!name || !*name) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: no job name");
+    if (!envelope) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: no envelope");
+    if (!isfinite(due) || due < 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: due must be unix seconds >= 0");
+    gbx__queued row = {.ticket = (char *)ticket, .status_id = (char *)status_id,
+                       .name = (char *)name, .envelope = (char *)envelope, .due = due};
+    return s->ops->queue_put(s, &row, submitted ? gbx__now() : 0);
+}
+
+gbx_err gbx__queue_take(bool *taken, gbx_store *s, const char *ticket) {
+    if (!taken) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: no output pointer");
+    *taken = false;
+    gbx_err rc = queue_check(s, ticket);
+    if (rc) return rc;
+    return s->ops->queue_take(s, ticket, gbx__now(), taken);
+}
+
+gbx_err gbx__queue_claim_due(gbx__queued **out, size_t *n, gbx_store *s, double now,
+                             double resubmit_after, size_t max) {
+    if (!out || !n) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: no output pointer");
+    *out = NULL;
+    *n = 0;
+    if (!s) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: no store");
+    if (!isfinite(now) || !isfinite(resubmit_after) || resubmit_after < 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "job queue: now and resubmit_after must be finite, "
+                             "resubmit_after >= 0");
+    if (max == 0) return GBX_OK;
+    return s->ops->queue_claim_due(s, now, resubmit_after, max, out, n);
+}
+
+gbx_err gbx__queue_next_due(double *out, gbx_store *s) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: no output pointer");
+    *out = 0;
+    if (!s) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: no store");
+    return s->ops->queue_next_due(s, out);
+}
+
+gbx_err gbx__queue_reschedule(size_t *n, gbx_store *s, const char *status_id, double due) {
+    size_t changed = 0;
+    if (n) *n = 0;
+    gbx_err rc = queue_check(s, status_id);
+    if (rc) return rc;
+    if (!isfinite(due) || due < 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: due must be unix seconds >= 0");
+    rc = s->ops->queue_reschedule(s, status_id, due, &changed);
+    if (n) *n = changed;
+    return rc;
+}
+
+gbx_err gbx__queue_drop(size_t *n, gbx_store *s, const char *status_id) {
+    size_t changed = 0;
+    if (n) *n = 0;
+    gbx_err rc = queue_check(s, status_id);
+    if (rc) return rc;
+    rc = s->ops->queue_drop(s, status_id, &changed);
+    if (n) *n = changed;
+    return rc;
+}
+
+void gbx__queued_free(gbx__queued *rows, size_t n) {
+    if (!rows) return;
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].ticket);
+        free(rows[i].status_id);
+        free(rows[i].name);
+        free(rows[i].envelope);
+    }
+    free(rows);
 }

@@ -16,6 +16,7 @@
 
 #include "gearbox/status.h"
 #include "gearbox/store.h"
+#include "queue_internal.h"
 
 /* One status row, as a backend hands it to status.c.  Strings are malloc'ed
  * (NULL when unset), arrays/objects are owned references. */
@@ -37,6 +38,8 @@ typedef struct gbx__status_row {
     json_t *messages;         /* array of strings */
     json_t *children;         /* array of strings */
     json_t *meta;             /* object */
+    json_t *events;           /* object {"PRECANCEL": {"name", "envelope"}, ...} */
+    json_t *priv;             /* object: orchestration bookkeeping (status_internal.h) */
 } gbx__status_row;
 
 /* Frees what the row owns and zeroes it. */
@@ -57,18 +60,24 @@ typedef enum gbx__change_kind {
     GBX__CHANGE_FAILURE,     /* failures += 1 */
     GBX__CHANGE_YTIME,       /* ytime = real */
     GBX__CHANGE_ENVELOPE,    /* envelope = text (NULL clears it) */
+    GBX__CHANGE_EVENT,       /* events[text] = value; value NULL deletes the key */
+    GBX__CHANGE_PRIVATE,     /* private[text] = value; value NULL deletes the key */
+    GBX__CHANGE_FINISH_CANCEL, /* state = to, progress 100, code = number unless a code
+                                  is set, append text if not NULL; only if the stored
+                                  state is in allowed_from */
 } gbx__change_kind;
 
 /* One change; every change also sets mtime = MAX(mtime, now). */
 typedef struct gbx__change {
     gbx__change_kind kind;
     double now;
-    unsigned allowed_from;   /* STATE, COMPLETE: GBX__STATE_BIT mask */
-    gbx_state to;            /* STATE, COMPLETE */
-    int number;              /* COMPLETE: code; PROGRESS; CONCURRENCY: delta */
+    unsigned allowed_from;   /* STATE, COMPLETE, FINISH_CANCEL: GBX__STATE_BIT mask */
+    gbx_state to;            /* STATE, COMPLETE, FINISH_CANCEL */
+    int number;              /* COMPLETE, FINISH_CANCEL: code; PROGRESS; CONCURRENCY: delta */
     double real;             /* YTIME */
-    const char *text;        /* MESSAGE, CHILD, META key, COMPLETE message, ENVELOPE */
-    const json_t *value;     /* META */
+    const char *text;        /* MESSAGE, CHILD, META/EVENT/PRIVATE key, COMPLETE and
+                                FINISH_CANCEL message, ENVELOPE */
+    const json_t *value;     /* META, EVENT, PRIVATE */
 } gbx__change;
 
 typedef struct gbx__store_ops {
@@ -90,6 +99,20 @@ typedef struct gbx__store_ops {
     /* Ids matching the (normalised) filter, newest first: ctime descending,
      * then seq descending.  *out: new array reference. */
     gbx_err (*list)(gbx_store *store, const gbx_status_filter *filter, json_t **out);
+    /* counter[id, name] += delta (created at 0) in one atomic statement;
+     * *out = the new value.  GBX_ERR_NOT_FOUND if the status does not exist. */
+    gbx_err (*counter_add)(gbx_store *store, const char *id, const char *name, long long delta,
+                           long long *out);
+
+    /* The job queue (queue_internal.h); each one atomic statement.  `now`
+     * is the caller's clock (gbx__now()). */
+    gbx_err (*queue_put)(gbx_store *store, const gbx__queued *row, double submitted);
+    gbx_err (*queue_take)(gbx_store *store, const char *ticket, double now, bool *taken);
+    gbx_err (*queue_claim_due)(gbx_store *store, double now, double resubmit_after, size_t max,
+                               gbx__queued **out, size_t *n);
+    gbx_err (*queue_next_due)(gbx_store *store, double *out);
+    gbx_err (*queue_reschedule)(gbx_store *store, const char *status_id, double due, size_t *n);
+    gbx_err (*queue_drop)(gbx_store *store, const char *status_id, size_t *n);
 } gbx__store_ops;
 
 /* Every backend handle starts with this. */

@@ -5,8 +5,11 @@
  * one connection per thread (created on first use, closed when the thread
  * exits or the store is freed), prepared statements cached per connection.
  * Every change is one UPDATE ... RETURNING (so the write and the fresh
- * snapshot are one atomic step) except meta, which is a read-modify-write in
- * a BEGIN IMMEDIATE transaction (SQLite's JSON paths cannot name every key).
+ * snapshot are one atomic step) except meta, events and private, which are a
+ * read-modify-write in a BEGIN IMMEDIATE transaction (SQLite's JSON paths
+ * cannot name every key).  Counters and the job queue (queue_internal.h) are
+ * one statement each: INSERT ... ON CONFLICT DO UPDATE ... RETURNING, DELETE,
+ * UPDATE ... WHERE ticket IN (SELECT ... LIMIT) RETURNING.
  */
 #include <errno.h>
 #include <limits.h>
@@ -25,8 +28,7 @@
 
 /* Schema migrations, applied in order inside one write transaction; the
  * database records how many it has seen in gbx_schema_version.  Later issues
- * append entries (never edit old ones).  Columns kept for later work: ytime
- * (delayed jobs); claims for the scheduler will be a migration of their own. */
+ * append entries (never edit old ones). */
 static const char *const migrations[] = {
     /* 1: statuses */
     "CREATE TABLE gbx_status ("
@@ -45,12 +47,33 @@ static const char *const migrations[] = {
     " ctime REAL NOT NULL, mtime REAL NOT NULL, ytime REAL NOT NULL DEFAULT 0,"
     " envelope TEXT);"
     "CREATE INDEX gbx_status_newest ON gbx_status (ctime DESC, seq DESC);",
+    /* 2: orchestration - status events and bookkeeping (never in the status
+     * JSON), the job queue (a job handed over inside the system is a row here
+     * until a worker claims it by deleting it; `submitted` is when the
+     * scheduler last handed it to gearmand, 0 = not yet) and fan-in counters. */
+    "ALTER TABLE gbx_status ADD COLUMN events TEXT NOT NULL DEFAULT '{}';"
+    "ALTER TABLE gbx_status ADD COLUMN private TEXT NOT NULL DEFAULT '{}';"
+    "CREATE TABLE gbx_queue ("
+    " ticket TEXT PRIMARY KEY,"
+    " status_id TEXT,"
+    " name TEXT NOT NULL,"
+    " envelope TEXT NOT NULL,"
+    " due REAL NOT NULL,"
+    " submitted REAL NOT NULL DEFAULT 0);"
+    "CREATE INDEX gbx_queue_due ON gbx_queue (due);"
+    "CREATE INDEX gbx_queue_status ON gbx_queue (status_id);"
+    "CREATE TABLE gbx_counter ("
+    " status_id TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " value INTEGER NOT NULL,"
+    " PRIMARY KEY (status_id, name));",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define ROW_COLUMNS                                                                     \
     "seq, id, operation, component, uri, status_uri, parent_uri, scope, state, progress," \
-    " code, messages, children, meta, failures, concurrency, ctime, mtime, ytime"
+    " code, messages, children, meta, failures, concurrency, ctime, mtime, ytime, events," \
+    " private"
 
 /* Every UPDATE binds ?1 = now, ?2 = id, ?3... = its own values. */
 #define UPDATE_HEAD "UPDATE gbx_status SET mtime = MAX(mtime, ?1), "
@@ -68,6 +91,18 @@ typedef enum stmt_id {
     ST_CHILD,
     ST_META_READ,
     ST_META_WRITE,
+    ST_EVENTS_READ,
+    ST_EVENTS_WRITE,
+    ST_PRIVATE_READ,
+    ST_PRIVATE_WRITE,
+    ST_FINISH_CANCEL,
+    ST_COUNTER_ADD,
+    ST_QUEUE_PUT,
+    ST_QUEUE_TAKE,
+    ST_QUEUE_CLAIM,
+    ST_QUEUE_NEXT,
+    ST_QUEUE_RESCHEDULE,
+    ST_QUEUE_DROP,
     ST_CONCURRENCY,
     ST_FAILURE,
     ST_YTIME,
@@ -102,6 +137,32 @@ static const char *const stmt_sql[ST_COUNT] = {
                  " WHERE id = ?2" UPDATE_TAIL,
     [ST_META_READ] = "SELECT meta FROM gbx_status WHERE id = ?1",
     [ST_META_WRITE] = UPDATE_HEAD "meta = ?3 WHERE id = ?2" UPDATE_TAIL,
+    [ST_EVENTS_READ] = "SELECT events FROM gbx_status WHERE id = ?1",
+    [ST_EVENTS_WRITE] = UPDATE_HEAD "events = ?3 WHERE id = ?2" UPDATE_TAIL,
+    [ST_PRIVATE_READ] = "SELECT private FROM gbx_status WHERE id = ?1",
+    [ST_PRIVATE_WRITE] = UPDATE_HEAD "private = ?3 WHERE id = ?2" UPDATE_TAIL,
+    /* As ST_COMPLETE, but a code already set stays. */
+    [ST_FINISH_CANCEL] = UPDATE_HEAD "state = ?3, progress = 100, code = COALESCE(code, ?5),"
+                         " messages = CASE WHEN ?6 IS NULL THEN messages"
+                         " ELSE json_insert(messages, '$[#]', ?6) END"
+                         " WHERE id = ?2 AND instr(?4, ',' || state || ',') > 0" UPDATE_TAIL,
+    /* The WHERE also keeps the SELECT from swallowing ON CONFLICT. */
+    [ST_COUNTER_ADD] = "INSERT INTO gbx_counter (status_id, name, value) SELECT ?1, ?2, ?3"
+                       " WHERE EXISTS (SELECT 1 FROM gbx_status WHERE id = ?1)"
+                       " ON CONFLICT (status_id, name) DO UPDATE SET value = value + excluded.value"
+                       " RETURNING value",
+    [ST_QUEUE_PUT] = "INSERT INTO gbx_queue (ticket, status_id, name, envelope, due, submitted)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_QUEUE_TAKE] = "DELETE FROM gbx_queue WHERE ticket = ?1 AND due <= ?2 + 0.5",
+    /* ?1 = now, ?2 = resubmit_after, ?3 = max. */
+    [ST_QUEUE_CLAIM] = "UPDATE gbx_queue SET submitted = ?1 WHERE ticket IN ("
+                       " SELECT ticket FROM gbx_queue WHERE due <= ?1"
+                       " AND (submitted = 0 OR submitted < ?1 - ?2)"
+                       " ORDER BY due, ticket LIMIT ?3)"
+                       " RETURNING ticket, status_id, name, envelope, due",
+    [ST_QUEUE_NEXT] = "SELECT MIN(due) FROM gbx_queue WHERE submitted = 0",
+    [ST_QUEUE_RESCHEDULE] = "UPDATE gbx_queue SET due = ?2, submitted = 0 WHERE status_id = ?1",
+    [ST_QUEUE_DROP] = "DELETE FROM gbx_queue WHERE status_id = ?1",
     [ST_CONCURRENCY] = UPDATE_HEAD "concurrency = MAX(0, concurrency + ?3)"
                        " WHERE id = ?2" UPDATE_TAIL,
     [ST_FAILURE] = UPDATE_HEAD "failures = failures + 1 WHERE id = ?2" UPDATE_TAIL,
@@ -525,13 +586,15 @@ static gbx_err parse_json_text(json_t **out, const char *text, bool object, cons
 /* The JSON columns of a row, copied while the statement runs and parsed
  * after it has finished (so that a writer holds the lock for a copy only). */
 typedef struct json_texts {
-    char *messages, *children, *meta;
+    char *messages, *children, *meta, *events, *priv;
 } json_texts;
 
 static void json_texts_free(json_texts *t) {
     free(t->messages);
     free(t->children);
     free(t->meta);
+    free(t->events);
+    free(t->priv);
     memset(t, 0, sizeof *t);
 }
 
@@ -544,7 +607,8 @@ static gbx_err read_row(sqlite3_stmt *st, gbx__status_row *row, json_texts *text
               dup_column(&row->component, st, 3) && dup_column(&row->uri, st, 4) &&
               dup_column(&row->status_uri, st, 5) && dup_column(&row->parent_uri, st, 6) &&
               dup_column(&row->scope, st, 7) && dup_column(&texts->messages, st, 11) &&
-              dup_column(&texts->children, st, 12) && dup_column(&texts->meta, st, 13);
+              dup_column(&texts->children, st, 12) && dup_column(&texts->meta, st, 13) &&
+              dup_column(&texts->events, st, 19) && dup_column(&texts->priv, st, 20);
     if (!ok) {
         gbx__status_row_clear(row);
         json_texts_free(texts);
@@ -576,6 +640,8 @@ static gbx_err complete_row(gbx__status_row *row, json_texts *texts) {
     gbx_err rc = parse_json_text(&row->messages, texts->messages, false, "messages");
     if (!rc) rc = parse_json_text(&row->children, texts->children, false, "children");
     if (!rc) rc = parse_json_text(&row->meta, texts->meta, true, "meta");
+    if (!rc) rc = parse_json_text(&row->events, texts->events, true, "events");
+    if (!rc) rc = parse_json_text(&row->priv, texts->priv, true, "private");
     json_texts_free(texts);
     if (rc) gbx__status_row_clear(row);
     return rc;
@@ -731,13 +797,23 @@ static void state_set_text(char *buf, size_t len, unsigned mask) {
     buf[o] = '\0';
 }
 
-/* meta[key] = value as a read-modify-write under the write lock. */
-static gbx_err update_meta(conn *c, const char *id, const gbx__change *ch,
-                           gbx__status_row *out) {
+/* column[key] = value for an object column (meta, events, private) as a
+ * read-modify-write in a write transaction, under the write lock. */
+static gbx_err update_object(conn *c, const char *id, const gbx__change *ch,
+                             gbx__status_row *out) {
+    stmt_id read_id = ST_META_READ, write_id = ST_META_WRITE;
+    const char *column = "meta";
+    if (ch->kind == GBX__CHANGE_EVENT) {
+        read_id = ST_EVENTS_READ, write_id = ST_EVENTS_WRITE;
+        column = "events";
+    } else if (ch->kind == GBX__CHANGE_PRIVATE) {
+        read_id = ST_PRIVATE_READ, write_id = ST_PRIVATE_WRITE;
+        column = "private";
+    }
     sqlite3_stmt *begin = NULL, *read = NULL, *write = NULL, *commit = NULL, *rollback = NULL;
     gbx_err rc = prepare(c, ST_BEGIN_IMMEDIATE, &begin);
-    if (!rc) rc = prepare(c, ST_META_READ, &read);
-    if (!rc) rc = prepare(c, ST_META_WRITE, &write);
+    if (!rc) rc = prepare(c, read_id, &read);
+    if (!rc) rc = prepare(c, write_id, &write);
     if (!rc) rc = prepare(c, ST_COMMIT, &commit);
     if (!rc) rc = prepare(c, ST_ROLLBACK, &rollback);
     if (rc) return rc;
@@ -752,36 +828,36 @@ static gbx_err update_meta(conn *c, const char *id, const gbx__change *ch,
     bind_text(read, 1, id);
     step = sqlite3_step(read);
     if (step == SQLITE_ROW) {
-        rc = parse_json_text(&meta, (const char *)sqlite3_column_text(read, 0), true, "meta");
+        rc = parse_json_text(&meta, (const char *)sqlite3_column_text(read, 0), true, column);
     } else if (step == SQLITE_DONE) {
         rc = gbx__store_not_found(id);
     } else {
-        rc = db_error(c->db, "reading meta");
+        rc = db_error(c->db, "reading an object column");
     }
     finish(read);
 
     if (!rc) {
         if (ch->value) {
             if (json_object_set(meta, ch->text, (json_t *)ch->value) != 0)
-                rc = gbx_error_set(GBX_ERR_BAD_REQUEST, "meta key \"%s\" is not valid UTF-8",
-                                   ch->text);
+                rc = gbx_error_set(GBX_ERR_BAD_REQUEST, "%s key \"%s\" is not valid UTF-8",
+                                   column, ch->text);
         } else {
             json_object_del(meta, ch->text);
         }
     }
     if (!rc && !(text = json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER)))
-        rc = gbx_error_set(GBX_ERR_BAD_REQUEST, "meta value cannot be serialised");
+        rc = gbx_error_set(GBX_ERR_BAD_REQUEST, "%s value cannot be serialised", column);
     if (!rc) {
         sqlite3_bind_double(write, 1, ch->now);
         bind_text(write, 2, id);
         bind_text(write, 3, text);
-        rc = step_row(c, write, out, &found, "writing meta");
+        rc = step_row(c, write, out, &found, "writing an object column");
         if (!rc && !found) rc = gbx__store_not_found(id);
     }
     if (!rc) {
         step = sqlite3_step(commit);
         finish(commit);
-        if (step != SQLITE_DONE) rc = db_error(c->db, "committing meta");
+        if (step != SQLITE_DONE) rc = db_error(c->db, "committing an object column");
     }
     if (rc) {
         if (found) gbx__status_row_clear(out);
@@ -798,12 +874,15 @@ static gbx_err update_meta(conn *c, const char *id, const gbx__change *ch,
 static gbx_err update_locked(conn *c, const char *id, const gbx__change *ch,
                              gbx__status_row *out) {
     gbx_err rc;
-    if (ch->kind == GBX__CHANGE_META) return update_meta(c, id, ch, out);
+    if (ch->kind == GBX__CHANGE_META || ch->kind == GBX__CHANGE_EVENT ||
+        ch->kind == GBX__CHANGE_PRIVATE)
+        return update_object(c, id, ch, out);
 
     stmt_id sid;
     switch (ch->kind) {
     case GBX__CHANGE_STATE: sid = ST_SET_STATE; break;
     case GBX__CHANGE_COMPLETE: sid = ST_COMPLETE; break;
+    case GBX__CHANGE_FINISH_CANCEL: sid = ST_FINISH_CANCEL; break;
     case GBX__CHANGE_PROGRESS: sid = ST_PROGRESS; break;
     case GBX__CHANGE_MESSAGE: sid = ST_MESSAGE; break;
     case GBX__CHANGE_CHILD: sid = ST_CHILD; break;
@@ -819,7 +898,8 @@ static gbx_err update_locked(conn *c, const char *id, const gbx__change *ch,
     if ((rc = prepare(c, sid, &st))) return rc;
 
     char allowed[128];
-    bool guarded = ch->kind == GBX__CHANGE_STATE || ch->kind == GBX__CHANGE_COMPLETE;
+    bool guarded = ch->kind == GBX__CHANGE_STATE || ch->kind == GBX__CHANGE_COMPLETE ||
+                   ch->kind == GBX__CHANGE_FINISH_CANCEL;
     if (guarded) state_set_text(allowed, sizeof allowed, ch->allowed_from);
 
     /* A guarded change that finds the row in a state it may not start from
@@ -834,6 +914,7 @@ static gbx_err update_locked(conn *c, const char *id, const gbx__change *ch,
             bind_text(st, 4, allowed);
             break;
         case GBX__CHANGE_COMPLETE:
+        case GBX__CHANGE_FINISH_CANCEL:
             bind_text(st, 3, gbx_state_name(ch->to));
             bind_text(st, 4, allowed);
             sqlite3_bind_int(st, 5, ch->number);
@@ -926,6 +1007,190 @@ static gbx_err sq_list(gbx_store *store, const gbx_status_filter *f, json_t **ou
     return GBX_OK;
 }
 
+/* ---- counters ---------------------------------------------------------- */
+
+static gbx_err sq_counter_add(gbx_store *store, const char *id, const char *name,
+                              long long delta, long long *out) {
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (!rc) rc = prepare(c, ST_COUNTER_ADD, &st);
+    if (rc) return rc;
+    bind_text(st, 1, id);
+    bind_text(st, 2, name);
+    sqlite3_bind_int64(st, 3, delta);
+    bool found = false;
+    long long value = 0;
+    pthread_mutex_lock(&c->owner->write_lock);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        found = true;
+        value = sqlite3_column_int64(st, 0);
+        while (step == SQLITE_ROW) step = sqlite3_step(st);
+    }
+    if (step != SQLITE_DONE) rc = db_error(c->db, "adding to a counter");
+    finish(st);
+    pthread_mutex_unlock(&c->owner->write_lock);
+    if (rc) return rc;
+    if (!found) return gbx__store_not_found(id);
+    *out = value;
+    return GBX_OK;
+}
+
+/* ---- the job queue ----------------------------------------------------- */
+
+/* Runs a write statement without result rows under the write lock; *changes
+ * = rows it changed (may be NULL). */
+static gbx_err step_write(conn *c, sqlite3_stmt *st, size_t *changes, const char *what) {
+    c->failed_step = SQLITE_OK;
+    pthread_mutex_lock(&c->owner->write_lock);
+    int step = sqlite3_step(st);
+    gbx_err rc = GBX_OK;
+    if (step != SQLITE_DONE) {
+        c->failed_step = sqlite3_extended_errcode(c->db);
+        rc = db_error(c->db, what);
+    } else if (changes) {
+        *changes = (size_t)sqlite3_changes(c->db);
+    }
+    finish(st);
+    pthread_mutex_unlock(&c->owner->write_lock);
+    return rc;
+}
+
+static gbx_err sq_queue_put(gbx_store *store, const gbx__queued *row, double submitted) {
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (!rc) rc = prepare(c, ST_QUEUE_PUT, &st);
+    if (rc) return rc;
+    bind_text(st, 1, row->ticket);
+    bind_text(st, 2, row->status_id);
+    bind_text(st, 3, row->name);
+    bind_text(st, 4, row->envelope);
+    sqlite3_bind_double(st, 5, row->due);
+    sqlite3_bind_double(st, 6, submitted);
+    rc = step_write(c, st, NULL, "queueing a job");
+    if (rc && (c->failed_step == SQLITE_CONSTRAINT_PRIMARYKEY ||
+               c->failed_step == SQLITE_CONSTRAINT_UNIQUE))
+        rc = gbx_error_set(GBX_ERR_CONFLICT, "job queue: ticket \"%s\" already exists",
+                           row->ticket);
+    return rc;
+}
+
+static gbx_err sq_queue_take(gbx_store *store, const char *ticket, double now, bool *taken) {
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (!rc) rc = prepare(c, ST_QUEUE_TAKE, &st);
+    if (rc) return rc;
+    bind_text(st, 1, ticket);
+    sqlite3_bind_double(st, 2, now);
+    size_t n = 0;
+    rc = step_write(c, st, &n, "taking a queued job");
+    *taken = !rc && n > 0;
+    return rc;
+}
+
+static int queued_by_due(const void *a, const void *b) {
+    const gbx__queued *x = a, *y = b;
+    if (x->due != y->due) return x->due < y->due ? -1 : 1;
+    return strcmp(x->ticket, y->ticket);
+}
+
+static gbx_err sq_queue_claim_due(gbx_store *store, double now, double resubmit_after,
+                                  size_t max, gbx__queued **out, size_t *n) {
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (!rc) rc = prepare(c, ST_QUEUE_CLAIM, &st);
+    if (rc) return rc;
+    sqlite3_bind_double(st, 1, now);
+    sqlite3_bind_double(st, 2, resubmit_after);
+    sqlite3_bind_int64(st, 3, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+
+    gbx__queued *rows = NULL;
+    size_t count = 0, cap = 0;
+    bool oom = false;
+    pthread_mutex_lock(&c->owner->write_lock);
+    int step;
+    /* Every row is stepped (the update commits when the statement
+     * completes); copies that fail for memory are counted and reported. */
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (oom) continue;
+        if (count == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            gbx__queued *grown = realloc(rows, ncap * sizeof *grown);
+            if (!grown) {
+                oom = true;
+                continue;
+            }
+            rows = grown;
+            cap = ncap;
+        }
+        gbx__queued *r = &rows[count];
+        memset(r, 0, sizeof *r);
+        count++;
+        if (!dup_column(&r->ticket, st, 0) || !dup_column(&r->status_id, st, 1) ||
+            !dup_column(&r->name, st, 2) || !dup_column(&r->envelope, st, 3) || !r->ticket ||
+            !r->name || !r->envelope)
+            oom = true;
+        r->due = sqlite3_column_double(st, 4);
+    }
+    if (step != SQLITE_DONE) rc = db_error(c->db, "claiming due jobs");
+    finish(st);
+    pthread_mutex_unlock(&c->owner->write_lock);
+    if (!rc && oom) rc = out_of_memory();
+    if (rc) {
+        /* Rows claimed but not handed out are submitted again after the
+         * resubmit window: nothing is lost. */
+        gbx__queued_free(rows, count);
+        return rc;
+    }
+    if (count > 1) qsort(rows, count, sizeof *rows, queued_by_due);
+    *out = rows;
+    *n = count;
+    return GBX_OK;
+}
+
+static gbx_err sq_queue_next_due(gbx_store *store, double *out) {
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (!rc) rc = prepare(c, ST_QUEUE_NEXT, &st);
+    if (rc) return rc;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        *out = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 0);
+        step = sqlite3_step(st);
+    }
+    if (step != SQLITE_DONE) rc = db_error(c->db, "reading the queue");
+    finish(st);
+    return rc;
+}
+
+/* Reschedule / drop: one statement over the rows of a status. */
+static gbx_err queue_by_status(gbx_store *store, stmt_id sid, const char *status_id, double due,
+                               size_t *n, const char *what) {
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (!rc) rc = prepare(c, sid, &st);
+    if (rc) return rc;
+    bind_text(st, 1, status_id);
+    if (sid == ST_QUEUE_RESCHEDULE) sqlite3_bind_double(st, 2, due);
+    return step_write(c, st, n, what);
+}
+
+static gbx_err sq_queue_reschedule(gbx_store *store, const char *status_id, double due,
+                                   size_t *n) {
+    return queue_by_status(store, ST_QUEUE_RESCHEDULE, status_id, due, n,
+                           "rescheduling queued jobs");
+}
+
+static gbx_err sq_queue_drop(gbx_store *store, const char *status_id, size_t *n) {
+    return queue_by_status(store, ST_QUEUE_DROP, status_id, 0, n, "dropping queued jobs");
+}
+
 static const gbx__store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -934,4 +1199,11 @@ static const gbx__store_ops sqlite_ops = {
     .load_envelope = sq_load_envelope,
     .update = sq_update,
     .list = sq_list,
+    .counter_add = sq_counter_add,
+    .queue_put = sq_queue_put,
+    .queue_take = sq_queue_take,
+    .queue_claim_due = sq_queue_claim_due,
+    .queue_next_due = sq_queue_next_due,
+    .queue_reschedule = sq_queue_reschedule,
+    .queue_drop = sq_queue_drop,
 };

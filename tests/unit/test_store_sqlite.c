@@ -1,7 +1,8 @@
 /* Unit tests of the SQLite status store (core/src/store.c, store_sqlite.c):
  * configuration, files and schema, reopening, several handles and processes
  * on one file, many threads on one status without lost updates, connection
- * life cycle, the busy timeout and database errors. */
+ * life cycle, the busy timeout and database errors, and the migration of a
+ * schema version 1 database. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */
 #include <dirent.h>
 #include <ftw.h>
@@ -18,6 +19,7 @@
 #include "check.h"
 #include "gearbox/status.h"
 #include "gearbox/store.h"
+#include "queue_internal.h"
 
 #define HAMMER 100 /* rounds of updates per thread / process */
 
@@ -101,7 +103,7 @@ static void test_config(void) {
     sqlite3_prepare_v2(raw, "SELECT version FROM gbx_schema_version WHERE part = 'status'", -1,
                        &q, NULL);
     CHECK_INT(sqlite3_step(q), SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(q, 0), 1);
+    CHECK_INT(sqlite3_column_int(q, 0), 2);
     sqlite3_finalize(q);
     /* A database from a newer build is refused, not misread. */
     sqlite3_exec(raw, "UPDATE gbx_schema_version SET version = 99", NULL, NULL, NULL);
@@ -528,6 +530,103 @@ static void test_list_cap(void) {
     gbx_store_free(st);
 }
 
+/* A database written by the first release (schema version 1: statuses
+ * only) is migrated when opened: its statuses keep their data and gain
+ * empty events and private; the queue and counters work. */
+static void test_migrate_v1(void) {
+    char db[128];
+    path_in(db, sizeof db, "v1.db");
+    sqlite3 *raw = NULL;
+    CHECK_INT(sqlite3_open(db, &raw), SQLITE_OK);
+    const char *v1 =
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE gbx_schema_version (part TEXT PRIMARY KEY, version INTEGER NOT NULL);"
+        "INSERT INTO gbx_schema_version VALUES ('status', 1);"
+        "CREATE TABLE gbx_status ("
+        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " id TEXT NOT NULL UNIQUE,"
+        " operation TEXT, component TEXT, uri TEXT, status_uri TEXT, parent_uri TEXT,"
+        " scope TEXT,"
+        " state TEXT NOT NULL DEFAULT 'PENDING',"
+        " progress INTEGER NOT NULL DEFAULT 0,"
+        " code INTEGER,"
+        " messages TEXT NOT NULL DEFAULT '[]',"
+        " children TEXT NOT NULL DEFAULT '[]',"
+        " meta TEXT NOT NULL DEFAULT '{}',"
+        " failures INTEGER NOT NULL DEFAULT 0,"
+        " concurrency INTEGER NOT NULL DEFAULT 0,"
+        " ctime REAL NOT NULL, mtime REAL NOT NULL, ytime REAL NOT NULL DEFAULT 0,"
+        " envelope TEXT);"
+        "CREATE INDEX gbx_status_newest ON gbx_status (ctime DESC, seq DESC);"
+        "INSERT INTO gbx_status (id, operation, component, uri, status_uri, state, progress,"
+        " code, messages, meta, ctime, mtime, envelope) VALUES ('s-old', 'create', 'barn',"
+        " 'http://h/barn/v1/animal/Wilbur', 'http://h/barn/v1/status/s-old', 'COMPLETED', 100,"
+        " 0, '[\"done\"]', '{\"k\":1}', 1700000000.5, 1700000001.5, '{\"name\":\"x\"}');";
+    char *err = NULL;
+    CHECK_INT(sqlite3_exec(raw, v1, NULL, NULL, &err), SQLITE_OK);
+    if (err) fprintf(stderr, "v1 schema: %s\n", err);
+    sqlite3_free(err);
+
+    gbx_store *st = NULL;
+    CHECK_INT(gbx_store_open_sqlite(&st, db), GBX_OK);
+    if (!st) {
+        sqlite3_close(raw);
+        return;
+    }
+    sqlite3_stmt *q = NULL;
+    sqlite3_prepare_v2(raw, "SELECT version FROM gbx_schema_version WHERE part = 'status'", -1,
+                       &q, NULL);
+    CHECK_INT(sqlite3_step(q), SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(q, 0), 2);
+    sqlite3_finalize(q);
+    sqlite3_prepare_v2(raw, "SELECT events, private FROM gbx_status WHERE id = 's-old'", -1, &q,
+                       NULL);
+    CHECK_INT(sqlite3_step(q), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(q, 0), "{}");
+    CHECK_STR((const char *)sqlite3_column_text(q, 1), "{}");
+    sqlite3_finalize(q);
+
+    /* The old status reads as before. */
+    gbx_status *s = NULL;
+    CHECK_INT(gbx_status_fetch(&s, st, "s-old"), GBX_OK);
+    if (s) {
+        CHECK_STR(gbx_status_uri(s), "http://h/barn/v1/animal/Wilbur");
+        CHECK_INT(gbx_status_state(s), GBX_STATE_COMPLETED);
+        CHECK(gbx_status_is_success(s));
+        CHECK(gbx_status_ctime(s) == 1700000000.5);
+        CHECK_INT(json_object_size(gbx_status_events(s)), 0);
+        CHECK_INT(json_integer_value(json_object_get(gbx_status_meta(s), "k")), 1);
+        char *env = NULL;
+        CHECK_INT(gbx_status_envelope(&env, s), GBX_OK);
+        CHECK_STR(env, "{\"name\":\"x\"}");
+        free(env);
+        long long v = 0;
+        CHECK_INT(gbx_status_counter_add(&v, s, "n", 2), GBX_OK);
+        CHECK_INT(v, 2);
+        CHECK_INT(gbx_status_set_state(s, GBX_STATE_CANCELLING), GBX_OK);
+    }
+    gbx_status_free(s);
+    /* The new tables are there. */
+    CHECK_INT(gbx__queue_put(st, "t-1", "s-old", "do_x", "{}", 1, false), GBX_OK);
+    bool taken = false;
+    CHECK_INT(gbx__queue_take(&taken, st, "t-1"), GBX_OK);
+    CHECK(taken);
+    gbx_store_free(st);
+
+    /* Opening again migrates nothing and loses nothing. */
+    CHECK_INT(gbx_store_open_sqlite(&st, db), GBX_OK);
+    CHECK_INT(gbx_status_fetch(&s, st, "s-old"), GBX_OK);
+    if (s) {
+        long long v = 0;
+        CHECK_INT(gbx_status_counter_add(&v, s, "n", 1), GBX_OK);
+        CHECK_INT(v, 3);
+        CHECK_INT(gbx_status_state(s), GBX_STATE_CANCELLING);
+    }
+    gbx_status_free(s);
+    gbx_store_free(st);
+    sqlite3_close(raw);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/gbx-test-store-XXXXXX");
     if (!mkdtemp(dir)) {
@@ -542,6 +641,7 @@ int main(void) {
     test_connection_lifecycle();
     test_busy();
     test_list_cap();
+    test_migrate_v1();
     nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     return check_done();
 }

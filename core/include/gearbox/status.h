@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "gearbox/envelope.h"
 #include "gearbox/error.h"
 #include "gearbox/store.h"
 
@@ -167,6 +168,33 @@ gbx_err gbx_status_add_concurrency(gbx_status *status, int delta);
 gbx_err gbx_status_add_failure(gbx_status *status);
 gbx_err gbx_status_set_ytime(gbx_status *status, double ytime);
 gbx_err gbx_status_set_envelope(gbx_status *status, const char *envelope);
+
+/* Orchestration (DESIGN §6). */
+
+/* Compare-and-set: moves to `to` only if the stored state is `from` (and the
+ * state machine allows from -> to), checked inside the update, so of two
+ * racing callers exactly one wins; GBX_ERR_CONFLICT "state is currently
+ * <STATE>" otherwise. */
+gbx_err gbx_status_transition(gbx_status *status, gbx_state from, gbx_state to);
+/* Re-reads the status; GBX_ERR_GONE "status <id> is being cancelled" when its
+ * state is STOPPING, STOPPED, CANCELLING or CANCELLED (the handler should
+ * stop: return the error).  GBX_OK otherwise. */
+gbx_err gbx_status_checkpoint(gbx_status *status);
+/* Stores `job` (its name and a copy of its whole envelope) as the status's
+ * PRECANCEL or CANCEL job; NULL removes it. */
+gbx_err gbx_status_on(gbx_status *status, gbx_status_event event, const gbx_envelope *job);
+/* The status's event jobs {"PRECANCEL": {"name", "envelope"}, "CANCEL":
+ * {...}} (not part of the status JSON).  Borrowed like the other snapshot
+ * getters, never NULL. */
+json_t *gbx_status_events(const gbx_status *status);
+/* Atomically adds `delta` to the named counter of this status (created at 0)
+ * and gives the new value in *out (may be NULL).  Counters live in the store,
+ * so every process sees them; they do not change mtime. */
+gbx_err gbx_status_counter_add(long long *out, gbx_status *status, const char *name,
+                               long long delta);
+/* True for a status read over HTTP from another service (see
+ * gbx_jobmanager_status): read-only, refresh polls its status_uri. */
+bool gbx_status_is_remote(const gbx_status *status);
 
 /* Collection size when the filter's count is 0, and the most one query
  * returns (larger counts are capped). */
