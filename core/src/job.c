@@ -18,6 +18,9 @@ struct gbx_job {
     char *resource_uri;         /* computed once; NULL without base_uri/type */
     char version[16];           /* from the handler name; "" if not parseable */
     json_t *json_content;       /* the validated body, once asked for */
+    bool rest;                  /* a REST job (job manager) */
+    gbx_http_method rest_method;
+    char *rest_uri;             /* owned; REST jobs only */
 };
 
 /* ---- constants --------------------------------------------------------- */
@@ -52,6 +55,8 @@ static gbx_err fill_collection(gbx_envelope *env, const char *field, bool array)
 }
 
 static gbx_err build_resource_uri(gbx_job *job) {
+    free(job->resource_uri);
+    job->resource_uri = NULL;
     const char *base = gbx_envelope_get(job->env, "base_uri");
     const char *type = gbx_envelope_get(job->env, "resource.type");
     const char *name = gbx_envelope_get(job->env, "resource.name");
@@ -76,6 +81,17 @@ static gbx_err build_resource_uri(gbx_job *job) {
     return GBX_OK;
 }
 
+/* api_version from the handler name ("" if the name is not one). */
+static void parse_version(gbx_job *job) {
+    const char *name = gbx_envelope_get(job->env, "name");
+    gbx_handler_parts parts;
+    job->version[0] = '\0';
+    if (name && gbx_handler_parse(&parts, name) == GBX_OK)
+        snprintf(job->version, sizeof job->version, "%s", parts.version);
+    else
+        gbx_error_clear(); /* an unparseable name only means "no version" */
+}
+
 gbx_err gbx__job_new_owned(gbx_job **out, gbx_envelope *env) {
     *out = NULL;
     gbx_job *job = calloc(1, sizeof *job);
@@ -94,12 +110,7 @@ gbx_err gbx__job_new_owned(gbx_job **out, gbx_envelope *env) {
         gbx_job_free(job);
         return err;
     }
-    const char *name = gbx_envelope_get(env, "name");
-    gbx_handler_parts parts;
-    if (name && gbx_handler_parse(&parts, name) == GBX_OK)
-        snprintf(job->version, sizeof job->version, "%s", parts.version);
-    else
-        gbx_error_clear(); /* an unparseable name only means "no version" */
+    parse_version(job);
     *out = job;
     return GBX_OK;
 }
@@ -117,6 +128,7 @@ void gbx_job_free(gbx_job *job) {
     if (!job) return;
     json_decref(job->json_content);
     free(job->resource_uri);
+    free(job->rest_uri);
     gbx_status_free(job->status);
     gbx_envelope_free(job->env);
     free(job);
@@ -251,3 +263,125 @@ gbx_err gbx_job_json_content(json_t **out, gbx_job *job) {
 }
 
 gbx_status *gbx_job_status(gbx_job *job) { return job->status; }
+
+/* ---- building jobs ----------------------------------------------------- */
+
+static gbx_err oom(void) { return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory"); }
+
+gbx_envelope *gbx__job_envelope_mut(gbx_job *job) { return job->env; }
+
+gbx_err gbx__job_set_rest(gbx_job *job, gbx_http_method method, const char *uri) {
+    char *copy = NULL;
+    if (uri && !(copy = strdup(uri))) return oom();
+    free(job->rest_uri);
+    job->rest_uri = copy;
+    job->rest = uri != NULL;
+    job->rest_method = uri ? method : GBX_METHOD_GET;
+    return GBX_OK;
+}
+
+/* Drops what was computed from the envelope and computes it again. */
+static gbx_err invalidate(gbx_job *job) {
+    json_decref(job->json_content);
+    job->json_content = NULL;
+    parse_version(job);
+    return build_resource_uri(job);
+}
+
+gbx_err gbx_job_copy(gbx_job **out, const gbx_job *job) {
+    *out = NULL;
+    if (!job) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_job_copy: no job");
+    gbx_job *copy = NULL;
+    gbx_err err = gbx_job_new(&copy, job->env);
+    if (err == GBX_OK && job->rest) err = gbx__job_set_rest(copy, job->rest_method, job->rest_uri);
+    if (err != GBX_OK) {
+        gbx_job_free(copy);
+        return err;
+    }
+    copy->schemas = job->schemas;
+    *out = copy;
+    return GBX_OK;
+}
+
+gbx_err gbx_job_set(gbx_job *job, const char *field, const char *value) {
+    if (!job) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_job_set: no job");
+    gbx_err err = gbx_envelope_set(job->env, field, value);
+    if (err != GBX_OK) return err;
+    return invalidate(job);
+}
+
+gbx_err gbx_job_set_name(gbx_job *job, const char *name) {
+    if (!name || !*name) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job name: must not be empty");
+    return gbx_job_set(job, "name", name);
+}
+
+gbx_err gbx_job_set_type(gbx_job *job, gbx_job_kind kind) {
+    if (kind != GBX_JOB_SYNC && kind != GBX_JOB_ASYNC)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "job type: %d is neither JOB_SYNC nor JOB_ASYNC",
+                             (int)kind);
+    return gbx_job_set(job, "job_type", kind == GBX_JOB_SYNC ? "sync" : "async");
+}
+
+gbx_job_kind gbx_job_kind_of(const gbx_job *job) {
+    return gbx_envelope_is_sync(job->env) ? GBX_JOB_SYNC : GBX_JOB_ASYNC;
+}
+
+gbx_err gbx_job_set_content(gbx_job *job, const char *data, size_t len) {
+    if (!job) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_job_set_content: no job");
+    gbx_err err = gbx_envelope_set_content(job->env, data, len);
+    if (err != GBX_OK) return err;
+    json_decref(job->json_content);
+    job->json_content = NULL;
+    return GBX_OK;
+}
+
+gbx_err gbx_job_set_json(gbx_job *job, const char *field, json_t *value) {
+    if (!job) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_job_set_json: no job");
+    if (field && strcmp(field, "on") == 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "job: set event jobs with gbx_job_on");
+    return gbx_envelope_set_json(job->env, field, value);
+}
+
+gbx_err gbx_job_add_argument(gbx_job *job, const char *argument) {
+    if (!job) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_job_add_argument: no job");
+    json_t *s = argument ? json_string(argument) : NULL;
+    if (!s) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job argument: not a UTF-8 string");
+    json_t *args = gbx_envelope_get_json(job->env, "arguments");
+    if (!json_is_array(args)) {
+        json_decref(s);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "job: envelope has no arguments array");
+    }
+    return json_array_append_new(args, s) == 0 ? GBX_OK : oom();
+}
+
+gbx_err gbx_job_on(gbx_job *job, gbx_job_event event, const gbx_job *other) {
+    if (!job) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_job_on: no job");
+    if (event <= GBX_EVENT_UNKNOWN || (int)event >= EVENT_COUNT)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "job on: unknown event %d", (int)event);
+    if (job->rest || (other && other->rest))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "job on: REST jobs have no job events");
+    json_t *on = gbx_envelope_get_json(job->env, "on");
+    if (!json_is_object(on))
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "job: envelope has no \"on\" object");
+    const char *key = gbx_job_event_name(event);
+    if (!other) {
+        json_object_del(on, key);
+        return GBX_OK;
+    }
+    const char *name = gbx_job_name(other);
+    if (!name || !*name) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job on %s: the event job has no name", key);
+    json_t *envelope = json_deep_copy(gbx_envelope_json(other->env));
+    if (!envelope) return oom();
+    json_object_del(envelope, "ticket"); /* a ticket belongs to one run */
+    json_t *entry = json_pack("{s:s, s:o}", "name", name, "envelope", envelope);
+    if (!entry) return oom();
+    return json_object_set_new(on, key, entry) == 0 ? GBX_OK : oom();
+}
+
+bool gbx_job_is_rest(const gbx_job *job) { return job && job->rest; }
+
+gbx_http_method gbx_job_rest_method(const gbx_job *job) {
+    return job && job->rest ? job->rest_method : GBX_METHOD_GET;
+}
+
+const char *gbx_job_rest_uri(const gbx_job *job) { return job && job->rest ? job->rest_uri : NULL; }

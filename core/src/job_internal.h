@@ -22,4 +22,12 @@ void gbx__job_set_schemas(gbx_job *job, gbx_schema_dir *schemas);
 /* The status the job reports to; the job takes ownership (NULL clears). */
 void gbx__job_set_status(gbx_job *job, gbx_status *status);
 
+/* The job's envelope, for the job manager to change (ticket, deadline,
+ * ...).  Borrowed; call gbx_job_set for fields that feed cached values. */
+gbx_envelope *gbx__job_envelope_mut(gbx_job *job);
+
+/* Makes `job` a REST job for `method` and `uri` (copied); NULL uri makes it
+ * an ordinary job again. */
+gbx_err gbx__job_set_rest(gbx_job *job, gbx_http_method method, const char *uri);
+
 #endif

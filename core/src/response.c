@@ -16,6 +16,7 @@ struct gbx_response {
     json_t *headers; /* {name: value}, names as given */
     char *content;   /* NUL-terminated for convenience; may hold NULs */
     size_t content_len;
+    char *status_uri; /* of the async job answered (job manager); NULL if none */
 };
 
 static gbx_err oom(void) { return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory"); }
@@ -112,6 +113,7 @@ void gbx_response_free(gbx_response *resp) {
     if (!resp) return;
     json_decref(resp->headers);
     free(resp->content);
+    free(resp->status_uri);
     free(resp);
 }
 
@@ -179,6 +181,17 @@ void gbx_response_set_code(gbx_response *resp, int code) {
 }
 
 int gbx_response_code(const gbx_response *resp) { return resp ? resp->code : 0; }
+
+gbx_err gbx_response_set_status_uri(gbx_response *resp, const char *uri) {
+    if (!resp) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "gbx_response_set_status_uri: no response");
+    char *copy = NULL;
+    if (uri && !(copy = strdup(uri))) return oom();
+    free(resp->status_uri);
+    resp->status_uri = copy;
+    return GBX_OK;
+}
+
+const char *gbx_response_status_uri(const gbx_response *resp) { return resp ? resp->status_uri : NULL; }
 
 /* Adds `data` to `obj` as "content", base64-encoded with `encoding_key` set
  * to "base64" when it is not UTF-8 (JSON strings cannot hold such bytes). */

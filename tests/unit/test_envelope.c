@@ -80,6 +80,7 @@ static void test_round_trip(void) {
     CHECK_INT(gbx_envelope_set(env, "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), GBX_OK);
     CHECK_INT(gbx_envelope_set(env, "tracestate", "congo=t61rcWkgMzE"), GBX_OK);
     CHECK_INT(gbx_envelope_set(env, "event_status", "{\"state\":\"COMPLETED\"}"), GBX_OK);
+    CHECK_INT(gbx_envelope_set(env, "ticket", "t-6xh9p61rczmddwett5ahzwmke1"), GBX_OK);
     CHECK_INT(gbx_envelope_set_int(env, "attempt", 2), GBX_OK);
     CHECK_INT(gbx_envelope_set_int(env, "deadline", 1700000000), GBX_OK);
     json_t *args = json_pack("[s]", "Wilbur");
@@ -120,6 +121,7 @@ static void test_round_trip(void) {
     CHECK_STR(gbx_envelope_get(back, "remote.user"), "alice");
     CHECK_STR(gbx_envelope_get(back, "event_status"), "{\"state\":\"COMPLETED\"}");
     CHECK_INT(gbx_envelope_get_int(back, "deadline"), 1700000000);
+    CHECK_STR(gbx_envelope_get(back, "ticket"), "t-6xh9p61rczmddwett5ahzwmke1");
     CHECK_INT(gbx_envelope_get_int(back, "attempt"), 2);
     CHECK_STR(json_string_value(json_array_get(gbx_envelope_get_json(back, "arguments"), 0)), "Wilbur");
 
@@ -139,6 +141,8 @@ static void test_round_trip(void) {
     CHECK_INT(gbx_envelope_set(back, "status", NULL), GBX_OK);
     CHECK(gbx_envelope_get(back, "status") == NULL);
     CHECK_INT(gbx_envelope_set(back, "tracestate", NULL), GBX_OK);
+    CHECK_INT(gbx_envelope_set(back, "ticket", NULL), GBX_OK);
+    CHECK(gbx_envelope_get(back, "ticket") == NULL);
     CHECK_INT(gbx_envelope_set(back, "nothing.here", NULL), GBX_ERR_BAD_REQUEST);
     CHECK_INT(gbx_envelope_validate(back), GBX_OK);
     /* NULL resets a collection to empty */
@@ -232,6 +236,8 @@ static void test_violations(void) {
         {"{\"tracestate\":1}", "/tracestate"},
         {"{\"attempt\":-1}", "/attempt"},
         {"{\"deadline\":\"soon\"}", "/deadline"},
+        {"{\"ticket\":\"\"}", "/ticket"},
+        {"{\"ticket\":7}", "/ticket"},
         {"{\"surprise\":true}", "surprise"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -257,7 +263,8 @@ static void test_violations(void) {
     }
     /* the extension fields are allowed */
     char *text = patched("{\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\","
-                         "\"tracestate\":\"a=b\",\"attempt\":0,\"deadline\":1}");
+                         "\"tracestate\":\"a=b\",\"attempt\":0,\"deadline\":1,"
+                         "\"ticket\":\"t-6xh9p61rczmddwett5ahzwmke1\"}");
     gbx_envelope *env;
     CHECK_INT(gbx_envelope_parse(&env, text, strlen(text)), GBX_OK);
     gbx_envelope_free(env);

@@ -284,6 +284,117 @@ static void test_json_content_schemas(void) {
     gbx_schema_dir_free(cache);
 }
 
+
+/* The Job API of the job manager: copy, setters, on(). */
+static void test_building(void) {
+    gbx_envelope *env = make_envelope("async", "create", "do_put_barn_animal_v1", "{\"a\":1}");
+    gbx_envelope_set(env, "status", "s-6xh9p61rczmddwett5ahzwmke1");
+    gbx_envelope_set(env, "ticket", "t-6xh9p61rczmddwett5ahzwmke1");
+    gbx_job *job = NULL, *copy = NULL, *other = NULL;
+    CHECK_INT(gbx_job_new(&job, env), GBX_OK);
+    gbx_envelope_free(env);
+    if (!job) return;
+    json_t *value = NULL;
+    CHECK_INT(gbx_job_json_content(&value, job), GBX_OK);
+    json_decref(value);
+
+    /* Job(job): same envelope (status id included), no status handle. */
+    CHECK_INT(gbx_job_copy(&copy, job), GBX_OK);
+    CHECK_STR(gbx_job_status_id(copy), "s-6xh9p61rczmddwett5ahzwmke1");
+    CHECK_STR(gbx_envelope_get(gbx_job_envelope(copy), "ticket"), "t-6xh9p61rczmddwett5ahzwmke1");
+    CHECK(gbx_job_status(copy) == NULL);
+    CHECK(gbx_job_envelope(copy) != gbx_job_envelope(job));
+    CHECK(!gbx_job_is_rest(copy));
+
+    /* Renaming updates the version; setters invalidate the cached values. */
+    CHECK_INT(gbx_job_set_name(copy, "do_post_barn_animal_v2"), GBX_OK);
+    CHECK_STR(gbx_job_name(copy), "do_post_barn_animal_v2");
+    CHECK_STR(gbx_job_api_version(copy), "v2");
+    CHECK_STR(gbx_job_name(job), "do_put_barn_animal_v1"); /* the original is untouched */
+    CHECK_INT(gbx_job_set_name(copy, ""), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx_job_set(copy, "resource.name", "Charlotte"), GBX_OK);
+    CHECK_STR(gbx_job_resource_uri(copy), "http://127.0.0.1:4080/barn/v1/animal/Charlotte");
+    CHECK_INT(gbx_job_set(copy, "base_uri", "http://h/barn/v2"), GBX_OK);
+    CHECK_STR(gbx_job_resource_uri(copy), "http://h/barn/v2/animal/Charlotte");
+    CHECK_INT(gbx_job_set(copy, "event_status", "http://h/barn/v2/status/s-1"), GBX_OK);
+    CHECK_STR(gbx_job_event_status(copy), "http://h/barn/v2/status/s-1");
+    CHECK_INT(gbx_job_set(copy, "nonsense", "x"), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx_job_set(copy, "base_uri", NULL), GBX_OK);
+    CHECK(gbx_job_resource_uri(copy) == NULL);
+
+    CHECK_INT(gbx_job_kind_of(copy), GBX_JOB_ASYNC);
+    CHECK_INT(gbx_job_set_type(copy, GBX_JOB_SYNC), GBX_OK);
+    CHECK_INT(gbx_job_kind_of(copy), GBX_JOB_SYNC);
+    CHECK_STR(gbx_job_type(copy), "sync");
+    CHECK(gbx_job_status_id(copy) == NULL);
+    CHECK_INT(gbx_job_set_type(copy, GBX_JOB_UNKNOWN), GBX_ERR_BAD_REQUEST);
+
+    CHECK_INT(gbx_job_set_content(copy, "{\"b\":\0}", 7), GBX_OK);
+    size_t len = 0;
+    CHECK(memcmp(gbx_job_content(copy, &len), "{\"b\":\0}", 7) == 0);
+    CHECK_INT(len, 7);
+    CHECK_INT(gbx_job_set_content(copy, "{\"b\":2}", 7), GBX_OK);
+    CHECK_INT(gbx_job_json_content(&value, copy), GBX_OK); /* parsed again, not the cached body */
+    CHECK_INT(json_integer_value(json_object_get(value, "b")), 2);
+    json_decref(value);
+
+    json_t *headers = json_pack("{s:s}", "X-Trace", "abc");
+    CHECK_INT(gbx_job_set_json(copy, "headers", headers), GBX_OK);
+    json_decref(headers);
+    CHECK_STR(json_string_value(json_object_get(gbx_job_headers(copy), "X-Trace")), "abc");
+    CHECK_INT(gbx_job_set_json(copy, "query_params", NULL), GBX_OK);
+    CHECK_INT(json_object_size(gbx_job_query_params(copy)), 0);
+    json_t *bad = json_pack("{s:i}", "n", 1);
+    CHECK_INT(gbx_job_set_json(copy, "environ", bad), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx_job_set_json(copy, "on", bad), GBX_ERR_BAD_REQUEST);
+    json_decref(bad);
+    CHECK_INT(gbx_job_add_argument(copy, "Wilbur"), GBX_OK);
+    CHECK_INT(gbx_job_add_argument(copy, "Fern"), GBX_OK);
+    CHECK_INT(json_array_size(gbx_job_arguments(copy)), 2);
+    CHECK_STR(json_string_value(json_array_get(gbx_job_arguments(copy), 1)), "Fern");
+    CHECK_INT(gbx_job_add_argument(copy, NULL), GBX_ERR_BAD_REQUEST);
+
+    /* on(): the other job's name and whole envelope, without its ticket. */
+    CHECK_INT(gbx_job_copy(&other, job), GBX_OK);
+    CHECK_INT(gbx_job_set_name(other, "do_post_barn_event_v1"), GBX_OK);
+    CHECK_INT(gbx_job_on(job, GBX_EVENT_COMPLETED, other), GBX_OK);
+    CHECK_INT(gbx_job_set_name(other, "do_post_barn_other_v1"), GBX_OK); /* stored as a copy */
+    json_t *on = gbx_envelope_get_json(gbx_job_envelope(job), "on");
+    json_t *entry = json_object_get(on, "COMPLETED");
+    CHECK_STR(json_string_value(json_object_get(entry, "name")), "do_post_barn_event_v1");
+    json_t *stored = json_object_get(entry, "envelope");
+    CHECK_STR(json_string_value(json_object_get(stored, "status")), "s-6xh9p61rczmddwett5ahzwmke1");
+    CHECK(json_object_get(stored, "ticket") == NULL);
+    CHECK_INT(gbx_envelope_validate(gbx_job_envelope(job)), GBX_OK);
+    CHECK_INT(gbx_job_on(job, GBX_EVENT_FAILED, other), GBX_OK);
+    CHECK_INT(json_object_size(on), 2);
+    CHECK_INT(gbx_job_on(job, GBX_EVENT_FAILED, NULL), GBX_OK);
+    CHECK_INT(json_object_size(on), 1);
+    CHECK_INT(gbx_job_on(job, GBX_EVENT_UNKNOWN, other), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx_job_on(job, (gbx_job_event)42, other), GBX_ERR_BAD_REQUEST);
+
+    /* Not a REST job. */
+    CHECK(!gbx_job_is_rest(job));
+    CHECK(gbx_job_rest_uri(job) == NULL);
+    CHECK_INT(gbx_job_rest_method(job), GBX_METHOD_GET);
+
+    /* A REST job copies as one; it has no events. */
+    CHECK_INT(gbx__job_set_rest(other, GBX_METHOD_PUT, "http://h/x"), GBX_OK);
+    gbx_job *rest_copy = NULL;
+    CHECK_INT(gbx_job_copy(&rest_copy, other), GBX_OK);
+    CHECK(gbx_job_is_rest(rest_copy));
+    CHECK_INT(gbx_job_rest_method(rest_copy), GBX_METHOD_PUT);
+    CHECK_STR(gbx_job_rest_uri(rest_copy), "http://h/x");
+    CHECK_INT(gbx_job_on(job, GBX_EVENT_COMPLETED, rest_copy), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx_job_on(rest_copy, GBX_EVENT_COMPLETED, job), GBX_ERR_BAD_REQUEST);
+    gbx_job_free(rest_copy);
+
+    gbx_job_free(other);
+    gbx_job_free(copy);
+    gbx_job_free(job);
+    CHECK_INT(gbx_job_copy(&copy, NULL), GBX_ERR_BAD_REQUEST);
+}
+
 int main(void) {
     /* Event names both ways, numbered as Gearbox's Job::EVENT_*. */
     CHECK_INT(GBX_EVENT_COMPLETED, 1);
@@ -295,5 +406,6 @@ int main(void) {
     test_async_and_uris();
     test_json_content_plain();
     test_json_content_schemas();
+    test_building();
     return check_done();
 }

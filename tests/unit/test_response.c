@@ -67,6 +67,21 @@ static void test_basics(void) {
     CHECK_INT(gbx_response_add_header(r, NULL, "v"), GBX_ERR_BAD_REQUEST);
     CHECK_INT(gbx_response_add_header(r, "X-Latin1", "caf\xe9"), GBX_ERR_BAD_REQUEST);
     CHECK_INT(json_object_size(gbx_response_headers(r)), 2);
+
+    /* status_uri: set by the job manager for async answers, not on the wire */
+    CHECK(gbx_response_status_uri(r) == NULL);
+    CHECK_INT(gbx_response_set_status_uri(r, "http://h/barn/v1/status/s-1"), GBX_OK);
+    CHECK_STR(gbx_response_status_uri(r), "http://h/barn/v1/status/s-1");
+    CHECK_INT(gbx_response_serialize(&wire, r), GBX_OK);
+    CHECK(strstr(wire, "status") == NULL);
+    free(wire);
+    CHECK_INT(gbx_response_set_status_uri(r, "http://h/barn/v1/status/s-2"), GBX_OK);
+    CHECK_STR(gbx_response_status_uri(r), "http://h/barn/v1/status/s-2");
+    CHECK_INT(gbx_response_set_status_uri(r, NULL), GBX_OK);
+    CHECK(gbx_response_status_uri(r) == NULL);
+    CHECK_INT(gbx_response_set_status_uri(NULL, "x"), GBX_ERR_INTERNAL_SERVER_ERROR);
+    CHECK(gbx_response_status_uri(NULL) == NULL);
+    CHECK_INT(gbx_response_set_status_uri(r, "http://h/barn/v1/status/s-3"), GBX_OK); /* freed with r */
     gbx_response_free(r);
     gbx_response_free(NULL);
 }

@@ -6,8 +6,9 @@
  *   "async"), operation, component, resource {type, name}, status (status
  *   id), parent_uri, base_uri, arguments[], matrix_arguments{},
  *   query_params{}, headers{}, environ{}, remote {ip, user}, content (the raw
- *   body as a string), on {EVENT: {name, envelope}}, event_status,
- *   traceparent, tracestate, attempt, deadline.
+ *   body as a string), on {EVENT: {name, envelope}}, event_status (the
+ *   status_uri of the status that fired an event job), ticket (the gbx_queue
+ *   row that carries the job), traceparent, tracestate, attempt, deadline.
  * It has a JSON Schema of its own (core/schemas/envelope.schema.json, built
  * into the library, draft-07) and is validated whenever it is parsed.
  * Required: version, name, job_type, operation, component, resource.type;
@@ -65,8 +66,9 @@ gbx_err gbx_envelope_serialize(char **out, const gbx_envelope *env);
 json_t *gbx_envelope_json(const gbx_envelope *env);
 
 /* String fields by name: "name", "job_type", "operation", "component",
- * "status", "parent_uri", "base_uri", "content", "event_status" (a JSON text
- * of the status object), "traceparent", "tracestate", and the nested
+ * "status", "parent_uri", "base_uri", "content", "event_status" (the
+ * status_uri of the status that fired the event), "ticket" (the queue row
+ * carrying the job), "traceparent", "tracestate", and the nested
  * "resource.type", "resource.name", "remote.ip", "remote.user".  The getter
  * returns NULL for an absent field; borrowed until the field is set again.
  * "content" through these is the decoded body up to its first NUL; prefer

@@ -14,6 +14,8 @@
 #include "gearbox/status.h"
 #include "gearbox/response.h"
 #include "gearbox/job.h"
+#include "gearbox/jobmanager.h"
 #include "gearbox/worker.h"
+#include "gearbox/agents.h"
 
 #endif

@@ -107,6 +107,48 @@ gbx_err gbx_job_json_content(json_t **out, gbx_job *job);
 /* The status this job reports to; NULL for a sync job.  Borrowed. */
 gbx_status *gbx_job_status(gbx_job *job);
 
+/* ---- building jobs (the job manager's Job API) ------------------------ */
+
+/* Job(job): a new job over a deep copy of job's envelope, status id
+ * included (running the copy continues that status); the status handle is
+ * not shared: the copy has none (gbx_job_status is NULL) until the job
+ * manager runs it.  REST jobs copy as REST jobs.  *out: free with
+ * gbx_job_free. */
+gbx_err gbx_job_copy(gbx_job **out, const gbx_job *job);
+
+/* Sets an envelope string field (see gbx_envelope_set: "name",
+ * "operation", "component", "status", "parent_uri", "base_uri",
+ * "event_status", "ticket", "resource.type", "resource.name", ...); NULL
+ * removes it.  Cached values (resource_uri, api_version, json_content) are
+ * recomputed.  GBX_ERR_BAD_REQUEST for an unknown field. */
+gbx_err gbx_job_set(gbx_job *job, const char *field, const char *value);
+/* The handler name (also updates api_version). */
+gbx_err gbx_job_set_name(gbx_job *job, const char *name);
+/* job_type "sync" or "async"; GBX_ERR_BAD_REQUEST for GBX_JOB_UNKNOWN. */
+gbx_err gbx_job_set_type(gbx_job *job, gbx_job_kind kind);
+/* GBX_JOB_SYNC or GBX_JOB_ASYNC from job_type. */
+gbx_job_kind gbx_job_kind_of(const gbx_job *job);
+/* The raw body (may hold NUL bytes; copied). */
+gbx_err gbx_job_set_content(gbx_job *job, const char *data, size_t len);
+/* A collection: "arguments" (array of strings), "matrix_arguments",
+ * "query_params", "headers", "environ" (objects of strings).  Takes a new
+ * reference to value; NULL sets the empty collection. */
+gbx_err gbx_job_set_json(gbx_job *job, const char *field, json_t *value);
+/* Appends a string to arguments. */
+gbx_err gbx_job_add_argument(gbx_job *job, const char *argument);
+/* on(event, other): when this job's status reaches `event`, `other` runs
+ * (its name and whole envelope are stored in the envelope's "on"; a copy,
+ * so other may be freed afterwards).  NULL other removes the event job.
+ * GBX_ERR_BAD_REQUEST for GBX_EVENT_UNKNOWN or a REST job on either side. */
+gbx_err gbx_job_on(gbx_job *job, gbx_job_event event, const gbx_job *other);
+
+/* True for a REST job (gbx_jobmanager_rest_job). */
+bool gbx_job_is_rest(const gbx_job *job);
+/* The HTTP method and URI of a REST job (GBX_METHOD_GET / NULL for other
+ * jobs).  The URI is borrowed. */
+gbx_http_method gbx_job_rest_method(const gbx_job *job);
+const char *gbx_job_rest_uri(const gbx_job *job);
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,6 +43,12 @@ json_t *gbx_response_headers(const gbx_response *resp);
 void gbx_response_set_code(gbx_response *resp, int code);
 int gbx_response_code(const gbx_response *resp);
 
+/* The status_uri of the async job a response answers (202 from the job
+ * manager).  Not part of the wire format.  The setter copies (NULL clears);
+ * the getter returns NULL if none, borrowed until the next set. */
+gbx_err gbx_response_set_status_uri(gbx_response *resp, const char *uri);
+const char *gbx_response_status_uri(const gbx_response *resp);
+
 /* Serialises to / parses from the wire format above.  *out: malloc'ed /
  * new handle.  Parsing a malformed reply is GBX_ERR_BAD_GATEWAY ("malformed
  * worker reply: ..."): not a JSON object, "code" not an integer that is 0 or
