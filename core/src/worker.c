@@ -5,6 +5,15 @@
  * GEARMAN_SUCCESS.  Failing it (or dropping the connection) would make
  * gearmand hand it out again, and a job that cannot succeed would loop
  * forever; failures are recorded in the status store instead.
+ *
+ * Orchestration (DESIGN §6): a job handed over inside the system carries a
+ * `ticket`, the gbx_queue row it came from; the worker claims the row
+ * (gbx__queue_take) before anything else, so such a job runs once however
+ * often gearmand delivers it.  Only ticketed jobs (continuations, event
+ * jobs, retries) may run on a RUNNING status.  Cancellation is cooperative:
+ * a STOPPING status never starts a job, the status is checked once more
+ * just before the handler, and a status found STOPPING after the handler is
+ * moved on to STOPPED by the worker (cancel_internal.h).
  */
 #include "gearbox/worker.h"
 
@@ -19,10 +28,14 @@
 
 #include <libgearman/gearman.h>
 
+#include "cancel_internal.h"
+#include "gearbox/jobmanager.h"
 #include "gearbox/json.h"
 #include "gearbox/log.h"
 #include "gearbox/schema.h"
 #include "job_internal.h"
+#include "queue_internal.h"
+#include "status_internal.h"
 
 /* stop() is called from signal handlers and from other threads: a lock-free
  * atomic is safe for both. */
@@ -34,6 +47,13 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "stop flag must be lock-free");
 /* Backoff while no gearmand can be reached. */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
+
+/* A job queued by gbx_worker_afterwards. */
+typedef struct after_job {
+    struct after_job *next;
+    gbx_job *job;   /* owned copy */
+    double delay;   /* seconds; <= 0 runs it at once */
+} after_job;
 
 typedef struct handler_entry {
     struct handler_entry *next;
@@ -48,6 +68,7 @@ struct gbx_worker {
     gbx_config *cfg;
     gbx_store *store;
     gbx_schema_dir *schemas; /* NULL: the config has no schemadir */
+    gbx_jobmanager *jm;
     char *servers;
     gearman_worker_st *gm; /* created on first use */
     int gm_timeout;        /* the timeout last given to gm */
@@ -60,6 +81,7 @@ struct gbx_worker {
     atomic_int stop_requested;
     unsigned backoff_ms;        /* 0 while gearmand is reachable */
     unsigned long failure_streak;
+    after_job *after, *after_last; /* afterwards queue of the job being served */
 };
 
 static const char *result_name(gbx_worker_result r) {
@@ -115,6 +137,8 @@ gbx_err gbx_worker_new_from_config(gbx_worker **out, gbx_config *cfg) {
     }
     err = gbx_store_open(&w->store, status_section, gbx_config_dir(cfg));
     if (err != GBX_OK) goto fail;
+    err = gbx_jobmanager_new(&w->jm, cfg, w->store);
+    if (err != GBX_OK) goto fail;
 
     const char *dialect_name = gbx_config_get_string(cfg, "schema_dialect", NULL);
     gbx_dialect dialect = GBX_DIALECT_AUTO;
@@ -145,6 +169,7 @@ fail:
 
 void gbx_worker_free(gbx_worker *w) {
     if (!w) return;
+    gbx_worker_clear_afterwards(w);
     if (w->gm) gearman_worker_free(w->gm);
     handler_entry *h = w->handlers;
     while (h) {
@@ -154,6 +179,7 @@ void gbx_worker_free(gbx_worker *w) {
         h = next;
     }
     gbx_schema_dir_free(w->schemas);
+    gbx_jobmanager_free(w->jm);
     gbx_store_free(w->store);
     free(w->servers);
     gbx_config_free(w->cfg);
@@ -214,6 +240,74 @@ const gbx_config *gbx_worker_config(const gbx_worker *w) { return w->cfg; }
 
 gbx_store *gbx_worker_store(const gbx_worker *w) { return w->store; }
 
+gbx_jobmanager *gbx_worker_job_manager(gbx_worker *w) { return w->jm; }
+
+/* ---- afterwards ------------------------------------------------------- */
+
+gbx_err gbx_worker_afterwards(gbx_worker *w, const gbx_job *job, const char *name, double delay) {
+    if (!job) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_worker_afterwards: no job");
+    if (gbx_job_is_rest(job))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "afterwards: REST jobs cannot run afterwards");
+    after_job *a = calloc(1, sizeof *a);
+    if (!a) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    gbx_err err = gbx_job_copy(&a->job, job);
+    /* The copy runs from a queue row of its own. */
+    if (err == GBX_OK) err = gbx_job_set(a->job, "ticket", NULL);
+    if (err == GBX_OK && name) err = gbx_job_set_name(a->job, name);
+    if (err != GBX_OK) {
+        gbx_job_free(a->job);
+        free(a);
+        return err;
+    }
+    a->delay = delay;
+    if (w->after_last) w->after_last->next = a;
+    else w->after = a;
+    w->after_last = a;
+    return GBX_OK;
+}
+
+void gbx_worker_clear_afterwards(gbx_worker *w) {
+    after_job *a = w->after;
+    while (a) {
+        after_job *next = a->next;
+        gbx_job_free(a->job);
+        free(a);
+        a = next;
+    }
+    w->after = w->after_last = NULL;
+}
+
+/* Runs (or delays) every job of the afterwards queue, in order, and empties
+ * it.  A job that cannot be queued is logged, and the first such error is
+ * returned (code + message in the thread's last error); the others still
+ * run. */
+static gbx_err run_afterwards(gbx_worker *w) {
+    gbx_err first = GBX_OK;
+    char why[1024] = "";
+    after_job *a = w->after;
+    w->after = w->after_last = NULL;
+    while (a) {
+        after_job *next = a->next;
+        gbx_err err = a->delay > 0 ? gbx_jobmanager_delay(NULL, w->jm, a->job, a->delay)
+                                   : gbx_jobmanager_run(NULL, w->jm, a->job);
+        if (err != GBX_OK) {
+            gbx_log(GBX_LOG_ERROR, "afterwards job %s (status %s): %s", gbx_job_name(a->job),
+                    gbx_job_status_id(a->job) ? gbx_job_status_id(a->job) : "-",
+                    gbx_error_last()->message);
+            if (first == GBX_OK) {
+                first = err;
+                snprintf(why, sizeof why, "cannot run %s afterwards: %s", gbx_job_name(a->job),
+                         gbx_error_last()->message);
+            }
+        }
+        gbx_job_free(a->job);
+        free(a);
+        a = next;
+    }
+    if (first != GBX_OK) gbx_error_set(first, "%s", why);
+    return first;
+}
+
 /* ---- replies ---------------------------------------------------------- */
 
 /* The Gearman result of a sync job that failed: code and the error body of
@@ -264,13 +358,20 @@ static char *reject_envelope(gbx_worker *w, const char *function, const char *wo
     snprintf(reason, sizeof reason, "%s", why);
     const char *status_id = NULL, *uri = NULL, *operation = NULL;
     json_t *raw = NULL;
+    const char *ticket = NULL;
     if (gbx_json_parse(&raw, workload, size) == GBX_OK && json_is_object(raw)) {
         status_id = json_string_value(json_object_get(raw, "status"));
         operation = json_string_value(json_object_get(raw, "operation"));
         uri = json_string_value(json_object_get(raw, "base_uri"));
+        ticket = json_string_value(json_object_get(raw, "ticket"));
     }
     gbx_log(GBX_LOG_ERROR, "job %s: bad envelope (status %s): %s", function,
             status_id ? status_id : "-", reason);
+    /* Its queue row goes too, or the scheduler would submit it forever. */
+    bool taken = false;
+    if (ticket && gbx__queue_take(&taken, w->store, ticket) != GBX_OK)
+        gbx_log(GBX_LOG_WARN, "job %s: cannot drop ticket %s of the bad envelope: %s", function,
+                ticket, gbx_error_last()->message);
     if (status_id) {
         gbx_status *status = NULL;
         if (gbx_status_fetch(&status, w->store, status_id) != GBX_OK) {
@@ -287,8 +388,8 @@ static char *reject_envelope(gbx_worker *w, const char *function, const char *wo
 }
 
 /* Calls the handler with hooks and error bookkeeping.  *code / message
- * receive the handler's error when it returned anything but SUCCESS or
- * CONTINUE. */
+ * receive the handler's error when it returned ERROR or an unknown result
+ * (0 for SUCCESS, CONTINUE and RETRY). */
 static gbx_worker_result call_handler(gbx_worker *w, handler_entry *h, gbx_job *job,
                                       gbx_response *resp, int *code, char *message,
                                       size_t message_size) {
@@ -301,6 +402,7 @@ static gbx_worker_result call_handler(gbx_worker *w, handler_entry *h, gbx_job *
     switch (result) {
     case GBX_WORKER_SUCCESS:
     case GBX_WORKER_CONTINUE:
+    case GBX_WORKER_RETRY:
         break;
     case GBX_WORKER_ERROR:
         if (e->code == GBX_OK) {
@@ -314,11 +416,6 @@ static gbx_worker_result call_handler(gbx_worker *w, handler_entry *h, gbx_job *
             *code = (int)e->code;
             snprintf(message, message_size, "%s", e->message);
         }
-        break;
-    case GBX_WORKER_RETRY:
-        *code = GBX_ERR_NOT_IMPLEMENTED;
-        snprintf(message, message_size,
-                 "%s asked for a retry, but retries are not available yet", h->name);
         break;
     default:
         *code = GBX_ERR_INTERNAL_SERVER_ERROR;
@@ -338,9 +435,21 @@ static char *serve_sync(gbx_worker *w, handler_entry *h, gbx_job *job, size_t *l
         snprintf(message, sizeof message, "%s", gbx_error_last()->message);
         return error_reply(gbx_job_resource_uri(job), gbx_job_operation(job), *code, message, len);
     }
+    gbx_jobmanager_set_current(w->jm, job);
     *result = call_handler(w, h, job, resp, code, message, sizeof message);
     if (*result == GBX_WORKER_CONTINUE)
         gbx_log(GBX_LOG_WARN, "job %s: CONTINUE from a sync job is treated as SUCCESS", h->name);
+    if (*result == GBX_WORKER_RETRY) {
+        *code = GBX_ERR_INTERNAL_SERVER_ERROR;
+        snprintf(message, sizeof message,
+                 "%s asked for a retry, but only async jobs can be retried", h->name);
+    }
+    if (*code == 0 && run_afterwards(w) != GBX_OK) {
+        *code = (int)gbx_error_last()->code;
+        snprintf(message, sizeof message, "%s", gbx_error_last()->message);
+    }
+    gbx_worker_clear_afterwards(w); /* dropped when the handler failed */
+    gbx_jobmanager_set_current(w->jm, NULL);
     if (*code == 0) {
         if (gbx_response_serialize(&reply, resp) != GBX_OK) {
             *code = GBX_ERR_INTERNAL_SERVER_ERROR;
@@ -360,18 +469,74 @@ static char *serve_sync(gbx_worker *w, handler_entry *h, gbx_job *job, size_t *l
     return reply;
 }
 
-/* Moves the async job's status onto RUNNING, runs the handler and records
- * its result.  The Gearman reply of an async job is empty. */
+/* True for the states of a status that is being cancelled. */
+static bool being_cancelled(gbx_state state) {
+    return state == GBX_STATE_STOPPING || state == GBX_STATE_STOPPED ||
+           state == GBX_STATE_CANCELLING || state == GBX_STATE_CANCELLED;
+}
+
+/* Fires the job events of `env` for `status` (logged, never fatal). */
+static void fire(gbx_worker *w, const gbx_envelope *env, gbx_status *status, gbx_job_event event) {
+    if (gbx_jobmanager_fire(w->jm, env, status, event) != GBX_OK)
+        gbx_log(GBX_LOG_ERROR, "status %s: cannot fire %s events: %s", gbx_status_id(status),
+                gbx_job_event_name(event), gbx_error_last()->message);
+}
+
+/* The status is STOPPING: when nobody works on it any more, the worker
+ * finishes the stop (STOPPED, STOPPED events, the cancellation goes on). */
+static void finish_stop(gbx_worker *w, gbx_status *status, const gbx_envelope *env) {
+    if (gbx_status_state(status) != GBX_STATE_STOPPING || gbx_status_concurrency(status) > 0) return;
+    if (gbx__cancel_stopped(w->jm, status, env) != GBX_OK)
+        gbx_log(GBX_LOG_ERROR, "status %s: cannot finish stopping it: %s", gbx_status_id(status),
+                gbx_error_last()->message);
+}
+
+/* A status that this job completed: its COMPLETED/SUCCEEDED/FAILED events,
+ * then a cancellation waiting for it (a PRECANCEL or compensation job). */
+static void completed(gbx_worker *w, const gbx_envelope *env, gbx_status *status) {
+    fire(w, env, status, GBX_EVENT_COMPLETED);
+    if (gbx__cancel_notify(w->jm, status) != GBX_OK)
+        gbx_log(GBX_LOG_ERROR, "status %s: cannot continue the cancellation it belongs to: %s",
+                gbx_status_id(status), gbx_error_last()->message);
+}
+
+/* Records a handler failure; false when the status turned out to be
+ * cancelled meanwhile (then nothing was recorded). */
+static bool record_failure(gbx_status *status, int code, const char *message) {
+    if (gbx_status_has_completed(status)) {
+        gbx_log(GBX_LOG_WARN, "status %s already completed; handler error %d not recorded: %s",
+                gbx_status_id(status), code, message);
+        return false;
+    }
+    fail_status(status, code, message);
+    if (gbx_status_refresh(status) != GBX_OK) return false;
+    return gbx_status_state(status) == GBX_STATE_COMPLETED;
+}
+
+/* Runs the handler of an async job whose status is RUNNING and maps its
+ * result onto the status.  `started` says the job moved it PENDING ->
+ * RUNNING (STARTED events fire).  The Gearman reply of an async job is
+ * empty. */
 static void serve_async(gbx_worker *w, handler_entry *h, gbx_job *job, gbx_status *status,
-                        gbx_worker_result *result, int *code) {
-    char message[1024];
+                        bool started, gbx_worker_result *result, int *code) {
+    char message[1024] = "";
+    const gbx_envelope *env = gbx_job_envelope(job);
     bool counted = gbx_status_add_concurrency(status, 1) == GBX_OK;
     if (!counted)
         gbx_log(GBX_LOG_WARN, "status %s: cannot raise concurrency: %s", gbx_status_id(status),
                 gbx_error_last()->message);
+    if (started) fire(w, env, status, GBX_EVENT_STARTED);
 
+    bool was_completed = gbx_status_has_completed(status);
     gbx_response *resp = NULL;
-    if (gbx_response_new(&resp) != GBX_OK) {
+    gbx_jobmanager_set_current(w->jm, job);
+    if (gbx_status_checkpoint(status) == GBX_ERR_GONE) {
+        /* Cancelled between the claim and now: the handler never starts. */
+        gbx_log(GBX_LOG_INFO, "job %s status %s: not started, state is %s", h->name,
+                gbx_status_id(status), gbx_state_name(gbx_status_state(status)));
+        *result = GBX_WORKER_ERROR;
+        *code = GBX_ERR_GONE;
+    } else if (gbx_response_new(&resp) != GBX_OK) {
         *result = GBX_WORKER_ERROR;
         *code = GBX_ERR_INTERNAL_SERVER_ERROR;
         snprintf(message, sizeof message, "%s", gbx_error_last()->message);
@@ -380,34 +545,121 @@ static void serve_async(gbx_worker *w, handler_entry *h, gbx_job *job, gbx_statu
     }
 
     /* The handler may have completed the status itself, through this handle
-     * or another one. */
+     * or another one, and a cancel may have arrived. */
     if (gbx_status_refresh(status) != GBX_OK)
         gbx_log(GBX_LOG_WARN, "status %s: cannot re-read it: %s", gbx_status_id(status),
                 gbx_error_last()->message);
-    if (*code != 0) {
-        if (gbx_status_has_completed(status))
-            gbx_log(GBX_LOG_WARN, "status %s already completed; handler error %d not recorded: %s",
-                    gbx_status_id(status), *code, message);
-        else
-            fail_status(status, *code, message);
-    } else if (*result == GBX_WORKER_SUCCESS && !gbx_status_has_completed(status)) {
-        if (gbx_status_success(status) != GBX_OK)
-            gbx_log(GBX_LOG_WARN, "status %s: cannot complete it: %s", gbx_status_id(status),
-                    gbx_error_last()->message);
+    bool now_completed = false; /* this job completed the status */
+    if (being_cancelled(gbx_status_state(status))) {
+        gbx_log(GBX_LOG_INFO, "job %s status %s: stopped (%s), result %d not recorded", h->name,
+                gbx_status_id(status), gbx_state_name(gbx_status_state(status)), (int)*result);
+        gbx_worker_clear_afterwards(w);
+    } else if (*code != 0) {
+        gbx_worker_clear_afterwards(w);
+        now_completed = record_failure(status, *code, message);
+    } else if (*result == GBX_WORKER_RETRY) {
+        gbx_worker_clear_afterwards(w);
+        if (gbx_jobmanager_retry(w->jm, job) != GBX_OK) {
+            /* Gave up (the status failed), or could not re-queue it. */
+            *code = (int)gbx_error_last()->code;
+            snprintf(message, sizeof message, "%s", gbx_error_last()->message);
+            gbx_log(GBX_LOG_WARN, "job %s status %s: retry: %s", h->name, gbx_status_id(status),
+                    message);
+            if (gbx_status_refresh(status) == GBX_OK && !gbx_status_has_completed(status))
+                record_failure(status, *code, message);
+            now_completed = gbx_status_refresh(status) == GBX_OK &&
+                            gbx_status_state(status) == GBX_STATE_COMPLETED;
+        }
+    } else {
+        /* SUCCESS or CONTINUE: the afterwards queue runs (a continuation
+         * shares this status). */
+        if (run_afterwards(w) != GBX_OK) {
+            *code = (int)gbx_error_last()->code;
+            snprintf(message, sizeof message, "%s", gbx_error_last()->message);
+            if (gbx_status_refresh(status) == GBX_OK)
+                now_completed = record_failure(status, *code, message);
+        } else if (*result == GBX_WORKER_SUCCESS) {
+            if (!gbx_status_has_completed(status)) {
+                if (gbx_status_success(status) == GBX_OK)
+                    now_completed = true;
+                else if (gbx_status_refresh(status) != GBX_OK ||
+                         !being_cancelled(gbx_status_state(status)))
+                    gbx_log(GBX_LOG_WARN, "status %s: cannot complete it: %s",
+                            gbx_status_id(status), gbx_error_last()->message);
+            } else {
+                now_completed = !was_completed; /* the handler completed it */
+            }
+        }
     }
+    gbx_jobmanager_set_current(w->jm, NULL);
 
     if (w->post) w->post(job, w->hook_user);
+    /* Lowering concurrency re-reads the row in the same atomic update: a
+     * STOPPING seen there with concurrency 0 is this worker's to finish (a
+     * cancel that came later sees concurrency 0 and finishes it itself). */
     if (counted && gbx_status_add_concurrency(status, -1) != GBX_OK)
         gbx_log(GBX_LOG_ERROR, "status %s: cannot lower concurrency: %s", gbx_status_id(status),
                 gbx_error_last()->message);
+    else if (!counted && gbx_status_refresh(status) != GBX_OK)
+        gbx_log(GBX_LOG_WARN, "status %s: cannot re-read it: %s", gbx_status_id(status),
+                gbx_error_last()->message);
+    finish_stop(w, status, env);
+    if (now_completed) completed(w, env, status);
     gbx_response_free(resp);
+}
+
+/* The async part of serve(): claims the job's status.  *status receives it
+ * (NULL: the job is not run; already logged), *started whether this job
+ * moved it PENDING -> RUNNING. */
+static void claim_status(gbx_worker *w, const char *name, const gbx_envelope *env,
+                         bool ticketed, gbx_status **out, bool *started) {
+    *out = NULL;
+    *started = false;
+    const char *status_id = gbx_envelope_get(env, "status");
+    gbx_status *status = NULL;
+    if (gbx_status_fetch(&status, w->store, status_id) != GBX_OK) {
+        gbx_log(GBX_LOG_WARN, "job %s status %s: dropped: %s", name, status_id,
+                gbx_error_last()->message);
+        return;
+    }
+    /* Two rounds: a PENDING status may change under us (a cancel). */
+    for (int round = 0; round < 2; round++) {
+        gbx_state state = gbx_status_state(status);
+        if (state == GBX_STATE_PENDING) {
+            if (gbx_status_transition(status, GBX_STATE_PENDING, GBX_STATE_RUNNING) == GBX_OK) {
+                *started = true;
+                *out = status;
+                return;
+            }
+            if (gbx_status_refresh(status) != GBX_OK) break;
+            continue;
+        }
+        if (state == GBX_STATE_RUNNING && ticketed) {
+            *out = status;
+            return;
+        }
+        if (state == GBX_STATE_STOPPING) {
+            /* Being cancelled before it started: it never starts. */
+            gbx_log(GBX_LOG_INFO, "job %s status %s: not started, being cancelled", name,
+                    status_id);
+            finish_stop(w, status, env);
+            gbx_status_free(status);
+            return;
+        }
+        /* Re-delivered by gearmand, an unticketed job on a running status,
+         * or being cancelled: not ours to run. */
+        gbx_log(GBX_LOG_WARN, "job %s status %s: skipped, state is %s%s", name, status_id,
+                gbx_state_name(state), state == GBX_STATE_RUNNING ? " (job has no ticket)" : "");
+        break;
+    }
+    gbx_status_free(status);
 }
 
 /* Serves one job; returns the Gearman result (malloc'ed, or NULL for an
  * empty one) and its length. */
 static char *serve(gbx_worker *w, handler_entry *h, const char *workload, size_t size, size_t *len) {
     *len = 0;
-    double started = now_ms();
+    double started_ms = now_ms();
     gbx_envelope *env = NULL;
     if (gbx_envelope_parse(&env, workload, size) != GBX_OK)
         return reject_envelope(w, h->name, workload, size, gbx_error_last()->message, len);
@@ -444,27 +696,34 @@ static char *serve(gbx_worker *w, handler_entry *h, const char *workload, size_t
                                len);
     }
 
-    gbx_status *status = NULL;
-    if (!sync) {
-        if (gbx_status_fetch(&status, w->store, status_id) != GBX_OK) {
-            gbx_log(GBX_LOG_WARN, "job %s status %s: dropped: %s", h->name, status_id,
+    /* A ticketed job runs only if this worker claims its queue row. */
+    const char *ticket = gbx_envelope_get(env, "ticket");
+    if (ticket) {
+        bool taken = false;
+        if (gbx__queue_take(&taken, w->store, ticket) != GBX_OK) {
+            /* The row stays; the scheduler submits it again later. */
+            gbx_log(GBX_LOG_ERROR, "job %s ticket %s: cannot claim it: %s", h->name, ticket,
                     gbx_error_last()->message);
-            gbx_envelope_free(env);
-            return NULL;
+            taken = false;
+        } else if (!taken) {
+            gbx_log(GBX_LOG_INFO, "job %s ticket %s status %s: skipped (already run, cancelled "
+                    "or rescheduled)", h->name, ticket, status_id ? status_id : "-");
         }
-        gbx_state state = gbx_status_state(status);
-        if (state != GBX_STATE_PENDING) {
-            /* Re-delivered by gearmand, or being cancelled: not ours to run. */
-            gbx_log(GBX_LOG_WARN, "job %s status %s: skipped, state is %s", h->name, status_id,
-                    gbx_state_name(state));
-            gbx_status_free(status);
+        if (!taken) {
+            char *reply = sync ? error_reply(gbx_envelope_get(env, "base_uri"),
+                                             gbx_envelope_get(env, "operation"), GBX_ERR_CONFLICT,
+                                             "the job's ticket was already used", len)
+                               : NULL;
             gbx_envelope_free(env);
-            return NULL;
+            return reply;
         }
-        if (gbx_status_set_state(status, GBX_STATE_RUNNING) != GBX_OK) {
-            gbx_log(GBX_LOG_WARN, "job %s status %s: skipped, cannot start it: %s", h->name,
-                    status_id, gbx_error_last()->message);
-            gbx_status_free(status);
+    }
+
+    gbx_status *status = NULL;
+    bool started = false;
+    if (!sync) {
+        claim_status(w, h->name, env, ticket != NULL, &status, &started);
+        if (!status) {
             gbx_envelope_free(env);
             return NULL;
         }
@@ -486,16 +745,19 @@ static char *serve(gbx_worker *w, handler_entry *h, const char *workload, size_t
     gbx__job_set_status(job, status); /* the job owns it from here */
 
     const char *id = gbx_job_status_id(job);
-    gbx_log(GBX_LOG_INFO, "job start %s status %s", h->name, id ? id : "-");
+    gbx_log(GBX_LOG_INFO, "job start %s status %s%s%s", h->name, id ? id : "-",
+            ticket ? " ticket " : "", ticket ? ticket : "");
     gbx_worker_result result = GBX_WORKER_SUCCESS;
     int code = 0;
     char *reply = NULL;
+    gbx_worker_clear_afterwards(w); /* nothing left over from another job */
     if (sync)
         reply = serve_sync(w, h, job, len, &result, &code);
     else
-        serve_async(w, h, job, status, &result, &code);
+        serve_async(w, h, job, status, started, &result, &code);
+    gbx_worker_clear_afterwards(w);
     gbx_log(GBX_LOG_INFO, "job end %s status %s result %s code %d %.1f ms", h->name,
-            id ? id : "-", result_name(result), code, now_ms() - started);
+            id ? id : "-", result_name(result), code, now_ms() - started_ms);
     gbx_job_free(job);
     return reply;
 }

@@ -380,7 +380,7 @@ static gbx_err load_settings(gbx_gw_config *c) {
     static const char *const known[] = {
         "listen", "gearman", "status", "max_body_bytes", "threads", "max_connections",
         "connection_timeout", "submit_timeout", "shutdown_grace", "log", "pid_file",
-        "locations", "config_dir"};
+        "locations", "config_dir", "scheduler", "jobs", "handlers"};
     const char *key;
     json_t *val;
     json_object_foreach(gbx_config_root(cfg), key, val) {
@@ -420,6 +420,16 @@ static gbx_err load_settings(gbx_gw_config *c) {
     if (c->submit_timeout <= 0) c->submit_timeout = DEFAULT_SUBMIT_TIMEOUT;
     if ((e = get_seconds(&c->shutdown_grace, cfg, "shutdown_grace", DEFAULT_SHUTDOWN_GRACE)) != GBX_OK)
         return e;
+
+    /* A value the boolean getter cannot read gives back either default. */
+    c->scheduler = gbx_config_get_bool(cfg, "scheduler", true);
+    if (gbx_config_get(cfg, "scheduler") &&
+        c->scheduler != gbx_config_get_bool(cfg, "scheduler", false))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"scheduler\" must be true or false");
+    json_t *jobs = gbx_config_get(cfg, "jobs");
+    if (jobs && !json_is_object(jobs))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "\"jobs\" must be an object (the job manager's settings)");
 
     if (gbx_config_gearman_servers(&c->gearman_servers, cfg) != GBX_OK)
         return gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "\"gearman\"");

@@ -6,6 +6,7 @@
  *     "status": {"type": "sqlite", "path": "state/status.db"},
  *     "max_body_bytes": 8388608, "threads": 4, "max_connections": 16384,
  *     "connection_timeout": 0, "submit_timeout": 5, "shutdown_grace": 5,
+ *     "scheduler": true, "jobs": {...job manager settings...},
  *     "log": {"level": "info", "file": "gateway.log"}, "pid_file": "...",
  *     "locations": [ {"prefix": "/barn", "config": "barn.conf", "sync": ["PUT"],
  *                     "environ": {"K": "V"}, "timeout": 30} ] }
@@ -60,6 +61,7 @@ typedef struct gbx_gw_config {
     unsigned connection_timeout; /* idle seconds before MHD closes a connection */
     double submit_timeout;       /* seconds to queue an async job */
     double shutdown_grace;       /* seconds in-flight sync requests get on stop */
+    bool scheduler;              /* run the scheduler thread (submits due queued jobs) */
     char *log_level;             /* NULL = info */
     char *log_file;              /* NULL = stderr; resolved */
     char *pid_file;              /* NULL = none; resolved */

@@ -28,6 +28,7 @@
 
 #include "gearbox/envelope.h"
 #include "gearbox/id.h"
+#include "gearbox/jobmanager.h"
 #include "gearbox/json.h"
 #include "gearbox/log.h"
 #include "gearbox/response.h"
@@ -35,9 +36,9 @@
 #include "gearbox/uri.h"
 #include "gw_dispatch.h"
 #include "gw_route.h"
+#include "gw_scheduler.h"
 #include "gw_schema.h"
 #include "gw_status.h"
-#include "gw_submit.h"
 #include "gw_util.h"
 
 /* A body larger than the limit is read and thrown away (so that the client
@@ -47,12 +48,16 @@
 #define DRAIN_LIMIT (64u * 1024u * 1024u)
 #define LISTEN_BACKLOG 4096
 #define ALLOWED_METHODS "GET, HEAD, PUT, POST, DELETE"
+/* The request header naming the status that a new status is a child of
+ * (sent by REST jobs of the job manager). */
+#define PARENT_URI_HEADER "Gearbox-Parent-Uri"
 
 struct gbx_gw_server {
     const gbx_gw_config *cfg;
     gbx_store *store;
     gbx_gw_dispatcher *dispatcher;
-    gbx_gw_submitter *submitter;
+    gbx_jobmanager *jm;           /* async submits, cancel, reschedule, scheduler */
+    gbx_gw_scheduler *scheduler;  /* NULL when the config turns it off */
     struct MHD_Daemon *daemon;
     MHD_socket quiesced_fd;
     char fallback_authority[300]; /* listen address:port, when there is no Host header */
@@ -393,7 +398,7 @@ static const char *host_header(gw_request *r) {
 }
 
 static gbx_err build_envelope(char **out, gw_request *r, const routed *rt, bool sync,
-                              const char *status_id) {
+                              const char *status_id, const char *parent_uri) {
     *out = NULL;
     const gbx_gw_location *loc = rt->loc;
     gbx_envelope *env = NULL;
@@ -413,6 +418,7 @@ static gbx_err build_envelope(char **out, gw_request *r, const routed *rt, bool 
     if (e == GBX_OK) e = gbx_envelope_set(env, "resource.type", gbx_uri_resource(rt->uri));
     if (e == GBX_OK && rt->resource_name) e = gbx_envelope_set(env, "resource.name", rt->resource_name);
     if (e == GBX_OK && status_id) e = gbx_envelope_set(env, "status", status_id);
+    if (e == GBX_OK && parent_uri) e = gbx_envelope_set(env, "parent_uri", parent_uri);
     if (e == GBX_OK) e = gbx_envelope_set(env, "base_uri", rt->base_uri);
     if (e == GBX_OK) e = gbx_envelope_set_json(env, "arguments", rt->arguments);
     if (e == GBX_OK) e = gbx_envelope_set_json(env, "matrix_arguments", gbx_uri_matrix(rt->uri));
@@ -433,7 +439,7 @@ static gbx_err build_envelope(char **out, gw_request *r, const routed *rt, bool 
 static void process_sync(gw_request *r, routed *rt) {
     gbx_gw_server *srv = r->srv;
     char *workload = NULL;
-    gbx_err e = build_envelope(&workload, r, rt, true, NULL);
+    gbx_err e = build_envelope(&workload, r, rt, true, NULL, NULL);
     if (e != GBX_OK) {
         respond_last_error(r, e);
         return;
@@ -459,13 +465,27 @@ static void process_sync(gw_request *r, routed *rt) {
     }
 }
 
+/* The Gearbox-Parent-Uri header: NULL when absent; a value that is not an
+ * http(s) URI is a 400. */
+static gbx_err parent_uri_header(const char **out, gw_request *r) {
+    const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, PARENT_URI_HEADER);
+    *out = NULL;
+    if (!v || !*v) return GBX_OK;
+    if (strncasecmp(v, "http://", 7) != 0 && strncasecmp(v, "https://", 8) != 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, PARENT_URI_HEADER " must be an http(s) status URI");
+    *out = v;
+    return GBX_OK;
+}
+
 static void process_async(gw_request *r, routed *rt) {
     gbx_gw_server *srv = r->srv;
     char sid[GBX_ID_MAX];
     char *workload = NULL, *status_base = NULL, *resource_uri = NULL;
+    const char *parent_uri = NULL;
     gbx_status *st = NULL;
-    gbx_err e = gbx_id_generate(sid, sizeof sid, "s");
-    if (e == GBX_OK) e = build_envelope(&workload, r, rt, false, sid);
+    gbx_err e = parent_uri_header(&parent_uri, r);
+    if (e == GBX_OK) e = gbx_id_generate(sid, sizeof sid, "s");
+    if (e == GBX_OK) e = build_envelope(&workload, r, rt, false, sid, parent_uri);
     if (e == GBX_OK) {
         size_t n = strlen(rt->base_uri) + sizeof "/status";
         status_base = malloc(n);
@@ -489,6 +509,7 @@ static void process_async(gw_request *r, routed *rt) {
             .component = rt->loc->component,
             .uri = resource_uri,
             .status_base = status_base,
+            .parent_uri = parent_uri,
             .envelope = workload,
             .scope = gbx_gw_status_scope(rt->loc->prefix),
         };
@@ -498,7 +519,7 @@ static void process_async(gw_request *r, routed *rt) {
         respond_last_error(r, e);
         goto done;
     }
-    e = gbx_gw_submit_background(srv->submitter, rt->handler, sid, workload, strlen(workload));
+    e = gbx_jobmanager_submit(srv->jm, rt->handler, sid, workload, strlen(workload));
     if (e != GBX_OK) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", gbx_error_last()->message);
@@ -530,8 +551,23 @@ done:
 
 static void process_status(gw_request *r, routed *rt) {
     if (r->method == GBX_GW_POST) {
-        respond_error(r, GBX_ERR_NOT_IMPLEMENTED,
-                      "changing a status (cancel, reschedule) is not implemented yet");
+        json_t *body = NULL;
+        int code = 0;
+        gbx_err e = gbx_gw_status_post(&body, &code, r->srv->jm, gbx_gw_status_scope(rt->loc->prefix),
+                                       rt->uri, r->body, r->body_len);
+        if (e != GBX_OK) {
+            respond_last_error(r, e);
+            return;
+        }
+        respond_json(r, (unsigned)code, body);
+        if (code == MHD_HTTP_ACCEPTED && r->response) {
+            const char *location = json_string_value(json_object_get(body, "status_uri"));
+            if (location) MHD_add_response_header(r->response, MHD_HTTP_HEADER_LOCATION, location);
+        }
+        json_decref(body);
+        /* A job rescheduled to an earlier time must not wait for the
+         * scheduler's next look. */
+        if (code == MHD_HTTP_OK) gbx_gw_scheduler_wake(r->srv->scheduler);
         return;
     }
     if (r->method != GBX_GW_GET && r->method != GBX_GW_HEAD) {
@@ -757,7 +793,7 @@ gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_sto
     srv->quiesced_fd = MHD_INVALID_SOCKET;
     atomic_init(&srv->suspended, 0);
     gbx_err e = gbx_gw_dispatcher_new(&srv->dispatcher, cfg->gearman_servers);
-    if (e == GBX_OK) e = gbx_gw_submitter_new(&srv->submitter, cfg->gearman_servers, cfg->submit_timeout);
+    if (e == GBX_OK) e = gbx_jobmanager_new(&srv->jm, cfg->cfg, store);
     if (e != GBX_OK) {
         gbx_gw_server_free(srv);
         return e;
@@ -809,6 +845,10 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
     bool v6 = (flags & MHD_USE_IPv6) != 0;
     snprintf(srv->fallback_authority, sizeof srv->fallback_authority, v6 ? "[%s]:%d" : "%s:%d",
              cfg->listen_address, srv->port);
+    if (cfg->scheduler) {
+        gbx_err e = gbx_gw_scheduler_start(&srv->scheduler, srv->jm);
+        if (e != GBX_OK) return e;
+    }
     return GBX_OK;
 }
 
@@ -828,6 +868,9 @@ static void wait_until(gbx_gw_server *srv, double seconds, bool dispatcher_only)
 void gbx_gw_server_stop(gbx_gw_server *srv, double grace) {
     if (!srv || srv->stopped) return;
     srv->stopped = true;
+    /* Due jobs wait in the store for the next gateway. */
+    gbx_gw_scheduler_free(srv->scheduler);
+    srv->scheduler = NULL;
     if (srv->daemon) {
         /* Stop accepting, and let go of the port at once so that a new
          * gateway can take it while this one finishes. */
@@ -853,6 +896,6 @@ void gbx_gw_server_free(gbx_gw_server *srv) {
     if (!srv) return;
     gbx_gw_server_stop(srv, 0);
     gbx_gw_dispatcher_free(srv->dispatcher);
-    gbx_gw_submitter_free(srv->submitter);
+    gbx_jobmanager_free(srv->jm);
     free(srv);
 }

@@ -1,9 +1,14 @@
-/* gw_status.c - GET .../v1/status[/<id>] straight from the store. */
+/* gw_status.c - GET .../v1/status[/<id>] straight from the store, and POST
+ * .../v1/status/<id> (cancel, reschedule) through the job manager. */
 #include "gw_status.h"
 
+#include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <strings.h>
 #include <string.h>
 
+#include "gearbox/json.h"
 #include "gearbox/status.h"
 #include "gw_route.h"
 
@@ -76,4 +81,76 @@ gbx_err gbx_gw_status_get(json_t **body, gbx_store *store, const char *scope, co
     if (n == 0) return get_list(body, store, scope, uri);
     if (n == 1) return get_one(body, store, scope, json_string_value(json_array_get(args, 0)));
     return gbx_error_set(GBX_ERR_NOT_FOUND, "no such status resource");
+}
+
+#define POST_USAGE "expected {\"state\": \"CANCELLED\"} (cancel) or {\"ytime\": <unix seconds>} (reschedule)"
+
+gbx_err gbx_gw_status_parse_post(gbx_gw_status_action *action, double *ytime, const char *body,
+                                 size_t len) {
+    *action = 0;
+    *ytime = 0;
+    json_t *obj = NULL;
+    if (!body || len == 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "empty body: " POST_USAGE);
+    if (gbx_json_parse(&obj, body, len) != GBX_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", gbx_error_last()->message);
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s", msg);
+    }
+    gbx_err e = GBX_OK;
+    json_t *state = json_object_get(obj, "state");
+    json_t *yt = json_object_get(obj, "ytime");
+    if (!json_is_object(obj) || json_object_size(obj) != 1 || (!state && !yt)) {
+        e = gbx_error_set(GBX_ERR_BAD_REQUEST, "cannot change a status that way: " POST_USAGE);
+    } else if (state) {
+        if (!json_is_string(state) || strcasecmp(json_string_value(state), "CANCELLED") != 0)
+            e = gbx_error_set(GBX_ERR_BAD_REQUEST,
+                              "\"state\" can only be set to \"CANCELLED\" (cancel the job)");
+        else
+            *action = GBX_GW_STATUS_CANCEL;
+    } else {
+        double t = json_number_value(yt);
+        if (!json_is_number(yt) || !isfinite(t) || t < 0)
+            e = gbx_error_set(GBX_ERR_BAD_REQUEST,
+                              "\"ytime\" must be a time in unix seconds (a number >= 0)");
+        else {
+            *action = GBX_GW_STATUS_RESCHEDULE;
+            *ytime = t;
+        }
+    }
+    json_decref(obj);
+    return e;
+}
+
+gbx_err gbx_gw_status_post(json_t **out, int *http_code, gbx_jobmanager *jm, const char *scope,
+                           const gbx_uri *uri, const char *body, size_t len) {
+    *out = NULL;
+    *http_code = 0;
+    json_t *args = gbx_uri_arguments(uri);
+    if (json_array_size(args) == 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "POST a change to one status: .../status/<id>");
+    if (json_array_size(args) > 1) return gbx_error_set(GBX_ERR_NOT_FOUND, "no such status resource");
+    const char *id = json_string_value(json_array_get(args, 0));
+    gbx_status *target = NULL;
+    gbx_err e = fetch_in_scope(&target, gbx_jobmanager_store(jm), scope, id);
+    if (e != GBX_OK) return e;
+    gbx_gw_status_action action;
+    double ytime;
+    if ((e = gbx_gw_status_parse_post(&action, &ytime, body, len)) != GBX_OK) {
+        gbx_status_free(target);
+        return e;
+    }
+    gbx_status *result = NULL;
+    if (action == GBX_GW_STATUS_CANCEL) {
+        e = gbx_jobmanager_cancel(&result, jm, gbx_status_id(target));
+        *http_code = 202;
+    } else {
+        e = gbx_jobmanager_reschedule(&result, jm, gbx_status_id(target), ytime);
+        *http_code = 200;
+    }
+    gbx_status_free(target);
+    if (e == GBX_OK) e = gbx_status_to_json(out, result);
+    gbx_status_free(result);
+    if (e != GBX_OK) *http_code = 0;
+    return e;
 }

@@ -3,6 +3,10 @@
  *   GET <prefix>/v1/status/<id>     -> the status object (200, even failed)
  *   GET <prefix>/v1/status;k=v...   -> {"statuses": [ids]} or, with
  *                                      ;_expand=1, the whole objects
+ *   POST <prefix>/v1/status/<id>    -> {"state": "CANCELLED"} cancels the job
+ *                                      (202, the cancel operation's status);
+ *                                      {"ytime": t} runs its waiting job at t
+ *                                      (200, the status)
  * Only statuses created under the same location (`scope`) are visible. */
 #ifndef GBX_GW_STATUS_H
 #define GBX_GW_STATUS_H
@@ -10,6 +14,7 @@
 #include <jansson.h>
 
 #include "gearbox/error.h"
+#include "gearbox/jobmanager.h"
 #include "gearbox/store.h"
 #include "gearbox/uri.h"
 
@@ -26,5 +31,26 @@ const char *gbx_gw_status_scope(const char *prefix);
  * (404 unknown or out-of-scope id, 400 bad filter, 500 store failure) with
  * the thread's last error saying why. */
 gbx_err gbx_gw_status_get(json_t **body, gbx_store *store, const char *scope, const gbx_uri *uri);
+
+/* What a POST to a status asks for. */
+typedef enum gbx_gw_status_action {
+    GBX_GW_STATUS_CANCEL = 1,     /* {"state": "CANCELLED"} */
+    GBX_GW_STATUS_RESCHEDULE = 2, /* {"ytime": t} */
+} gbx_gw_status_action;
+
+/* Parses the body of a POST to a status: *action and, for a reschedule,
+ * *ytime (unix seconds, >= 0).  GBX_ERR_BAD_REQUEST with a message saying
+ * what is accepted for malformed JSON, a body that is not an object, or any
+ * other content. */
+gbx_err gbx_gw_status_parse_post(gbx_gw_status_action *action, double *ytime, const char *body,
+                                 size_t len);
+
+/* Answers a POST of the status resource parsed into `uri` with `body`:
+ * cancel -> GBX_OK, *http_code 202, *out the cancel operation's status;
+ * reschedule -> GBX_OK, *http_code 200, *out the status.  *out: new
+ * reference.  Errors: 400 (body, or no id), 404 (unknown or out-of-scope
+ * id), 409 (state does not allow it), 500 (store). */
+gbx_err gbx_gw_status_post(json_t **out, int *http_code, gbx_jobmanager *jm, const char *scope,
+                           const gbx_uri *uri, const char *body, size_t len);
 
 #endif

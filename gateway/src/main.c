@@ -42,7 +42,10 @@ static const char usage_text[] =
     "    the worker's answer without holding a thread; PUT, POST and DELETE are queued\n"
     "    and answered with 202 and a status object whose status_uri the client polls.\n"
     "    GET <prefix>/v1/status/<id> and GET <prefix>/v1/status;k=v... are served from\n"
-    "    the status store directly.\n"
+    "    the status store directly; POST <prefix>/v1/status/<id> with {\"state\": \"CANCELLED\"}\n"
+    "    cancels a job, with {\"ytime\": <unix seconds>} runs its waiting job at that time.\n"
+    "    A scheduler thread submits delayed jobs, retries and continuations when they are\n"
+    "    due (\"scheduler\": false turns it off).\n"
     "\n"
     "OPTIONS\n"
     "    -c, --config FILE     the gateway config (JSON with comments); required\n"
@@ -59,7 +62,7 @@ static const char usage_text[] =
     "    { \"listen\": {\"address\": \"127.0.0.1\", \"port\": 4080},\n"
     "      \"gearman\": {\"servers\": [\"127.0.0.1:4730\"]},\n"
     "      \"status\": {\"type\": \"sqlite\", \"path\": \"state/status.db\"},\n"
-    "      \"max_body_bytes\": 8388608, \"threads\": 4, \"max_connections\": 16384,\n"
+    "      \"max_body_bytes\": 8388608, \"threads\": 4, \"max_connections\": 16384,\n"    "      \"scheduler\": true, \"jobs\": {\"retry_max_attempts\": 5},\n"
     "      \"log\": {\"level\": \"info\", \"file\": \"gateway.log\"},\n"
     "      \"locations\": [ {\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"sync\": [\"PUT\"],\n"
     "                       \"environ\": {\"K\": \"V\"}, \"timeout\": 30} ] }\n"
@@ -226,9 +229,9 @@ int main(int argc, char **argv) {
         }
         pid_written = true;
     }
-    gbx_log(GBX_LOG_INFO, "gearbox-gateway %s listening on %s port %d (%u threads, gearmand %s)",
-            GBX_GATEWAY_VERSION, cfg->listen_address, gbx_gw_server_port(srv), cfg->threads,
-            cfg->gearman_servers);
+    gbx_log(GBX_LOG_INFO, "gearbox-gateway %s listening on %s port %d (%u threads, gearmand %s, "
+            "scheduler %s)", GBX_GATEWAY_VERSION, cfg->listen_address, gbx_gw_server_port(srv),
+            cfg->threads, cfg->gearman_servers, cfg->scheduler ? "on" : "off");
     for (size_t i = 0; i < cfg->nlocations; i++) {
         const gbx_gw_location *loc = &cfg->locations[i];
         gbx_log(GBX_LOG_INFO, "location %s -> component %s (%zu handlers, timeout %gs, schemas %s)",

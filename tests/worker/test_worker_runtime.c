@@ -6,6 +6,12 @@
  * the sync replies and the status store.  Waits poll with generous bounds;
  * nothing asserts on time.  Stops exactly the gearmand it started, by pid.
  *
+ * Orchestration: continuations (afterwards + CONTINUE) through queue
+ * tickets, a ticketed job delivered twice running once, STOPPING jobs that
+ * never start, retries re-queued by a scheduler thread of the test's own
+ * (gbx_jobmanager_run_due, as the gateway runs it) until the attempt cap,
+ * job events, and the cancellation of a running job at its checkpoint.
+ *
  * Argument: number of extra sync+async round trips for the leak run
  * (default 50; the valgrind variant of this test uses it too).
  */
@@ -29,6 +35,7 @@
 
 #include "../unit/check.h"
 #include "gearbox/gearbox.h"
+#include "queue_internal.h"
 
 #define WAIT_LIMIT_S 30.0
 
@@ -41,6 +48,9 @@ static gbx_worker *worker;
 static gearman_client_st *client;
 
 static atomic_int handler_calls, pre_calls, post_calls;
+static atomic_int next_calls, event_calls;
+static gbx_config *test_cfg;     /* the test's own job manager (scheduler, cancel) */
+static gbx_jobmanager *test_jm;
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -299,6 +309,20 @@ static gbx_worker_result do_put(gbx_job *job, gbx_response *resp, void *user) {
         return GBX_WORKER_CONTINUE;
     }
     if (strcmp(name, "again") == 0) return GBX_WORKER_RETRY;
+    if (strcmp(name, "chain") == 0) { /* step 1 of 3, sharing one status */
+        gbx_status_add_message(st, "step 1");
+        if (gbx_worker_afterwards(worker, job, "do_put_test_next_v1", 0) != GBX_OK) return GBX_WORKER_ERROR;
+        return GBX_WORKER_CONTINUE;
+    }
+    if (strcmp(name, "slow") == 0) { /* runs until cancelled (bounded) */
+        gbx_status_add_message(st, "slow running");
+        double until = now_s() + WAIT_LIMIT_S;
+        while (now_s() < until) {
+            if (gbx_status_checkpoint(st) != GBX_OK) return GBX_WORKER_ERROR; /* 410 */
+            pause_ms(20);
+        }
+        return GBX_WORKER_SUCCESS;
+    }
     if (strcmp(name, "self") == 0) { /* completes the status itself */
         gbx_status_fail(st, 409, "CONFLICT [409]: handled by the handler");
         return GBX_WORKER_SUCCESS;
@@ -313,6 +337,55 @@ static gbx_worker_result do_put(gbx_job *job, gbx_response *resp, void *user) {
     snprintf(msg, sizeof msg, "thing \"%s\" created", name);
     gbx_status_add_message(st, msg);
     return GBX_WORKER_SUCCESS;
+}
+
+/* Step 2 ("chain": queues step 3) or a ticketed job run twice ("twice"). */
+static gbx_worker_result do_next(gbx_job *job, gbx_response *resp, void *user) {
+    (void)resp;
+    (void)user;
+    atomic_fetch_add(&next_calls, 1);
+    gbx_status *st = gbx_job_status(job);
+    if (!st) return GBX_WORKER_SUCCESS; /* a sync barrier */
+    const char *name = json_string_value(json_array_get(gbx_job_arguments(job), 0));
+    gbx_status_add_message(st, "step 2");
+    if (name && strcmp(name, "chain") == 0) {
+        if (gbx_worker_afterwards(worker, job, "do_put_test_last_v1", 0) != GBX_OK) return GBX_WORKER_ERROR;
+        return GBX_WORKER_CONTINUE;
+    }
+    return GBX_WORKER_SUCCESS;
+}
+
+/* Step 3: completes the shared status. */
+static gbx_worker_result do_last(gbx_job *job, gbx_response *resp, void *user) {
+    (void)resp;
+    (void)user;
+    gbx_status_add_message(gbx_job_status(job), "step 3");
+    return GBX_WORKER_SUCCESS;
+}
+
+/* An event job: says whose event it got. */
+static gbx_worker_result do_event(gbx_job *job, gbx_response *resp, void *user) {
+    (void)resp;
+    (void)user;
+    atomic_fetch_add(&event_calls, 1);
+    char msg[600];
+    snprintf(msg, sizeof msg, "event for %s", gbx_job_event_status(job) ? gbx_job_event_status(job) : "-");
+    gbx_status_add_message(gbx_job_status(job), msg);
+    return GBX_WORKER_SUCCESS;
+}
+
+/* ---- the scheduler thread (as the gateway's) ------------------------------ */
+
+static atomic_int scheduler_stop;
+
+static void *run_scheduler(void *arg) {
+    (void)arg;
+    while (!atomic_load(&scheduler_stop)) {
+        if (gbx_jobmanager_run_due(NULL, NULL, test_jm) != GBX_OK)
+            fprintf(stderr, "run_due: %s\n", gbx_error_last()->message);
+        pause_ms(50);
+    }
+    return NULL;
 }
 
 /* ---- the worker thread ------------------------------------------------- */
@@ -430,11 +503,21 @@ static void test_async_errors(void) {
         CHECK(has_message(st, "INTERNAL_SERVER_ERROR [500]: handler failed without an error"));
         gbx_status_free(st);
     }
+    /* RETRY: re-queued after 1 s, 1 s (the scheduler submits it), then the
+     * attempt cap of the config (3) fails it. */
+    double t0 = now_s();
     st = run_async("again", NULL);
     if (st) {
-        CHECK_INT(gbx_status_code(st), 501);
+        CHECK(now_s() - t0 >= 1.5);
+        CHECK_INT(gbx_status_code(st), 500);
+        CHECK_INT(gbx_status_failures(st), 3);
+        size_t runs = 0, i;
+        json_t *m;
+        json_array_foreach(gbx_status_messages(st), i, m)
+            if (strncmp(json_string_value(m), "thing \"again\" running", 21) == 0) runs++;
+        CHECK_INT(runs, 3);
         json_t *last = json_array_get(gbx_status_messages(st), json_array_size(gbx_status_messages(st)) - 1);
-        CHECK(last && strstr(json_string_value(last), "retries are not available yet") != NULL);
+        CHECK(last && strstr(json_string_value(last), "gave up after 3 attempts") != NULL);
         gbx_status_free(st);
     }
     /* A handler that completed the status itself keeps its result. */
@@ -481,6 +564,203 @@ static void test_continue(void) {
     CHECK_STR(gbx_state_name(gbx_status_state(st)), "RUNNING");
     CHECK_INT(gbx_status_progress_value(st), 40);
     CHECK(!gbx_status_has_completed(st));
+    gbx_status_free(st);
+}
+
+static void barrier(void);
+
+/* Three handlers share one status through afterwards + CONTINUE. */
+static void test_continuation_chain(void) {
+    int before = atomic_load(&next_calls);
+    gbx_status *st = run_async("chain", NULL);
+    if (!st) return;
+    CHECK_INT(gbx_status_code(st), 0);
+    json_t *messages = gbx_status_messages(st);
+    CHECK_INT(json_array_size(messages), 4);
+    CHECK_STR(json_string_value(json_array_get(messages, 1)), "step 1");
+    CHECK_STR(json_string_value(json_array_get(messages, 2)), "step 2");
+    CHECK_STR(json_string_value(json_array_get(messages, 3)), "step 3");
+    CHECK_INT(atomic_load(&next_calls), before + 1);
+    CHECK_INT(json_array_size(gbx_status_children(st)), 0); /* continuations are no children */
+    gbx_status_free(st);
+}
+
+/* A ticketed job that gearmand delivers twice runs once. */
+static void test_ticket_once(void) {
+    int before = atomic_load(&next_calls);
+    gbx_status *st = new_status("create", "twice");
+    if (!st) return;
+    CHECK_INT(gbx_status_transition(st, GBX_STATE_PENDING, GBX_STATE_RUNNING), GBX_OK);
+    gbx_envelope *env = NULL;
+    char *w = envelope("do_put_test_next_v1", "async", "create", "twice", gbx_status_id(st), NULL);
+    CHECK_INT(gbx_envelope_parse(&env, w, strlen(w)), GBX_OK);
+    free(w);
+    gbx_envelope_set(env, "ticket", "t-twice");
+    CHECK_INT(gbx_envelope_serialize(&w, env), GBX_OK);
+    gbx_envelope_free(env);
+    CHECK_INT(gbx__queue_put(store, "t-twice", gbx_status_id(st), "do_put_test_next_v1", w,
+                             gbx_status_ctime(st), true), GBX_OK);
+    submit_background("do_put_test_next_v1", w);
+    submit_background("do_put_test_next_v1", w);
+    free(w);
+    CHECK(wait_completed(st));
+    /* Both deliveries have been taken once the queue behind them is served. */
+    char *b = envelope("do_put_test_next_v1", "sync", "get", "barrier", NULL, NULL);
+    gbx_response_free(submit_sync("do_put_test_next_v1", b));
+    free(b);
+    CHECK_INT(atomic_load(&next_calls), before + 2); /* the ticketed job once, the barrier */
+    CHECK_INT(gbx_status_refresh(st), GBX_OK);
+    CHECK_INT(gbx_status_code(st), 0);
+    CHECK_INT(json_array_size(gbx_status_messages(st)), 1);
+    /* An unticketed job on a RUNNING status is not run either. */
+    gbx_status *running = new_status("create", "running");
+    if (running) {
+        CHECK_INT(gbx_status_transition(running, GBX_STATE_PENDING, GBX_STATE_RUNNING), GBX_OK);
+        w = envelope("do_put_test_next_v1", "async", "create", "x", gbx_status_id(running), NULL);
+        submit_background("do_put_test_next_v1", w);
+        free(w);
+        b = envelope("do_put_test_next_v1", "sync", "get", "barrier", NULL, NULL);
+        gbx_response_free(submit_sync("do_put_test_next_v1", b));
+        free(b);
+        CHECK_INT(atomic_load(&next_calls), before + 3); /* only the second barrier */
+        CHECK_INT(gbx_status_refresh(running), GBX_OK);
+        CHECK_STR(gbx_state_name(gbx_status_state(running)), "RUNNING");
+        gbx_status_free(running);
+    }
+    gbx_status_free(st);
+}
+
+/* A status being cancelled (STOPPING) never starts its job; the worker
+ * moves it on to STOPPED. */
+static void test_stopping_never_starts(void) {
+    int calls = atomic_load(&handler_calls);
+    gbx_status *st = new_status("create", "stopping");
+    if (!st) return;
+    CHECK_INT(gbx_status_set_state(st, GBX_STATE_STOPPING), GBX_OK);
+    char *w = envelope("do_put_test_thing_v1", "async", "create", "stopping", gbx_status_id(st), NULL);
+    submit_background("do_put_test_thing_v1", w);
+    free(w);
+    double until = now_s() + WAIT_LIMIT_S;
+    while (gbx_status_state(st) != GBX_STATE_STOPPED && now_s() < until) {
+        pause_ms(20);
+        CHECK_INT(gbx_status_refresh(st), GBX_OK);
+    }
+    CHECK_STR(gbx_state_name(gbx_status_state(st)), "STOPPED");
+    CHECK_INT(atomic_load(&handler_calls), calls);
+    CHECK_INT(json_array_size(gbx_status_messages(st)), 0);
+    gbx_status_free(st);
+}
+
+/* An envelope of `handler` for `arg` with event jobs do_put_test_event_v1
+ * on each of `events`; caller frees. */
+static char *envelope_with_events(const char *handler, const char *arg, const char *status_id,
+                                  const gbx_job_event *events, size_t n) {
+    char *w = envelope(handler, "async", "create", arg, status_id, NULL);
+    char *e = envelope("do_put_test_event_v1", "async", "create", "event", NULL, NULL);
+    gbx_envelope *env = NULL, *eenv = NULL;
+    gbx_job *job = NULL, *ejob = NULL;
+    CHECK_INT(gbx_envelope_parse(&env, w, strlen(w)), GBX_OK);
+    CHECK_INT(gbx_envelope_parse(&eenv, e, strlen(e)), GBX_OK);
+    CHECK_INT(gbx_job_new(&job, env), GBX_OK);
+    CHECK_INT(gbx_job_new(&ejob, eenv), GBX_OK);
+    for (size_t i = 0; i < n; i++) CHECK_INT(gbx_job_on(job, events[i], ejob), GBX_OK);
+    free(w);
+    CHECK_INT(gbx_envelope_serialize(&w, gbx_job_envelope(job)), GBX_OK);
+    gbx_job_free(job);
+    gbx_job_free(ejob);
+    gbx_envelope_free(env);
+    gbx_envelope_free(eenv);
+    free(e);
+    return w;
+}
+
+/* Waits until `st` has `n` children and the first n have completed;
+ * returns the first child's status (caller frees) or NULL. */
+static gbx_status *wait_children(gbx_status *st, size_t n) {
+    double until = now_s() + WAIT_LIMIT_S;
+    while (now_s() < until) {
+        CHECK_INT(gbx_status_refresh(st), GBX_OK);
+        if (json_array_size(gbx_status_children(st)) >= n) break;
+        pause_ms(20);
+    }
+    if (json_array_size(gbx_status_children(st)) < n) {
+        fprintf(stderr, "status %s: %zu children, expected %zu\n", gbx_status_id(st),
+                json_array_size(gbx_status_children(st)), n);
+        return NULL;
+    }
+    gbx_status *first = NULL;
+    for (size_t i = 0; i < n; i++) {
+        gbx_status *child = NULL;
+        CHECK_INT(gbx_status_fetch(&child, store, json_string_value(json_array_get(gbx_status_children(st), i))), GBX_OK);
+        if (!child) return first;
+        CHECK(wait_completed(child));
+        if (i == 0) first = child;
+        else gbx_status_free(child);
+    }
+    return first;
+}
+
+/* Job events: COMPLETED fires, FAILED does not (the job succeeds); the
+ * event job is a child of the status and gets it as event_status. */
+static void test_events(void) {
+    gbx_status *st = new_status("create", "Wilbur");
+    if (!st) return;
+    gbx_job_event events[] = {GBX_EVENT_COMPLETED, GBX_EVENT_FAILED, GBX_EVENT_STARTED};
+    char *w = envelope_with_events("do_put_test_thing_v1", "Wilbur", gbx_status_id(st), events, 3);
+    submit_background("do_put_test_thing_v1", w);
+    free(w);
+    CHECK(wait_completed(st));
+    CHECK_INT(gbx_status_code(st), 0);
+    gbx_status *child = wait_children(st, 2); /* STARTED, COMPLETED */
+    if (child) {
+        char expected[600];
+        snprintf(expected, sizeof expected, "event for %s", gbx_status_status_uri(st));
+        CHECK(has_message(child, expected));
+        CHECK_STR(gbx_status_parent_uri(child), gbx_status_status_uri(st));
+        CHECK_INT(gbx_status_code(child), 0);
+    }
+    gbx_status_free(child);
+    barrier();
+    CHECK_INT(gbx_status_refresh(st), GBX_OK);
+    CHECK_INT(json_array_size(gbx_status_children(st)), 2); /* no FAILED event */
+    gbx_status_free(st);
+}
+
+/* Cancelling a running job: it stops at its checkpoint (410), its STOPPED
+ * event fires, it ends CANCELLED and the cancel status succeeds. */
+static void test_cancel_running(void) {
+    gbx_status *st = new_status("create", "slow");
+    if (!st) return;
+    gbx_job_event events[] = {GBX_EVENT_STOPPED, GBX_EVENT_COMPLETED};
+    char *w = envelope_with_events("do_put_test_thing_v1", "slow", gbx_status_id(st), events, 2);
+    CHECK_INT(gbx_status_set_envelope(st, w), GBX_OK);
+    submit_background("do_put_test_thing_v1", w);
+    free(w);
+    double until = now_s() + WAIT_LIMIT_S;
+    while (!has_message(st, "slow running") && now_s() < until) {
+        pause_ms(20);
+        CHECK_INT(gbx_status_refresh(st), GBX_OK);
+    }
+    gbx_status *c = NULL;
+    CHECK_INT(gbx_jobmanager_cancel(&c, test_jm, gbx_status_id(st)), GBX_OK);
+    if (!c) return;
+    CHECK(wait_completed(c));
+    CHECK_INT(gbx_status_code(c), 0);
+    CHECK_INT(gbx_status_refresh(st), GBX_OK);
+    CHECK_STR(gbx_state_name(gbx_status_state(st)), "CANCELLED");
+    CHECK_INT(gbx_status_code(st), 410);
+    CHECK_INT(gbx_status_concurrency(st), 0);
+    gbx_status *child = wait_children(st, 1); /* STOPPED fired, COMPLETED not */
+    if (child) {
+        char expected[600];
+        snprintf(expected, sizeof expected, "event for %s", gbx_status_status_uri(st));
+        CHECK(has_message(child, expected));
+    }
+    gbx_status_free(child);
+    barrier();
+    CHECK_INT(gbx_status_refresh(st), GBX_OK);
+    CHECK_INT(json_array_size(gbx_status_children(st)), 1);
+    gbx_status_free(c);
     gbx_status_free(st);
 }
 
@@ -672,6 +952,7 @@ int main(int argc, char **argv) {
              "{\"component\": \"test\",\n"
              " \"gearman\": {\"servers\": [\"127.0.0.1:%d\"]},\n"
              " \"status\": {\"type\": \"sqlite\", \"path\": \"state/status.db\"},\n"
+             " \"jobs\": {\"retry_max_attempts\": 3},\n"
              " \"schemadir\": \"schemas\", \"schema_dialect\": \"legacy\"}\n",
              gearmand_port);
     snprintf(config_path, sizeof config_path, "%s/test.conf", tmpdir);
@@ -693,6 +974,14 @@ int main(int argc, char **argv) {
     CHECK_INT(gbx_worker_register(worker, "do_put_test_thing_v1", do_get, NULL), GBX_OK);
     CHECK_INT(gbx_worker_register(worker, "do_put_test_thing_v1", do_put, NULL), GBX_OK); /* replaces */
     CHECK_INT(gbx_worker_register(worker, "", do_put, NULL), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx_worker_register(worker, "do_put_test_next_v1", do_next, NULL), GBX_OK);
+    CHECK_INT(gbx_worker_register(worker, "do_put_test_last_v1", do_last, NULL), GBX_OK);
+    CHECK_INT(gbx_worker_register(worker, "do_put_test_event_v1", do_event, NULL), GBX_OK);
+    CHECK(gbx_worker_job_manager(worker) != NULL);
+    CHECK_INT(gbx_config_load(&test_cfg, config_path), GBX_OK);
+    CHECK_INT(gbx_jobmanager_new(&test_jm, test_cfg, store), GBX_OK);
+    pthread_t scheduler;
+    CHECK_INT(pthread_create(&scheduler, NULL, run_scheduler, NULL), 0);
     gbx_worker_set_hooks(worker, pre_hook, post_hook, NULL);
 
     client = gearman_client_create(NULL);
@@ -709,13 +998,22 @@ int main(int argc, char **argv) {
     test_async();
     test_async_errors();
     test_continue();
+    test_continuation_chain();
+    test_ticket_once();
+    test_stopping_never_starts();
+    test_events();
+    test_cancel_running();
     test_rejected_jobs();
     test_many(rounds);
     test_reconnect();
     test_max_requests(&thread);
 
+    atomic_store(&scheduler_stop, 1);
+    pthread_join(scheduler, NULL);
     gearman_client_free(client);
     gbx_worker_free(worker);
+    gbx_jobmanager_free(test_jm);
+    gbx_config_free(test_cfg);
     gbx_store_free(store);
     int rc = check_done();
     if (rc) fprintf(stderr, "logs in %s (kept)\n", tmpdir);

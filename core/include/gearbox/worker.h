@@ -1,12 +1,28 @@
-/* gearbox/worker.h - the worker runtime (DESIGN §1, §5).
+/* gearbox/worker.h - the worker runtime (DESIGN §1, §5, §6).
  *
  * A worker connects to the gearmand servers of its config, registers its
  * handlers and takes one job at a time.  For every job it decodes and
- * validates the envelope; for an async job it moves the status PENDING ->
- * RUNNING and keeps `concurrency` right; it calls the handler and maps the
- * result onto the status (SUCCESS -> COMPLETED code 0, ERROR -> COMPLETED
- * with the handler's error code and message, CONTINUE -> left open) or, for
- * a sync job, onto the Gearman reply.
+ * validates the envelope; a job with a `ticket` (handed over inside the
+ * system: continuation, event job, delayed job, retry) runs only if the
+ * worker claims its queue row, so it runs once however often gearmand
+ * delivers it.  For an async job it moves the status PENDING -> RUNNING
+ * (firing the STARTED job events); a RUNNING status is accepted only for a
+ * ticketed job; a status being cancelled (STOPPING) never starts the
+ * handler: the worker moves it on to STOPPED.  It keeps `concurrency` right,
+ * checks the status once more just before the handler
+ * (gbx_status_checkpoint), calls the handler with the job set as the job
+ * manager's current job, and maps the result onto the status:
+ *   SUCCESS  -> the afterwards queue runs, then COMPLETED code 0 (+ events
+ *               COMPLETED, SUCCEEDED);
+ *   ERROR    -> COMPLETED with the handler's error code and message (+ events
+ *               COMPLETED, FAILED); the afterwards queue is dropped;
+ *   CONTINUE -> the afterwards queue runs; the status stays open;
+ *   RETRY    -> gbx_jobmanager_retry (re-queued with a backoff, or failed
+ *               after the configured number of attempts).
+ * A status found STOPPING after the handler (a cancel arrived; e.g. its
+ * checkpoint returned 410) is not completed: it becomes STOPPED, its STOPPED
+ * events fire, and the cancellation goes on.  For a sync job the result
+ * becomes the Gearman reply (RETRY is a 500 there).
  *
  * Errors from handlers: set the thread's last error (gbx_error_set(code,
  * "...")) and return GBX_WORKER_ERROR; a handler that returns
@@ -20,6 +36,7 @@
 #include "gearbox/config.h"
 #include "gearbox/error.h"
 #include "gearbox/job.h"
+#include "gearbox/jobmanager.h"
 #include "gearbox/response.h"
 #include "gearbox/store.h"
 
@@ -87,6 +104,23 @@ void gbx_worker_stop(gbx_worker *worker);
 /* Borrowed. */
 const gbx_config *gbx_worker_config(const gbx_worker *worker);
 gbx_store *gbx_worker_store(const gbx_worker *worker);
+
+/* The worker's job manager (made with the worker over its config and
+ * store; borrowed). */
+gbx_jobmanager *gbx_worker_job_manager(gbx_worker *worker);
+
+/* afterwards(job[, name][, delay]): once the running handler has returned
+ * SUCCESS or CONTINUE, a copy of `job` (renamed to `name` if not NULL) runs,
+ * or is delayed by `delay` seconds when delay > 0.  A copy of the current
+ * job shares its status (a continuation: return GBX_WORKER_CONTINUE so that
+ * the status stays open for it).  Jobs run in the order given; when the
+ * handler fails (ERROR, RETRY, or the job is being cancelled) the queue is
+ * dropped.  A queued job that cannot be started fails the status.
+ * GBX_ERR_BAD_REQUEST for a REST job. */
+gbx_err gbx_worker_afterwards(gbx_worker *worker, const gbx_job *job, const char *name,
+                              double delay);
+/* Empties the afterwards queue. */
+void gbx_worker_clear_afterwards(gbx_worker *worker);
 
 #ifdef __cplusplus
 }

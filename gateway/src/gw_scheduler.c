@@ -1,0 +1,123 @@
+/* gw_scheduler.c - the scheduler thread (see gw_scheduler.h). */
+#include "gw_scheduler.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "gearbox/log.h"
+
+/* The longest sleep between two looks at the queue. */
+#define SCHEDULER_MAX_SLEEP_S 1.0
+/* After a failing step (store or gearmand trouble), the next try. */
+#define SCHEDULER_ERROR_SLEEP_S 1.0
+
+struct gbx_gw_scheduler {
+    gbx_jobmanager *jm;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* CLOCK_MONOTONIC */
+    bool stopping;
+    bool woken;
+};
+
+static void deadline_in(struct timespec *ts, double seconds) {
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    long long ns = (long long)ts->tv_nsec + (long long)(seconds * 1e9);
+    ts->tv_sec += (time_t)(ns / 1000000000LL);
+    ts->tv_nsec = (long)(ns % 1000000000LL);
+}
+
+static double wall_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *scheduler_main(void *arg) {
+    gbx_gw_scheduler *s = arg;
+    bool failing = false;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        bool stop = s->stopping;
+        s->woken = false;
+        pthread_mutex_unlock(&s->lock);
+        if (stop) break;
+
+        size_t submitted = 0;
+        double next_due = 0;
+        double sleep_s = SCHEDULER_MAX_SLEEP_S;
+        if (gbx_jobmanager_run_due(&submitted, &next_due, s->jm) != GBX_OK) {
+            /* Logged once per streak: a store or gearmand outage would
+             * otherwise write a line a second. */
+            if (!failing)
+                gbx_log(GBX_LOG_WARN, "scheduler: %s (retrying every %g s)",
+                        gbx_error_last()->message, SCHEDULER_ERROR_SLEEP_S);
+            failing = true;
+            sleep_s = SCHEDULER_ERROR_SLEEP_S;
+        } else {
+            if (failing) gbx_log(GBX_LOG_INFO, "scheduler: working again");
+            failing = false;
+            if (submitted) gbx_log(GBX_LOG_DEBUG, "scheduler: submitted %zu due job(s)", submitted);
+            if (next_due > 0) {
+                double until = next_due - wall_now();
+                if (until < sleep_s) sleep_s = until > 0 ? until : 0;
+            }
+        }
+        if (sleep_s <= 0) continue;
+
+        struct timespec ts;
+        deadline_in(&ts, sleep_s);
+        pthread_mutex_lock(&s->lock);
+        while (!s->stopping && !s->woken)
+            if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != 0) break; /* timed out */
+        pthread_mutex_unlock(&s->lock);
+    }
+    return NULL;
+}
+
+gbx_err gbx_gw_scheduler_start(gbx_gw_scheduler **out, gbx_jobmanager *jm) {
+    *out = NULL;
+    gbx_gw_scheduler *s = calloc(1, sizeof *s);
+    if (!s) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    s->jm = jm;
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&s->lock, NULL);
+    int rc = pthread_create(&s->thread, NULL, scheduler_main, s);
+    if (rc != 0) {
+        pthread_cond_destroy(&s->cond);
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "cannot start the scheduler thread: %s",
+                             strerror(rc));
+    }
+    *out = s;
+    return GBX_OK;
+}
+
+void gbx_gw_scheduler_wake(gbx_gw_scheduler *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->lock);
+    s->woken = true;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void gbx_gw_scheduler_free(gbx_gw_scheduler *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->lock);
+    s->stopping = true;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
