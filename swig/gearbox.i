@@ -10,6 +10,12 @@
  * DESIGN §5 on top of these flat gbx_* functions; it adapts, it does not
  * reimplement.  One gbx_err typemap per language turns a failing call into
  * the native exception class ERR_<NAME> of its code.
+ *
+ * Out parameters every language maps the same way (typemaps in the language
+ * files): `TYPE **out` -> a handle the idiomatic layer frees with its
+ * gbx_<type>_free; `char **out` -> a string; `json_t **out` -> native data;
+ * `long long *out` (gbx_status_counter_add) -> a number; `(size_t *submitted,
+ * double *next_due)` (gbx_jobmanager_run_due) -> two values.
  */
 #if defined(SWIGPYTHON)
 %module(package="gearbox") _gearbox
@@ -59,4 +65,6 @@
 %include "gearbox/status.h"
 %include "gearbox/response.h"
 %include "gearbox/job.h"
+%include "gearbox/jobmanager.h"
 %include "gearbox/worker.h"
+%include "gearbox/agents.h"

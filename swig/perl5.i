@@ -413,13 +413,29 @@ static FILE *gbx_pl_log_file;
 %typemap(in, numinputs=0) bool *served (bool tmpserved = false) "$1 = &tmpserved;";
 %typemap(argout) bool *served { %append_output(sv_2mortal(newSViv(tmpserved$argnum ? 1 : 0))); }
 
-/* Byte strings in: (data, len), (text, len), (s, len). */
-%typemap(in) (const char *data, size_t len), (const char *text, size_t len), (const char *s, size_t len) {
+/* Byte strings in: (data, len), (text, len), (s, len), (workload, len). */
+%typemap(in) (const char *data, size_t len), (const char *text, size_t len), (const char *s, size_t len),
+             (const char *workload, size_t len) {
     STRLEN n = 0;
     $1 = SvOK($input) ? SvPV($input, n) : (char *)"";
     $2 = (size_t)n;
 }
-%typemap(typecheck) (const char *data, size_t len), (const char *text, size_t len), (const char *s, size_t len) "$1 = 1;";
+%typemap(typecheck) (const char *data, size_t len), (const char *text, size_t len), (const char *s, size_t len),
+                    (const char *workload, size_t len) "$1 = 1;";
+
+/* long long *out (gbx_status_counter_add) -> a number. */
+%typemap(in, numinputs=0) long long *out (long long tmpll = 0) "$1 = &tmpll;";
+%typemap(argout) long long *out { %append_output(sv_2mortal(newSViv((IV)tmpll$argnum))); }
+
+/* gbx_jobmanager_run_due: ($submitted, $next_due). */
+%typemap(in, numinputs=0) (size_t *submitted, double *next_due) (size_t tmpsub = 0, double tmpdue = 0) {
+    $1 = &tmpsub;
+    $2 = &tmpdue;
+}
+%typemap(argout) (size_t *submitted, double *next_due) {
+    %append_output(sv_2mortal(newSVuv((UV)tmpsub$argnum)));
+    %append_output(sv_2mortal(newSVnv(tmpdue$argnum)));
+}
 
 /* (char *out, size_t outlen): an id buffer -> Perl string. */
 %typemap(in, numinputs=0) (char *out, size_t outlen) (char tmpid[GBX_ID_MAX]) {

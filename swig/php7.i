@@ -436,15 +436,31 @@ GBX_PHP_HANDLE_OUT(gbx_envelope)
 GBX_PHP_HANDLE_OUT(gbx_uri)
 GBX_PHP_HANDLE_OUT(gbx_schema)
 GBX_PHP_HANDLE_OUT(gbx_schema_registry)
+GBX_PHP_HANDLE_OUT(gbx_jobmanager)
+GBX_PHP_HANDLE_OUT(gbx_job_queue)
+
+/* long long *out (gbx_status_counter_add) -> int. */
+%typemap(in, numinputs=0) long long *out (long long tmp = 0) %{ $1 = &tmp; %}
+%typemap(argout) long long *out %{ ZVAL_LONG($result, (zend_long)*$1); %}
+
+/* gbx_jobmanager_run_due -> [submitted, next_due]. */
+%typemap(in, numinputs=0) (size_t *submitted, double *next_due) (size_t tmpn = 0, double tmpdue = 0)
+  %{ $1 = &tmpn; $2 = &tmpdue; %}
+%typemap(argout) (size_t *submitted, double *next_due) %{
+  array_init($result);
+  add_next_index_long($result, (zend_long)*$1);
+  add_next_index_double($result, *$2);
+%}
 
 /* (const char *data, size_t len) <- a PHP (byte) string. */
-%typemap(in) (const char *data, size_t len), (const char *text, size_t len), (const char *s, size_t len) %{
+%typemap(in) (const char *data, size_t len), (const char *text, size_t len), (const char *s, size_t len),
+  (const char *workload, size_t len) %{
   if (!try_convert_to_string(&$input)) SWIG_fail;
   $1 = Z_STRVAL($input);
   $2 = Z_STRLEN($input);
 %}
 %typemap(typecheck, precedence=SWIG_TYPECHECK_STRING) (const char *data, size_t len),
-  (const char *text, size_t len), (const char *s, size_t len) %{ $1 = Z_TYPE($input) == IS_STRING; %}
+  (const char *text, size_t len), (const char *s, size_t len), (const char *workload, size_t len) %{ $1 = Z_TYPE($input) == IS_STRING; %}
 
 /* const char *f(..., size_t *len): the whole byte string. */
 %typemap(in, numinputs=0) size_t *len (size_t tmplen = 0) %{ $1 = &tmplen; %}

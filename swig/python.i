@@ -272,7 +272,8 @@ fail:
 %typemap(freearg) char **out "if ($1) free(*$1);"
 
 /* (data, len) inputs: bytes, bytearray or str (sent as UTF-8). */
-%typemap(in) (const char *data, size_t len), (const char *text, size_t len), (const char *s, size_t len) {
+%typemap(in) (const char *data, size_t len), (const char *text, size_t len), (const char *s, size_t len),
+             (const char *workload, size_t len) {
     if (PyUnicode_Check($input)) {
         Py_ssize_t n = 0;
         $1 = (char *)PyUnicode_AsUTF8AndSize($input, &n);
@@ -289,7 +290,8 @@ fail:
         SWIG_fail;
     }
 }
-%typecheck(SWIG_TYPECHECK_STRING) (const char *data, size_t len), (const char *text, size_t len), (const char *s, size_t len) {
+%typecheck(SWIG_TYPECHECK_STRING) (const char *data, size_t len), (const char *text, size_t len), (const char *s, size_t len),
+                                  (const char *workload, size_t len) {
     $1 = PyUnicode_Check($input) || PyBytes_Check($input) || PyByteArray_Check($input);
 }
 
@@ -317,6 +319,20 @@ fail:
     $result = SWIG_Python_AppendOutput($result, PyUnicode_FromString($1));
 }
 
+/* long long *out (gbx_status_counter_add) -> int. */
+%typemap(in, numinputs=0) long long *out (long long tmp = 0) { $1 = &tmp; }
+%typemap(argout) long long *out { $result = SWIG_Python_AppendOutput($result, PyLong_FromLongLong(*$1)); }
+
+/* gbx_jobmanager_run_due: (submitted, next_due). */
+%typemap(in, numinputs=0) (size_t *submitted, double *next_due) (size_t tmp_n = 0, double tmp_due = 0) {
+    $1 = &tmp_n;
+    $2 = &tmp_due;
+}
+%typemap(argout) (size_t *submitted, double *next_due) {
+    $result = SWIG_Python_AppendOutput($result, PyLong_FromSize_t(*$1));
+    $result = SWIG_Python_AppendOutput($result, PyFloat_FromDouble(*$2));
+}
+
 /* bool *served -> bool. */
 %typemap(in, numinputs=0) bool *served (bool tmp = false) { $1 = &tmp; }
 %typemap(argout) bool *served { $result = SWIG_Python_AppendOutput($result, PyBool_FromLong(*$1)); }
@@ -341,6 +357,35 @@ GBX_PY_HANDLE_OUT(gbx_status)
 GBX_PY_HANDLE_OUT(gbx_response)
 GBX_PY_HANDLE_OUT(gbx_job)
 GBX_PY_HANDLE_OUT(gbx_worker)
+GBX_PY_HANDLE_OUT(gbx_jobmanager)
+GBX_PY_HANDLE_OUT(gbx_job_queue)
+
+/* Calls that wait (for gearmand, a reply, an HTTP answer, a status) run
+ * without the GIL, so that other Python threads - a worker serving the job
+ * being waited for, an HTTP server answering a REST job - keep running.
+ * They touch no Python object; their errors are per-thread in C. */
+%define GBX_PY_NOGIL(FUNC)
+%exception FUNC {
+    Py_BEGIN_ALLOW_THREADS
+    $action
+    Py_END_ALLOW_THREADS
+}
+%enddef
+GBX_PY_NOGIL(gbx_jobmanager_job)
+GBX_PY_NOGIL(gbx_jobmanager_run)
+GBX_PY_NOGIL(gbx_jobmanager_delay)
+GBX_PY_NOGIL(gbx_jobmanager_retry)
+GBX_PY_NOGIL(gbx_jobmanager_status)
+GBX_PY_NOGIL(gbx_jobmanager_wait)
+GBX_PY_NOGIL(gbx_jobmanager_submit)
+GBX_PY_NOGIL(gbx_jobmanager_run_due)
+GBX_PY_NOGIL(gbx_jobmanager_fire)
+GBX_PY_NOGIL(gbx_jobmanager_cancel)
+GBX_PY_NOGIL(gbx_jobmanager_reschedule)
+GBX_PY_NOGIL(gbx_jobmanager_job_queue)
+GBX_PY_NOGIL(gbx_jobmanager_job_queue_run)
+GBX_PY_NOGIL(gbx_status_refresh)
+GBX_PY_NOGIL(gbx_status_checkpoint)
 
 /* The worker loop waits for gearmand without the GIL; a handler that asked
  * the worker to stop (KeyboardInterrupt, SystemExit) is re-raised after. */

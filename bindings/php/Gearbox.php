@@ -16,8 +16,8 @@
  *     }
  *
  * Every class lives in namespace Gearbox and has an unprefixed alias
- * (Worker, Job, JobResponse, Status, JobManager, StatusManager, ConfigFile,
- * HttpClient).  The ERR_* exception classes come from the extension,
+ * (Worker, Job, JobResponse, Status, JobManager, JobQueue, StatusManager,
+ * ConfigFile, HttpClient).  The ERR_* exception classes come from the extension,
  * generated from the C core's error table.  This layer only adapts: the
  * work happens in libgearbox.
  */
@@ -91,6 +91,9 @@ class ConfigFile
         }
         $this->ptr = null;
     }
+
+    /** @internal */
+    public function _ptr() { return $this->ptr; }
 
     private static function key(string $section, ?string $key): string
     {
@@ -189,13 +192,18 @@ class Status
     private $ptr;
     private bool $owned = false;
     private ?Borrow $borrow = null;
-    private $parent; // what keeps the store alive (a Worker or a StatusManager)
+    private $parent; // what keeps the store alive (a Worker, a StatusManager, a JobManager)
+    private $keep = null; // the job whose status handle this is
 
-    /** new Status($status) copies a status handle (re-read from the store). */
+    /** new Status($status) copies a status handle (re-read). */
     public function __construct($status = null)
     {
         if ($status instanceof Status) {
-            $this->ptr = \gbx_status_fetch($status->store(), $status->name());
+            if ($status->is_remote()) {
+                $this->ptr = \gbx_jobmanager_status($status->_jm()->_ptr(), $status->uri());
+            } else {
+                $this->ptr = \gbx_status_fetch($status->store(), $status->name());
+            }
             $this->owned = true;
             $this->parent = $status->parent;
         } elseif ($status !== null) {
@@ -203,15 +211,23 @@ class Status
         }
     }
 
-    /** @internal */
-    public static function _wrap($ptr, bool $owned, ?Borrow $borrow, $parent): Status
+    /** @internal $parent: a Worker, StatusManager or JobManager (keeps the
+     * store alive, gives the job manager); $keep: the job it belongs to. */
+    public static function _wrap($ptr, bool $owned, ?Borrow $borrow, $parent, $keep = null): Status
     {
         $s = new Status();
         $s->ptr = $ptr;
         $s->owned = $owned;
         $s->borrow = $borrow;
         $s->parent = $parent;
+        $s->keep = $keep;
         return $s;
+    }
+
+    /** @internal The job manager of cancel(), parent(), remote statuses. */
+    public function _jm(): JobManager
+    {
+        return $this->parent->_job_manager();
     }
 
     public function __destruct()
@@ -307,14 +323,14 @@ class Status
 
     public function parent_uri() { return \gbx_status_parent_uri($this->_ptr()); }
 
-    /** The parent status, or null. */
+    /** The parent status (a remote one when it lives in another service), or null. */
     public function parent()
     {
         $uri = $this->parent_uri();
         if ($uri === null || $uri === '') {
             return null;
         }
-        return Status::_wrap(\gbx_status_fetch($this->store(), $uri), true, null, $this->parent);
+        return $this->_jm()->status($uri);
     }
 
     /** state() -> Status::STATE_*; state(STATE_*) moves the status there. */
@@ -339,20 +355,45 @@ class Status
     public function serialize() { return \gbx_json_dump(\gbx_status_to_json($this->_ptr())); }
     public function as_array() { return \gbx_status_to_json($this->_ptr()); }
 
+    /** Cancels the job of this status (stop, children, PRECANCEL / CANCEL
+     * jobs); returns the cancel operation's own Status.  ERR_CONFLICT while
+     * it is stopping or being cancelled already. */
     public function cancel()
     {
-        throw new ERR_NOT_IMPLEMENTED('Status::cancel() needs the orchestration work ([C]); not available yet');
+        return $this->_jm()->cancel($this->is_remote() ? $this->uri() : $this->name());
     }
 
-    public function checkpoint()
+    /** Re-reads the status; throws ERR_GONE when the job is being stopped or
+     * cancelled (let it leave the handler: the job stops with 410). */
+    public function checkpoint() { \gbx_status_checkpoint($this->_ptr()); }
+
+    /** on(Status::EVENT_PRECANCEL | EVENT_CANCEL, $job): $job runs before a
+     * cancellation (failing vetoes it) / as its compensation; null removes it. */
+    public function on($event, $job = null)
     {
-        throw new ERR_NOT_IMPLEMENTED('Status::checkpoint() needs the orchestration work ([C]); not available yet');
+        if (is_string($event)) {
+            $event = \gbx_status_event_from_name(strtoupper($event));
+        }
+        \gbx_status_on($this->_ptr(), (int)$event, $job === null ? null : \gbx_job_envelope($job->_ptr()));
     }
 
-    public function on($event, $job)
+    /** The event jobs ['PRECANCEL' => ['name' => ..., 'envelope' => ...], 'CANCEL' => ...]. */
+    public function events() { return \gbx_status_events($this->_ptr()); }
+
+    /** True for a status of another service, read over HTTP (read-only). */
+    public function is_remote() { return \gbx_status_is_remote($this->_ptr()); }
+
+    /** Moves from $from to $to only if the status is in $from (ERR_CONFLICT otherwise). */
+    public function transition($from, $to) { \gbx_status_transition($this->_ptr(), (int)$from, (int)$to); }
+
+    /** Adds $delta to a named counter kept in the store; the new value. */
+    public function counter_add($name, $delta = 1)
     {
-        throw new ERR_NOT_IMPLEMENTED('Status::on() needs the orchestration work ([C]); not available yet');
+        return \gbx_status_counter_add($this->_ptr(), (string)$name, (int)$delta);
     }
+
+    /** Waits until the status has completed (ERR_GATEWAY_TIMEOUT after $timeout s; 0 = no limit). */
+    public function wait($timeout = 0) { $this->_jm()->wait($this, $timeout); }
 }
 
 /** A job: the one a handler receives (read-only, valid during the call) or
@@ -371,89 +412,117 @@ class Job
     const EVENT_STOPPED = \GBX_EVENT_STOPPED;
     const EVENT_CANCELLED = \GBX_EVENT_CANCELLED;
 
-    private $ptr;          // gbx_job
-    private $env = null;   // gbx_envelope of a job built here (owned)
-    private ?Borrow $borrow = null;
+    private $ptr = null;       // gbx_job
+    private bool $owned = false;
+    private ?Borrow $borrow = null; // the job a handler receives (read-only)
     private $worker = null;
+    private ?JobManager $jm = null;
+    private $queue = null;     // the JobQueue that owns this job
     private ?Status $status = null;
 
-    /** new Job($job): a copy of a job, to change and run. */
-    private static bool $borrowing = false;
+    private static bool $bare = false;
 
+    /** new Job($job): a copy of a job (same envelope, status id included:
+     * running the copy continues that status); new Job(envelope array or
+     * JSON text): a job over that envelope. */
     public function __construct($job = null)
     {
-        if (self::$borrowing) {
+        if (self::$bare) {
             return;
         }
         if ($job instanceof Job) {
-            $this->env = \gbx_envelope_copy(\gbx_job_envelope($job->_ptr()));
-            $this->worker = $job->worker;
+            $this->ptr = \gbx_job_copy($job->_ptr());
+            $this->jm = $job->jm ?? ($job->worker !== null ? $job->worker->job_manager() : null);
         } elseif (is_array($job) || is_string($job)) {
-            $text = is_string($job) ? $job : \gbx_json_dump($job);
-            $this->env = \gbx_envelope_parse($text);
+            $env = \gbx_envelope_parse(is_string($job) ? $job : \gbx_json_dump($job));
+            try {
+                $this->ptr = \gbx_job_new($env);
+            } finally {
+                \gbx_envelope_free($env);
+            }
         } elseif ($job === null) {
-            $this->env = \gbx_envelope_new();
+            $env = \gbx_envelope_new();
+            try {
+                $this->ptr = \gbx_job_new($env);
+            } finally {
+                \gbx_envelope_free($env);
+            }
         } else {
             throw new ERR_BAD_REQUEST('new Job() takes a Job, an envelope array or envelope JSON text');
+        }
+        $this->owned = true;
+    }
+
+    private static function bare(): Job
+    {
+        self::$bare = true;
+        try {
+            return new Job();
+        } finally {
+            self::$bare = false;
         }
     }
 
     /** @internal The job a handler receives. */
     public static function _borrow($ptr, Borrow $borrow, $worker): Job
     {
-        self::$borrowing = true;
-        try {
-            $j = new Job();
-        } finally {
-            self::$borrowing = false;
-        }
+        $j = self::bare();
         $j->ptr = $ptr;
         $j->borrow = $borrow;
         $j->worker = $worker;
         return $j;
     }
 
+    /** @internal A job made by a job manager: owned unless a queue owns it. */
+    public static function _made($ptr, JobManager $jm, $queue = null): Job
+    {
+        $j = self::bare();
+        $j->ptr = $ptr;
+        $j->jm = $jm;
+        $j->queue = $queue;
+        $j->owned = $queue === null;
+        return $j;
+    }
+
     public function __destruct()
     {
-        if ($this->env !== null) {
-            if ($this->ptr !== null) {
-                \gbx_job_free($this->ptr);
-            }
-            \gbx_envelope_free($this->env);
+        if ($this->owned && $this->ptr !== null) {
+            \gbx_job_free($this->ptr);
         }
         $this->ptr = null;
-        $this->env = null;
     }
 
     /** @internal */
     public function _ptr()
     {
-        if ($this->borrow !== null && !$this->borrow->alive) {
+        if ($this->ptr === null || ($this->borrow !== null && !$this->borrow->alive)) {
             throw gone('Job');
-        }
-        if ($this->ptr === null) {
-            if ($this->env === null) {
-                throw gone('Job');
-            }
-            $this->ptr = \gbx_job_new($this->env);
         }
         return $this->ptr;
     }
 
-    /** A setter: only for jobs built in the worker. */
-    private function env()
+    /** @internal The job manager that runs this job. */
+    public function _jm(): JobManager
     {
-        if ($this->env === null) {
-            if ($this->borrow !== null && !$this->borrow->alive) {
-                throw gone('Job');
-            }
+        if ($this->jm !== null) {
+            return $this->jm;
+        }
+        if ($this->worker !== null) {
+            return $this->worker->job_manager();
+        }
+        throw new ERR_INTERNAL_SERVER_ERROR(
+            'this job has no job manager: make jobs with JobManager::job() or run them with JobManager::run($job)'
+        );
+    }
+
+    /** The pointer of a job that may change: not the one a handler receives. */
+    private function w()
+    {
+        $p = $this->_ptr();
+        if ($this->borrow !== null) {
             throw new ERR_FORBIDDEN('the job a handler receives is read-only; change a copy: new Job($job)');
         }
-        if ($this->ptr !== null) { // rebuilt from the changed envelope on next read
-            \gbx_job_free($this->ptr);
-            $this->ptr = null;
-        }
-        return $this->env;
+        return $p;
     }
 
     private function field(string $field, array $args)
@@ -461,7 +530,11 @@ class Job
         if (count($args) == 0) {
             return \gbx_envelope_get(\gbx_job_envelope($this->_ptr()), $field);
         }
-        \gbx_envelope_set($this->env(), $field, $args[0] === null ? null : (string)$args[0]);
+        if ($field === 'name') {
+            \gbx_job_set_name($this->w(), (string)$args[0]);
+        } else {
+            \gbx_job_set($this->w(), $field, $args[0] === null ? null : (string)$args[0]);
+        }
         return $this;
     }
 
@@ -471,15 +544,15 @@ class Job
             return \gbx_envelope_get_json(\gbx_job_envelope($this->_ptr()), $field);
         }
         $v = $args[0];
-        \gbx_envelope_set_json($this->env(), $field, $map ? as_map($v) : array_values((array)$v));
+        \gbx_job_set_json($this->w(), $field, $map ? as_map($v) : array_values((array)$v));
         return $this;
     }
 
     private function add_to(string $field, string $name, $value)
     {
-        $all = \gbx_envelope_get_json($this->env(), $field);
+        $all = \gbx_envelope_get_json(\gbx_job_envelope($this->w()), $field);
         $all[$name] = (string)$value;
-        \gbx_envelope_set_json($this->env, $field, as_map($all));
+        \gbx_job_set_json($this->w(), $field, as_map($all));
         return $this;
     }
 
@@ -488,7 +561,7 @@ class Job
         if (func_num_args() == 0) {
             return \gbx_job_content($this->_ptr());
         }
-        \gbx_envelope_set_content($this->env(), (string)$content);
+        \gbx_job_set_content($this->w(), (string)$content);
         return $this;
     }
 
@@ -506,9 +579,7 @@ class Job
 
     public function add_argument($arg)
     {
-        $all = \gbx_envelope_get_json($this->env(), 'arguments');
-        $all[] = (string)$arg;
-        \gbx_envelope_set_json($this->env, 'arguments', $all);
+        \gbx_job_add_argument($this->w(), (string)$arg);
         return $this;
     }
 
@@ -543,6 +614,7 @@ class Job
     public function resource_type(...$a) { return count($a) ? $this->field('resource.type', $a) : \gbx_job_resource_type($this->_ptr()); }
     public function resource_name(...$a) { return count($a) ? $this->field('resource.name', $a) : \gbx_job_resource_name($this->_ptr()); }
     public function base_uri(...$a) { return count($a) ? $this->field('base_uri', $a) : \gbx_job_base_uri($this->_ptr()); }
+    public function parent_uri(...$a) { return $this->field('parent_uri', $a); }
     public function remote_ip(...$a) { return count($a) ? $this->field('remote.ip', $a) : \gbx_job_remote_ip($this->_ptr()); }
     public function remote_user(...$a) { return count($a) ? $this->field('remote.user', $a) : \gbx_job_remote_user($this->_ptr()); }
     public function resource_uri() { return \gbx_job_resource_uri($this->_ptr()); }
@@ -552,69 +624,94 @@ class Job
     public function type($type = null)
     {
         if (func_num_args() == 0) {
-            $t = \gbx_job_type($this->_ptr());
-            return $t === 'sync' ? self::JOB_SYNC : ($t === 'async' ? self::JOB_ASYNC : self::JOB_UNKNOWN);
+            return \gbx_job_kind_of($this->_ptr());
         }
         if ($type != self::JOB_SYNC && $type != self::JOB_ASYNC) {
             throw new ERR_BAD_REQUEST('job type must be Job::JOB_SYNC or Job::JOB_ASYNC');
         }
-        \gbx_envelope_set($this->env(), 'job_type', $type == self::JOB_SYNC ? 'sync' : 'async');
+        \gbx_job_set_type($this->w(), (int)$type);
         return $this;
     }
 
-    /** The job's Status (null for a sync job); prints as its id. */
+    /** The job's Status (null for a sync job, and for a job built here until
+     * it has run); prints as its id. */
     public function status()
     {
+        if ($this->borrow === null) {
+            $p = \gbx_job_status($this->_ptr());
+            return $p === null ? null : Status::_wrap($p, false, null, $this->_jm(), $this);
+        }
         if ($this->status === null) {
             $p = \gbx_job_status($this->_ptr());
             if ($p === null) {
                 return null;
             }
-            $this->status = Status::_wrap($p, false, $this->borrow ?? new Borrow(), $this->worker);
+            $this->status = Status::_wrap($p, false, $this->borrow, $this->worker);
         }
         $this->_ptr();
         return $this->status;
     }
 
-    /** The status of the job whose event started this one (an array), or null. */
+    /** The Status (local or remote) of the job whose event started this one, or null. */
     public function event_status()
     {
-        $text = \gbx_job_event_status($this->_ptr());
-        return $text === null ? null : \gbx_json_parse($text);
+        $uri = \gbx_job_event_status($this->_ptr());
+        return ($uri === null || $uri === '') ? null : $this->_jm()->status($uri);
     }
 
     /** The envelope as JSON text. */
     public function serialize() { return \gbx_envelope_serialize(\gbx_job_envelope($this->_ptr())); }
 
-    public function on($event, $job)
+    /** REST jobs (JobManager::job(HttpClient::METHOD_*, uri)). */
+    public function is_rest() { return \gbx_job_is_rest($this->_ptr()); }
+    public function rest_method() { return \gbx_job_rest_method($this->_ptr()); }
+    public function rest_uri() { return \gbx_job_rest_uri($this->_ptr()); }
+
+    /** on(Job::EVENT_*, $job): $job runs (event_status set) when this job's
+     * status reaches the event; null removes it. */
+    public function on($event, $job = null)
     {
-        throw new ERR_NOT_IMPLEMENTED('Job::on() needs the orchestration work ([C]); not available yet');
+        if (is_string($event)) {
+            $event = \gbx_job_event_from_name(strtoupper($event));
+        }
+        \gbx_job_on($this->w(), (int)$event, $job === null ? null : $job->_ptr());
+        return $this;
     }
 
-    public function run()
-    {
-        throw new ERR_NOT_IMPLEMENTED('Job::run() needs the job manager ([C]); not available yet');
-    }
+    /** Runs the job: a sync job's answer, an async job's 202 (its status a
+     * child of the current job's), a REST job's HTTP answer.  A JobResponse
+     * whose status() is the started job's status. */
+    public function run() { return $this->_jm()->run($this); }
 }
 
-/** What a handler answers. */
+/** What a handler answers, or what a run job answered. */
 class JobResponse
 {
     private $ptr;
     private ?Borrow $borrow;
-    private Job $job;
+    private ?Job $job;
+    private ?JobManager $jm = null;
 
     /** @internal */
-    public function __construct($ptr, Borrow $borrow, Job $job)
+    public function __construct($ptr, ?Borrow $borrow, ?Job $job, ?JobManager $jm = null)
     {
         $this->ptr = $ptr;
         $this->borrow = $borrow;
         $this->job = $job;
+        $this->jm = $jm;
+    }
+
+    public function __destruct()
+    {
+        if ($this->jm !== null && $this->ptr !== null) {
+            \gbx_response_free($this->ptr);
+        }
+        $this->ptr = null;
     }
 
     private function p()
     {
-        if (!$this->borrow->alive) {
+        if ($this->borrow !== null && !$this->borrow->alive) {
             throw gone('JobResponse');
         }
         return $this->ptr;
@@ -626,6 +723,13 @@ class JobResponse
             return \gbx_response_content($this->p());
         }
         \gbx_response_set_content($this->p(), (string)$content);
+    }
+
+    /** The body parsed as JSON (null when empty). */
+    public function json_content()
+    {
+        $c = $this->content();
+        return ($c === null || $c === '') ? null : \gbx_json_parse($c);
     }
 
     public function add_header($name, $value) { \gbx_response_add_header($this->p(), (string)$name, (string)$value); }
@@ -650,78 +754,256 @@ class JobResponse
         \gbx_response_set_code($this->p(), (int)$code);
     }
 
-    /** The job's status (null for a sync job). */
+    /** The status_uri of the async job this answers (202), or null. */
+    public function status_uri() { return \gbx_response_status_uri($this->p()); }
+
+    /** A handler's response: its job's status (null for a sync job).  The
+     * answer of a run job: the started job's status (local or remote), or null. */
     public function status()
     {
         $this->p();
+        if ($this->jm !== null) {
+            $uri = $this->status_uri();
+            return ($uri === null || $uri === '') ? null : $this->jm->status($uri);
+        }
         return $this->job->status();
     }
 }
 
-/** Starts further jobs (children, REST calls, delayed jobs): [C]. */
+/** Agents levelled by dependency (JobManager::job_queue()): levels of jobs
+ * that run in parallel; foreach ($queue as $level) foreach ($level as $job). */
+class JobQueue implements \IteratorAggregate, \Countable, \ArrayAccess
+{
+    private $ptr;
+    private JobManager $jm;
+    private array $levels = [];
+
+    /** @internal */
+    public function __construct(JobManager $jm, $agents)
+    {
+        $this->jm = $jm;
+        $this->ptr = \gbx_jobmanager_job_queue($jm->_ptr(), $agents);
+        $this->fill();
+    }
+
+    private function fill(): void
+    {
+        $this->levels = [];
+        for ($k = 0; $k < \gbx_job_queue_levels($this->ptr); $k++) {
+            $level = [];
+            for ($i = 0; $i < \gbx_job_queue_level_size($this->ptr, $k); $i++) {
+                $level[] = Job::_made(\gbx_job_queue_job($this->ptr, $k, $i), $this->jm, $this);
+            }
+            $this->levels[] = $level;
+        }
+    }
+
+    public function __destruct()
+    {
+        if ($this->ptr !== null) {
+            $this->levels = [];
+            \gbx_job_queue_free($this->ptr);
+        }
+        $this->ptr = null;
+    }
+
+    /** @internal */
+    public function _ptr() { return $this->ptr; }
+
+    public function levels() { return count($this->levels); }
+    public function level($k) { return $this->levels[$k]; }
+
+    /** Reverses the order of the levels (undo in reverse). */
+    public function reverse()
+    {
+        \gbx_job_queue_reverse($this->ptr);
+        $this->fill();
+        return $this;
+    }
+
+    public function getIterator(): \Iterator { return new \ArrayIterator($this->levels); }
+    public function count(): int { return count($this->levels); }
+    public function offsetExists($k): bool { return isset($this->levels[$k]); }
+    public function offsetGet($k): mixed { return $this->levels[$k]; }
+    public function offsetSet($k, $v): void { throw new ERR_FORBIDDEN('a job queue cannot be changed'); }
+    public function offsetUnset($k): void { throw new ERR_FORBIDDEN('a job queue cannot be changed'); }
+}
+
+/** Makes and runs jobs (the C job manager): jobs for handlers, REST jobs,
+ * delays, retries, job queues, statuses local or remote, cancellation.
+ * new JobManager($worker) is the worker's own; new JobManager($config_path
+ * or ConfigFile) makes one over a config and its status store. */
 class JobManager
 {
-    private $worker;
+    private $ptr;
+    private bool $owned = false;
+    private $store = null;     // a store opened here
+    private $parent = null;    // the Worker whose job manager this is
+    private ?ConfigFile $cfg = null;
     private ?string $parent_uri = null;
     private ?string $base_uri = null;
 
-    public function __construct($worker)
+    public function __construct($source)
     {
-        $this->worker = $worker;
+        if ($source instanceof Worker) {
+            $this->parent = $source;
+            $this->cfg = $source->cfg();
+            $this->ptr = \gbx_worker_job_manager($source->_ptr());
+            return;
+        }
+        $this->cfg = $source instanceof ConfigFile ? $source : new ConfigFile((string)$source);
+        $section = $this->cfg->get('status');
+        if ($section !== null) {
+            $this->store = \gbx_store_open($section, $this->cfg->dir());
+        }
+        try {
+            $this->ptr = \gbx_jobmanager_new($this->cfg->_ptr(), $this->store);
+        } catch (\Throwable $e) {
+            if ($this->store !== null) {
+                \gbx_store_free($this->store);
+                $this->store = null;
+            }
+            throw $e;
+        }
+        $this->owned = true;
     }
 
-    public function parent_uri($uri) { $this->parent_uri = (string)$uri; }
-    public function base_uri($uri) { $this->base_uri = (string)$uri; }
+    public function __destruct()
+    {
+        if ($this->owned && $this->ptr !== null) {
+            \gbx_jobmanager_free($this->ptr);
+        }
+        if ($this->store !== null) {
+            \gbx_store_free($this->store);
+        }
+        $this->ptr = null;
+        $this->store = null;
+    }
+
+    /** @internal */
+    public function _ptr() { return $this->ptr; }
+    /** @internal */
+    public function _store() { return \gbx_jobmanager_store($this->ptr); }
+    /** @internal */
+    public function _job_manager(): JobManager { return $this; }
+
+    public function cfg() { return $this->cfg; }
+
+    /** Jobs made here get this parent_uri (as Gearbox; inside a handler the
+     * handler's status is the parent anyway). */
+    public function parent_uri($uri) { $this->parent_uri = $uri === null ? null : (string)$uri; }
+
+    /** The base URI of new jobs when no handler is running. */
+    public function base_uri($uri)
+    {
+        $this->base_uri = $uri === null ? null : (string)$uri;
+        \gbx_jobmanager_set_base_uri($this->ptr, $this->base_uri);
+    }
 
     /** Whether a handler of this name is in the config's handlers list. */
     public function known_job_name($name)
     {
-        return in_array((string)$name, (array)$this->worker->cfg()->get('handlers'), true);
+        return in_array((string)$name, (array)$this->cfg->get('handlers'), true);
     }
 
-    /** job(name): a new job for handler `name`; job(name, envelope): from an
-     * envelope; job(HttpClient::METHOD_*, uri): a REST call ([C]). */
-    public function job($name_or_method, $envelope_or_uri = null)
+    private function made($ptr): Job
     {
-        if (is_int($name_or_method)) {
-            throw new ERR_NOT_IMPLEMENTED('REST jobs (JobManager::job(method, uri)) need the job manager ([C])');
-        }
-        $name = (string)$name_or_method;
-        $parts = explode('_', $name);
-        if (count($parts) < 5 || $parts[0] !== 'do') {
-            throw new ERR_BAD_REQUEST("bad handler name \"$name\": expected do_<operation>_<component>_<resource>_<version>");
-        }
-        $job = new Job($envelope_or_uri === null ? null : $envelope_or_uri);
-        $job->name($name);
-        if ($envelope_or_uri === null) {
-            $job->operation($parts[1])->component($parts[2])->resource_type($parts[3]);
-            if ($this->base_uri !== null) {
-                $job->base_uri($this->base_uri);
-            }
+        $job = Job::_made($ptr, $this);
+        if ($this->parent_uri !== null) {
+            $job->parent_uri($this->parent_uri);
         }
         return $job;
     }
 
-    public static function gen_id($prefix) { return \gbx_id_generate((string)$prefix); }
+    /** job(name): a new async job for handler `name` (known to gearmand or in
+     * the config's handlers); job(name, envelope): a copy of an envelope
+     * (array, JSON text or Job) renamed; job(HttpClient::METHOD_*, uri): a
+     * REST job. */
+    public function job($name_or_method, $envelope_or_uri = null)
+    {
+        if (is_int($name_or_method)) {
+            if ($envelope_or_uri === null) {
+                throw new ERR_BAD_REQUEST('job(method, uri): the uri is missing');
+            }
+            return $this->made(\gbx_jobmanager_rest_job($this->ptr, $name_or_method, (string)$envelope_or_uri));
+        }
+        $name = (string)$name_or_method;
+        if ($envelope_or_uri === null) {
+            return $this->made(\gbx_jobmanager_job($this->ptr, $name));
+        }
+        if ($envelope_or_uri instanceof Job) {
+            return $this->made(\gbx_jobmanager_job_from_envelope($this->ptr, $name,
+                \gbx_job_envelope($envelope_or_uri->_ptr())));
+        }
+        $env = \gbx_envelope_parse(is_string($envelope_or_uri) ? $envelope_or_uri : \gbx_json_dump($envelope_or_uri));
+        try {
+            return $this->made(\gbx_jobmanager_job_from_envelope($this->ptr, $name, $env));
+        } finally {
+            \gbx_envelope_free($env);
+        }
+    }
 
+    public static function gen_id($prefix) { return \gbx_jobmanager_gen_id((string)$prefix); }
+
+    /** What $job->run() does. */
+    public function run(Job $job)
+    {
+        return new JobResponse(\gbx_jobmanager_run($this->ptr, $job->_ptr()), null, null, $this);
+    }
+
+    /** Runs an async job $seconds later (its status shows ytime); its 202 response. */
     public function delay($job, $seconds)
     {
-        throw new ERR_NOT_IMPLEMENTED('JobManager::delay() needs the scheduler ([C]); not available yet');
+        return new JobResponse(\gbx_jobmanager_delay($this->ptr, $job->_ptr(), (float)$seconds), null, null, $this);
     }
 
-    public function retry($job, $max_delay = 300, $max_jitter = 15)
+    /** Runs the job (which has a status) again after a Fibonacci pause;
+     * throws the final error once the attempts are used up.  (Gearbox's
+     * $max_delay / $max_jitter are the config's "jobs" section now.) */
+    public function retry($job, $max_delay = null, $max_jitter = null)
     {
-        throw new ERR_NOT_IMPLEMENTED('JobManager::retry() needs the scheduler ([C]); not available yet');
+        \gbx_jobmanager_retry($this->ptr, $job->_ptr());
     }
 
-    public function job_queue($agents)
+    /** A status by id or uri: from the store, or read over HTTP (read-only)
+     * when it belongs to another service. */
+    public function status($id_or_uri)
     {
-        throw new ERR_NOT_IMPLEMENTED('JobManager::job_queue() needs the orchestration work ([C]); not available yet');
+        return Status::_wrap(\gbx_jobmanager_status($this->ptr, (string)$id_or_uri), true, null, $this);
     }
 
-    public function job_queue_run($queue)
+    /** Waits until $status has completed (ERR_GATEWAY_TIMEOUT after $timeout s; 0 = no limit). */
+    public function wait(Status $status, $timeout = 0)
     {
-        throw new ERR_NOT_IMPLEMENTED('JobManager::job_queue_run() needs the orchestration work ([C]); not available yet');
+        \gbx_jobmanager_wait($this->ptr, $status->_ptr(), (float)$timeout);
+    }
+
+    /** Cancels a status (id, uri or Status); the cancel operation's Status. */
+    public function cancel($what)
+    {
+        if ($what instanceof Status) {
+            $what = $what->is_remote() ? $what->uri() : $what->name();
+        }
+        return Status::_wrap(\gbx_jobmanager_cancel($this->ptr, (string)$what), true, null, $this);
+    }
+
+    /** Its waiting job runs at $ytime (unix seconds); the status. */
+    public function reschedule($what, $ytime)
+    {
+        return Status::_wrap(\gbx_jobmanager_reschedule($this->ptr, (string)$what, (float)$ytime), true, null, $this);
+    }
+
+    /** One scheduler step: [jobs submitted, next due time or 0]. */
+    public function run_due() { return \gbx_jobmanager_run_due($this->ptr); }
+
+    /** Agents [['name' => handler, 'require' => [...]], ...] levelled by dependency. */
+    public function job_queue($agents) { return new JobQueue($this, $agents); }
+
+    /** Runs a queue level after level (a level's jobs in parallel, children
+     * of the current status); throws the first failure. */
+    public function job_queue_run($queue, $timeout = 0)
+    {
+        \gbx_jobmanager_job_queue_run($this->ptr, $queue->_ptr(), (float)$timeout);
     }
 
     /** Calls $job->$function($data) on every job of a queue (levels of jobs). */
@@ -751,6 +1033,8 @@ class StatusManager
 
     /** @internal */
     public function _store() { return $this->worker->_store(); }
+    /** @internal */
+    public function _job_manager(): JobManager { return $this->worker->job_manager(); }
 
     public function base_uri($uri) { $this->base_uri = (string)$uri; }
 
@@ -837,6 +1121,10 @@ class Worker
 
     /** @internal */
     public function _store() { return \gbx_worker_store($this->ptr); }
+    /** @internal */
+    public function _ptr() { return $this->ptr; }
+    /** @internal */
+    public function _job_manager(): JobManager { return $this->job_manager(); }
 
     /** register_handler(name): the method of that name handles it;
      * register_handler(name, callable|method name). */
@@ -890,14 +1178,30 @@ class Worker
     public function pre_request($job) {}
     public function post_request($job) {}
 
+    /** afterwards($job[, $name][, $delay]): once the current handler has
+     * returned (not if it failed), a copy of $job - renamed to $name if given
+     * - runs, $delay seconds later if > 0.  A copy of the current job shares
+     * its status: return WORKER_CONTINUE to leave it open.
+     * afterwards($job, 5) is a delay without a name. */
     public function afterwards($job, $name_or_delay = null, $delay = null)
     {
-        throw new ERR_NOT_IMPLEMENTED('Worker::afterwards() needs the orchestration work ([C]); not available yet');
+        $name = $name_or_delay;
+        if ($delay === null && (is_int($name_or_delay) || is_float($name_or_delay))) {
+            $name = null;
+            $delay = $name_or_delay;
+        }
+        \gbx_worker_afterwards($this->ptr, $job->_ptr(), $name === null ? null : (string)$name, (float)($delay ?? 0));
     }
 
-    public function clear_afterwards()
+    /** Forgets what afterwards() queued during the current handler. */
+    public function clear_afterwards() { \gbx_worker_clear_afterwards($this->ptr); }
+
+    /** Serves $name with the built-in agents runner: content {"agents": [...],
+     * "content": ...}; the agents run level after level as children of its status. */
+    public function register_agents($name = 'do_run_global_agents_v1')
     {
-        throw new ERR_NOT_IMPLEMENTED('Worker::clear_afterwards() needs the orchestration work ([C]); not available yet');
+        \gbx_worker_register_agents($this->ptr, (string)$name);
+        $this->handlers[(string)$name] = null;
     }
 
     /** @internal Called by the C trampoline for every job. */
@@ -947,7 +1251,7 @@ class Worker
 } // namespace Gearbox
 
 namespace {
-    foreach (['Worker', 'Job', 'JobResponse', 'Status', 'JobManager', 'StatusManager', 'ConfigFile',
+    foreach (['Worker', 'Job', 'JobResponse', 'Status', 'JobManager', 'JobQueue', 'StatusManager', 'ConfigFile',
               'HttpClient'] as $gearbox_class) {
         if (!class_exists($gearbox_class, false)) {
             class_alias("Gearbox\\$gearbox_class", $gearbox_class);

@@ -4,7 +4,7 @@
 #   use base 'Gearbox::Worker';
 #
 # `use Gearbox;` loads every class: Gearbox::Job, Gearbox::JobResponse,
-# Gearbox::Status, Gearbox::JobManager, Gearbox::StatusManager,
+# Gearbox::Status, Gearbox::JobManager, Gearbox::JobQueue, Gearbox::StatusManager,
 # Gearbox::ConfigFile, the ERR_<NAME> exceptions (Gearbox::Errors) and the
 # constants $Gearbox::HttpClient::METHOD_GET ... on their classes.  The flat
 # C functions are in Gearbox::Core (SWIG).  See docs/perl.md.
@@ -22,6 +22,7 @@ use Gearbox::Status ();
 use Gearbox::Job ();
 use Gearbox::JobResponse ();
 use Gearbox::StatusManager ();
+use Gearbox::JobQueue ();
 use Gearbox::JobManager ();
 
 # Log levels of gbx_log.

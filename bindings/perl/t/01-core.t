@@ -111,13 +111,74 @@ is( $copy->api_version, 'v2', 'renamed copy has the new version' );
 is_deeply( $copy->arguments, [ 'x', 'y' ], 'add_argument' );
 is( $copy->headers->{h2}, 'v', 'add_header' );
 is( $job->name, 'do_get_t_thing_v1', 'the original is unchanged' );
-eval { $job->on( $Gearbox::Job::EVENT_COMPLETED, $copy ) };
-is( ref $@, 'ERR_NOT_IMPLEMENTED', 'Job->on exists and needs [C]' );
-my $jm = Gearbox::JobManager->new;
-eval { $jm->delay( $job, 5 ) };
-is( ref $@, 'ERR_NOT_IMPLEMENTED', 'JobManager->delay needs [C]' );
+# ---- the C job manager, without gearmand (port 1): jobs wait in the store ----
+use File::Temp qw(tempdir);
+my $tmp = tempdir( 'gbx-perl-core-XXXXXX', TMPDIR => 1, CLEANUP => 1 );
+open my $fh, '>', "$tmp/t.conf" or die $!;
+print $fh Gearbox::Core::gbx_json_dump( {
+    component => 't', gearman => { servers => ['127.0.0.1:1'] },
+    status    => { type => 'sqlite', path => "$tmp/status.db" },
+    handlers  => [qw(do_post_t_thing_v1 do_put_t_thing_v1 do_delete_t_thing_v1 do_get_t_thing_v1)],
+    jobs      => { retry_max_attempts => 2 } } );
+close $fh;
+my $jm = Gearbox::JobManager->new("$tmp/t.conf");
+$jm->base_uri('http://127.0.0.1:4080/t/v1');
 my $made = $jm->job('do_post_t_thing_v1');
-is( $made->operation, 'update', 'JobManager->job fills operation from the name' );
+is( $made->operation, 'create', 'JobManager->job fills operation from the name (in C)' );
 is( $made->type, $Gearbox::Job::JOB_ASYNC, '... and is async' );
+is( $made->base_uri, 'http://127.0.0.1:4080/t/v1', '... with the base uri' );
+eval { $jm->job('do_get_t_unknown_v1') };
+is( ref $@, 'ERR_SERVICE_UNAVAILABLE', 'a handler not in the config, and no gearmand to ask' );
+like( $@->msg, qr/cannot tell whether handler "do_get_t_unknown_v1" is known/, '... saying so' );
+is( $jm->job( 'do_put_t_thing_v1', $job )->resource_name, 'x', 'job($name, $job) copies an envelope' );
+is( $jm->job( 'do_put_t_thing_v1', { version => 1, name => 'x', job_type => 'async', operation => 'get',
+        component => 't', resource => { type => 'thing' } } )->name, 'do_put_t_thing_v1', 'job($name, \%envelope)' );
+
+$made->on( $Gearbox::Job::EVENT_COMPLETED, $jm->job('do_put_t_thing_v1') );
+is( $made->envelope->{on}{COMPLETED}{name}, 'do_put_t_thing_v1', 'Job->on stores the event job' );
+eval { $made->on( $Gearbox::Job::EVENT_UNKNOWN, $copy ) };
+is( ref $@, 'ERR_BAD_REQUEST', 'an unknown event is refused' );
+
+my $answer = $made->run;
+is( $answer->code, 202, 'an async run answers 202' );
+like( $answer->status_uri, qr{^http://127\.0\.0\.1:4080/t/v1/status/s-}, '... with its status_uri' );
+my $st = $answer->status;
+is( $st->state, $Gearbox::Status::STATE_PENDING, 'its status waits (no gearmand)' );
+is( $made->status, $st->name, 'the job knows its status id after run' );
+
+my $later = $jm->delay( $jm->job('do_put_t_thing_v1'), 60 )->status;
+ok( $later->ytime > time + 30, 'delay: the status shows ytime' );
+
+$jm->retry($made);
+$st->sync;
+is( $st->failures, 1, 'retry counts a failure' );
+eval { $jm->retry($made) };
+like( "$@", qr/gave up after 2 attempts/, 'retry gives up after retry_max_attempts' );
+
+my $st2 = $jm->job('do_post_t_thing_v1')->run->status;
+$st2->on( $Gearbox::Status::EVENT_CANCEL, $jm->job('do_delete_t_thing_v1') );
+is( $st2->events->{CANCEL}{name}, 'do_delete_t_thing_v1', 'Status->on stores the CANCEL job' );
+$st2->on( $Gearbox::Status::EVENT_CANCEL, undef );
+is_deeply( $st2->events, {}, '... and undef removes it' );
+is( $st2->counter_add('n'), 1, 'counter_add' );
+is( $st2->counter_add( 'n', 4 ), 5, 'counter_add with a delta' );
+$st2->checkpoint;
+pass('checkpoint on a pending status returns');
+my $cancel = $st2->cancel;
+is( $cancel->operation, 'cancel', 'cancel returns the cancel operation\'s status' );
+$st2->sync;
+is( $st2->state, $Gearbox::Status::STATE_CANCELLED, 'a pending job is cancelled at once' );
+is( $st2->code, 410, '... with 410' );
+eval { $st2->checkpoint };
+is( ref $@, 'ERR_GONE', 'checkpoint on a cancelled status dies with ERR_GONE' );
+
+my $q = $jm->job_queue( [ { name => 'do_put_t_thing_v1', require => ['do_post_t_thing_v1'] },
+    { name => 'do_post_t_thing_v1' } ] );
+is( scalar @$q, 2, 'job_queue: an arrayref of levels' );
+is( $q->[0][0]->name, 'do_post_t_thing_v1', '... level 1 first' );
+Gearbox::JobManager::job_queue_apply( $q, 'content', 'shared' );
+is( $q->[1][0]->content, 'shared', 'job_queue_apply calls a method on every job' );
+eval { $jm->job_queue( [ { name => 'do_put_t_thing_v1', require => 'do_put_t_thing_v1' } ] ) };
+like( "$@", qr/requires itself/, 'a self dependency is refused' );
 
 done_testing;

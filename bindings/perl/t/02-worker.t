@@ -192,10 +192,7 @@ is( $w->request_count, 9, 'request_count' );
 my $fetched = $sm->fetch( $st->uri || $st->name );
 is( $fetched->name, $st->name, 'status_manager->fetch' );
 ok( scalar( grep { $_ eq $st->name } @{ $sm->list( component => 'perltest' ) } ), 'status_manager->list' );
-eval { $st->cancel };
-is( ref $@, 'ERR_NOT_IMPLEMENTED', 'Status->cancel exists and needs [C]' );
-eval { $w->afterwards( Gearbox::Job->new( $kjob ? envelope('do_get_perltest_thing_v1') : () ) ) };
-is( ref $@, 'ERR_NOT_IMPLEMENTED', 'Worker->afterwards exists and needs [C]' );
+isa_ok( $w->job_manager, 'Gearbox::JobManager', 'job_manager' );
 is( $w->cfg->get_string('component'), 'perltest', 'cfg' );
 is( $w->cfg->get_string( 'status', 'type' ), 'sqlite', 'cfg (section, key)' );
 

@@ -127,29 +127,94 @@ final class BindingTest extends TestCase
         $bad->json_content();
     }
 
-    public function testOrchestrationNamesExistAndSayNotImplemented(): void
+    public function testJobManagerMakesJobsInC(): void
     {
         $w = $this->worker();
         $jm = $w->job_manager();
-        $job = $jm->job('do_get_phptest_echo_v1');
+        $jm->base_uri('http://h/phptest/v1');
+        $job = $jm->job('do_put_phptest_thing_v1');
         $this->assertSame('phptest', $job->component());
+        $this->assertSame('create', $job->operation());
+        $this->assertSame('thing', $job->resource_type());
+        $this->assertSame(Job::JOB_ASYNC, $job->type());
+        $this->assertSame('http://h/phptest/v1', $job->base_uri());
+        $this->assertNull($job->status());
         $this->assertMatchesRegularExpression('/^a-[0-9a-z]{26}$/', JobManager::gen_id('a'));
-        $calls = [
-            fn() => $job->run(), fn() => $job->on(Job::EVENT_COMPLETED, $job), fn() => $jm->delay($job, 1),
-            fn() => $jm->retry($job), fn() => $jm->job(HttpClient::METHOD_GET, 'http://x/y/v1/z'),
-            fn() => $jm->job_queue([]), fn() => $jm->job_queue_run([]), fn() => $w->afterwards($job),
-            fn() => $w->clear_afterwards(),
-        ];
-        foreach ($calls as $i => $f) {
-            try {
-                $f();
-                $this->fail("call $i did not throw");
-            } catch (ERR_NOT_IMPLEMENTED $e) {
-                $this->assertSame(501, $e->getCode());
-            }
-        }
         $this->assertTrue($jm->known_job_name('do_get_phptest_echo_v1'));
         $this->assertFalse($jm->known_job_name('do_get_other_echo_v1'));
+        try {
+            $jm->job('do_get_phptest_unknown_v1');  // not in "handlers", and no gearmand to ask
+            $this->fail('an unknown handler');
+        } catch (ERR_SERVICE_UNAVAILABLE $e) {
+            $this->assertStringContainsString('cannot tell whether handler "do_get_phptest_unknown_v1" is known',
+                                              $e->getMessage());
+        }
+        $copy = $jm->job('do_post_phptest_thing_v1', $job);
+        $this->assertSame('do_post_phptest_thing_v1', $copy->name());
+        $rest = $jm->job(HttpClient::METHOD_PUT, 'http://127.0.0.1:1/x/v1/y');
+        $this->assertTrue($rest->is_rest());
+        $this->assertSame(HttpClient::METHOD_PUT, $rest->rest_method());
+        $this->assertSame('http://127.0.0.1:1/x/v1/y', $rest->rest_uri());
+
+        $job->content('{"x": 1}')->add_argument('t1')->resource_name('t1');
+        $job->on(Job::EVENT_COMPLETED, $jm->job('do_delete_phptest_thing_v1'));
+        $env = json_decode($job->serialize(), true);
+        $this->assertSame('do_delete_phptest_thing_v1', $env['on']['COMPLETED']['name']);
+        $follow = (new Job($job))->name('do_post_phptest_thing_v1');
+        $this->assertSame(['t1'], $follow->arguments());
+        $this->assertSame('do_put_phptest_thing_v1', $job->name(), 'the original is unchanged');
+    }
+
+    public function testAsyncRunsDelaysEventsAndCancelWithoutGearmand(): void
+    {
+        $jm = $this->worker()->job_manager();
+        $jm->base_uri('http://h/phptest/v1');
+        $job = $jm->job('do_put_phptest_thing_v1');
+        $resp = $job->run();
+        $this->assertSame(202, $resp->code());
+        $this->assertStringStartsWith('http://h/phptest/v1/status/s-', $resp->status_uri());
+        $st = $resp->status();
+        $this->assertSame(Status::STATE_PENDING, $st->state(), 'no gearmand: it waits in the store');
+        $this->assertSame($st->name(), $job->status()->name());
+
+        $later = $jm->delay($jm->job('do_post_phptest_thing_v1'), 60)->status();
+        $this->assertGreaterThan(time() + 30, $later->ytime());
+
+        $jm->retry($job);
+        $st->sync();
+        $this->assertSame(1, $st->failures());
+
+        $st->on(Status::EVENT_CANCEL, $jm->job('do_delete_phptest_thing_v1'));
+        $this->assertSame('do_delete_phptest_thing_v1', $st->events()['CANCEL']['name']);
+        $st->on(Status::EVENT_CANCEL, null);
+        $this->assertSame([], $st->events());
+        $this->assertSame(3, $st->counter_add('n', 3));
+        $st->checkpoint();
+        $cancel = $st->cancel();
+        $this->assertSame('cancel', $cancel->operation());
+        $st->sync();
+        $this->assertSame(Status::STATE_CANCELLED, $st->state());
+        $this->assertSame(410, $st->code());
+        $this->expectException(ERR_GONE::class);
+        $st->checkpoint();
+    }
+
+    public function testJobQueues(): void
+    {
+        $jm = $this->worker()->job_manager();
+        $q = $jm->job_queue([['name' => 'do_post_phptest_thing_v1', 'require' => ['do_put_phptest_thing_v1']],
+                             ['name' => 'do_put_phptest_thing_v1']]);
+        $this->assertCount(2, $q);
+        $this->assertSame('do_put_phptest_thing_v1', $q[0][0]->name());
+        $jm->job_queue_apply($q, 'content', 'shared');
+        foreach ($q as $level) {
+            foreach ($level as $job) {
+                $this->assertSame('shared', $job->content());
+            }
+        }
+        $this->assertSame('do_post_phptest_thing_v1', $q->reverse()[0][0]->name());
+        $this->expectException(ERR_INTERNAL_SERVER_ERROR::class);
+        $jm->job_queue([['name' => 'do_put_phptest_thing_v1', 'require' => 'do_put_phptest_thing_v1']]);
     }
 
     public function testStatusesInTheStore(): void

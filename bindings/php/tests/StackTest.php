@@ -121,7 +121,7 @@ final class StackTest extends TestCase
         [, $h] = $this->http('DELETE', '/t/v1/thing/a1');
         $st = self::$stack->wait_status($h['location']);
         $this->assertSame(0, $st['code']);
-        $this->assertSame(['delay: 501'], $st['messages']);
+        $this->assertSame(['delay: 202'], $st['messages']);
 
         [, $h] = $this->http('POST', '/t/v1/thing/a1', '{}');
         $path = parse_url($h['location'], PHP_URL_PATH);
@@ -131,6 +131,43 @@ final class StackTest extends TestCase
         }));
         $st = json_decode($this->http('GET', $path)[2], true);
         $this->assertSame('RUNNING', $st['state'], 'WORKER_CONTINUE leaves the status open');
+    }
+
+    public function testOrchestrationThroughTheGateway(): void
+    {
+        // afterwards() + WORKER_CONTINUE: the continuation completes the status.
+        [$code, $h] = $this->http('POST', '/t/v1/thing/a9', '{"then": true}');
+        $this->assertSame(202, $code);
+        $st = self::$stack->wait_status($h['location']);
+        $this->assertSame(0, $st['code']);
+        $this->assertSame(['continuing', 'processing a9', 'done'], $st['messages']);
+
+        // A job started in a handler is a child of its status.
+        [, $h] = $this->http('POST', '/t/v1/parent/p1', '{}');
+        $st = self::$stack->wait_status($h['location']);
+        $this->assertSame(0, $st['code']);
+        $this->assertCount(1, $st['children']);
+        $child = self::$stack->wait_status($st['children'][0]);
+        $this->assertSame(['processing kid', 'done'], $child['messages']);
+        $this->assertSame($h['location'], $child['parent_uri']);
+
+        // Cancelling itself, the handler stops at the checkpoint: 410.
+        [, $h] = $this->http('POST', '/t/v1/stop/s1', '{}');
+        $path = parse_url($h['location'], PHP_URL_PATH);
+        $st = null;
+        $this->assertTrue(Stack::wait_for(function () use ($path, &$st) {
+            $st = json_decode($this->http('GET', $path)[2], true);
+            return ($st['state'] ?? '') === 'CANCELLED';
+        }), json_encode($st));
+        $this->assertSame(410, $st['code']);
+        $this->assertSame('cancel: cancel', $st['messages'][0]);
+        $this->assertNotContains('not reached', $st['messages']);
+
+        // A REST job from PHP through libcurl.
+        $jm = new JobManager(__DIR__ . '/phptest.conf');
+        $resp = $jm->job(HttpClient::METHOD_GET, 'http://127.0.0.1:' . self::$stack->http_port . '/t/v1/trivial')->run();
+        $this->assertSame(200, $resp->code());
+        $this->assertSame('ok', $resp->content());
     }
 
     public function testPhpBarn(): void

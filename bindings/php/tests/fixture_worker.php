@@ -27,6 +27,8 @@ class FixtureWorker extends Worker
         $this->register_handler('do_put_phptest_thing_v1');
         $this->register_handler('do_post_phptest_thing_v1');
         $this->register_handler('do_delete_phptest_thing_v1');
+        $this->register_handler('do_post_phptest_parent_v1');
+        $this->register_handler('do_post_phptest_stop_v1');
     }
 
     function pre_request($job) { $this->pre++; }
@@ -127,17 +129,34 @@ class FixtureWorker extends Worker
     function do_post_phptest_thing_v1($job, $resp)
     {
         $resp->status()->add_message('continuing');
+        if (($job->json_content()['then'] ?? false) === true) {
+            $this->afterwards(new Job($job), 'do_put_phptest_thing_v1');
+        }
         return Worker::WORKER_CONTINUE;
     }
 
     function do_delete_phptest_thing_v1($job, $resp)
     {
         $jm = $this->job_manager();
-        try {
-            $jm->delay($jm->job('do_get_phptest_echo_v1'), 5);
-        } catch (ERR_NOT_IMPLEMENTED $e) {
-            $resp->status()->add_message('delay: ' . $e->getCode());
-        }
+        $later = $jm->delay($jm->job('do_get_phptest_trivial_v1'), 3600);
+        $resp->status()->add_message('delay: ' . $later->code());
+        $later->status()->cancel();  // not to leave it waiting
+        return Worker::WORKER_SUCCESS;
+    }
+
+    function do_post_phptest_parent_v1($job, $resp)
+    {
+        $child = $this->job_manager()->job('do_put_phptest_thing_v1')->resource_name('kid')->content('{}');
+        $resp->status()->add_message('started ' . $child->run()->status()->name());
+        return Worker::WORKER_SUCCESS;
+    }
+
+    function do_post_phptest_stop_v1($job, $resp)
+    {
+        $s = $resp->status();
+        $resp->status()->add_message('cancel: ' . $s->cancel()->operation());
+        $s->checkpoint();  // throws ERR_GONE
+        $resp->status()->add_message('not reached');
         return Worker::WORKER_SUCCESS;
     }
 }

@@ -99,12 +99,6 @@ def error_class(code):
     return _ERRORS_BY_CODE.get(int(code), GearboxError)
 
 
-def _not_implemented(what):
-    raise _ERRORS_BY_CODE[501](
-        "%s is not implemented yet: it needs the orchestration part of the core "
-        "(job manager, events, delays, retries, cancellation)" % what)
-
-
 # ---- JSON (the core's parser and printer: same rules as the gateway) ----------
 
 def parse_json(text, comments=False):
@@ -286,14 +280,37 @@ class Status(_Handle):
         if not isinstance(other, Status):
             raise TypeError("Status(status): fetch statuses with StatusManager.fetch()")
         self._store = other._store
-        self._init_handle(_core.gbx_status_fetch(other._store, other.name()), other._parent)
+        self._jm = other._jm
+        if other.is_remote() or other._store is None:
+            jm = other._job_manager()
+            self._init_handle(_core.gbx_jobmanager_status(jm._p(), other.uri()), jm)
+        else:
+            self._init_handle(_core.gbx_status_fetch(other._store, other.name()), other._parent)
 
     @classmethod
-    def _wrap(cls, ptr, store, parent, owned=True):
+    def _wrap(cls, ptr, store, parent, owned=True, jm=None):
+        """``parent`` keeps what the handle needs alive (the worker, a
+        manager, the job it belongs to); ``jm`` is the JobManager its
+        orchestration calls go through (else found from the parent)."""
         self = cls.__new__(cls)
         self._store = store
+        self._jm = jm
         self._init_handle(ptr, parent, owned)
         return self
+
+    def _job_manager(self):
+        """The JobManager for cancel(), parent(), remote statuses."""
+        if self._jm is not None:
+            return self._jm
+        parent = self._parent
+        if isinstance(parent, JobManager):
+            return parent
+        if isinstance(parent, (Worker, StatusManager)):
+            return parent.job_manager()
+        if isinstance(parent, Job):
+            return parent._job_manager()
+        raise _ERRORS_BY_CODE[500]("this status has no job manager (fetch it through a "
+                                   "StatusManager, a JobManager or a Worker)")
 
     # -- names of states and events
     @staticmethod
@@ -336,11 +353,12 @@ class Status(_Handle):
         return _core.gbx_status_parent_uri(self._p())
 
     def parent(self):
-        """The parent status (a new handle), or None."""
+        """The parent status (a new handle; a remote one when it lives in
+        another service), or None."""
         uri = self.parent_uri()
         if not uri:
             return None
-        return Status._wrap(_core.gbx_status_fetch(self._store, uri), self._store, self._parent)
+        return self._job_manager().status(uri)
 
     # -- progress and result
     def state(self, new=_UNSET):
@@ -418,7 +436,8 @@ class Status(_Handle):
         return _core.gbx_status_mtime(self._p())
 
     def ytime(self, value=_UNSET):
-        """When a delayed job runs (0 = not delayed); setting it needs the scheduler."""
+        """When a delayed job runs (0 = not delayed).  To move a waiting job, use
+        JobManager.reschedule (which also moves its queue row)."""
         if value is _UNSET:
             return _core.gbx_status_ytime(self._p())
         _core.gbx_status_set_ytime(self._p(), float(value))
@@ -439,15 +458,55 @@ class Status(_Handle):
         text = _core.gbx_status_envelope(self._p())
         return None if text is None else _json.loads(text)
 
-    # -- orchestration ([C])
+    # -- orchestration
     def cancel(self):
-        _not_implemented("Status.cancel")
+        """Cancels the job of this status (gbx_jobmanager_cancel): stop it,
+        cancel its children, run its PRECANCEL / CANCEL jobs.  Returns the
+        cancel operation's own Status; ERR_CONFLICT while it is stopping or
+        being cancelled already."""
+        return self._job_manager().cancel(self.uri() if self.is_remote() else self.name())
 
     def checkpoint(self):
-        _not_implemented("Status.checkpoint")
+        """Re-reads the status; raises ERR_GONE when the job is being stopped
+        or cancelled.  Let it propagate from a handler: the job then stops
+        (410) and the cancellation goes on."""
+        _core.gbx_status_checkpoint(self._p())
 
     def on(self, event, job=None):
-        _not_implemented("Status.on")
+        """on(EVENT_PRECANCEL | EVENT_CANCEL, job): ``job`` runs before a
+        cancellation (it may veto it by failing) / as its compensation.
+        ``job`` None removes it."""
+        if isinstance(event, str):
+            event = Status.str2event(event)
+        env = None if job is None else _core.gbx_job_envelope(job._p())
+        _core.gbx_status_on(self._p(), int(event), env)
+
+    def events(self):
+        """The event jobs: {"PRECANCEL": {"name", "envelope"}, "CANCEL": {...}}."""
+        return _core.gbx_status_events(self._p())
+
+    def is_remote(self):
+        """True for a status of another service, read over HTTP (read-only)."""
+        return _core.gbx_status_is_remote(self._p())
+
+    def transition(self, from_state, to_state):
+        """Moves from ``from_state`` to ``to_state`` only if the status is in
+        ``from_state`` (ERR_CONFLICT otherwise)."""
+        if isinstance(from_state, str):
+            from_state = Status.str2state(from_state)
+        if isinstance(to_state, str):
+            to_state = Status.str2state(to_state)
+        _core.gbx_status_transition(self._p(), int(from_state), int(to_state))
+
+    def counter_add(self, name, delta=1):
+        """Adds ``delta`` to the named counter of this status (in the store,
+        seen by every process); returns the new value."""
+        return _core.gbx_status_counter_add(self._p(), str(name), int(delta))
+
+    def wait(self, timeout=0):
+        """Waits until the status has completed (ERR_GATEWAY_TIMEOUT after
+        ``timeout`` seconds; 0 = no limit)."""
+        self._job_manager().wait(self, timeout)
 
     def __repr__(self):
         ptr = self.__dict__.get("_ptr")
@@ -459,9 +518,10 @@ class Status(_Handle):
 # ---- jobs ---------------------------------------------------------------------
 
 class Job(_Handle):
-    """A job: the envelope a handler receives (borrowed, read-only, valid
-    during the call) or one built in Python (``Job(job)`` copies, the
-    JobManager makes new ones), whose setters change it."""
+    """A job: the one a handler receives (borrowed, read-only, valid during
+    the call) or one built in Python - ``Job(job)`` copies a job,
+    ``JobManager.job()`` makes new ones, ``Job(envelope)`` wraps an envelope
+    - whose setters change it and whose ``run()`` starts it."""
 
     _kind = "job"
     _free = staticmethod(_core.gbx_job_free)
@@ -480,44 +540,58 @@ class Job(_Handle):
     EVENT_CANCELLED = _core.GBX_EVENT_CANCELLED
 
     def __init__(self, source):
-        """Job(job) copies a job; Job(envelope) builds one from an envelope
-        (a dict or its JSON text)."""
+        """Job(job) copies a job (same envelope, status id included: running
+        the copy continues that status); Job(envelope) builds one from an
+        envelope (a dict or its JSON text)."""
+        self._status = None
+        self._readonly = False
         if isinstance(source, Job):
-            env = _core.gbx_envelope_copy(_core.gbx_job_envelope(source._p()))
-            parent = source._worker()
+            self._jm = source._jm if source._jm is not None else source._worker_job_manager()
+            self._init_handle(_core.gbx_job_copy(source._p()), self._jm)
         else:
             text = source if isinstance(source, (str, bytes)) else _json.dumps(source)
             env = _core.gbx_envelope_parse(text)
-            parent = None
-        self._env = env
-        self._status = None
-        self._init_handle(None, parent, owned=True)
-        self._rebuild()
+            try:
+                self._jm = None
+                self._init_handle(_core.gbx_job_new(env), None)
+            finally:
+                _core.gbx_envelope_free(env)
 
     @classmethod
     def _borrow(cls, ptr, worker):
+        """The job a handler receives: read-only, valid during the call."""
         self = cls.__new__(cls)
-        self._env = None
         self._status = None
+        self._readonly = True
+        self._jm = None
         self._init_handle(ptr, worker, owned=False)
+        return self
+
+    @classmethod
+    def _made(cls, ptr, jm, parent=None):
+        """A job made by a job manager: owned unless ``parent`` (a JobQueue)
+        owns it."""
+        self = cls.__new__(cls)
+        self._status = None
+        self._readonly = False
+        self._jm = jm
+        self._init_handle(ptr, parent if parent is not None else jm, owned=parent is None)
         return self
 
     def _worker(self):
         parent = self._parent
         return parent if isinstance(parent, Worker) else None
 
-    def _rebuild(self):
-        old = self.__dict__.get("_ptr")
-        self._ptr = _core.gbx_job_new(self._env)
-        if old is not None:
-            _core.gbx_job_free(old)
+    def _worker_job_manager(self):
+        worker = self._worker()
+        return worker.job_manager() if worker is not None else None
 
-    def _release(self):
-        _Handle._release(self)
-        env = self.__dict__.get("_env")
-        self._env = None
-        if env is not None:
-            _core.gbx_envelope_free(env)
+    def _job_manager(self):
+        jm = self._jm if self._jm is not None else self._worker_job_manager()
+        if jm is None:
+            raise _ERRORS_BY_CODE[500]("this job has no job manager: make jobs with "
+                                       "JobManager.job() or run them with JobManager.run(job)")
+        return jm
 
     def _invalidate(self):
         status = self.__dict__.get("_status")
@@ -525,25 +599,31 @@ class Job(_Handle):
             status._invalidate()
         self._ptr = None
 
-    def _set(self, field, value):
-        """Sets an envelope field of a job built in Python."""
-        self._p()
-        if self._env is None:
+    def _writable(self):
+        ptr = self._p()
+        if self._readonly:
             raise _ERRORS_BY_CODE[409]("the job a handler receives cannot be changed; "
                                        "copy it with gearbox.Job(job)")
-        if field in ("arguments", "matrix_arguments", "query_params", "headers", "environ", "on"):
-            _core.gbx_envelope_set_json(self._env, field, value)
+        return ptr
+
+    def _set(self, field, value):
+        """Sets an envelope field of a job built in Python."""
+        ptr = self._writable()
+        if field in ("arguments", "matrix_arguments", "query_params", "headers", "environ"):
+            _core.gbx_job_set_json(ptr, field, value)
         elif field == "content":
-            _core.gbx_envelope_set_content(self._env, value)
+            _core.gbx_job_set_content(ptr, value)
+        elif field == "name":
+            _core.gbx_job_set_name(ptr, str(value))
         else:
-            _core.gbx_envelope_set(self._env, field, None if value is None else str(value))
-        self._rebuild()
+            _core.gbx_job_set(ptr, field, None if value is None else str(value))
+        return self
 
     def _field(name, doc):
         def accessor(self, value=_UNSET):
             if value is _UNSET:
                 return getattr(_core, "gbx_job_" + name)(self._p())
-            self._set(name.replace("resource_", "resource.").replace("remote_", "remote."), value)
+            return self._set(name.replace("resource_", "resource.").replace("remote_", "remote."), value)
         accessor.__name__ = name
         accessor.__doc__ = doc
         return accessor
@@ -556,14 +636,13 @@ class Job(_Handle):
     base_uri = _field("base_uri", '"http://host:port/barn/v1".')
     remote_ip = _field("remote_ip", "The client's address.")
     remote_user = _field("remote_user", "The authenticated user, if any.")
-    event_status = _field("event_status", "The status (JSON text) of the job whose event started this one.")
     del _field
 
     def _collection(name):
         def accessor(self, value=_UNSET):
             if value is _UNSET:
                 return getattr(_core, "gbx_job_" + name)(self._p())
-            self._set(name, value)
+            return self._set(name, value)
         accessor.__name__ = name
         accessor.__doc__ = "A copy of the job's %s; with an argument, replaces them." % name
         return accessor
@@ -574,6 +653,15 @@ class Job(_Handle):
     headers = _collection("headers")
     environ = _collection("environ")
     del _collection
+
+    def add_argument(self, argument):
+        _core.gbx_job_add_argument(self._writable(), str(argument))
+        return self
+
+    def parent_uri(self, value=_UNSET):
+        if value is _UNSET:
+            return _core.gbx_envelope_get(_core.gbx_job_envelope(self._p()), "parent_uri")
+        return self._set("parent_uri", value)
 
     def resource_uri(self):
         return _core.gbx_job_resource_uri(self._p())
@@ -587,18 +675,17 @@ class Job(_Handle):
     def type(self, value=_UNSET):
         """JOB_SYNC or JOB_ASYNC; with an argument, changes it."""
         if value is _UNSET:
-            t = _core.gbx_job_type(self._p())
-            return {"sync": Job.JOB_SYNC, "async": Job.JOB_ASYNC}.get(t, Job.JOB_UNKNOWN)
-        names = {Job.JOB_SYNC: "sync", Job.JOB_ASYNC: "async"}
-        if value not in names:
+            return _core.gbx_job_kind_of(self._p())
+        if value not in (Job.JOB_SYNC, Job.JOB_ASYNC):
             raise ValueError("job type must be Job.JOB_SYNC or Job.JOB_ASYNC")
-        self._set("job_type", names[value])
+        _core.gbx_job_set_type(self._writable(), value)
+        return self
 
     def content(self, value=_UNSET):
         """The request body as str; with an argument (str or bytes), sets it."""
         if value is _UNSET:
             return _text(_core.gbx_job_content(self._p()))
-        self._set("content", value)
+        return self._set("content", value)
 
     def raw_content(self):
         """The request body as bytes."""
@@ -610,17 +697,32 @@ class Job(_Handle):
         return _core.gbx_job_json_content(self._p())
 
     def status(self):
-        """The Status this job reports to (None for a sync job)."""
+        """The Status this job reports to (None for a sync job, and for a
+        job built in Python until it has run)."""
         ptr = self._p()
-        if self._status is None:
-            sptr = _core.gbx_job_status(ptr)
-            if sptr is None:
-                return None
-            worker = self._worker()
-            store = _core.gbx_worker_store(worker._p()) if worker is not None else None
-            # The job invalidates it with itself; the worker keeps the store.
-            self._status = Status._wrap(sptr, store, worker, owned=False)
-        return self._status
+        if self._readonly:
+            if self._status is None:
+                sptr = _core.gbx_job_status(ptr)
+                if sptr is None:
+                    return None
+                worker = self._worker()
+                store = _core.gbx_worker_store(worker._p()) if worker is not None else None
+                # The job invalidates it with itself; the worker keeps the store.
+                self._status = Status._wrap(sptr, store, worker, owned=False)
+            return self._status
+        sptr = _core.gbx_job_status(ptr)
+        if sptr is None:
+            return None
+        jm = self._job_manager()
+        return Status._wrap(sptr, _core.gbx_jobmanager_store(jm._p()), self, owned=False, jm=jm)
+
+    def event_status(self):
+        """The Status of the job whose event started this one (local or
+        remote), or None."""
+        uri = _core.gbx_job_event_status(self._p())
+        if not uri:
+            return None
+        return self._job_manager().status(uri)
 
     def envelope(self):
         """The whole envelope (a dict)."""
@@ -630,12 +732,31 @@ class Job(_Handle):
         """The envelope as JSON text."""
         return _core.gbx_envelope_serialize(_core.gbx_job_envelope(self._p()))
 
-    # -- orchestration ([C])
+    # -- REST jobs (JobManager.job(method, uri))
+    def is_rest(self):
+        return _core.gbx_job_is_rest(self._p())
+
+    def rest_method(self):
+        """HttpClient.METHOD_* of a REST job."""
+        return _core.gbx_job_rest_method(self._p())
+
+    def rest_uri(self):
+        return _core.gbx_job_rest_uri(self._p())
+
+    # -- orchestration
     def on(self, event, job):
-        _not_implemented("Job.on")
+        """on(EVENT_*, job): ``job`` runs (with event_status set) when this
+        job's status reaches the event; ``job`` None removes it."""
+        if isinstance(event, str):
+            event = _core.gbx_job_event_from_name(event)
+        _core.gbx_job_on(self._writable(), int(event), None if job is None else job._p())
+        return self
 
     def run(self):
-        _not_implemented("Job.run")
+        """Runs the job (JobManager.run): sync jobs answer, async jobs get a
+        status (a child of the current job's) and answer 202, REST jobs
+        answer what the service answered.  Returns a JobResponse."""
+        return self._job_manager().run(self)
 
     def __repr__(self):
         if self.__dict__.get("_ptr") is None:
@@ -644,20 +765,32 @@ class Job(_Handle):
 
 
 class JobResponse(_Handle):
-    """What a handler answers: content, headers and code (0 = 200)."""
+    """What a handler answers (content, headers, code; 0 = 200), or what a
+    run job answered."""
 
     _kind = "response"
     _free = staticmethod(_core.gbx_response_free)
 
     def __init__(self):
         self._job = None
+        self._jm = None
         self._init_handle(_core.gbx_response_new())
 
     @classmethod
     def _borrow(cls, ptr, job):
         self = cls.__new__(cls)
         self._job = job
+        self._jm = None
         self._init_handle(ptr, job, owned=False)
+        return self
+
+    @classmethod
+    def _answer(cls, ptr, jm):
+        """The answer of a job run by ``jm`` (owned)."""
+        self = cls.__new__(cls)
+        self._job = None
+        self._jm = jm
+        self._init_handle(ptr, jm)
         return self
 
     def content(self, value=_UNSET):
@@ -668,6 +801,11 @@ class JobResponse(_Handle):
 
     def raw_content(self):
         return _core.gbx_response_content(self._p())
+
+    def json_content(self):
+        """The body parsed as JSON (None when empty)."""
+        raw = self.raw_content()
+        return _core.gbx_json_parse(raw) if raw else None
 
     def add_header(self, name, value):
         _core.gbx_response_add_header(self._p(), str(name), str(value))
@@ -681,13 +819,66 @@ class JobResponse(_Handle):
             return _core.gbx_response_code(self._p())
         _core.gbx_response_set_code(self._p(), int(value))
 
+    def status_uri(self):
+        """The status_uri of the async job this answers (202), or None."""
+        return _core.gbx_response_status_uri(self._p())
+
     def status(self):
-        """The Status of the job this response answers (None for sync jobs)."""
+        """A handler's response: its job's Status (None for sync jobs).  The
+        answer of a run job: the started job's Status (read again, local or
+        remote), None when it has none."""
         self._p()
+        if self._jm is not None:
+            uri = self.status_uri()
+            return self._jm.status(uri) if uri else None
         return self._job.status() if self._job is not None else None
 
     def serialize(self):
         return _core.gbx_response_serialize(self._p())
+
+
+class JobQueue(_Handle):
+    """Agents levelled by dependency (JobManager.job_queue): a sequence of
+    levels, each a list of the jobs that run in parallel.  The jobs belong
+    to the queue (their setters work; they live as long as it)."""
+
+    _kind = "job queue"
+    _free = staticmethod(_core.gbx_job_queue_free)
+
+    def __init__(self, jm, agents):
+        self._jm = jm
+        self._init_handle(_core.gbx_jobmanager_job_queue(jm._p(), agents), jm)
+
+    def levels(self):
+        return _core.gbx_job_queue_levels(self._p())
+
+    def level(self, k):
+        """The jobs of level ``k`` (from 0)."""
+        ptr = self._p()
+        if not 0 <= k < _core.gbx_job_queue_levels(ptr):
+            raise IndexError("job queue level %d out of range" % k)
+        return [Job._made(_core.gbx_job_queue_job(ptr, k, i), self._jm, parent=self)
+                for i in range(_core.gbx_job_queue_level_size(ptr, k))]
+
+    def jobs(self):
+        """Every job, level after level."""
+        return [job for level in self for job in level]
+
+    def reverse(self):
+        """Reverses the order of the levels (undo in reverse)."""
+        _core.gbx_job_queue_reverse(self._p())
+
+    def __len__(self):
+        return self.levels()
+
+    def __getitem__(self, k):
+        if k < 0:
+            k += self.levels()
+        return self.level(k)
+
+    def __iter__(self):
+        for k in range(self.levels()):
+            yield self.level(k)
 
 
 # ---- managers -----------------------------------------------------------------
@@ -711,6 +902,7 @@ class StatusManager(_Handle):
 
     def __init__(self, source):
         cfg, owner = _config_of(source)
+        self._cfg = cfg
         self._base_uri = None
         if isinstance(source, Worker):
             self._init_handle(_core.gbx_worker_store(source._p()), source, owned=False)
@@ -719,6 +911,12 @@ class StatusManager(_Handle):
             if section is None:
                 raise _ERRORS_BY_CODE[500]("config %s has no \"status\" section" % cfg.path)
             self._init_handle(_core.gbx_store_open(section, cfg.dir()), owner)
+
+    def job_manager(self):
+        """A JobManager over this store (the worker's, for a worker's)."""
+        if isinstance(self._parent, Worker):
+            return self._parent.job_manager()
+        return JobManager._over(self._cfg, self._p(), self)
 
     def base_uri(self, uri=_UNSET):
         """The base URI new statuses get their status_uri under
@@ -753,72 +951,173 @@ class StatusManager(_Handle):
         return [self.fetch(i) for i in self.list(**filters)]
 
 
-class JobManager:
-    """Makes jobs.  Running them, delays, retries and job queues come with
-    the orchestration part of the core and raise ERR_NOT_IMPLEMENTED until then."""
+class JobManager(_Handle):
+    """Makes and runs jobs (the C job manager, gbx_jobmanager_*): jobs for
+    handlers, REST jobs, delays, retries, job queues of agents, statuses
+    local or remote, cancellation.  ``JobManager(worker)`` is the worker's
+    own (``worker.job_manager()``); ``JobManager(config)`` makes one over a
+    config and its status store."""
 
-    _METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
+    _kind = "job manager"
+    _METHODS = {"GET": _core.GBX_METHOD_GET, "DELETE": _core.GBX_METHOD_DELETE,
+                "POST": _core.GBX_METHOD_POST, "PUT": _core.GBX_METHOD_PUT,
+                "HEAD": _core.GBX_METHOD_HEAD}
 
     def __init__(self, source):
-        self._cfg, self._owner = _config_of(source)
         self._base_uri = None
+        self._store_ptr = None
+        if isinstance(source, Worker):
+            self._cfg = source.cfg()
+            self._init_handle(_core.gbx_worker_job_manager(source._p()), source, owned=False)
+            return
+        cfg, owner = _config_of(source)
+        self._cfg = cfg
+        section = cfg.get("status")
+        store = _core.gbx_store_open(section, cfg.dir()) if section is not None else None
+        try:
+            ptr = _core.gbx_jobmanager_new(cfg._p(), store)
+        except BaseException:
+            if store is not None:
+                _core.gbx_store_free(store)
+            raise
+        self._store_ptr = store
+        self._init_handle(ptr, owner)
+
+    @classmethod
+    def _over(cls, cfg, store_ptr, parent):
+        """A job manager over a store someone else (``parent``) owns."""
+        self = cls.__new__(cls)
+        self._base_uri = None
+        self._store_ptr = None
+        self._cfg = cfg
+        self._init_handle(_core.gbx_jobmanager_new(cfg._p(), store_ptr), parent)
+        return self
+
+    def _p(self):
+        parent = self.__dict__.get("_parent")
+        if isinstance(parent, Worker) and parent.__dict__.get("_ptr") is None:
+            raise ReferenceError("the worker of this job manager has been closed")
+        return _Handle._p(self)
+
+    def _release(self):
+        ptr = self.__dict__.get("_ptr")
+        self._ptr = None
+        if ptr is not None and self.__dict__.get("_owned"):
+            _core.gbx_jobmanager_free(ptr)
+        store = self.__dict__.get("_store_ptr")
+        self._store_ptr = None
+        if store is not None:
+            _core.gbx_store_free(store)
 
     def cfg(self):
         return self._cfg
 
     def base_uri(self, uri=_UNSET):
+        """The base URI of new jobs when no handler is running."""
         if uri is _UNSET:
             return self._base_uri
-        self._base_uri = str(uri).rstrip("/")
+        self._base_uri = None if uri is None else str(uri).rstrip("/")
+        _core.gbx_jobmanager_set_base_uri(self._p(), self._base_uri)
 
     def job(self, name, envelope=None):
-        """job(name), job(name, envelope dict/JSON): a new async job;
-        job(method, uri): a REST job (not yet)."""
+        """job(name): a new async job for handler ``name`` (known to gearmand
+        or listed in the config's "handlers"); job(name, envelope): a copy of
+        an envelope (dict, JSON text or a Job) renamed; job(method, uri): a
+        REST job (method: HttpClient.METHOD_* or "GET", ...)."""
+        jm = self._p()
         if isinstance(name, int) or (isinstance(name, str) and name.upper() in self._METHODS):
-            _not_implemented("JobManager.job(method, uri)")
+            method = self._METHODS[name.upper()] if isinstance(name, str) else name
+            if envelope is None:
+                raise TypeError("job(method, uri): the URI is missing")
+            return Job._made(_core.gbx_jobmanager_rest_job(jm, method, str(envelope)), self)
         if envelope is None:
-            method, component, resource, version = _core.gbx_py_handler_parse(name)
-            ops = {"get": "get", "put": "create", "post": "create", "delete": "delete"}
-            env = {"version": 1, "name": name, "job_type": "async",
-                   "operation": ops.get(method, method), "component": component,
-                   "resource": {"type": resource}}
-            if self._base_uri:
-                env["base_uri"] = self._base_uri
-        else:
-            env = _json.loads(envelope) if isinstance(envelope, (str, bytes)) else dict(envelope)
-            env["name"] = name
-        job = Job(env)
-        job._parent = self._owner
-        return job
+            return Job._made(_core.gbx_jobmanager_job(jm, str(name)), self)
+        if isinstance(envelope, Job):
+            return Job._made(_core.gbx_jobmanager_job_from_envelope(
+                jm, str(name), _core.gbx_job_envelope(envelope._p())), self)
+        text = envelope if isinstance(envelope, (str, bytes)) else _json.dumps(envelope)
+        env = _core.gbx_envelope_parse(text)
+        try:
+            return Job._made(_core.gbx_jobmanager_job_from_envelope(jm, str(name), env), self)
+        finally:
+            _core.gbx_envelope_free(env)
 
-    def gen_id(self, prefix):
+    @staticmethod
+    def gen_id(prefix):
         """A random id ``<prefix>-<26 chars>``."""
-        return _core.gbx_id_generate(prefix)
+        return _core.gbx_jobmanager_gen_id(str(prefix))
+
+    def run(self, job):
+        """Runs ``job``; its JobResponse (see Job.run)."""
+        return JobResponse._answer(_core.gbx_jobmanager_run(self._p(), job._p()), self)
 
     def delay(self, job, seconds):
-        _not_implemented("JobManager.delay")
+        """Runs an async job in ``seconds`` (its status shows ytime until
+        then); its JobResponse (202)."""
+        return JobResponse._answer(_core.gbx_jobmanager_delay(self._p(), job._p(), float(seconds)), self)
 
     def retry(self, job):
-        _not_implemented("JobManager.retry")
+        """Runs the job (which has a status) again after a Fibonacci pause;
+        raises the final error once the attempts are used up."""
+        _core.gbx_jobmanager_retry(self._p(), job._p())
+
+    def status(self, id_or_uri):
+        """A status by id or URI: from the store, or (an http URI of another
+        service) read over HTTP as a read-only remote status."""
+        ptr = _core.gbx_jobmanager_status(self._p(), str(id_or_uri))
+        return Status._wrap(ptr, _core.gbx_jobmanager_store(self._p()), self, jm=self)
+
+    def wait(self, status, timeout=0):
+        """Waits until ``status`` has completed (ERR_GATEWAY_TIMEOUT after
+        ``timeout`` seconds; 0 = no limit)."""
+        _core.gbx_jobmanager_wait(self._p(), status._p(), float(timeout))
+
+    def cancel(self, id_or_uri):
+        """Cancels a status by id or URI; the cancel operation's Status."""
+        if isinstance(id_or_uri, Status):
+            id_or_uri = id_or_uri.uri() if id_or_uri.is_remote() else id_or_uri.name()
+        ptr = _core.gbx_jobmanager_cancel(self._p(), str(id_or_uri))
+        return Status._wrap(ptr, _core.gbx_jobmanager_store(self._p()), self, jm=self)
+
+    def reschedule(self, id_or_uri, ytime):
+        """The waiting job of a status runs at ``ytime`` (unix seconds); the
+        status, re-read."""
+        ptr = _core.gbx_jobmanager_reschedule(self._p(), str(id_or_uri), float(ytime))
+        return Status._wrap(ptr, _core.gbx_jobmanager_store(self._p()), self, jm=self)
+
+    def run_due(self):
+        """One scheduler step (the gateway runs it): submits the due queued
+        jobs; (number submitted, next due time or 0)."""
+        return tuple(_core.gbx_jobmanager_run_due(self._p()))
 
     def job_queue(self, agents):
-        _not_implemented("JobManager.job_queue")
+        """Agents [{"name": handler, "require": [names]}, ...] levelled by
+        dependency: a JobQueue."""
+        return JobQueue(self, agents)
 
-    def job_queue_run(self, queue):
-        _not_implemented("JobManager.job_queue_run")
+    def job_queue_run(self, queue, timeout=0):
+        """Runs a JobQueue level after level (the jobs of a level in
+        parallel, as children of the current status); raises the first
+        failure, or ERR_GATEWAY_TIMEOUT after ``timeout`` s (0 = no limit)."""
+        _core.gbx_jobmanager_job_queue_run(self._p(), queue._p(), float(timeout))
+
+    @staticmethod
+    def job_queue_apply(queue, function, data):
+        """Calls ``job.<function>(data)`` on every job of a queue."""
+        for level in queue:
+            for job in level:
+                getattr(job, function)(data)
 
 
 class HttpClient:
-    """Gearbox's HTTP client: its method constants (REST jobs use them)."""
+    """Gearbox's HTTP method constants; REST calls are jobs:
+    ``job_manager.job(HttpClient.METHOD_GET, uri).run()``."""
 
     METHOD_GET = _core.GBX_METHOD_GET
     METHOD_DELETE = _core.GBX_METHOD_DELETE
     METHOD_POST = _core.GBX_METHOD_POST
     METHOD_PUT = _core.GBX_METHOD_PUT
     METHOD_HEAD = _core.GBX_METHOD_HEAD
-
-    def __init__(self, *args, **kwargs):
-        _not_implemented("HttpClient")
 
 
 # ---- the worker ---------------------------------------------------------------
@@ -887,6 +1186,7 @@ class Worker(_Handle):
             raise TypeError("Worker(config): a config file path or a Config loaded from a file")
         self._config_path = _os.path.abspath(path)
         self._handlers = {}
+        self._builtin = set()
         self._max_requests = 0
         self._stopping = False
         self._init_handle(_core.gbx_worker_new(self._config_path))
@@ -911,7 +1211,7 @@ class Worker(_Handle):
         _core.gbx_py_worker_register(self._p(), name, _dispatcher(_weakref.ref(self), name))
 
     def handlers(self):
-        return sorted(self._handlers)
+        return sorted(set(self._handlers) | self._builtin)
 
     def pre_request(self, job):
         """Called before every handler; override it."""
@@ -923,10 +1223,10 @@ class Worker(_Handle):
         """Serves jobs until stop(), max_requests or an interrupt (which is
         raised here after the current job is answered)."""
         ptr = self._p()
-        if not self._handlers:
+        if not self._handlers and not self._builtin:
             raise _ERRORS_BY_CODE[500]("no handlers registered")
         log(LOG_INFO, "python worker %s serving %d handler(s)" % (
-            self.cfg().get_string("component", "-"), len(self._handlers)))
+            self.cfg().get_string("component", "-"), len(self.handlers())))
         while not self._stopping:
             if self._max_requests and _core.gbx_worker_request_count(ptr) >= self._max_requests:
                 log(LOG_INFO, "worker: %d requests served, max_requests reached" % self._max_requests)
@@ -960,16 +1260,34 @@ class Worker(_Handle):
         return Config._borrow(_core.gbx_worker_config(self._p()), self, self._config_path)
 
     def job_manager(self):
+        """The worker's JobManager (its C job manager: jobs started in a
+        handler become children of the handler's status)."""
         return JobManager(self)
 
     def status_manager(self):
         return StatusManager(self)
 
     def afterwards(self, job, name=None, delay=0):
-        _not_implemented("Worker.afterwards")
+        """afterwards(job[, name][, delay]): once the current handler has
+        returned (not if it failed), a copy of ``job`` - renamed to ``name``
+        if given - runs, ``delay`` seconds later if > 0.  A copy of the
+        current job shares its status: return WORKER_CONTINUE to leave that
+        open for it.  ``afterwards(job, 5)`` is a delay without a name."""
+        if delay == 0 and isinstance(name, (int, float)) and not isinstance(name, bool):
+            name, delay = None, name
+        _core.gbx_worker_afterwards(self._p(), job._p(), None if name is None else str(name),
+                                    float(delay))
 
     def clear_afterwards(self):
-        _not_implemented("Worker.clear_afterwards")
+        """Forgets the jobs afterwards() queued during the current handler."""
+        _core.gbx_worker_clear_afterwards(self._p())
+
+    def register_agents(self, name="do_run_global_agents_v1"):
+        """Serves ``name`` with the built-in agents runner (content
+        {"agents": [...], "content": ...}: the agents run level after level
+        as children of its status)."""
+        _core.gbx_worker_register_agents(self._p(), str(name))
+        self._builtin.add(name)
 
     def close(self):
         """Frees the C worker now (also done when the object goes away)."""

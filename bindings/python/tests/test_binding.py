@@ -1,6 +1,8 @@
 """The binding surface without gearmand: errors both ways, JSON type
-mapping both ways, jobs, responses, statuses, configs, constants, and
-objects keeping their parents alive."""
+mapping both ways, jobs, responses, statuses, configs, constants, objects
+keeping their parents alive, and the orchestration calls that need no
+gearmand (the C job manager: jobs, async runs queued in the store, delays,
+retries, events, cancellation, job queues, REST jobs)."""
 
 import gc
 import json
@@ -11,7 +13,7 @@ import pytest
 import gearbox
 from gearbox import _gearbox as core
 
-from conftest import envelope, write_config
+from conftest import BOUND, envelope, write_config
 
 
 # ---- errors ------------------------------------------------------------------
@@ -245,19 +247,162 @@ def test_status_life(manager):
     assert copy.name() == s.name()
 
 
-def test_orchestration_names_exist_and_say_not_implemented(manager):
-    s = manager.create(operation="create")
-    jm = gearbox.JobManager(gearbox.Config(data={"status": {}}, base_dir="/tmp"))
+@pytest.fixture
+def jm(tmp_path):
+    """A job manager over a config whose gearmand (port 1) is never there:
+    its handlers are known from the config, async jobs wait in the store."""
+    conf = write_config(tmp_path, "pytest", 1,
+                        ["do_post_pytest_thing_v1", "do_put_pytest_thing_v1", "do_get_pytest_thing_v1",
+                         "do_delete_pytest_thing_v1"],
+                        extra={"jobs": {"retry_max_attempts": 2}})
+    manager = gearbox.JobManager(str(conf))
+    manager.base_uri("http://127.0.0.1:4080/pytest/v1")
+    return manager
+
+
+def test_job_manager_makes_jobs_in_c(jm):
     job = jm.job("do_post_pytest_thing_v1")
     assert job.operation() == "create" and job.component() == "pytest" and job.resource_type() == "thing"
-    assert jm.gen_id("a").startswith("a-")
-    for call in (s.cancel, s.checkpoint, lambda: s.on(gearbox.EVENT_CANCEL, job), job.run,
-                 lambda: job.on(gearbox.EVENT_COMPLETED, job), lambda: jm.delay(job, 5),
-                 lambda: jm.retry(job), lambda: jm.job_queue([]), lambda: jm.job_queue_run([]),
-                 lambda: jm.job("GET", "http://x/"), gearbox.HttpClient):
-        with pytest.raises(gearbox.ERR_NOT_IMPLEMENTED) as info:
-            call()
-        assert "not implemented" in str(info.value)
+    assert job.type() == gearbox.JOB_ASYNC and job.base_uri() == "http://127.0.0.1:4080/pytest/v1"
+    assert job.status() is None and not job.is_rest()
+    with pytest.raises(gearbox.ERR_SERVICE_UNAVAILABLE) as info:
+        jm.job("do_get_pytest_unknown_v1")  # not in "handlers", and no gearmand to ask
+    assert 'cannot tell whether handler "do_get_pytest_unknown_v1" is known' in str(info.value)
+    with pytest.raises(gearbox.ERR_BAD_REQUEST):
+        jm.job("not_a_handler")
+    renamed = jm.job("do_put_pytest_thing_v1", make_job())
+    assert renamed.name() == "do_put_pytest_thing_v1" and renamed.arguments() == ["x1", "x2"]
+    from_dict = jm.job("do_delete_pytest_thing_v1", envelope("do_get_pytest_thing_v1", arguments=["z"]))
+    assert from_dict.name() == "do_delete_pytest_thing_v1" and from_dict.resource_name() == "z"
+    assert jm.gen_id("a").startswith("a-") and len(gearbox.JobManager.gen_id("b")) == 28
+
+
+def test_job_setters_copy_and_events(jm):
+    job = jm.job("do_post_pytest_thing_v1")
+    job.content('{"n": 1}').add_argument("a1").headers({"x-h": "v"}).resource_name("a1")
+    job.type(gearbox.JOB_SYNC)
+    assert job.type() == gearbox.JOB_SYNC
+    job.type(gearbox.JOB_ASYNC)
+    follow = gearbox.Job(job).name("do_put_pytest_thing_v1")
+    assert follow.name() == "do_put_pytest_thing_v1" and follow.arguments() == ["a1"]
+    assert follow.api_version() == "v1" and job.name() == "do_post_pytest_thing_v1"
+    job.on(gearbox.EVENT_COMPLETED, follow).on("FAILED", jm.job("do_delete_pytest_thing_v1"))
+    on = job.envelope()["on"]
+    assert on["COMPLETED"]["name"] == "do_put_pytest_thing_v1"
+    assert on["FAILED"]["name"] == "do_delete_pytest_thing_v1"
+    job.on(gearbox.EVENT_FAILED, None)
+    assert "FAILED" not in job.envelope()["on"]
+    with pytest.raises(gearbox.ERR_BAD_REQUEST):
+        job.on(gearbox.Job.EVENT_UNKNOWN, follow)
+
+
+def test_async_run_delay_retry_without_gearmand(jm):
+    job = jm.job("do_post_pytest_thing_v1")
+    resp = job.run()
+    assert resp.code() == 202 and resp.status_uri().startswith("http://127.0.0.1:4080/pytest/v1/status/s-")
+    assert resp.json_content()["status_uri"] == resp.status_uri()
+    st = resp.status()
+    assert st.state() == gearbox.STATE_PENDING and st.operation() == "create" and not st.is_remote()
+    assert job.status().name() == st.name() == job.status_id()
+
+    later = jm.delay(jm.job("do_put_pytest_thing_v1"), 60).status()
+    assert later.ytime() > st.ctime() + 30
+    with pytest.raises(gearbox.ERR_BAD_REQUEST):
+        jm.delay(jm.job("do_get_pytest_thing_v1").type(gearbox.JOB_SYNC), 5)
+
+    jm.retry(job)
+    st.sync()
+    assert st.failures() == 1 and st.ytime() > 0
+    with pytest.raises(gearbox.GearboxError) as info:
+        jm.retry(job)  # retry_max_attempts 2
+    assert "gave up after 2 attempts" in str(info.value)
+    st.sync()
+    assert st.has_completed() and st.code() == 500
+
+
+def test_status_events_cancel_and_checkpoint(jm):
+    st = jm.job("do_post_pytest_thing_v1").run().status()
+    undo = jm.job("do_delete_pytest_thing_v1")
+    st.on(gearbox.EVENT_CANCEL, undo)
+    st.on("PRECANCEL", jm.job("do_get_pytest_thing_v1"))
+    assert st.events()["CANCEL"]["name"] == "do_delete_pytest_thing_v1"
+    st.on(gearbox.EVENT_PRECANCEL, None)
+    assert set(st.events()) == {"CANCEL"}
+    st.on(gearbox.EVENT_CANCEL, None)
+    assert st.events() == {}
+    assert st.counter_add("hits") == 1 and st.counter_add("hits", 5) == 6
+    st.checkpoint()  # PENDING: goes on
+
+    cancel = st.cancel()
+    assert cancel.operation() == "cancel" and cancel.resource_uri() == st.uri()
+    st.sync()
+    assert st.state() == gearbox.STATE_CANCELLED and st.code() == 410
+    cancel.wait(BOUND)
+    assert cancel.has_completed() and cancel.is_success()
+    with pytest.raises(gearbox.ERR_GONE):
+        st.checkpoint()
+    with pytest.raises(gearbox.ERR_CONFLICT):
+        st.transition(gearbox.STATE_RUNNING, gearbox.STATE_COMPLETED)
+
+
+def test_job_queue_levels_agents(jm):
+    agents = [{"name": "do_get_pytest_thing_v1", "require": ["do_post_pytest_thing_v1"]},
+              {"name": "do_post_pytest_thing_v1"},
+              {"name": "do_put_pytest_thing_v1", "require": "do_post_pytest_thing_v1"},
+              {"name": "do_delete_pytest_thing_v1",
+               "require": ["do_get_pytest_thing_v1", "do_put_pytest_thing_v1"]}]
+    q = jm.job_queue(agents)
+    assert len(q) == q.levels() == 3
+    assert [[j.name() for j in level] for level in q] == [
+        ["do_post_pytest_thing_v1"], ["do_get_pytest_thing_v1", "do_put_pytest_thing_v1"],
+        ["do_delete_pytest_thing_v1"]]
+    jm.job_queue_apply(q, "content", '{"shared": true}')
+    assert all(j.json_content() == {"shared": True} for j in q.jobs())
+    q.reverse()
+    assert q[0][0].name() == "do_delete_pytest_thing_v1"
+    with pytest.raises(gearbox.ERR_INTERNAL_SERVER_ERROR) as info:
+        jm.job_queue([{"name": "do_get_pytest_thing_v1", "require": ["do_get_pytest_thing_v1"]}])
+    assert "requires itself" in str(info.value)
+
+
+def test_rest_jobs_through_c(jm):
+    import http.server
+    import threading
+
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            seen.append((self.command, self.path, self.rfile.read(length).decode()))
+            body = json.dumps({"method": self.command}).encode()
+            self.send_response(201 if self.command == "POST" else 200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = "http://127.0.0.1:%d/svc/v1/thing/x" % server.server_address[1]
+        get = jm.job(gearbox.HttpClient.METHOD_GET, url)
+        assert get.is_rest() and get.rest_method() == gearbox.METHOD_GET and get.rest_uri() == url
+        resp = get.run()  # the C call waits without the GIL: the server thread answers
+        assert resp.code() == 200 and resp.json_content() == {"method": "GET"}
+        assert resp.headers().get("Content-Type") == "application/json" and resp.status() is None
+        post = jm.job("POST", url).content('{"a": 1}')
+        assert post.run().code() == 201
+        assert seen == [("GET", "/svc/v1/thing/x", ""), ("POST", "/svc/v1/thing/x", '{"a": 1}')]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_objects_keep_their_parents_alive(tmp_path):

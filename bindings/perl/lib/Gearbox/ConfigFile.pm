@@ -16,6 +16,14 @@ sub new {
     return bless { ptr => $cfg, owned => 1 }, $class;
 }
 
+# A config made from Perl data (a hashref; BASE_DIR resolves relative
+# paths): Gearbox::ConfigFile->from_data({...}[, BASE_DIR]).
+sub from_data {
+    my ( $class, $data, $base_dir ) = @_;
+    my $cfg = Gearbox::Core::gbx_config_from_json( $data // {}, $base_dir );
+    return bless { ptr => $cfg, owned => 1 }, $class;
+}
+
 # A config that belongs to `owner` (a worker); kept alive through it.
 sub _borrowed {
     my ( $class, $ptr, $owner ) = @_;

@@ -37,32 +37,42 @@ our ( $EVENT_UNKNOWN, $EVENT_COMPLETED, $EVENT_FAILED, $EVENT_SUCCEEDED, $EVENT_
 sub event2str { return Gearbox::Core::gbx_job_event_name( pop // 0 ) }
 sub str2event { return Gearbox::Core::gbx_job_event_from_name( pop // '' ) }
 
-# Gearbox::Job->new($job): a copy of a job.  Gearbox::Job->new(\%envelope)
-# or ->new($envelope_json): a job over that envelope (validated).
+# Gearbox::Job->new($job): a copy of a job (same envelope, status id
+# included: running the copy continues that status).
+# Gearbox::Job->new(\%envelope) or ->new($envelope_json): a job over that
+# envelope (validated).
 sub new {
     my ( $class, $from ) = @_;
-    my $env;
     if ( blessed $from && $from->isa('Gearbox::Job') ) {
-        $env = Gearbox::Core::gbx_envelope_copy( Gearbox::Core::gbx_job_envelope( $from->_p ) );
+        my $jm = $from->{jm} || ( $from->{worker} ? $from->{worker}->job_manager : undef );
+        return bless { ptr => Gearbox::Core::gbx_job_copy( $from->_p ), owned => 1, jm => $jm },
+            ref $class || $class;
     }
-    elsif ( defined $from ) {
-        my $text = ref $from ? Gearbox::Core::gbx_json_dump($from) : "$from";
-        $env = Gearbox::Core::gbx_envelope_parse($text);
-    }
-    else {
-        die ERR_BAD_REQUEST->new("Gearbox::Job->new needs a job or an envelope; JobManager->job makes new ones");
-    }
-    return $class->_from_envelope($env);
-}
-
-# A job over the envelope pointer `env`, which it frees.
-sub _from_envelope {
-    my ( $class, $env ) = @_;
-    my $job = eval { Gearbox::Core::gbx_job_new($env) };
-    my $err = $@;
+    die ERR_BAD_REQUEST->new("Gearbox::Job->new needs a job or an envelope; JobManager->job makes new ones")
+        unless defined $from;
+    my $text = ref $from ? Gearbox::Core::gbx_json_dump($from) : "$from";
+    my $env  = Gearbox::Core::gbx_envelope_parse($text);
+    my $job  = eval { Gearbox::Core::gbx_job_new($env) };
+    my $err  = $@;
     Gearbox::Core::gbx_envelope_free($env);
     die $err unless $job;
     return bless { ptr => $job, owned => 1 }, ref $class || $class;
+}
+
+# A job made by the job manager JM: owned, unless GUARD (a job queue's)
+# owns it.
+sub _made {
+    my ( $class, $ptr, $jm, $guard ) = @_;
+    return bless { ptr => $ptr, jm => $jm, ( $guard ? ( queue => $guard ) : ( owned => 1 ) ) }, $class;
+}
+
+# The job manager that runs this job.
+sub _jm {
+    my $self = shift;
+    return $self->{jm} if $self->{jm};
+    return $self->{worker}->job_manager if $self->{worker};
+    die ERR_INTERNAL_SERVER_ERROR->new(
+        "this job has no job manager: make jobs with JobManager->job or run them with JobManager->run(\$job)");
 }
 
 sub _p {
@@ -74,41 +84,31 @@ sub _p {
 
 sub _env { Gearbox::Core::gbx_job_envelope( $_[0]->_p ) }
 
-sub _not_yet {
-    my $what = shift;
-    die ERR_NOT_IMPLEMENTED->new("$what needs the orchestration of Gearbox [C], which is not available yet");
-}
-
-# Changes the envelope of a job built in the worker: the job is rebuilt over
-# a changed copy, so that nothing it derived from the old one goes stale.
-sub _change {
-    my ( $self, $change ) = @_;
+# The pointer of a job that may be changed: not the one a handler receives.
+sub _w {
+    my $self = shift;
+    my $p    = $self->_p;
     die ERR_INTERNAL_SERVER_ERROR->new(
         "the job a handler receives is read-only; copy it with Gearbox::Job->new(\$job) to change it")
-        unless $self->{owned};
-    my $env = Gearbox::Core::gbx_envelope_copy( $self->_env );
-    my $ok  = eval { $change->($env); 1 };
-    if ( !$ok ) {
-        my $err = $@;
-        Gearbox::Core::gbx_envelope_free($env);
-        die $err;
-    }
-    my $new = ref($self)->_from_envelope($env);
-    Gearbox::Core::gbx_job_free( $self->{ptr} );
-    $self->{ptr} = delete $new->{ptr};
-    delete $new->{owned};
-    delete $self->{_status};
-    return $self;
+        if $self->{borrowed};
+    return $p;
 }
 
 sub _set {
     my ( $self, $field, $value ) = @_;
-    return $self->_change( sub { Gearbox::Core::gbx_envelope_set( $_[0], $field, defined $value ? "$value" : undef ) } );
+    if ( $field eq 'name' ) {
+        Gearbox::Core::gbx_job_set_name( $self->_w, defined $value ? "$value" : undef );
+    }
+    else {
+        Gearbox::Core::gbx_job_set( $self->_w, $field, defined $value ? "$value" : undef );
+    }
+    return $self;
 }
 
 sub _set_json {
     my ( $self, $field, $value ) = @_;
-    return $self->_change( sub { Gearbox::Core::gbx_envelope_set_json( $_[0], $field, $value ) } );
+    Gearbox::Core::gbx_job_set_json( $self->_w, $field, $value );
+    return $self;
 }
 
 sub _str { my $v = shift; return defined $v ? $v : '' }
@@ -196,12 +196,12 @@ sub type {
     my $self = shift;
     if (@_) {
         my $t = shift;
-        my $name = $t eq $JOB_SYNC || lc $t eq 'sync' ? 'sync' : $t eq $JOB_ASYNC || lc $t eq 'async' ? 'async' : undef;
-        die ERR_BAD_REQUEST->new("unknown job type \"$t\"") unless $name;
-        return $self->_set( 'job_type', $name );
+        my $kind = $t eq $JOB_SYNC || lc $t eq 'sync' ? $JOB_SYNC : $t eq $JOB_ASYNC || lc $t eq 'async' ? $JOB_ASYNC : undef;
+        die ERR_BAD_REQUEST->new("unknown job type \"$t\"") unless $kind;
+        Gearbox::Core::gbx_job_set_type( $self->_w, $kind );
+        return $self;
     }
-    my $t = _str( Gearbox::Core::gbx_job_type( $self->_p ) );
-    return $t eq 'sync' ? $JOB_SYNC : $t eq 'async' ? $JOB_ASYNC : $JOB_UNKNOWN;
+    return Gearbox::Core::gbx_job_kind_of( $self->_p );
 }
 
 # Seconds left until the job's deadline (0 = none).
@@ -209,7 +209,9 @@ sub timeout {
     my $self = shift;
     if (@_) {
         my $t = int shift;
-        return $self->_change( sub { Gearbox::Core::gbx_envelope_set_int( $_[0], 'deadline', $t > 0 ? time + $t : 0 ) } );
+        my $env = Gearbox::Core::gbx_job_envelope( $self->_w );
+        Gearbox::Core::gbx_envelope_set_int( $env, 'deadline', $t > 0 ? time + $t : 0 );
+        return $self;
     }
     my $deadline = Gearbox::Core::gbx_envelope_get_int( $self->_env, 'deadline' );
     return 0 unless $deadline;
@@ -222,7 +224,8 @@ sub content {
     my $self = shift;
     if (@_) {
         my $c = shift;
-        return $self->_change( sub { Gearbox::Core::gbx_envelope_set_content( $_[0], defined $c ? $c : '' ) } );
+        Gearbox::Core::gbx_job_set_content( $self->_w, defined $c ? $c : '' );
+        return $self;
     }
     return Gearbox::Core::gbx_job_content( $self->_p );
 }
@@ -252,7 +255,8 @@ for my $c (
 
 sub add_argument {
     my ( $self, $arg ) = @_;
-    return $self->_set_json( 'arguments', [ @{ $self->arguments }, "$arg" ] );
+    Gearbox::Core::gbx_job_add_argument( $self->_w, "$arg" );
+    return $self;
 }
 
 for my $c ( [ add_matrix_argument => 'matrix_arguments' ], [ add_query_param => 'query_params' ],
@@ -268,14 +272,20 @@ for my $c ( [ add_matrix_argument => 'matrix_arguments' ], [ add_query_param => 
     };
 }
 
-# The status of the event that started this job (a hashref), or undef.
+# The status (a Gearbox::Status, local or remote) of the job whose event
+# started this one, or undef.  event_status(URI) sets it on a copy.
 sub event_status {
     my $self = shift;
-    _not_yet('setting event_status') if @_;
-    my $text = Gearbox::Core::gbx_job_event_status( $self->_p );
-    return undef unless defined $text && length $text;
-    return Gearbox::Core::gbx_json_parse($text);
+    return $self->_set( 'event_status', @_ ) if @_;
+    my $uri = Gearbox::Core::gbx_job_event_status( $self->_p );
+    return undef unless defined $uri && length $uri;
+    return $self->_jm->status($uri);
 }
+
+# REST jobs (JobManager->job($METHOD, $uri)).
+sub is_rest     { Gearbox::Core::gbx_job_is_rest( $_[0]->_p ) ? 1 : 0 }
+sub rest_method { Gearbox::Core::gbx_job_rest_method( $_[0]->_p ) }
+sub rest_uri    { _str( Gearbox::Core::gbx_job_rest_uri( $_[0]->_p ) ) }
 
 # The whole envelope as Perl data / as JSON text.
 sub envelope  { Gearbox::Core::gbx_envelope_json( $_[0]->_env ) }
@@ -284,9 +294,15 @@ sub serialize { Gearbox::Core::gbx_envelope_serialize( $_[0]->_env ) }
 sub impltype { 'gearman' }
 
 # The job's status object: a store-backed Gearbox::Status for async jobs,
-# an in-memory one for sync jobs.  The same object on every call.
+# an in-memory one for the sync job a handler receives.  For a job built in
+# the worker: its status once it has run, else undef.
 sub _status_obj {
     my $self = shift;
+    if ( !$self->{borrowed} ) {
+        my $ptr = Gearbox::Core::gbx_job_status( $self->_p ) or return undef;
+        my $jm = $self->_jm;
+        return Gearbox::Status->_wrap( $ptr, borrowed => 1, store_owner => $jm, jm => $jm, job => $self );
+    }
     return $self->{_status} if $self->{_status};
     my $ptr = Gearbox::Core::gbx_job_status( $self->_p );
     if ($ptr) {
@@ -295,8 +311,19 @@ sub _status_obj {
     return $self->{_status} = Gearbox::Status::Transient->_new($self);
 }
 
-sub on  { _not_yet('Job->on') }
-sub run { _not_yet('Job->run') }
+# on($Gearbox::Job::EVENT_*, $job): $job runs (with event_status set) when
+# this job's status reaches the event; undef removes it.
+sub on {
+    my ( $self, $event, $job ) = @_;
+    $event = str2event($event) unless $event =~ /^\d+$/;
+    Gearbox::Core::gbx_job_on( $self->_w, $event, $job ? $job->_p : undef );
+    return $self;
+}
+
+# Runs the job: a sync job's answer, an async job's 202 (its status a
+# child of the current job's), a REST job's HTTP answer.  A
+# Gearbox::JobResponse; ->status gives the started job's status.
+sub run { $_[0]->_jm->run( $_[0] ) }
 
 sub DESTROY {
     my $self = shift;

@@ -1,7 +1,9 @@
-# Gearbox::JobManager - makes jobs for other handlers and services.  Jobs
-# are built here; running, scheduling and chaining them (run, delay, retry,
-# job_queue_run, REST jobs) come with the orchestration of Gearbox [C] and
-# die with ERR_NOT_IMPLEMENTED until then.
+# Gearbox::JobManager - makes and runs jobs (the C job manager,
+# gbx_jobmanager_*): jobs for handlers, REST jobs, delays, retries, job
+# queues of agents, statuses local or remote, cancellation.
+#   $worker->job_manager                  the worker's own
+#   Gearbox::JobManager->new($config)     one over a config and its store
+# Jobs started inside a handler become children of the handler's status.
 package Gearbox::JobManager;
 
 use strict;
@@ -12,31 +14,68 @@ use Scalar::Util qw(blessed);
 use Gearbox::Core ();
 use Gearbox::Errors ();
 use Gearbox::Job ();
+use Gearbox::JobQueue ();
+use Gearbox::JobResponse ();
+use Gearbox::Status ();
 
 our $REQUIRE_SCHEMAS = 0;
 
-# new($worker) or new($config_file | Gearbox::ConfigFile).
+# new($worker), new($config_file | Gearbox::ConfigFile), or new() for a
+# manager without handlers or store (REST jobs, gen_id).
 sub new {
     my ( $class, $from ) = @_;
     my $self = bless {}, $class;
     if ( blessed $from && $from->isa('Gearbox::Worker') ) {
         $self->{owner} = $from;
         $self->{cfg}   = $from->cfg;
+        $self->{ptr}   = Gearbox::Core::gbx_worker_job_manager( $from->_w );
+        return $self;
     }
-    elsif ( defined $from ) {
-        $self->{cfg} = blessed $from ? $from : Gearbox::ConfigFile->new("$from");
+    my $cfg =
+          blessed $from ? $from
+        : defined $from ? Gearbox::ConfigFile->new("$from")
+        :                 Gearbox::ConfigFile->from_data( {} );
+    $self->{cfg} = $cfg;
+    my $section = $cfg->get_json('status');
+    $self->{store} = Gearbox::Core::gbx_store_open( $section, $cfg->dir ) if $section;
+    my $ptr = eval { Gearbox::Core::gbx_jobmanager_new( $cfg->_p, $self->{store} ) };
+    if ( !$ptr ) {
+        my $err = $@;
+        Gearbox::Core::gbx_store_free( delete $self->{store} ) if $self->{store};
+        die $err;
     }
+    $self->{ptr}   = $ptr;
+    $self->{owned} = 1;
     return $self;
 }
 
-sub _not_yet {
-    my $what = shift;
-    die ERR_NOT_IMPLEMENTED->new("$what needs the orchestration of Gearbox [C], which is not available yet");
+# A manager over the store of `owner` (a Gearbox::StatusManager), which it
+# keeps alive.
+sub _over {
+    my ( $class, $cfg, $store, $owner ) = @_;
+    my $ptr = Gearbox::Core::gbx_jobmanager_new( $cfg->_p, $store );
+    return bless { ptr => $ptr, owned => 1, cfg => $cfg, owner => $owner }, $class;
 }
 
+sub _p { $_[0]{ptr} or die ERR_INTERNAL_SERVER_ERROR->new("Gearbox::JobManager has been freed") }
+
+sub _store { Gearbox::Core::gbx_jobmanager_store( $_[0]->_p ) }
+
+sub cfg { my $s = shift; $s->{cfg} = shift if @_; $s->{cfg} }
+
+# parent_uri(URI): jobs made here get it as their parent_uri (as Gearbox);
+# inside a handler the job's status is the parent anyway.
 sub parent_uri { my $s = shift; $s->{parent_uri} = shift if @_; $s->{parent_uri} }
-sub base_uri   { my $s = shift; $s->{base_uri}   = shift if @_; $s->{base_uri} }
-sub cfg        { my $s = shift; $s->{cfg} = shift if @_; $s->{cfg} }
+
+# base_uri(URI): the base URI of new jobs when no handler is running.
+sub base_uri {
+    my $self = shift;
+    if (@_) {
+        $self->{base_uri} = shift;
+        Gearbox::Core::gbx_jobmanager_set_base_uri( $self->_p, $self->{base_uri} );
+    }
+    return $self->{base_uri};
+}
 
 # True when NAME is one of the handlers of the config.
 sub known_job_name {
@@ -46,55 +85,121 @@ sub known_job_name {
     return ( grep { $_ eq $name } @$handlers ) ? 1 : 0;
 }
 
-# job(NAME): a new async job for the handler NAME ("do_get_barn_animal_v1").
-# job(NAME, ENVELOPE): a job over an envelope (hashref or JSON text) renamed
-# to NAME.  job($METHOD, URI): a REST job (needs [C]).
+sub _made {
+    my ( $self, $ptr ) = @_;
+    my $job = Gearbox::Job->_made( $ptr, $self );
+    $job->parent_uri( $self->{parent_uri} ) if defined $self->{parent_uri};
+    return $job;
+}
+
+# job(NAME): a new async job for the handler NAME ("do_get_barn_animal_v1"),
+# which gearmand or the config's "handlers" must know.  job(NAME, ENVELOPE):
+# a copy of an envelope (hashref, JSON text or Gearbox::Job) renamed to NAME.
+# job($Gearbox::HttpClient::METHOD_*, URI): a REST job.
 sub job {
     my ( $self, $a, $b ) = @_;
-    if ( defined $a && $a =~ /^\d+$/ && defined $b ) {
-        _not_yet('a REST job (JobManager->job($method, $uri))');
-    }
     die ERR_BAD_REQUEST->new("job needs a handler name") unless defined $a && length $a;
-    if ( defined $b ) {
-        my $job = Gearbox::Job->new($b);
-        $job->name($a);
-        return $job;
+    if ( $a =~ /^\d+$/ || $a =~ /^(GET|PUT|POST|DELETE|HEAD)$/i ) {
+        die ERR_BAD_REQUEST->new("job(\$method, \$uri): the uri is missing") unless defined $b;
+        my $method = $a =~ /^\d+$/ ? $a : Gearbox::HttpClient->can( 'METHOD_' . uc $a )->();
+        return $self->_made( Gearbox::Core::gbx_jobmanager_rest_job( $self->_p, $method, "$b" ) );
     }
-    my ( $method, $component, $resource, $version ) = @{ Gearbox::Core::gbx_pl_handler_parse("$a") };
-    my $env = Gearbox::Core::gbx_envelope_new();
-    my $ok = eval {
-        Gearbox::Core::gbx_envelope_set( $env, 'name', "$a" );
-        Gearbox::Core::gbx_envelope_set( $env, 'job_type', 'async' );
-        Gearbox::Core::gbx_envelope_set( $env, 'operation',
-            Gearbox::Core::gbx_operation_for_method( uc $method, 1 ) // $method );
-        Gearbox::Core::gbx_envelope_set( $env, 'component',     $component );
-        Gearbox::Core::gbx_envelope_set( $env, 'resource.type', $resource );
-        Gearbox::Core::gbx_envelope_set( $env, 'base_uri',   $self->{base_uri} )   if defined $self->{base_uri};
-        Gearbox::Core::gbx_envelope_set( $env, 'parent_uri', $self->{parent_uri} ) if defined $self->{parent_uri};
-        1;
-    };
-    if ( !$ok ) {
-        my $err = $@;
-        Gearbox::Core::gbx_envelope_free($env);
-        die $err;
+    return $self->_made( Gearbox::Core::gbx_jobmanager_job( $self->_p, "$a" ) ) unless defined $b;
+    if ( blessed $b && $b->isa('Gearbox::Job') ) {
+        return $self->_made(
+            Gearbox::Core::gbx_jobmanager_job_from_envelope( $self->_p, "$a", Gearbox::Core::gbx_job_envelope( $b->_p ) ) );
     }
-    return Gearbox::Job->_from_envelope($env);
+    my $env = Gearbox::Core::gbx_envelope_parse( ref $b ? Gearbox::Core::gbx_json_dump($b) : "$b" );
+    my $ptr = eval { Gearbox::Core::gbx_jobmanager_job_from_envelope( $self->_p, "$a", $env ) };
+    my $err = $@;
+    Gearbox::Core::gbx_envelope_free($env);
+    die $err unless $ptr;
+    return $self->_made($ptr);
 }
 
-sub delay         { _not_yet('JobManager->delay') }
-sub retry         { _not_yet('JobManager->retry') }
-sub job_queue     { _not_yet('JobManager->job_queue') }
+# run($job): what $job->run does.
+sub run {
+    my ( $self, $job ) = @_;
+    return Gearbox::JobResponse->_answer( Gearbox::Core::gbx_jobmanager_run( $self->_p, $job->_p ), $self );
+}
 
+# delay($job, SECONDS): runs an async job later; its response (202).
+sub delay {
+    my ( $self, $job, $seconds ) = @_;
+    return Gearbox::JobResponse->_answer(
+        Gearbox::Core::gbx_jobmanager_delay( $self->_p, $job->_p, 0 + ( $seconds // 0 ) ), $self );
+}
+
+# retry($job): runs it again after a Fibonacci pause; dies with the final
+# error once the attempts are used up.  (Gearbox's max_delay / max_jitter
+# arguments are the config's "jobs" section now.)
+sub retry {
+    my ( $self, $job ) = @_;
+    Gearbox::Core::gbx_jobmanager_retry( $self->_p, $job->_p );
+    return;
+}
+
+sub _status {
+    my ( $self, $ptr ) = @_;
+    return Gearbox::Status->_wrap( $ptr, owned => 1, store_owner => $self, jm => $self );
+}
+
+# status(ID | URI): a status from the store, or read over HTTP (read-only)
+# when the URI belongs to another service.
+sub status {
+    my ( $self, $what ) = @_;
+    return $self->_status( Gearbox::Core::gbx_jobmanager_status( $self->_p, "$what" ) );
+}
+
+# wait($status[, TIMEOUT]): until it has completed (ERR_GATEWAY_TIMEOUT
+# after TIMEOUT seconds; 0 = no limit).
+sub wait {
+    my ( $self, $status, $timeout ) = @_;
+    Gearbox::Core::gbx_jobmanager_wait( $self->_p, $status->_p, 0 + ( $timeout // 0 ) );
+    return;
+}
+
+# cancel(ID | URI | $status): the cancel operation's own status.
+sub cancel {
+    my ( $self, $what ) = @_;
+    $what = $what->_target if blessed $what && $what->isa('Gearbox::Status');
+    return $self->_status( Gearbox::Core::gbx_jobmanager_cancel( $self->_p, "$what" ) );
+}
+
+# reschedule(ID | URI, YTIME): its waiting job runs at YTIME; the status.
+sub reschedule {
+    my ( $self, $what, $ytime ) = @_;
+    return $self->_status( Gearbox::Core::gbx_jobmanager_reschedule( $self->_p, "$what", 0 + $ytime ) );
+}
+
+# One scheduler step: (jobs submitted, next due time or 0).
+sub run_due { my @r = Gearbox::Core::gbx_jobmanager_run_due( $_[0]->_p ); return @r }
+
+# job_queue(\@agents): agents [{name => handler, require => [...]}, ...]
+# levelled by dependency: a Gearbox::JobQueue, an arrayref of levels
+# (arrayrefs of Gearbox::Job), as Gearbox's.
+sub job_queue {
+    my ( $self, $agents ) = @_;
+    return Gearbox::JobQueue->_new( $self, $agents );
+}
+
+# job_queue_run($queue[, TIMEOUT]): level after level, the jobs of a level
+# in parallel as children of the current status; dies with the first failure.
 sub job_queue_run {
-    _not_yet('JobManager->job_queue_run');
+    my ( $self, $queue, $timeout ) = @_;
+    Gearbox::Core::gbx_jobmanager_job_queue_run( $self->_p, Gearbox::JobQueue::_ptr_of($queue), 0 + ( $timeout // 0 ) );
+    return;
 }
 
-# Calls SUB->($job, DATA) for every job of a queue (levels of jobs).
+# Calls $job->SUB(DATA) (a method name) or SUB->($job, DATA) (a code ref)
+# for every job of a queue.
 sub job_queue_apply {
-    shift if ref $_[0] ne 'ARRAY';
+    shift if @_ > 3 || ( blessed $_[0] && $_[0]->isa(__PACKAGE__) ) || ( defined $_[0] && $_[0] eq __PACKAGE__ );
     my ( $queue, $sub, $data ) = @_;
     for my $level (@$queue) {
-        $sub->( $_, $data ) for @$level;
+        for my $job (@$level) {
+            ref $sub eq 'CODE' ? $sub->( $job, $data ) : $job->$sub($data);
+        }
     }
     return;
 }
@@ -103,13 +208,20 @@ sub job_queue_apply {
 sub gen_id {
     shift if @_ > 1 || ( @_ && ( ref $_[0] || $_[0] eq __PACKAGE__ ) );
     my ($prefix) = @_;
-    return Gearbox::Core::gbx_id_generate( defined $prefix ? "$prefix" : undef );
+    return Gearbox::Core::gbx_jobmanager_gen_id( defined $prefix ? "$prefix" : undef );
 }
 
 sub requireSchemas {
     shift if @_ > 1 || ( @_ && ( ref $_[0] || $_[0] eq __PACKAGE__ ) );
     $REQUIRE_SCHEMAS = shift ? 1 : 0;
     return;
+}
+
+sub DESTROY {
+    my $self = shift;
+    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
+    Gearbox::Core::gbx_jobmanager_free( delete $self->{ptr} ) if $self->{owned} && $self->{ptr};
+    Gearbox::Core::gbx_store_free( delete $self->{store} ) if $self->{store};
 }
 
 1;

@@ -55,12 +55,33 @@ sub code {
     return;
 }
 
+# A handler's response: its job's status.  The answer of a run job: the
+# started job's status (read again; local or remote), undef without one.
 sub status {
     my $self = shift;
-    die ERR_NOT_IMPLEMENTED->new("a handler's response reports to its job's status; it cannot be replaced") if @_;
+    die ERR_METHOD_NOT_ALLOWED->new("a handler's response reports to its job's status; it cannot be replaced") if @_;
     $self->_p;
+    if ( $self->{jm} ) {
+        my $uri = $self->status_uri;
+        return defined $uri && length $uri ? $self->{jm}->status($uri) : undef;
+    }
     my $job = $self->{job} or return undef;
     return $job->_status_obj;
+}
+
+# The status_uri of the async job this answers (202), or undef.
+sub status_uri { Gearbox::Core::gbx_response_status_uri( $_[0]->_p ) }
+
+# The answer of a job run by JM (owned).
+sub _answer {
+    my ( $class, $ptr, $jm ) = @_;
+    return bless { ptr => $ptr, owned => 1, jm => $jm }, $class;
+}
+
+# The body parsed as JSON (undef when empty).
+sub json_content {
+    my $c = $_[0]->content;
+    return defined $c && length $c ? Gearbox::Core::gbx_json_parse($c) : undef;
 }
 
 sub job { $_[0]->_p; $_[0]{job} }

@@ -37,7 +37,9 @@ sub state2str { my $s = pop; return defined $STATE_NAMES[$s] ? $STATE_NAMES[$s] 
 sub str2state { my $s = pop; return $STATE_NUMBER{ uc $s } || 0 }
 
 # Wraps a gbx_status pointer.  %opt: owned => 1 (freed with the object),
-# store_owner => an object with _store (kept alive), borrowed => 1.
+# store_owner => an object with _store (kept alive), borrowed => 1,
+# jm => the Gearbox::JobManager its orchestration calls go through (else
+# the store owner's), job => a job kept alive (its status handle).
 sub _wrap {
     my ( $class, $ptr, %opt ) = @_;
     return bless { ptr => $ptr, %opt }, $class;
@@ -50,10 +52,18 @@ sub _p {
         "Gearbox::Status used after its handler returned: a handler's job, response and status are only valid during the call");
 }
 
-sub _not_yet {
-    my $what = shift;
-    die ERR_NOT_IMPLEMENTED->new("$what needs the orchestration of Gearbox [C], which is not available yet");
+# The job manager for cancel, parent and remote statuses.
+sub _jm {
+    my $self = shift;
+    return $self->{jm} if $self->{jm};
+    my $owner = $self->{store_owner};
+    return $owner if $owner && $owner->isa('Gearbox::JobManager');
+    return $owner->job_manager if $owner && $owner->can('job_manager');
+    die ERR_INTERNAL_SERVER_ERROR->new("this status has no job manager");
 }
+
+# What cancel() names: the id, or the URI of a remote status.
+sub _target { $_[0]->is_remote ? $_[0]->uri : $_[0]->name }
 
 sub _str { my $v = shift; return defined $v ? $v : '' }
 
@@ -164,33 +174,63 @@ sub stopping { Gearbox::Core::gbx_status_add_concurrency( $_[0]->_p, -1 ); retur
 
 sub parent_uri {
     my $self = shift;
-    _not_yet('setting parent_uri') if @_;
+    die ERR_METHOD_NOT_ALLOWED->new("the parent of a status is set when it is created") if @_;
     return _str( Gearbox::Core::gbx_status_parent_uri( $self->_p ) );
 }
 
-# The parent status (a Gearbox::Status), or undef without one.
+# The parent status (a Gearbox::Status; a remote one when it lives in
+# another service), or undef without one.
 sub parent {
     my $self = shift;
     my $uri  = Gearbox::Core::gbx_status_parent_uri( $self->_p );
     return undef unless defined $uri && length $uri;
-    my $owner = $self->{store_owner}
-        or die ERR_INTERNAL_SERVER_ERROR->new("this status does not know its store");
-    my $p = Gearbox::Core::gbx_status_fetch( $owner->_store, $uri );
-    return Gearbox::Status->_wrap( $p, owned => 1, store_owner => $owner );
+    return $self->_jm->status($uri);
 }
 
-# Dies when the job is being stopped or cancelled; otherwise returns.
-sub checkpoint {
-    my $self = shift;
-    $self->sync;
-    my $s = $self->state;
-    _not_yet( "status " . $self->name . " is " . $STATE_NAMES[$s] . "; stopping a job at a checkpoint" )
-        if $s == $STATE_STOPPING || $s == $STATE_CANCELLING || $s == $STATE_STOPPED || $s == $STATE_CANCELLED;
+# Re-reads the status and dies with ERR_GONE when the job is being stopped
+# or cancelled: let it leave the handler, the job then stops (410) and the
+# cancellation goes on.
+sub checkpoint { Gearbox::Core::gbx_status_checkpoint( $_[0]->_p ); return }
+
+# Cancels the job of this status (stop, children, PRECANCEL / CANCEL jobs);
+# returns the cancel operation's own status.  ERR_CONFLICT while it is
+# stopping or being cancelled already.
+sub cancel { $_[0]->_jm->cancel( $_[0]->_target ) }
+
+# on($Gearbox::Status::EVENT_PRECANCEL | EVENT_CANCEL, $job): $job runs
+# before a cancellation (failing vetoes it) / as its compensation; undef
+# removes it.
+sub on {
+    my ( $self, $event, $job ) = @_;
+    $event = Gearbox::Core::gbx_status_event_from_name( uc $event ) unless $event =~ /^\d+$/;
+    Gearbox::Core::gbx_status_on( $self->_p, $event, $job ? Gearbox::Core::gbx_job_envelope( $job->_p ) : undef );
     return;
 }
 
-sub cancel { _not_yet('Status->cancel') }
-sub on     { _not_yet('Status->on') }
+# The event jobs {PRECANCEL => {name, envelope}, CANCEL => {...}}.
+sub events { Gearbox::Core::gbx_status_events( $_[0]->_p ) }
+
+# True for a status of another service, read over HTTP (read-only).
+sub is_remote { Gearbox::Core::gbx_status_is_remote( $_[0]->_p ) ? 1 : 0 }
+
+# transition(FROM, TO): moves only if the status is in FROM (ERR_CONFLICT
+# otherwise).
+sub transition {
+    my ( $self, $from, $to ) = @_;
+    $_ = $_ =~ /^\d+$/ ? $_ : str2state($_) for $from, $to;
+    Gearbox::Core::gbx_status_transition( $self->_p, $from, $to );
+    return;
+}
+
+# counter_add(NAME[, DELTA]): adds DELTA (1) to a counter kept in the store;
+# the new value.
+sub counter_add {
+    my ( $self, $name, $delta ) = @_;
+    return Gearbox::Core::gbx_status_counter_add( $self->_p, "$name", defined $delta ? int $delta : 1 );
+}
+
+# wait([TIMEOUT]): until the status has completed.
+sub wait { my ( $self, $timeout ) = @_; $self->_jm->wait( $self, $timeout ); return }
 
 sub impltype { 'store' }
 
@@ -282,6 +322,10 @@ sub stopping   { return }
 sub parent_uri { '' }
 sub parent     { undef }
 sub checkpoint { $_[0]->_live; return }
+sub is_remote  { 0 }
+sub events     { {} }
+sub cancel     { die ERR_BAD_REQUEST->new("a sync job has no status to cancel") }
+sub on         { die ERR_BAD_REQUEST->new("a sync job has no status to attach PRECANCEL / CANCEL jobs to") }
 sub impltype   { 'transient' }
 sub DESTROY    { }
 

@@ -22,7 +22,15 @@ sub new {
     my $section = $cfg->get_json('status')
         or die ERR_INTERNAL_SERVER_ERROR->new("config has no \"status\" section");
     my $store = Gearbox::Core::gbx_store_open( $section, $cfg->dir );
-    return bless { store => $store }, $class;
+    return bless { store => $store, cfg => $cfg }, $class;
+}
+
+# A Gearbox::JobManager over this store (the worker's own for a worker's):
+# what cancel() and remote statuses of the statuses made here go through.
+sub job_manager {
+    my $self = shift;
+    return $self->{owner}->job_manager if $self->{owner} && $self->{owner}->can('job_manager');
+    return Gearbox::JobManager->_over( $self->{cfg}, $self->{store}, $self );
 }
 
 sub _store {

@@ -146,14 +146,30 @@ sub status_manager { Gearbox::StatusManager->new( $_[0] ) }
 sub pre_request  { return 0 }
 sub post_request { return 0 }
 
-sub _not_yet {
-    my $what = shift;
-    die ERR_NOT_IMPLEMENTED->new("$what needs the orchestration of Gearbox [C], which is not available yet");
+# afterwards($job[, $name][, $delay]): once the current handler has
+# returned (not if it failed), a copy of $job - renamed to $name if given -
+# runs, $delay seconds later if > 0.  A copy of the current job shares its
+# status: return $WORKER_CONTINUE to leave that open for it.
+# afterwards($job, 5) is a delay without a name.
+sub afterwards {
+    my ( $self, $job, $name, $delay ) = @_;
+    ( $name, $delay ) = ( undef, $name ) if !defined $delay && defined $name && $name =~ /^\d+(\.\d*)?$/;
+    Gearbox::Core::gbx_worker_afterwards( $self->_w, $job->_p, defined $name ? "$name" : undef, 0 + ( $delay // 0 ) );
+    return;
 }
 
-# afterwards($job[, $name][, $delay]): run a job once this one is done.
-sub afterwards       { _not_yet('Worker->afterwards') }
-sub clear_afterwards { _not_yet('Worker->clear_afterwards') }
+# Forgets what afterwards() queued during the current handler.
+sub clear_afterwards { Gearbox::Core::gbx_worker_clear_afterwards( $_[0]->_w ); return }
+
+# register_agents([$name]): serves $name (default do_run_global_agents_v1)
+# with the built-in agents runner: content {"agents": [...], "content": ...};
+# the agents run level after level as children of its status.
+sub register_agents {
+    my ( $self, $name ) = @_;
+    $name //= 'do_run_global_agents_v1';
+    Gearbox::Core::gbx_worker_register_agents( $self->_w, "$name" );
+    return;
+}
 
 sub DESTROY {
     my $self = shift;
