@@ -273,40 +273,48 @@ def gearmand_daemon(restart=True):
             "ready": {"tcp": "127.0.0.1:${GEARMAN_PORT}"}}
 
 
-def language_daemons():
-    """The `daemons` entries of the Python, Perl and PHP barns, one worker
-    each, exactly as in examples/barn/conf/stack.conf but with the source
-    tree's scripts and component configs by absolute path."""
+def language_daemons(components=None, count=1):
+    """The `daemons` entries of the Python, Perl and PHP barns (or of those
+    in `components`), `count` workers each, exactly as in
+    examples/barn/conf/stack.conf but with the source tree's scripts and
+    component configs by absolute path."""
     def conf(component):
         return str(BARN_CONF_DIR / ("%s.conf" % component))
-    return [
-        {"name": "barnpython",
+    daemons = [
+        {"name": "barnpython", "count": count,
          "command": ["/usr/bin/python3", str(BARN_EXAMPLES / "python/barn_worker.py"),
                      "--config", conf("barnpython")],
          "env": {"PYTHONPATH": "${GEARBOX_BUILD_DIR}/bindings/python"}},
-        {"name": "barnperl",
+        {"name": "barnperl", "count": count,
          "command": ["/usr/bin/perl", str(BARN_EXAMPLES / "perl/barn_worker.pl"),
                      "--config", conf("barnperl")]},
-        {"name": "barnphp",
+        {"name": "barnphp", "count": count,
          "command": ["/usr/bin/php", "-d", "extension=${GEARBOX_BUILD_DIR}/bindings/php/gearbox.so",
                      str(BARN_EXAMPLES / "php/barn_worker.php"), "--config", conf("barnphp")]},
     ]
+    return [d for d in daemons if components is None or d["name"] in components]
 
 
-def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, languages=False):
+def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, languages=False,
+                language_workers=1):
     """Writes the configs of a test stack under `root` and starts it.
 
     Locations: /barn (the example barn, via its own barn.conf) and /silo, a
-    component whose one handler no worker serves (for 504), with a 2 s
-    timeout.  With `languages`, also /python/barn, /perl/barn and /php/barn
-    (the barn in each binding's language, one worker each, as in the demo).
+    component whose handlers no worker serves (GET for 504, with a 2 s
+    timeout; PUT for jobs that stay PENDING).  With `languages` (True, or a
+    list of components such as ["barnpython"]), also /python/barn,
+    /perl/barn and /php/barn (or those of the list): the barn in each
+    binding's language, `language_workers` workers each (the demo has one).
     Configs use ${VAR}s, so they are expanded as in the demo."""
     for binary in (SUPERVISE, GATEWAY, BARN_WORKER):
         assert binary.exists(), "%s is missing: build first" % binary
-    if languages:
-        for module in (BUILD_DIR / "bindings/python/gearbox", BUILD_DIR / "bindings/perl/lib",
-                       BUILD_DIR / "bindings/php/gearbox.so"):
-            assert module.exists(), "%s is missing: build the bindings first" % module
+    if languages is True:
+        languages = [component for _, component in LANGUAGE_BARNS]
+    languages = list(languages or [])
+    modules = {"barnpython": BUILD_DIR / "bindings/python/gearbox", "barnperl": BUILD_DIR / "bindings/perl/lib",
+               "barnphp": BUILD_DIR / "bindings/php/gearbox.so"}
+    for component in languages:
+        assert modules[component].exists(), "%s is missing: build the bindings first" % modules[component]
     root = Path(root)
     (root / "state").mkdir(parents=True, exist_ok=True)
     gearman_port, http_port = free_ports(2)
@@ -314,7 +322,7 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
         "component": "silo",
         "gearman": {"servers": ["127.0.0.1:${GEARMAN_PORT}"]},
         "status": {"type": "sqlite", "path": "${GEARBOX_STATE_DIR}/status.db"},
-        "handlers": ["do_get_silo_grain_v1"],
+        "handlers": ["do_get_silo_grain_v1", "do_put_silo_grain_v1"],
     })
     write_json(root / "gateway.conf", {
         "listen": {"address": "127.0.0.1", "port": "${GEARBOX_PORT}"},
@@ -327,7 +335,7 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
             {"prefix": "/barn", "config": str(BARN_CONF), "timeout": 30},
             {"prefix": "/silo", "config": "silo.conf", "timeout": 2},
         ] + ([{"prefix": prefix, "config": str(BARN_CONF_DIR / ("%s.conf" % component)), "timeout": 30}
-              for prefix, component in LANGUAGE_BARNS] if languages else []),
+              for prefix, component in LANGUAGE_BARNS if component in languages]),
     })
     daemons = [gearmand_daemon(gearmand_restart)]
     if workers:
@@ -335,7 +343,7 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
                         "command": ["${GEARBOX_BUILD_DIR}/examples/barn/gearbox-barn-worker",
                                     "--config", str(BARN_CONF)]})
     if languages:
-        daemons.extend(language_daemons())
+        daemons.extend(language_daemons(languages, language_workers))
     daemons.append({"name": "gateway",
                     "command": ["${GEARBOX_BUILD_DIR}/gateway/gearbox-gateway",
                                 "--config", "${GEARBOX_STACK_DIR}/gateway.conf"],
@@ -349,12 +357,11 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
             # Started is not yet registered: wait until gearmand knows them all.
             wait_for(lambda: gearman_status(gearman_port).get("do_get_barn_animal_v1", (0, 0, 0))[2]
                      >= workers, "%d barn workers registered with gearmand" % workers)
-        if languages:
-            for _, component in LANGUAGE_BARNS:
-                handlers = ["do_%s_%s_animal_v1" % (m, component) for m in ("get", "put", "post", "delete")]
-                wait_for(lambda: all(gearman_status(gearman_port).get(h, (0, 0, 0))[2] >= 1
-                                     for h in handlers),
-                         "the %s worker's handlers registered with gearmand" % component)
+        for component in languages:
+            handlers = ["do_%s_%s_animal_v1" % (m, component) for m in ("get", "put", "post", "delete")]
+            wait_for(lambda: all(gearman_status(gearman_port).get(h, (0, 0, 0))[2] >= language_workers
+                                 for h in handlers),
+                     "the %s workers' handlers registered with gearmand" % component)
     except BaseException:
         sup.stop()
         raise

@@ -62,6 +62,25 @@ def test_demo_serves_the_barn_and_stops_on_ctrl_c(tmp_path):
             # The state lives where it was told to.
             assert (tmp_path / "state" / component / "animals" / "Wilbur.json").exists(), prefix
         assert (tmp_path / "state" / "status.db").exists()
+
+        # The orchestration walk-through of examples/barn/README.md (a
+        # continuation, a child job, a cancellable long job) on the barns
+        # that have it, with the demo's own configs.
+        for prefix in ("/barn", "/python/barn"):
+            chore = client.accepted("PUT", prefix + "/v1/chore/monday")
+            done = client.wait_completed(chore["status_uri"])
+            assert done["code"] == 0 and len(done["messages"]) == 3, (prefix, done)
+            family = client.accepted("PUT", prefix + "/v1/family/Zuckerman")
+            done = client.wait_completed(family["status_uri"])
+            assert done["code"] == 0 and len(done["children"]) == 2, (prefix, done)
+            field = client.accepted("PUT", prefix + "/v1/field/north", {"rows": 100, "row_seconds": 0.2})
+            wait_for(lambda: client.status(field["status_uri"])["messages"], "the field to be ploughed")
+            r = client.post(field["status_uri"], {"state": "CANCELLED"})
+            assert r.status == 202, (prefix, r)
+            assert client.wait_completed(r.json()["status_uri"])["code"] == 0
+            wait_for(lambda: client.status(field["status_uri"])["state"] == "CANCELLED", "the field cancelled")
+            done = client.status(field["status_uri"])
+            assert done["code"] == 410 and len(done["children"]) == 1, (prefix, done)
     finally:
         pids = [int(p) for p in re.findall(r"started \S+ pid (\d+)", output())]
         if demo.poll() is None:
@@ -74,7 +93,7 @@ def test_demo_serves_the_barn_and_stops_on_ctrl_c(tmp_path):
             raise
     assert rc == 0, output()
     assert sorted(re.findall(r"started (\S+) pid", output())) == \
-        ["barn.0", "barn.1", "barnperl.0", "barnphp.0", "barnpython.0", "gateway.0", "gearmand.0"]
+        ["barn.0", "barn.1", "barnperl.0", "barnphp.0", "barnpython.0", "barnpython.1", "gateway.0", "gearmand.0"]
     assert "all daemons stopped" in output()
     for pid in pids:
         wait_for(lambda: not pid_alive(pid), "pid %d to be gone" % pid, timeout=10)

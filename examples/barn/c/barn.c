@@ -10,6 +10,9 @@
  * Afterwards every created or updated animal goes to work: a pig rolls in
  * the mud, a spider ("species": "Araneus cavaticus") spins a web for a few
  * seconds and reports its progress, as in Yahoo Gearbox's barn tutorial.
+ *
+ * The same worker also serves the barn's orchestration handlers
+ * (farmwork.c: chores, families, litters, alarms, mules, fields, agents).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gearbox/gearbox.h>
+#include "barn.h"
 
 #define NAME_MAX_LEN 64
 #define DEFAULT_SPECIES "Sus domestica"
@@ -183,9 +186,7 @@ static gbx_err list_animals(json_t **out, const barn *b) {
 
 /* ---- helpers for handlers ---------------------------------------------- */
 
-/* The animal a request is about: the resource name (the gateway sets the
- * generated one for POST without a name), else the first argument. */
-static const char *animal_name(gbx_job *job) {
+const char *barn_resource_name(gbx_job *job) {
     const char *name = gbx_job_resource_name(job);
     if (name && *name) return name;
     json_t *args = gbx_job_arguments(job);
@@ -194,8 +195,7 @@ static const char *animal_name(gbx_job *job) {
 
 static bool has_arguments(gbx_job *job) { return json_array_size(gbx_job_arguments(job)) > 0; }
 
-/* The validated body as an object (null -> empty object). *out: new reference. */
-static gbx_err body_object(json_t **out, gbx_job *job) {
+gbx_err barn_body_object(json_t **out, gbx_job *job) {
     *out = NULL;
     json_t *body = NULL;
     gbx_err err = gbx_job_json_content(&body, job);
@@ -215,9 +215,7 @@ static gbx_err body_object(json_t **out, gbx_job *job) {
     return *out ? GBX_OK : gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
 }
 
-/* Adds a message to the job's status (async jobs only). */
-static void note(gbx_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(gbx_job *job, const char *fmt, ...) {
+void barn_note(gbx_job *job, const char *fmt, ...) {
     gbx_status *status = gbx_job_status(job);
     if (!status) return;
     char msg[512];
@@ -229,13 +227,13 @@ static void note(gbx_job *job, const char *fmt, ...) {
         gbx_log(GBX_LOG_WARN, "cannot add message \"%s\": %s", msg, gbx_error_last()->message);
 }
 
-static void progress(gbx_job *job, int percent) {
+void barn_progress(gbx_job *job, int percent) {
     gbx_status *status = gbx_job_status(job);
     if (status && gbx_status_set_progress(status, percent) != GBX_OK)
         gbx_log(GBX_LOG_WARN, "cannot set progress %d: %s", percent, gbx_error_last()->message);
 }
 
-static void sleep_seconds(double s) {
+void barn_sleep(double s) {
     if (s <= 0) return;
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
@@ -247,17 +245,17 @@ static void put_to_work(gbx_job *job, const barn *b, const json_t *animal, const
     if (!name) name = id;
     const char *species = json_string_value(json_object_get(animal, "species"));
     if (!species || strcmp(species, SPIDER_SPECIES) != 0) {
-        note(job, "%s is happily rolling around in the mud!", name);
+        barn_note(job, "%s is happily rolling around in the mud!", name);
         return;
     }
     static const char *const words[] = {"SOME PIG", "TERRIFIC", "RADIANT", "HUMBLE"};
-    progress(job, 10);
-    note(job, "%s is beginning to spin a web.", name);
-    sleep_seconds(b->web_seconds / 2);
-    progress(job, 50);
-    note(job, "%s is still spinning...", name);
-    sleep_seconds(b->web_seconds / 2);
-    note(job, "%s's web is complete! It says: '%s'", name,
+    barn_progress(job, 10);
+    barn_note(job, "%s is beginning to spin a web.", name);
+    barn_sleep(b->web_seconds / 2);
+    barn_progress(job, 50);
+    barn_note(job, "%s is still spinning...", name);
+    barn_sleep(b->web_seconds / 2);
+    barn_note(job, "%s's web is complete! It says: '%s'", name,
          words[(unsigned)time(NULL) % (sizeof words / sizeof words[0])]);
 }
 
@@ -294,7 +292,7 @@ static gbx_worker_result do_get_barn_animal_v1(gbx_job *job, gbx_response *resp,
         free(text);
         return r;
     }
-    const char *name = animal_name(job);
+    const char *name = barn_resource_name(job);
     char *text = NULL;
     size_t len = 0;
     if (check_name(name) != GBX_OK || read_animal_text(&text, &len, b, name) != GBX_OK)
@@ -307,16 +305,16 @@ static gbx_worker_result do_get_barn_animal_v1(gbx_job *job, gbx_response *resp,
 /* PUT: create the animal, or replace it whole. */
 static gbx_worker_result do_put_barn_animal_v1(gbx_job *job, gbx_response *resp, void *user) {
     const barn *b = user;
-    const char *name = has_arguments(job) ? animal_name(job) : NULL;
+    const char *name = has_arguments(job) ? barn_resource_name(job) : NULL;
     json_t *animal = NULL;
-    if (check_name(name) != GBX_OK || body_object(&animal, job) != GBX_OK) return GBX_WORKER_ERROR;
+    if (check_name(name) != GBX_OK || barn_body_object(&animal, job) != GBX_OK) return GBX_WORKER_ERROR;
     char path[4096];
     bool existed = animal_path(path, sizeof path, b, name) == GBX_OK && access(path, F_OK) == 0;
     if (write_animal(b, name, animal) != GBX_OK) {
         json_decref(animal);
         return GBX_WORKER_ERROR;
     }
-    note(job, "animal \"%s\" %s", name, existed ? "replaced" : "created");
+    barn_note(job, "animal \"%s\" %s", name, existed ? "replaced" : "created");
     put_to_work(job, b, animal, name);
     gbx_worker_result r = answer_animal(resp, animal);
     json_decref(animal);
@@ -328,9 +326,9 @@ static gbx_worker_result do_put_barn_animal_v1(gbx_job *job, gbx_response *resp,
  * animal (its name cannot change). */
 static gbx_worker_result do_post_barn_animal_v1(gbx_job *job, gbx_response *resp, void *user) {
     const barn *b = user;
-    const char *name = animal_name(job);
+    const char *name = barn_resource_name(job);
     json_t *body = NULL, *animal = NULL;
-    if (check_name(name) != GBX_OK || body_object(&body, job) != GBX_OK) return GBX_WORKER_ERROR;
+    if (check_name(name) != GBX_OK || barn_body_object(&body, job) != GBX_OK) return GBX_WORKER_ERROR;
 
     const char *operation = gbx_job_operation(job);
     bool create = operation ? strcmp(operation, "create") == 0 : !has_arguments(job);
@@ -358,7 +356,7 @@ static gbx_worker_result do_post_barn_animal_v1(gbx_job *job, gbx_response *resp
         json_decref(animal);
         return GBX_WORKER_ERROR;
     }
-    note(job, "animal \"%s\" %s", name, create ? "created" : "updated");
+    barn_note(job, "animal \"%s\" %s", name, create ? "created" : "updated");
     put_to_work(job, b, animal, name);
     gbx_worker_result r = answer_animal(resp, animal);
     json_decref(animal);
@@ -367,7 +365,7 @@ static gbx_worker_result do_post_barn_animal_v1(gbx_job *job, gbx_response *resp
 
 static gbx_worker_result do_delete_barn_animal_v1(gbx_job *job, gbx_response *resp, void *user) {
     const barn *b = user;
-    const char *name = has_arguments(job) ? animal_name(job) : NULL;
+    const char *name = has_arguments(job) ? barn_resource_name(job) : NULL;
     char path[4096];
     if (check_name(name) != GBX_OK || animal_path(path, sizeof path, b, name) != GBX_OK)
         return GBX_WORKER_ERROR;
@@ -378,7 +376,7 @@ static gbx_worker_result do_delete_barn_animal_v1(gbx_job *job, gbx_response *re
             gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "cannot delete %s: %s", path, strerror(errno));
         return GBX_WORKER_ERROR;
     }
-    note(job, "animal \"%s\" deleted", name);
+    barn_note(job, "animal \"%s\" deleted", name);
     return GBX_WORKER_SUCCESS;
 }
 
@@ -409,7 +407,9 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gearbox-barn-worker --config FILE [--max-requests N] [--log-file F]\n"
             "                           [--log-level debug|info|warn|error] [--help]\n"
-            "Serves the barn example service (do_{get,put,post,delete}_barn_animal_v1).\n"
+            "Serves the barn example service (do_{get,put,post,delete}_barn_animal_v1)\n"
+            "and its orchestration handlers (chore, family, litter, alarm, mule, field,\n"
+            "agents: see examples/barn/README.md).\n"
             "  --config FILE       the component config (e.g. examples/barn/conf/barn.conf)\n"
             "  --max-requests N    exit after N jobs (default: never)\n"
             "  --log-file F        append the log to F (default: stderr)\n"
@@ -473,6 +473,7 @@ int main(int argc, char **argv) {
     int rc = 1;
     barn b = {0};
     gbx_worker *worker = NULL;
+    farmwork *fw = NULL;
     char *state_dir = NULL;
     if (gbx_worker_new(&worker, config) != GBX_OK) {
         gbx_log(GBX_LOG_ERROR, "barn: %s", gbx_error_last()->message);
@@ -496,6 +497,10 @@ int main(int argc, char **argv) {
         gbx_worker_register(worker, "do_put_barn_animal_v1", do_put_barn_animal_v1, &b) != GBX_OK ||
         gbx_worker_register(worker, "do_post_barn_animal_v1", do_post_barn_animal_v1, &b) != GBX_OK ||
         gbx_worker_register(worker, "do_delete_barn_animal_v1", do_delete_barn_animal_v1, &b) != GBX_OK) {
+        gbx_log(GBX_LOG_ERROR, "barn: %s", gbx_error_last()->message);
+        goto out;
+    }
+    if (farmwork_new(&fw, worker) != GBX_OK) {
         gbx_log(GBX_LOG_ERROR, "barn: %s", gbx_error_last()->message);
         goto out;
     }
@@ -525,6 +530,7 @@ out:;
     sigprocmask(SIG_BLOCK, &block, NULL);
     the_worker = NULL;
     gbx_worker_free(worker);
+    farmwork_free(fw);
     free(state_dir);
     free(b.animals_dir);
     if (log != stderr) fclose(log);

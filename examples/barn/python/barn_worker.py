@@ -11,7 +11,9 @@ JSON files, <state_dir>/animals/<name>.json:
   POST   /python/barn/v1/animal/<name>   -> update some fields, or 404     (async)
   DELETE /python/barn/v1/animal/<name>   -> remove it, or 404              (async)
 The handlers are do_<method>_<component>_animal_v1 with the component of the
-config (examples/barn/conf/barnpython.conf: "barnpython").
+config (examples/barn/conf/barnpython.conf: "barnpython").  The worker also
+serves the barn's orchestration handlers (farmwork.py, beside this file:
+chores, families, litters, alarms, mules, fields, agents), as the C barn does.
 
     barn_worker.py --config FILE [--max-requests N] [--log-file F] [--log-level L]
 """
@@ -26,6 +28,7 @@ import tempfile
 import time
 
 import gearbox
+from farmwork import Farmwork
 
 NAME_MAX_LEN = 64
 DEFAULT_SPECIES = "Sus domestica"
@@ -50,7 +53,7 @@ def check_name(name):
             'invalid animal name "%s": only letters, digits, \'.\', \'_\' and \'-\' are allowed' % name)
 
 
-class Barn(gearbox.Worker):
+class Barn(Farmwork, gearbox.Worker):
     def __init__(self, config):
         super().__init__(config)
         cfg = self.cfg()
@@ -62,6 +65,7 @@ class Barn(gearbox.Worker):
         for method in ("get", "put", "post", "delete"):
             self.register_handler("do_%s_%s_animal_v1" % (method, component),
                                   getattr(self, "do_%s_animal" % method))
+        self.register_farmwork(component)
 
     def animal_path(self, name):
         return os.path.join(self.animals_dir, name + ".json")
@@ -245,7 +249,8 @@ class Barn(gearbox.Worker):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="barn_worker.py",
-        description="Serves the barn example service in Python (do_{get,put,post,delete}_<component>_animal_v1).",
+        description="Serves the barn example service in Python (do_{get,put,post,delete}_<component>_animal_v1) "
+                    "and its orchestration handlers (chore, family, litter, alarm, mule, field, agents).",
         epilog="SIGTERM or SIGINT stops the worker after the current job.")
     parser.add_argument("--config", required=True, metavar="FILE",
                         help="the component config (e.g. examples/barn/conf/barnpython.conf)")

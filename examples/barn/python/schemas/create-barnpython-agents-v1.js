@@ -1,0 +1,1 @@
+../../schemas/create-barn-agents-v1.js

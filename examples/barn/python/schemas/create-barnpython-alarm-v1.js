@@ -1,0 +1,1 @@
+../../schemas/create-barn-alarm-v1.js

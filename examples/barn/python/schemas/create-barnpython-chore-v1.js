@@ -1,0 +1,1 @@
+../../schemas/create-barn-chore-v1.js

@@ -1,0 +1,1 @@
+../../schemas/create-barn-family-v1.js

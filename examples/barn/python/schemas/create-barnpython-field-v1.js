@@ -1,0 +1,1 @@
+../../schemas/create-barn-field-v1.js

@@ -1,0 +1,1 @@
+../../schemas/create-barn-litter-v1.js

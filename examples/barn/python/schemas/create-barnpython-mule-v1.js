@@ -1,0 +1,1 @@
+../../schemas/create-barn-mule-v1.js

@@ -1,0 +1,1 @@
+../../schemas/delete-barn-agents-v1.js

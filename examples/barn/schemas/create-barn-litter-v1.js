@@ -1,0 +1,2 @@
+// PUT /barn/v1/litter/<name> takes no body.
+{ "type": "null" }

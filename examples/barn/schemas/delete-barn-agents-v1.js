@@ -1,0 +1,1 @@
+create-barn-agents-v1.js
