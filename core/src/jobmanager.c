@@ -368,6 +368,12 @@ static gbx_err job_status(gbx_status **out, bool *owned, gbx_jobmanager *jm, gbx
     return GBX_OK;
 }
 
+gbx_err gbx__jm_hand_over(gbx_response **out, gbx_response *resp, gbx_err err) {
+    if (err == GBX_OK && out) *out = resp;
+    else gbx_response_free(resp);
+    return err;
+}
+
 /* The status of the current job (the parent of new async jobs), as job_status. */
 gbx_err gbx__jm_current_status(gbx_status **out, bool *owned, gbx_jobmanager *jm) {
     *out = NULL;
@@ -619,13 +625,7 @@ static gbx_err run_sync(gbx_response **out, gbx_jobmanager *jm, gbx_job *job) {
     gbx_envelope_free(env);
     free(text);
     free(result);
-    if (err != GBX_OK) {
-        gbx_response_free(resp);
-        return err;
-    }
-    if (out) *out = resp;
-    else gbx_response_free(resp);
-    return GBX_OK;
+    return gbx__jm_hand_over(out, resp, err);
 }
 
 /* ---- run, delay, retry ------------------------------------------------------ */

@@ -56,6 +56,10 @@ double gbx__jm_mono(void);
  * from the store by its status id (*owned true: free it). */
 gbx_err gbx__jm_current_status(gbx_status **out, bool *owned, gbx_jobmanager *jm);
 
+/* The end of a run: on GBX_OK `resp` goes to *out (freed when `out` is
+ * NULL); on an error it is freed.  Returns `err`. */
+gbx_err gbx__jm_hand_over(gbx_response **out, gbx_response *resp, gbx_err err);
+
 /* The pause before retry number `failures` (1 = first retry): Fibonacci
  * (1, 1, 2, 3, 5, ...) capped at `max_delay`; above 15 s moved by
  * jitter * 10 % (jitter in -1..1; 0 = none). */

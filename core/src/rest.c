@@ -323,13 +323,7 @@ gbx_err gbx__jm_rest_run(gbx_response **out, gbx_jobmanager *jm, gbx_job *job) {
     free(x.body);
     free(url);
     if (owned) gbx_status_free(parent);
-    if (err != GBX_OK) {
-        gbx_response_free(resp);
-        return err;
-    }
-    if (out) *out = resp;
-    else gbx_response_free(resp);
-    return GBX_OK;
+    return gbx__jm_hand_over(out, resp, err);
 }
 
 gbx_err gbx__jm_fetch_status(void *user, const char *status_uri, json_t **out) {

@@ -336,6 +336,19 @@ static gbx_err prepare(conn *c, stmt_id id, sqlite3_stmt **out) {
     return GBX_OK;
 }
 
+/* The calling thread's connection (*c) and its cached statement `id` (*st). */
+static gbx_err conn_statement(gbx_store *store, stmt_id id, conn **c, sqlite3_stmt **st) {
+    gbx_err rc = conn_get(store, c);
+    return rc ? rc : prepare(*c, id, st);
+}
+
+/* Whether the last step that failed broke a unique key (a row with that
+ * key exists already). */
+static bool duplicate_key(const conn *c) {
+    return c->failed_step == SQLITE_CONSTRAINT_PRIMARYKEY ||
+           c->failed_step == SQLITE_CONSTRAINT_UNIQUE;
+}
+
 /* Makes a cached statement ready for its next use. */
 static void finish(sqlite3_stmt *st) {
     sqlite3_reset(st);
@@ -682,8 +695,7 @@ static gbx_err sq_insert(gbx_store *store, const gbx__status_row *row, const cha
                          gbx__status_row *out) {
     conn *c = NULL;
     sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_get(store, &c);
-    if (!rc) rc = prepare(c, ST_INSERT, &st);
+    gbx_err rc = conn_statement(store, ST_INSERT, &c, &st);
     if (rc) return rc;
 
     char *messages = json_dumps(row->messages, JSON_COMPACT);
@@ -719,8 +731,7 @@ static gbx_err sq_insert(gbx_store *store, const gbx__status_row *row, const cha
     pthread_mutex_lock(&c->owner->write_lock);
     rc = step_row(c, st, out, &found, "creating a status");
     pthread_mutex_unlock(&c->owner->write_lock);
-    if (rc && (c->failed_step == SQLITE_CONSTRAINT_UNIQUE ||
-               c->failed_step == SQLITE_CONSTRAINT_PRIMARYKEY))
+    if (rc && duplicate_key(c))
         rc = gbx_error_set(GBX_ERR_CONFLICT, "status \"%s\" already exists", row->id);
     else if (!rc && !found)
         rc = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store: insert returned no row");
@@ -734,8 +745,7 @@ done:
 static gbx_err sq_load(gbx_store *store, const char *id, gbx__status_row *out) {
     conn *c = NULL;
     sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_get(store, &c);
-    if (!rc) rc = prepare(c, ST_LOAD, &st);
+    gbx_err rc = conn_statement(store, ST_LOAD, &c, &st);
     if (rc) return rc;
     bind_text(st, 1, id);
     bool found;
@@ -748,8 +758,7 @@ static gbx_err sq_load_envelope(gbx_store *store, const char *id, char **out) {
     *out = NULL;
     conn *c = NULL;
     sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_get(store, &c);
-    if (!rc) rc = prepare(c, ST_ENVELOPE, &st);
+    gbx_err rc = conn_statement(store, ST_ENVELOPE, &c, &st);
     if (rc) return rc;
     bind_text(st, 1, id);
     int step = sqlite3_step(st);
@@ -970,8 +979,7 @@ static gbx_err sq_list(gbx_store *store, const gbx_status_filter *f, json_t **ou
     *out = NULL;
     conn *c = NULL;
     sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_get(store, &c);
-    if (!rc) rc = prepare(c, ST_LIST, &st);
+    gbx_err rc = conn_statement(store, ST_LIST, &c, &st);
     if (rc) return rc;
     char *pattern = NULL;
     if (f->uri && !(pattern = like_pattern(f->uri))) return out_of_memory();
@@ -1013,8 +1021,7 @@ static gbx_err sq_counter_add(gbx_store *store, const char *id, const char *name
                               long long delta, long long *out) {
     conn *c = NULL;
     sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_get(store, &c);
-    if (!rc) rc = prepare(c, ST_COUNTER_ADD, &st);
+    gbx_err rc = conn_statement(store, ST_COUNTER_ADD, &c, &st);
     if (rc) return rc;
     bind_text(st, 1, id);
     bind_text(st, 2, name);
@@ -1060,8 +1067,7 @@ static gbx_err step_write(conn *c, sqlite3_stmt *st, size_t *changes, const char
 static gbx_err sq_queue_put(gbx_store *store, const gbx__queued *row, double submitted) {
     conn *c = NULL;
     sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_get(store, &c);
-    if (!rc) rc = prepare(c, ST_QUEUE_PUT, &st);
+    gbx_err rc = conn_statement(store, ST_QUEUE_PUT, &c, &st);
     if (rc) return rc;
     bind_text(st, 1, row->ticket);
     bind_text(st, 2, row->status_id);
@@ -1070,8 +1076,7 @@ static gbx_err sq_queue_put(gbx_store *store, const gbx__queued *row, double sub
     sqlite3_bind_double(st, 5, row->due);
     sqlite3_bind_double(st, 6, submitted);
     rc = step_write(c, st, NULL, "queueing a job");
-    if (rc && (c->failed_step == SQLITE_CONSTRAINT_PRIMARYKEY ||
-               c->failed_step == SQLITE_CONSTRAINT_UNIQUE))
+    if (rc && duplicate_key(c))
         rc = gbx_error_set(GBX_ERR_CONFLICT, "job queue: ticket \"%s\" already exists",
                            row->ticket);
     return rc;
@@ -1080,8 +1085,7 @@ static gbx_err sq_queue_put(gbx_store *store, const gbx__queued *row, double sub
 static gbx_err sq_queue_take(gbx_store *store, const char *ticket, double now, bool *taken) {
     conn *c = NULL;
     sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_get(store, &c);
-    if (!rc) rc = prepare(c, ST_QUEUE_TAKE, &st);
+    gbx_err rc = conn_statement(store, ST_QUEUE_TAKE, &c, &st);
     if (rc) return rc;
     bind_text(st, 1, ticket);
     sqlite3_bind_double(st, 2, now);
@@ -1101,8 +1105,7 @@ static gbx_err sq_queue_claim_due(gbx_store *store, double now, double resubmit_
                                   size_t max, gbx__queued **out, size_t *n) {
     conn *c = NULL;
     sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_get(store, &c);
-    if (!rc) rc = prepare(c, ST_QUEUE_CLAIM, &st);
+    gbx_err rc = conn_statement(store, ST_QUEUE_CLAIM, &c, &st);
     if (rc) return rc;
     sqlite3_bind_double(st, 1, now);
     sqlite3_bind_double(st, 2, resubmit_after);
@@ -1155,8 +1158,7 @@ static gbx_err sq_queue_claim_due(gbx_store *store, double now, double resubmit_
 static gbx_err sq_queue_next_due(gbx_store *store, double *out) {
     conn *c = NULL;
     sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_get(store, &c);
-    if (!rc) rc = prepare(c, ST_QUEUE_NEXT, &st);
+    gbx_err rc = conn_statement(store, ST_QUEUE_NEXT, &c, &st);
     if (rc) return rc;
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
@@ -1173,8 +1175,7 @@ static gbx_err queue_by_status(gbx_store *store, stmt_id sid, const char *status
                                size_t *n, const char *what) {
     conn *c = NULL;
     sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_get(store, &c);
-    if (!rc) rc = prepare(c, sid, &st);
+    gbx_err rc = conn_statement(store, sid, &c, &st);
     if (rc) return rc;
     bind_text(st, 1, status_id);
     if (sid == ST_QUEUE_RESCHEDULE) sqlite3_bind_double(st, 2, due);

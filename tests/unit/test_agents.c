@@ -8,19 +8,16 @@
  * leveling errors) and gbx_jobmanager_job_queue_run (success, failure,
  * timeout).  Waits are bounded generously; only lower bounds on time are
  * asserted.  The runner is tested end to end through HTTP in tests/stack. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "gearmand.h"
 #include "gearbox/gearbox.h"
 
 static gbx_jobmanager *jm;
@@ -249,75 +246,7 @@ static gbx_jobmanager *client_jm; /* the test's own job manager */
 static pthread_mutex_t trail_lock = PTHREAD_MUTEX_INITIALIZER;
 static char trail[1024];
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void pause_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0) close(fd);
-    return port;
-}
-
-static bool port_open(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0) close(fd);
-    return ok;
-}
-
-static bool start_gearmand(const char *bin, int port) {
-    char portstr[16], pidfile[600], logfile[600];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    snprintf(pidfile, sizeof pidfile, "%s/gearmand.pid", tmpdir);
-    snprintf(logfile, sizeof logfile, "%s/gearmand.log", tmpdir);
-    pid_t pid = fork();
-    if (pid < 0) return false;
-    if (pid == 0) {
-        execl(bin, bin, "--listen=127.0.0.1", "--port", portstr, "--pid-file", pidfile, "--log-file",
-              logfile, "--threads=1", "--config-file", "/dev/null", (char *)NULL);
-        _exit(127);
-    }
-    gearmand_pid = pid;
-    for (double until = now_s() + WAIT_LIMIT_S; !port_open(port); pause_ms(20)) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid || now_s() > until) {
-            fprintf(stderr, "gearmand did not start on %d (see %s)\n", port, logfile);
-            gearmand_pid = -1;
-            return false;
-        }
-    }
-    return true;
-}
-
-static void stop_gearmand(void) {
-    if (gearmand_pid <= 0) return;
-    kill(gearmand_pid, SIGTERM);
-    int st;
-    for (double until = now_s() + WAIT_LIMIT_S; waitpid(gearmand_pid, &st, WNOHANG) == 0; pause_ms(20))
-        if (now_s() > until) {
-            kill(gearmand_pid, SIGKILL);
-            waitpid(gearmand_pid, &st, 0);
-            break;
-        }
-    gearmand_pid = -1;
-}
+static void stop_gearmand(void) { gearmand_stop(&gearmand_pid, WAIT_LIMIT_S); }
 
 /* Agents A-E: note the parent's progress; E fails with 409; X never
  * finishes (CONTINUE without a continuation). */
@@ -545,9 +474,9 @@ static void test_queue_run(void) {
     /* An agent that never finishes: 504 after the timeout (not before). */
     agents = parse("[{\"name\": \"" X "\", \"content\": " CONTENT "}, {\"name\": \"" A "\", \"require\": \"" X "\"}]");
     CHECK_INT(gbx_jobmanager_job_queue(&q, client_jm, agents), GBX_OK);
-    double t0 = now_s();
+    double t0 = mono_s();
     CHECK_INT(gbx_jobmanager_job_queue_run(client_jm, q, 1.0), GBX_ERR_GATEWAY_TIMEOUT);
-    CHECK(now_s() - t0 >= 1.0);
+    CHECK(mono_s() - t0 >= 1.0);
     CHECK_STR(gbx_error_last()->message,
               "agents did not finish within 1 seconds (agent \"" X "\" on level 1 is still running)");
     trail_take(got, sizeof got);
@@ -559,14 +488,14 @@ static void test_queue_run(void) {
 /* Sets up gearmand, a worker with the agents and the runner, and a job
  * manager of the test's own; false (skip) without gearmand. */
 static bool runner_setup(void) {
-    const char *bin = getenv("GEARMAND");
-    if (!bin) bin = "/usr/sbin/gearmand";
+    const char *bin = gearmand_bin();
     if (access(bin, X_OK) != 0) {
         printf("no gearmand at %s: runner tests skipped\n", bin);
         return false;
     }
     int port = free_port();
-    if (!mkdtemp(tmpdir) || port < 0 || !start_gearmand(bin, port)) {
+    if (!mkdtemp(tmpdir) || port < 0 ||
+        (gearmand_pid = gearmand_start(bin, port, tmpdir, WAIT_LIMIT_S)) < 0) {
         CHECK(!"gearmand started");
         return false;
     }

@@ -1,12 +1,14 @@
 /* Unit tests of POST .../v1/status/<id> (gateway/src/gw_status.c): the
  * body's parsing, and cancel / reschedule through a job manager over a real
  * SQLite store (no gearmand needed: nothing is submitted). */
+#define _GNU_SOURCE /* nftw (fixtures.h) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "gearbox/gearbox.h"
 #include "gw_status.h"
 #include "queue_internal.h"
@@ -57,11 +59,9 @@ int main(void) {
     parse_bad("{\"ytime\": \"soon\"}", "\"ytime\" must be");
     parse_bad("{\"ytime\": -1}", "\"ytime\" must be");
 
-    char dir[] = "/tmp/gbx-test-gwpost-XXXXXX";
-    if (!mkdtemp(dir)) return 1;
-    char path[128];
-    snprintf(path, sizeof path, "%s/status.db", dir);
-    if (gbx_store_open_sqlite(&store, path) != GBX_OK) return 1;
+    char dir[] = "/tmp/gbx-test-gwpost-XXXXXX", path[128];
+    store = fixture_store(dir, path, sizeof path, false);
+    if (!store) return 1;
     json_t *root = json_pack("{s:s}", "gearman", "127.0.0.1:1");
     gbx_config *cfg = NULL;
     CHECK_INT(gbx_config_from_json(&cfg, root, NULL), GBX_OK);
@@ -121,8 +121,6 @@ int main(void) {
     gbx_jobmanager_free(jm);
     gbx_config_free(cfg);
     gbx_store_free(store);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    fixture_remove(dir);
     return check_done();
 }

@@ -1,11 +1,13 @@
 /* Unit tests of the gateway's status endpoints (gateway/src/gw_status.c)
  * against a real SQLite store: reads, lists, filters and location scope. */
+#define _GNU_SOURCE /* nftw (fixtures.h) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "gearbox/error.h"
 #include "gearbox/status.h"
 #include "gearbox/store.h"
@@ -45,14 +47,9 @@ static int list_has(json_t *list, const char *id) {
 }
 
 int main(void) {
-    char dir[] = "/tmp/gbx-test-gwstatus-XXXXXX";
-    if (!mkdtemp(dir)) return 1;
-    char path[128];
-    snprintf(path, sizeof path, "%s/status.db", dir);
-    if (gbx_store_open_sqlite(&store, path) != GBX_OK) {
-        fprintf(stderr, "store: %s\n", gbx_error_last()->message);
-        return 1;
-    }
+    char dir[] = "/tmp/gbx-test-gwstatus-XXXXXX", path[128];
+    store = fixture_store(dir, path, sizeof path, false);
+    if (!store) return 1;
     CHECK_STR(gbx_gw_status_scope("/barn"), "/barn");
     CHECK_STR(gbx_gw_status_scope(""), "/");
 
@@ -135,8 +132,6 @@ int main(void) {
     free(fern);
     free(zoo);
     gbx_store_free(store);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    fixture_remove(dir);
     return check_done();
 }

@@ -456,18 +456,45 @@ static gbx_job *make_current(gbx_store *store, gbx_status **parent_out) {
     return job;
 }
 
-static void test_async(const char *dir) {
+/* A store <dir>/<file>, a job manager on it whose gearmand is a closed
+ * port, and a current job reporting to a RUNNING parent (make_current). */
+typedef struct {
     char path[600];
-    snprintf(path, sizeof path, "%s/async.db", dir);
-    gbx_store *store = NULL;
-    CHECK_INT(gbx_store_open_sqlite(&store, path), GBX_OK);
-    gbx_config *cfg = make_config(closed_port());
-    gbx_jobmanager *jm = NULL;
-    CHECK_INT(gbx_jobmanager_new(&jm, cfg, store), GBX_OK);
-    CHECK(gbx_jobmanager_store(jm) == store);
-    gbx_status *parent = NULL;
-    gbx_job *current = make_current(store, &parent);
-    gbx_jobmanager_set_current(jm, current);
+    gbx_store *store;
+    gbx_config *cfg;
+    gbx_jobmanager *jm;
+    gbx_status *parent; /* owned by `current` */
+    gbx_job *current;
+} offline_jm;
+
+static void offline_open(offline_jm *o, const char *dir, const char *file) {
+    snprintf(o->path, sizeof o->path, "%s/%s", dir, file);
+    o->store = NULL;
+    o->jm = NULL;
+    CHECK_INT(gbx_store_open_sqlite(&o->store, o->path), GBX_OK);
+    o->cfg = make_config(closed_port());
+    CHECK_INT(gbx_jobmanager_new(&o->jm, o->cfg, o->store), GBX_OK);
+    CHECK(gbx_jobmanager_store(o->jm) == o->store);
+    o->parent = NULL;
+    o->current = make_current(o->store, &o->parent);
+    gbx_jobmanager_set_current(o->jm, o->current);
+}
+
+static void offline_close(offline_jm *o) {
+    gbx_jobmanager_set_current(o->jm, NULL);
+    gbx_job_free(o->current);
+    gbx_jobmanager_free(o->jm);
+    gbx_config_free(o->cfg);
+    gbx_store_free(o->store);
+    unlink(o->path);
+}
+
+static void test_async(const char *dir) {
+    offline_jm o;
+    offline_open(&o, dir, "async.db");
+    gbx_store *store = o.store;
+    gbx_jobmanager *jm = o.jm;
+    gbx_status *parent = o.parent;
 
     /* A child: its own status, parent_uri set, listed by the parent; queued
      * although gearmand is away (202 all the same). */
@@ -677,27 +704,16 @@ static void test_async(const char *dir) {
     CHECK(st == NULL);
 
     gbx_job_free(child);
-    gbx_jobmanager_set_current(jm, NULL);
-    gbx_job_free(current);
-    gbx_jobmanager_free(jm);
-    gbx_config_free(cfg);
-    gbx_store_free(store);
-    unlink(path);
+    offline_close(&o);
 }
 
 static void test_rest(const char *dir) {
     fake_server http;
     fake_start(&http, FAKE_HTTP);
-    char path[600];
-    snprintf(path, sizeof path, "%s/rest.db", dir);
-    gbx_store *store = NULL;
-    CHECK_INT(gbx_store_open_sqlite(&store, path), GBX_OK);
-    gbx_config *cfg = make_config(closed_port());
-    gbx_jobmanager *jm = NULL;
-    CHECK_INT(gbx_jobmanager_new(&jm, cfg, store), GBX_OK);
-    gbx_status *parent = NULL;
-    gbx_job *current = make_current(store, &parent);
-    gbx_jobmanager_set_current(jm, current);
+    offline_jm o;
+    offline_open(&o, dir, "rest.db");
+    gbx_jobmanager *jm = o.jm;
+    gbx_status *parent = o.parent;
 
     char uri[256];
     snprintf(uri, sizeof uri, "http://127.0.0.1:%d/remote/v1/thing", http.port);
@@ -773,12 +789,7 @@ static void test_rest(const char *dir) {
     snprintf(uri, sizeof uri, "http://127.0.0.1:%d/remote/v1/status/s-missing", http.port);
     CHECK_INT(gbx_jobmanager_status(&st, jm, uri), GBX_ERR_NOT_FOUND);
 
-    gbx_jobmanager_set_current(jm, NULL);
-    gbx_job_free(current);
-    gbx_jobmanager_free(jm);
-    gbx_config_free(cfg);
-    gbx_store_free(store);
-    unlink(path);
+    offline_close(&o);
     fake_stop(&http);
 }
 

@@ -9,21 +9,18 @@
  * one, by pid.  Waits poll with generous bounds; only lower bounds on delays
  * are asserted.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "gearmand.h"
 #include "gearbox/gearbox.h"
 
 #define WAIT_LIMIT_S 30.0
@@ -39,94 +36,19 @@ static atomic_int flaky_calls;
 
 /* ---- processes ----------------------------------------------------------- */
 
-static double mono(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
+/* Wall-clock seconds. */
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void pause_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("free_port");
-        exit(2);
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static bool port_open(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0) close(fd);
-    return ok;
-}
-
 static void start_gearmand(const char *bin) {
-    char port[16], pidfile[600], logfile[600];
-    snprintf(port, sizeof port, "%d", gearmand_port);
-    snprintf(pidfile, sizeof pidfile, "%s/gearmand.pid", tmpdir);
-    snprintf(logfile, sizeof logfile, "%s/gearmand.log", tmpdir);
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        exit(2);
-    }
-    if (pid == 0) {
-        execl(bin, bin, "--listen=127.0.0.1", "--port", port, "--pid-file", pidfile, "--log-file",
-              logfile, "--threads=1", "--config-file", "/dev/null", (char *)NULL);
-        perror(bin);
-        _exit(127);
-    }
-    gearmand_pid = pid;
-    double until = mono() + WAIT_LIMIT_S;
-    while (!port_open(gearmand_port)) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            fprintf(stderr, "gearmand exited early (see %s)\n", logfile);
-            gearmand_pid = -1;
-            exit(2);
-        }
-        if (mono() > until) {
-            fprintf(stderr, "gearmand did not listen on %d\n", gearmand_port);
-            exit(2);
-        }
-        pause_ms(20);
-    }
+    gearmand_pid = gearmand_start(bin, gearmand_port, tmpdir, WAIT_LIMIT_S);
+    if (gearmand_pid < 0) exit(2);
 }
 
-static void stop_gearmand(void) {
-    if (gearmand_pid <= 0) return;
-    kill(gearmand_pid, SIGTERM);
-    double until = mono() + WAIT_LIMIT_S;
-    int st;
-    while (waitpid(gearmand_pid, &st, WNOHANG) == 0) {
-        if (mono() > until) {
-            kill(gearmand_pid, SIGKILL);
-            waitpid(gearmand_pid, &st, 0);
-            break;
-        }
-        pause_ms(20);
-    }
-    gearmand_pid = -1;
-}
+static void stop_gearmand(void) { gearmand_stop(&gearmand_pid, WAIT_LIMIT_S); }
 
 static void remove_tree(const char *dir) {
     static const char *const files[] = {"test.conf", "gearmand.pid", "gearmand.log", "worker.log",
@@ -207,8 +129,8 @@ static void *run_worker(void *arg) {
 
 /* Runs the scheduler step until the status has completed (or the limit). */
 static bool complete_with_scheduler(gbx_status *st) {
-    double until = mono() + WAIT_LIMIT_S;
-    while (mono() < until) {
+    double until = mono_s() + WAIT_LIMIT_S;
+    while (mono_s() < until) {
         CHECK_INT(gbx_jobmanager_run_due(NULL, NULL, jm), GBX_OK);
         if (gbx_status_refresh(st) == GBX_OK && gbx_status_has_completed(st)) return true;
         pause_ms(50);
@@ -221,9 +143,9 @@ static bool complete_with_scheduler(gbx_status *st) {
 static void test_known(void) {
     /* The worker registers its functions once it runs: wait for them. */
     gbx_job *job = NULL;
-    double until = mono() + WAIT_LIMIT_S;
+    double until = mono_s() + WAIT_LIMIT_S;
     gbx_err err;
-    while ((err = gbx_jobmanager_job(&job, jm, "do_get_test_thing_v1")) != GBX_OK && mono() < until)
+    while ((err = gbx_jobmanager_job(&job, jm, "do_get_test_thing_v1")) != GBX_OK && mono_s() < until)
         pause_ms(50);
     CHECK_INT(err, GBX_OK);
     gbx_job_free(job);
@@ -322,8 +244,8 @@ static void test_delay(void) {
     CHECK(st && gbx_status_ytime(st) >= before + 0.5);
     /* Nothing runs it but the scheduler step, and not before it is due. */
     size_t submitted = 0;
-    double until = mono() + WAIT_LIMIT_S;
-    while (submitted == 0 && mono() < until) {
+    double until = mono_s() + WAIT_LIMIT_S;
+    while (submitted == 0 && mono_s() < until) {
         CHECK_INT(gbx_jobmanager_run_due(&submitted, NULL, jm), GBX_OK);
         if (submitted == 0) pause_ms(20);
     }
@@ -357,8 +279,7 @@ static void test_retry(void) {
 
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
-    const char *bin = getenv("GEARMAND");
-    if (!bin || !*bin) bin = "/usr/sbin/gearmand";
+    const char *bin = gearmand_bin();
     if (access(bin, X_OK) != 0) {
         printf("skipped: no gearmand at %s\n", bin);
         return 0;
@@ -375,6 +296,7 @@ int main(void) {
     gbx_log_set_level(GBX_LOG_DEBUG);
 
     gearmand_port = free_port();
+    if (gearmand_port < 0) return 2;
     start_gearmand(bin);
     snprintf(path, sizeof path, "%s/state", tmpdir);
     mkdir(path, 0755);

@@ -3,7 +3,6 @@
  * two connections), claim_due exactly once per resubmit window (also racing),
  * next_due, reschedule, drop, and argument errors. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */
-#include <ftw.h>
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "gearbox/store.h"
 #include "queue_internal.h"
 #include "store_internal.h" /* gbx__now */
@@ -24,23 +24,6 @@ static char dir[64];
 static char db_path[128];
 static gbx_store *store;
 static sqlite3 *raw; /* a separate connection for looking behind the API */
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-/* Another handle on the same file: its own connection and write lock. */
-static gbx_store *open_other(void) {
-    json_t *sec = json_pack("{s:s, s:i}", "path", db_path, "busy_timeout_ms", 120000);
-    gbx_store *s = NULL;
-    if (gbx_store_open(&s, sec, NULL) != GBX_OK) {
-        fprintf(stderr, "open failed: %s\n", gbx_error_last()->message);
-        check_failed++;
-    }
-    json_decref(sec);
-    return s;
-}
 
 static int rows_where(const char *where) {
     char sql[256];
@@ -136,7 +119,7 @@ static void *take_thread(void *p) {
  * exactly one runs it. */
 static void test_take_race(void) {
     clear_queue();
-    gbx_store *other = open_other();
+    gbx_store *other = fixture_open_other(db_path);
     if (!other) return;
     for (int round = 0; round < RACE_ROUNDS; round++) {
         char ticket[32];
@@ -266,7 +249,7 @@ static void *claim_thread(void *p) {
  * row goes to exactly one of them. */
 static void test_claim_race(void) {
     clear_queue();
-    gbx_store *other = open_other();
+    gbx_store *other = fixture_open_other(db_path);
     if (!other) return;
     double now = gbx__now();
     for (int i = 0; i < CLAIM_ROWS; i++) {
@@ -355,18 +338,8 @@ static void test_next_reschedule_drop(void) {
 
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/gbx-test-queue-XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    snprintf(db_path, sizeof db_path, "%s/status.db", dir);
-    json_t *sec = json_pack("{s:s, s:i}", "path", db_path, "busy_timeout_ms", 120000);
-    gbx_err rc = gbx_store_open(&store, sec, NULL);
-    json_decref(sec);
-    if (rc != GBX_OK) {
-        fprintf(stderr, "open failed: %s\n", gbx_error_last()->message);
-        return 1;
-    }
+    store = fixture_store(dir, db_path, sizeof db_path, true);
+    if (!store) return 1;
     CHECK_INT(sqlite3_open(db_path, &raw), SQLITE_OK);
     sqlite3_busy_timeout(raw, 120000);
 
@@ -378,6 +351,6 @@ int main(void) {
 
     sqlite3_close(raw);
     gbx_store_free(store);
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    fixture_remove(dir);
     return check_done();
 }

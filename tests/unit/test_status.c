@@ -1,7 +1,6 @@
 /* Unit tests of core/src/status.c on a SQLite store: the state machine,
  * every mutator, the JSON shape, collection queries, and the errors. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */
-#include <ftw.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "gearbox/id.h"
 #include "gearbox/status.h"
 #include "gearbox/store.h"
@@ -18,11 +18,6 @@ static char dir[64];
 static char db_path[128];
 static gbx_store *store;
 static sqlite3 *raw; /* a separate connection for looking behind the API */
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 /* Runs SQL on the raw connection (test set-up only). */
 static void raw_exec(const char *sql) {
@@ -56,12 +51,7 @@ static gbx_status *create(const char *operation, const char *component, const ch
                             .uri = uri,
                             .status_base = "http://127.0.0.1:4080/barn/v1/status",
                             .scope = "/barn"};
-    gbx_status *s = NULL;
-    if (gbx_status_create(&s, store, &spec) != GBX_OK) {
-        fprintf(stderr, "create failed: %s\n", gbx_error_last()->message);
-        check_failed++;
-    }
-    return s;
+    return fixture_status(store, &spec);
 }
 
 /* Moves a fresh status to `state` along the state machine. */
@@ -761,15 +751,8 @@ static void test_vanished(void) {
 
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/gbx-test-status-XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    snprintf(db_path, sizeof db_path, "%s/status.db", dir);
-    if (gbx_store_open_sqlite(&store, db_path) != GBX_OK) {
-        fprintf(stderr, "open failed: %s\n", gbx_error_last()->message);
-        return 1;
-    }
+    store = fixture_store(dir, db_path, sizeof db_path, false);
+    if (!store) return 1;
     CHECK_STR(gbx_store_backend(store), "sqlite");
     CHECK_INT(sqlite3_open(db_path, &raw), SQLITE_OK);
     sqlite3_busy_timeout(raw, 10000);
@@ -788,6 +771,6 @@ int main(void) {
 
     sqlite3_close(raw);
     gbx_store_free(store);
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    fixture_remove(dir);
     return check_done();
 }

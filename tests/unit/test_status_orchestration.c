@@ -4,7 +4,6 @@
  * several threads, private bookkeeping, the end of the cancel chain, and
  * remote statuses over a fake fetch callback. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */
-#include <ftw.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "gearbox/envelope.h"
 #include "gearbox/status.h"
 #include "gearbox/store.h"
@@ -25,36 +25,12 @@ static char dir[64];
 static char db_path[128];
 static gbx_store *store;
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-/* A second handle on the same file: a connection (and process-local write
- * lock) of its own, so races between the two are decided by SQLite alone.
- * The lock wait is long enough for valgrind on a loaded box. */
-static gbx_store *open_other(void) {
-    json_t *sec = json_pack("{s:s, s:i}", "path", db_path, "busy_timeout_ms", 120000);
-    gbx_store *s = NULL;
-    if (gbx_store_open(&s, sec, NULL) != GBX_OK) {
-        fprintf(stderr, "open failed: %s\n", gbx_error_last()->message);
-        check_failed++;
-    }
-    json_decref(sec);
-    return s;
-}
-
 static gbx_status *create(void) {
     gbx_status_spec spec = {.operation = "create", .component = "barn",
                             .uri = "http://127.0.0.1:4080/barn/v1/animal/Wilbur",
                             .status_base = "http://127.0.0.1:4080/barn/v1/status",
                             .scope = "/barn"};
-    gbx_status *s = NULL;
-    if (gbx_status_create(&s, store, &spec) != GBX_OK) {
-        fprintf(stderr, "create failed: %s\n", gbx_error_last()->message);
-        check_failed++;
-    }
-    return s;
+    return fixture_status(store, &spec);
 }
 
 static bool last_error_is(const char *message) {
@@ -153,7 +129,7 @@ static void *race_thread(void *p) {
 
 /* Two connections (two store handles) race PENDING -> RUNNING: one wins. */
 static void test_transition_race(void) {
-    gbx_store *other = open_other();
+    gbx_store *other = fixture_open_other(db_path);
     if (!other) return;
     for (int round = 0; round < ROUNDS; round++) {
         gbx_status *s = create();
@@ -363,7 +339,7 @@ static void test_counters(void) {
 
     /* Two threads on two connections: no addition is lost, and every
      * addition saw a value of its own (1 .. 2N, each exactly once). */
-    gbx_store *other = open_other();
+    gbx_store *other = fixture_open_other(db_path);
     s = create();
     if (!other || !s) {
         gbx_store_free(other);
@@ -653,18 +629,8 @@ static void test_remote(void) {
 
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/gbx-test-orch-XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    snprintf(db_path, sizeof db_path, "%s/status.db", dir);
-    json_t *sec = json_pack("{s:s, s:i}", "path", db_path, "busy_timeout_ms", 120000);
-    gbx_err rc = gbx_store_open(&store, sec, NULL);
-    json_decref(sec);
-    if (rc != GBX_OK) {
-        fprintf(stderr, "open failed: %s\n", gbx_error_last()->message);
-        return 1;
-    }
+    store = fixture_store(dir, db_path, sizeof db_path, true);
+    if (!store) return 1;
 
     test_transition();
     test_transition_race();
@@ -676,6 +642,6 @@ int main(void) {
     test_remote();
 
     gbx_store_free(store);
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    fixture_remove(dir);
     return check_done();
 }

@@ -5,7 +5,6 @@
  * schema version 1 database. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */
 #include <dirent.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixtures.h"
 #include "gearbox/status.h"
 #include "gearbox/store.h"
 #include "queue_internal.h"
@@ -24,11 +24,6 @@
 #define HAMMER 100 /* rounds of updates per thread / process */
 
 static char dir[64];
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 static void path_in(char *buf, size_t len, const char *name) {
     snprintf(buf, len, "%s/%s", dir, name);
@@ -39,24 +34,10 @@ static bool exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
-/* Opens `path` with a lock wait long enough for a slow machine (valgrind,
- * a loaded CI box): the contention tests check correctness, not speed. */
-static gbx_err open_patient(gbx_store **out, const char *path) {
-    json_t *sec = json_pack("{s:s, s:i}", "path", path, "busy_timeout_ms", 120000);
-    gbx_err rc = gbx_store_open(out, sec, NULL);
-    json_decref(sec);
-    return rc;
-}
-
 static gbx_status *create_in(gbx_store *store, const char *uri) {
     gbx_status_spec spec = {.operation = "create", .component = "barn", .uri = uri,
                             .status_base = "http://h/barn/v1/status"};
-    gbx_status *s = NULL;
-    if (gbx_status_create(&s, store, &spec) != GBX_OK) {
-        fprintf(stderr, "create failed: %s\n", gbx_error_last()->message);
-        check_failed++;
-    }
-    return s;
+    return fixture_status(store, &spec);
 }
 
 /* Number of this process's file descriptors open on files under `prefix`. */
@@ -308,8 +289,8 @@ static void test_threads(void) {
     char db[128];
     path_in(db, sizeof db, "threads.db");
     gbx_store *a = NULL, *b = NULL;
-    CHECK_INT(open_patient(&a, db), GBX_OK);
-    CHECK_INT(open_patient(&b, db), GBX_OK);
+    CHECK_INT(fixture_open_patient(&a, db), GBX_OK);
+    CHECK_INT(fixture_open_patient(&b, db), GBX_OK);
     gbx_status *s = create_in(a, "u");
     if (!s) return;
 
@@ -349,12 +330,12 @@ static void test_processes(void) {
     if (pid == 0) {
         gbx_store *mine = NULL;
         int errors = 1;
-        if (open_patient(&mine, db) == GBX_OK) errors = hammer(mine, id, 1);
+        if (fixture_open_patient(&mine, db) == GBX_OK) errors = hammer(mine, id, 1);
         gbx_store_free(mine);
         _exit(errors ? 1 : 0);
     }
     CHECK(pid > 0);
-    CHECK_INT(open_patient(&a, db), GBX_OK);
+    CHECK_INT(fixture_open_patient(&a, db), GBX_OK);
     CHECK_INT(hammer(a, id, 0), 0);
     int wstatus = 0;
     CHECK_INT(waitpid(pid, &wstatus, 0), pid);
@@ -400,7 +381,7 @@ static void test_transition_race(void) {
     char db[128];
     path_in(db, sizeof db, "race.db");
     gbx_store *st = NULL;
-    CHECK_INT(open_patient(&st, db), GBX_OK);
+    CHECK_INT(fixture_open_patient(&st, db), GBX_OK);
     for (int round = 0; round < 5; round++) {
         gbx_status *s = create_in(st, "u");
         if (!s) return;
@@ -642,6 +623,6 @@ int main(void) {
     test_busy();
     test_list_cap();
     test_migrate_v1();
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    fixture_remove(dir);
     return check_done();
 }

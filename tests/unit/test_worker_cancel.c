@@ -3,6 +3,7 @@
  * port, so the jobs it starts (PRECANCEL, compensation) stay queued in the
  * store, and the test plays their workers by completing their statuses and
  * calling gbx__cancel_notify, as the worker runtime does. */
+#define _GNU_SOURCE /* nftw (fixtures.h) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "cancel_internal.h"
 #include "check.h"
+#include "fixtures.h"
 #include "gearbox/gearbox.h"
 #include "queue_internal.h"
 #include "status_internal.h"
@@ -321,14 +323,9 @@ static void test_reschedule(void) {
 }
 
 int main(void) {
-    char dir[] = "/tmp/gbx-test-cancel-XXXXXX";
-    if (!mkdtemp(dir)) return 1;
-    char path[128];
-    snprintf(path, sizeof path, "%s/status.db", dir);
-    if (gbx_store_open_sqlite(&store, path) != GBX_OK) {
-        fprintf(stderr, "store: %s\n", gbx_error_last()->message);
-        return 1;
-    }
+    char dir[] = "/tmp/gbx-test-cancel-XXXXXX", path[128];
+    store = fixture_store(dir, path, sizeof path, false);
+    if (!store) return 1;
     /* Nothing listens on port 1: submits fail at once, jobs stay queued. */
     json_t *root = json_pack("{s:s, s:i}", "gearman", "127.0.0.1:1", "submit_timeout", 1);
     gbx_config *cfg = NULL;
@@ -347,8 +344,6 @@ int main(void) {
     gbx_jobmanager_free(jm);
     gbx_config_free(cfg);
     gbx_store_free(store);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    fixture_remove(dir);
     return check_done();
 }

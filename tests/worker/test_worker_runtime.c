@@ -15,25 +15,22 @@
  * Argument: number of extra sync+async round trips for the leak run
  * (default 50; the valgrind variant of this test uses it too).
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libgearman/gearman.h>
 
 #include "../unit/check.h"
+#include "../unit/gearmand.h"
 #include "gearbox/gearbox.h"
 #include "queue_internal.h"
 
@@ -54,90 +51,12 @@ static gbx_jobmanager *test_jm;
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void pause_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("free_port");
-        exit(2);
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static bool port_open(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0) close(fd);
-    return ok;
-}
-
 static void start_gearmand(void) {
-    const char *bin = getenv("GEARMAND");
-    if (!bin) bin = "/usr/sbin/gearmand";
-    char port[16], pidfile[600], logfile[600];
-    snprintf(port, sizeof port, "%d", gearmand_port);
-    snprintf(pidfile, sizeof pidfile, "%s/gearmand.pid", tmpdir);
-    snprintf(logfile, sizeof logfile, "%s/gearmand.log", tmpdir);
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        exit(2);
-    }
-    if (pid == 0) {
-        execl(bin, bin, "--listen=127.0.0.1", "--port", port, "--pid-file", pidfile,
-              "--log-file", logfile, "--threads=1", "--config-file", "/dev/null", (char *)NULL);
-        perror(bin);
-        _exit(127);
-    }
-    gearmand_pid = pid;
-    double until = now_s() + WAIT_LIMIT_S;
-    while (!port_open(gearmand_port)) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            fprintf(stderr, "gearmand exited early (see %s)\n", logfile);
-            gearmand_pid = -1;
-            exit(2);
-        }
-        if (now_s() > until) {
-            fprintf(stderr, "gearmand did not listen on %d\n", gearmand_port);
-            exit(2);
-        }
-        pause_ms(20);
-    }
+    gearmand_pid = gearmand_start(gearmand_bin(), gearmand_port, tmpdir, WAIT_LIMIT_S);
+    if (gearmand_pid < 0) exit(2);
 }
 
-static void stop_gearmand(void) {
-    if (gearmand_pid <= 0) return;
-    kill(gearmand_pid, SIGTERM);
-    double until = now_s() + WAIT_LIMIT_S;
-    int st;
-    while (waitpid(gearmand_pid, &st, WNOHANG) == 0) {
-        if (now_s() > until) {
-            kill(gearmand_pid, SIGKILL);
-            waitpid(gearmand_pid, &st, 0);
-            break;
-        }
-        pause_ms(20);
-    }
-    gearmand_pid = -1;
-}
+static void stop_gearmand(void) { gearmand_stop(&gearmand_pid, WAIT_LIMIT_S); }
 
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
@@ -214,11 +133,11 @@ static gbx_response *submit_sync(const char *function, const char *workload) {
 /* Re-reads the status until it has completed (progress 100) and nobody
  * works on it any more.  Returns whether that happened within the bound. */
 static bool wait_completed(gbx_status *st) {
-    double until = now_s() + WAIT_LIMIT_S;
+    double until = mono_s() + WAIT_LIMIT_S;
     for (;;) {
         CHECK_INT(gbx_status_refresh(st), GBX_OK);
         if (gbx_status_has_completed(st) && gbx_status_concurrency(st) == 0) return true;
-        if (now_s() > until) {
+        if (mono_s() > until) {
             fprintf(stderr, "status %s did not complete: state %s\n", gbx_status_id(st),
                     gbx_state_name(gbx_status_state(st)));
             return false;
@@ -237,9 +156,9 @@ static bool has_message(gbx_status *st, const char *message) {
 
 /* Waits until the worker has taken `count` jobs in all. */
 static bool wait_requests(unsigned long count) {
-    double until = now_s() + WAIT_LIMIT_S;
+    double until = mono_s() + WAIT_LIMIT_S;
     while (gbx_worker_request_count(worker) < count) {
-        if (now_s() > until) return false;
+        if (mono_s() > until) return false;
         pause_ms(20);
     }
     return true;
@@ -316,8 +235,8 @@ static gbx_worker_result do_put(gbx_job *job, gbx_response *resp, void *user) {
     }
     if (strcmp(name, "slow") == 0) { /* runs until cancelled (bounded) */
         gbx_status_add_message(st, "slow running");
-        double until = now_s() + WAIT_LIMIT_S;
-        while (now_s() < until) {
+        double until = mono_s() + WAIT_LIMIT_S;
+        while (mono_s() < until) {
             if (gbx_status_checkpoint(st) != GBX_OK) return GBX_WORKER_ERROR; /* 410 */
             pause_ms(20);
         }
@@ -401,9 +320,9 @@ static void *run_worker(void *arg) {
 }
 
 static bool wait_run_returned(void) {
-    double until = now_s() + WAIT_LIMIT_S;
+    double until = mono_s() + WAIT_LIMIT_S;
     while (!atomic_load(&run_returned)) {
-        if (now_s() > until) return false;
+        if (mono_s() > until) return false;
         pause_ms(20);
     }
     return true;
@@ -505,10 +424,10 @@ static void test_async_errors(void) {
     }
     /* RETRY: re-queued after 1 s, 1 s (the scheduler submits it), then the
      * attempt cap of the config (3) fails it. */
-    double t0 = now_s();
+    double t0 = mono_s();
     st = run_async("again", NULL);
     if (st) {
-        CHECK(now_s() - t0 >= 1.5);
+        CHECK(mono_s() - t0 >= 1.5);
         CHECK_INT(gbx_status_code(st), 500);
         CHECK_INT(gbx_status_failures(st), 3);
         size_t runs = 0, i;
@@ -552,9 +471,9 @@ static void test_continue(void) {
     free(w);
     /* The handler's message appears while it runs (concurrency 1); once
      * concurrency is back to 0 the runtime is done with the job. */
-    double until = now_s() + WAIT_LIMIT_S;
+    double until = mono_s() + WAIT_LIMIT_S;
     bool finished = false;
-    while (!finished && now_s() < until) {
+    while (!finished && mono_s() < until) {
         CHECK_INT(gbx_status_refresh(st), GBX_OK);
         finished = has_message(st, "thing \"later\" running (concurrency 1)") &&
                    gbx_status_concurrency(st) == 0;
@@ -640,8 +559,8 @@ static void test_stopping_never_starts(void) {
     char *w = envelope("do_put_test_thing_v1", "async", "create", "stopping", gbx_status_id(st), NULL);
     submit_background("do_put_test_thing_v1", w);
     free(w);
-    double until = now_s() + WAIT_LIMIT_S;
-    while (gbx_status_state(st) != GBX_STATE_STOPPED && now_s() < until) {
+    double until = mono_s() + WAIT_LIMIT_S;
+    while (gbx_status_state(st) != GBX_STATE_STOPPED && mono_s() < until) {
         pause_ms(20);
         CHECK_INT(gbx_status_refresh(st), GBX_OK);
     }
@@ -677,8 +596,8 @@ static char *envelope_with_events(const char *handler, const char *arg, const ch
 /* Waits until `st` has `n` children and the first n have completed;
  * returns the first child's status (caller frees) or NULL. */
 static gbx_status *wait_children(gbx_status *st, size_t n) {
-    double until = now_s() + WAIT_LIMIT_S;
-    while (now_s() < until) {
+    double until = mono_s() + WAIT_LIMIT_S;
+    while (mono_s() < until) {
         CHECK_INT(gbx_status_refresh(st), GBX_OK);
         if (json_array_size(gbx_status_children(st)) >= n) break;
         pause_ms(20);
@@ -736,8 +655,8 @@ static void test_cancel_running(void) {
     CHECK_INT(gbx_status_set_envelope(st, w), GBX_OK);
     submit_background("do_put_test_thing_v1", w);
     free(w);
-    double until = now_s() + WAIT_LIMIT_S;
-    while (!has_message(st, "slow running") && now_s() < until) {
+    double until = mono_s() + WAIT_LIMIT_S;
+    while (!has_message(st, "slow running") && mono_s() < until) {
         pause_ms(20);
         CHECK_INT(gbx_status_refresh(st), GBX_OK);
     }
@@ -893,8 +812,8 @@ static void test_max_requests(pthread_t *thread) {
 
     /* work_once serves it. */
     bool served = false;
-    double until = now_s() + WAIT_LIMIT_S;
-    while (!served && now_s() < until) CHECK_INT(gbx_worker_work_once(worker, 500, &served), GBX_OK);
+    double until = mono_s() + WAIT_LIMIT_S;
+    while (!served && mono_s() < until) CHECK_INT(gbx_worker_work_once(worker, 500, &served), GBX_OK);
     CHECK(served);
     CHECK_INT(gbx_status_refresh(st), GBX_OK);
     CHECK_INT(gbx_status_code(st), 0);
@@ -936,6 +855,7 @@ int main(int argc, char **argv) {
     gbx_log_set_level(GBX_LOG_DEBUG);
 
     gearmand_port = free_port();
+    if (gearmand_port < 0) return 2;
     start_gearmand();
 
     /* The component config, with a schema for the "validate" case. */
