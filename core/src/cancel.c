@@ -105,6 +105,24 @@ static const char *last_message(const gbx_status *st) {
     return s ? s : "";
 }
 
+/* Tells a client polling the cancel status C where the chain is: raises
+ * its progress and adds `message` (logged, never fatal: the chain goes on
+ * without it). */
+static void report(gbx_jobmanager *jm, const char *cancel_id, int progress, const char *message) {
+    gbx_status *c = NULL;
+    if (!cancel_id || gbx_status_fetch(&c, gbx_jobmanager_store(jm), cancel_id) != GBX_OK) {
+        gbx_error_clear();
+        return;
+    }
+    if (!gbx_status_has_completed(c) &&
+        (gbx_status_set_progress(c, progress) != GBX_OK || gbx_status_add_message(c, message) != GBX_OK)) {
+        gbx_log(GBX_LOG_WARN, "cancel status %s: cannot report \"%s\": %s", cancel_id, message,
+                gbx_error_last()->message);
+        gbx_error_clear();
+    }
+    gbx_status_free(c);
+}
+
 /* The status's stored envelope, parsed (*out NULL when none is kept). */
 static gbx_err stored_envelope(gbx_envelope **out, const gbx_status *st) {
     *out = NULL;
@@ -326,6 +344,9 @@ static gbx_err start_event_job(bool *done, gbx_jobmanager *jm, gbx_status *targe
 /* Drops T's queued jobs and moves it STOPPING -> STOPPED; true for the
  * caller that made the move (it fires the STOPPED events). */
 static bool stop_step(gbx_jobmanager *jm, gbx_status *target, const gbx_envelope *env) {
+    char cancel_id[160] = "";
+    const char *cid = priv_str(target, P_CANCEL_STATUS);
+    if (cid) snprintf(cancel_id, sizeof cancel_id, "%s", cid);
     size_t dropped = 0;
     if (gbx__queue_drop(&dropped, gbx_jobmanager_store(jm), gbx_status_id(target)) != GBX_OK)
         gbx_log(GBX_LOG_ERROR, "status %s: cannot drop its queued jobs: %s", gbx_status_id(target),
@@ -337,6 +358,7 @@ static bool stop_step(gbx_jobmanager *jm, gbx_status *target, const gbx_envelope
     }
     gbx_log(GBX_LOG_INFO, "status %s: stopped (%zu queued job(s) dropped)", gbx_status_id(target),
             dropped);
+    report(jm, cancel_id[0] ? cancel_id : NULL, 40, "stopped");
     if (gbx_status_ytime(target) > 0 && gbx_status_set_ytime(target, 0) != GBX_OK)
         gbx_log(GBX_LOG_WARN, "status %s: cannot clear ytime: %s", gbx_status_id(target),
                 gbx_error_last()->message);
@@ -414,13 +436,16 @@ static void finish(gbx_jobmanager *jm, gbx_status *target, const char *cancel_id
     } else {
         gbx_error_clear(); /* another process finished it */
     }
-    complete_cancel_status(jm, cancel_id, code, code ? message : NULL);
+    complete_cancel_status(jm, cancel_id, code, code ? message : "cancelled");
 }
 
 /* The CANCELLING part: children, compensation, end.  Returns with the
  * chain waiting for the compensation job when it runs. */
 static gbx_err cancelling(gbx_jobmanager *jm, gbx_status *target, const char *cancel_id) {
-    if (first_to(target, cancel_id, "children")) cancel_children(jm, target, cancel_id);
+    if (first_to(target, cancel_id, "children")) {
+        report(jm, cancel_id, 60, "cancelling");
+        cancel_children(jm, target, cancel_id);
+    }
     json_t *comp = json_object_get(gbx_status_events(target), "CANCEL");
     if (!comp) {
         finish(jm, target, cancel_id, 0, NULL);
@@ -438,6 +463,9 @@ static gbx_err cancelling(gbx_jobmanager *jm, gbx_status *target, const char *ca
             finish(jm, target, cancel_id, code ? code : GBX_ERR_INTERNAL_SERVER_ERROR, msg);
             return GBX_OK;
         }
+        char msg[256];
+        snprintf(msg, sizeof msg, "compensation %s started", priv_str(target, P_COMPENSATION));
+        report(jm, cancel_id, 70, msg);
         if (!done) return GBX_OK; /* its worker goes on when it completes */
         if (gbx_status_refresh(target) != GBX_OK) return gbx_error_last()->code;
     }
@@ -510,6 +538,9 @@ static gbx_err advance(gbx_jobmanager *jm, gbx_status *target) {
             }
             gbx_log(GBX_LOG_INFO, "status %s: stopping (%s, concurrency %d)", gbx_status_id(target),
                     gbx_state_name(state), gbx_status_concurrency(target));
+            report(jm, cancel_id, 10,
+                   gbx_status_concurrency(target) > 0 ? "stopping: the handler stops at its next checkpoint"
+                                                      : "stopping");
             if (gbx_status_concurrency(target) > 0) return GBX_OK; /* the worker goes on */
             stop_step(jm, target, NULL);
             break;
@@ -632,6 +663,9 @@ static gbx_err cancel_local(gbx_status **out, gbx_jobmanager *jm, gbx_status *ta
             (void)gbx_status_counter_add(NULL, target, C_ACTIVE, -1);
             go_on = false;
         } else {
+            char msg[256];
+            snprintf(msg, sizeof msg, "PRECANCEL job %s started", priv_str(target, P_PRECANCEL));
+            report(jm, gbx_status_id(c), 5, msg);
             go_on = done;
         }
     }

@@ -367,6 +367,9 @@ def test_cancel_running_job_with_checkpoints(client, barn):
 
     c_done = client.wait_completed(c["status_uri"])
     assert c_done["code"] == 0, c_done
+    # The cancel status told its client each step of the chain.
+    steps = [m.split(" ")[0].rstrip(":") for m in c_done["messages"]]
+    assert steps == ["stopping", "stopped", "cancelling", "compensation", "cancelled"], c_done
     target = client.status(s["status_uri"])
     assert_cancelled(target)
     ploughed = [m for m in target["messages"] if re.fullmatch(r"field .*: row \d+ ploughed", m)]

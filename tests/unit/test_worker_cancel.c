@@ -75,6 +75,14 @@ static const char *state_of(gbx_status *st) {
     return gbx_state_name(gbx_status_state(st));
 }
 
+/* The messages of a status as one JSON text, for substring checks. */
+static bool said(const gbx_status *st, const char *needle) {
+    char *text = json_dumps(gbx_status_messages(st), 0);
+    bool found = text && strstr(text, needle) != NULL;
+    free(text);
+    return found;
+}
+
 static bool has_row(const char *ticket) {
     /* take deletes it: only for rows the test does not need any more */
     bool taken = false;
@@ -103,6 +111,10 @@ static void test_pending(void) {
     CHECK(strncmp(gbx_status_status_uri(c), BASE "/status/s-", strlen(BASE "/status/s-")) == 0);
     CHECK_STR(state_of(c), "COMPLETED");
     CHECK_INT(gbx_status_code(c), 0);
+    /* The cancel status tells its client each step. */
+    char *steps = json_dumps(gbx_status_messages(c), JSON_COMPACT);
+    CHECK_STR(steps, "[\"stopping\",\"stopped\",\"cancelling\",\"cancelled\"]");
+    free(steps);
 
     /* Cancelling it again: a cancel status completed at once. */
     gbx_status *again = NULL;
@@ -126,7 +138,8 @@ static void test_running(void) {
     if (!c) return;
     CHECK_STR(state_of(t), "STOPPING");
     CHECK_STR(state_of(c), "RUNNING");
-    CHECK_INT(gbx_status_progress_value(c), 1);
+    CHECK_INT(gbx_status_progress_value(c), 10);
+    CHECK(said(c, "the handler stops at its next checkpoint"));
     CHECK_INT(gbx_status_checkpoint(t), GBX_ERR_GONE);
 
     /* While it stops, other requests are refused. */
@@ -199,7 +212,8 @@ static void test_precancel_veto(void) {
     CHECK_STR(state_of(t), "PENDING");
     CHECK_STR(state_of(c), "COMPLETED");
     CHECK_INT(gbx_status_code(c), 403);
-    CHECK(strstr(json_string_value(json_array_get(gbx_status_messages(c), 0)), "vetoed") != NULL);
+    CHECK(said(c, "PRECANCEL job s-"));
+    CHECK(said(c, "cancellation vetoed by"));
     gbx_status_free(p);
     gbx_status_free(c);
 
@@ -291,8 +305,7 @@ static void test_children(void) {
         CHECK_STR(gbx_status_uri(ca), gbx_status_status_uri(a));
         CHECK_STR(gbx_status_parent_uri(ca), gbx_status_status_uri(c));
     }
-    CHECK(strstr(json_string_value(json_array_get(gbx_status_messages(c), 0)),
-                 "s-00000000000000000000000000 not cancelled") != NULL);
+    CHECK(said(c, "s-00000000000000000000000000 not cancelled"));
     gbx_status_free(ca);
     gbx_status_free(c);
     gbx_status_free(a);
