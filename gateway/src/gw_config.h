@@ -59,7 +59,9 @@ typedef struct gbx_gw_config {
     unsigned threads;
     unsigned max_connections;
     unsigned connection_timeout; /* idle seconds before MHD closes a connection */
-    double submit_timeout;       /* seconds to queue an async job */
+    /* Seconds to queue an async job: checked here, used by the job manager,
+     * which reads the same key. */
+    double submit_timeout;
     double shutdown_grace;       /* seconds in-flight sync requests get on stop */
     bool scheduler;              /* run the scheduler thread (submits due queued jobs) */
     char *log_level;             /* NULL = info */
