@@ -549,15 +549,18 @@ static gbx_err run_async(gbx_response **out, gbx_jobmanager *jm, gbx_job *job, g
         if (err != GBX_OK) return err;
         gbx__job_set_status(job, st); /* the job owns it now; job.status() works */
     } else {
-        /* A continuation: the status's job is this one from now on. */
+        /* A continuation: the status's job is this one from now on.  Its
+         * writes to the status come before the submit, so that the worker
+         * taking the job does not wait for this one's write lock. */
         char *text = NULL;
-        if (delay > 0) err = gbx_status_set_ytime(st, gbx__jm_now() + delay);
-        if (err == GBX_OK) err = enqueue(jm, job, gbx_status_id(st), delay);
-        if (err == GBX_OK && gbx_envelope_serialize(&text, gbx_job_envelope(job)) == GBX_OK &&
+        if (gbx_envelope_serialize(&text, gbx_job_envelope(job)) == GBX_OK &&
             gbx_status_set_envelope(st, text) != GBX_OK)
             gbx_log(GBX_LOG_WARN, "status %s: cannot keep the continuation's envelope: %s",
                     gbx_status_id(st), gbx_error_last()->message);
         free(text);
+        gbx_error_clear();
+        if (delay > 0) err = gbx_status_set_ytime(st, gbx__jm_now() + delay);
+        if (err == GBX_OK) err = enqueue(jm, job, gbx_status_id(st), delay);
         if (err != GBX_OK) {
             if (owned) gbx_status_free(st);
             return err;
