@@ -20,11 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gearbox/jobmanager.h"
 #include "gearbox/json.h"
 #include "gearbox/log.h"
+#include "jobmanager_internal.h"
 
 /* The environ entry of the runner's event jobs that says which level (1-based,
  * in run order) the agent that fired it belongs to. */
@@ -34,12 +34,6 @@
 
 static gbx_err oom(void) {
     return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- leveling ---------------------------------------------------------- */
@@ -420,7 +414,7 @@ static gbx_err start_level(gbx_jobmanager *jm, queue_level *lv, gbx_status **sts
 }
 
 gbx_err gbx_jobmanager_job_queue_run(gbx_jobmanager *jm, gbx_job_queue *q, double timeout) {
-    double deadline = timeout > 0 ? now_s() + timeout : 0;
+    double deadline = timeout > 0 ? gbx__jm_mono() + timeout : 0;
     for (size_t l = 0; l < gbx_job_queue_levels(q); l++) {
         queue_level *lv = &q->levels[l];
         gbx_status **sts = calloc(lv->n ? lv->n : 1, sizeof *sts);
@@ -429,7 +423,7 @@ gbx_err gbx_jobmanager_job_queue_run(gbx_jobmanager *jm, gbx_job_queue *q, doubl
         for (size_t i = 0; i < lv->n && err == GBX_OK; i++) {
             if (!sts[i]) continue;
             double left = 0;
-            if (deadline > 0 && (left = deadline - now_s()) <= 0) left = -1;
+            if (deadline > 0 && (left = deadline - gbx__jm_mono()) <= 0) left = -1;
             err = left < 0 ? GBX_ERR_GATEWAY_TIMEOUT : gbx_jobmanager_wait(jm, sts[i], left);
             if (err == GBX_ERR_GATEWAY_TIMEOUT)
                 err = gbx_error_set(GBX_ERR_GATEWAY_TIMEOUT,
@@ -587,9 +581,10 @@ static gbx_worker_result run_agents(gbx_job *job, gbx_response *resp, void *user
     if (reverse) gbx_job_queue_reverse(q);
 
     if (!gbx_job_status(job)) {
-        /* A sync call: run the levels here, waiting (bounded by the sync timeout). */
-        double timeout = gbx_config_get_real(gbx_jobmanager_config(jm), "jobs.sync_timeout", 30);
-        if (gbx_jobmanager_job_queue_run(jm, q, timeout) == GBX_OK) result = GBX_WORKER_SUCCESS;
+        /* A sync call: run the levels here, waiting (bounded by the sync
+         * timeout, as the job manager read and checked it). */
+        if (gbx_jobmanager_job_queue_run(jm, q, jm->sync_timeout) == GBX_OK)
+            result = GBX_WORKER_SUCCESS;
     } else if (read_marker(&k, job, q->nlevels) != GBX_OK) {
         result = GBX_WORKER_ERROR;
     } else if (q->nlevels == 0) {

@@ -464,7 +464,9 @@ static gbx_err cancelling(gbx_jobmanager *jm, gbx_status *target, const char *ca
             return GBX_OK;
         }
         char msg[256];
-        snprintf(msg, sizeof msg, "compensation %s started", priv_str(target, P_COMPENSATION));
+        const char *started = priv_str(target, P_COMPENSATION);
+        snprintf(msg, sizeof msg, "compensation%s%s started", started ? " " : "",
+                 started ? started : "");
         report(jm, cancel_id, 70, msg);
         if (!done) return GBX_OK; /* its worker goes on when it completes */
         if (gbx_status_refresh(target) != GBX_OK) return gbx_error_last()->code;
@@ -588,10 +590,7 @@ gbx_err gbx__cancel_stopped(gbx_jobmanager *jm, gbx_status *status, const gbx_en
 }
 
 gbx_err gbx__cancel_notify(gbx_jobmanager *jm, gbx_status *status) {
-    if (!status || gbx_status_is_remote(status)) return GBX_OK;
-    gbx_err err = gbx_status_refresh(status);
-    if (err != GBX_OK) return err;
-    if (!gbx_status_has_completed(status)) return GBX_OK;
+    if (!status || gbx_status_is_remote(status) || !gbx_status_has_completed(status)) return GBX_OK;
     const char *target = priv_str(status, P_NOTIFY);
     if (!target) return GBX_OK;
     char id[160];
@@ -664,7 +663,9 @@ static gbx_err cancel_local(gbx_status **out, gbx_jobmanager *jm, gbx_status *ta
             go_on = false;
         } else {
             char msg[256];
-            snprintf(msg, sizeof msg, "PRECANCEL job %s started", priv_str(target, P_PRECANCEL));
+            const char *started = priv_str(target, P_PRECANCEL);
+            snprintf(msg, sizeof msg, "PRECANCEL job%s%s started", started ? " " : "",
+                     started ? started : "");
             report(jm, gbx_status_id(c), 5, msg);
             go_on = done;
         }

@@ -40,7 +40,11 @@ gbx_err gbx__cancel_advance(gbx_jobmanager *jm, const char *target_id);
 gbx_err gbx__cancel_stopped(gbx_jobmanager *jm, gbx_status *status, const gbx_envelope *env);
 
 /* When `status` has completed and its private object names a cancellation
- * to notify (notify_cancel), advances that cancellation; GBX_OK otherwise. */
+ * to notify (notify_cancel), advances that cancellation; GBX_OK otherwise.
+ * `status` is not re-read: pass a snapshot taken when or after it completed
+ * (the row a mutator returned is one).  A notify_cancel set after that
+ * snapshot is no loss: whoever sets it re-reads the status and goes on
+ * itself when it has completed (cancel.c, start_event_job). */
 gbx_err gbx__cancel_notify(gbx_jobmanager *jm, gbx_status *status);
 
 #endif

@@ -25,17 +25,12 @@
 #include "job_internal.h"
 #include "queue_internal.h"
 #include "status_internal.h"
+#include "store_internal.h"
 
 /* Rows the scheduler claims per step. */
 #define RUN_DUE_BATCH 256
 
 static gbx_err oom(void) { return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory"); }
-
-double gbx__jm_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 double gbx__jm_mono(void) {
     struct timespec ts;
@@ -285,7 +280,7 @@ gbx_err gbx_jobmanager_job_from_envelope(gbx_job **out, gbx_jobmanager *jm, cons
     return gbx__job_new_owned(out, copy);
 }
 
-static const char *method_name(gbx_http_method method) {
+const char *gbx__jm_method_name(gbx_http_method method) {
     switch (method) {
     case GBX_METHOD_GET: return "GET";
     case GBX_METHOD_DELETE: return "DELETE";
@@ -300,7 +295,7 @@ gbx_err gbx_jobmanager_rest_job(gbx_job **out, gbx_jobmanager *jm, gbx_http_meth
                                 const char *uri) {
     if (!out) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "gbx_jobmanager_rest_job: out is NULL");
     *out = NULL;
-    const char *mname = method_name(method);
+    const char *mname = gbx__jm_method_name(method);
     if (!mname) return gbx_error_set(GBX_ERR_BAD_REQUEST, "REST job: unknown method %d", (int)method);
     if (!uri || (strncasecmp(uri, "http://", 7) != 0 && strncasecmp(uri, "https://", 8) != 0))
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "REST job: \"%s\" is not an http(s) URI",
@@ -449,7 +444,7 @@ static gbx_err enqueue(gbx_jobmanager *jm, gbx_job *job, const char *status_id, 
     if (err != GBX_OK) return err;
     bool now = !(delay > 0);
     const char *name = gbx_job_name(job);
-    err = gbx__queue_put(jm->store, ticket, status_id, name, text, gbx__jm_now() + (now ? 0 : delay),
+    err = gbx__queue_put(jm->store, ticket, status_id, name, text, gbx__now() + (now ? 0 : delay),
                          now);
     if (err == GBX_OK && now) {
         if (gbx_jobmanager_submit(jm, name, ticket, text, strlen(text)) != GBX_OK)
@@ -508,7 +503,7 @@ static gbx_err start_new(gbx_status **out, gbx_jobmanager *jm, gbx_job *job, gbx
         const char *child = gbx_status_status_uri(st) ? gbx_status_status_uri(st) : sid;
         err = gbx_status_add_child(parent, child);
     }
-    if (err == GBX_OK && delay > 0) err = gbx_status_set_ytime(st, gbx__jm_now() + delay);
+    if (err == GBX_OK && delay > 0) err = gbx_status_set_ytime(st, gbx__now() + delay);
     if (err == GBX_OK) err = enqueue(jm, job, sid, delay);
     free(status_base);
     free(scope);
@@ -534,12 +529,11 @@ static gbx_err start_new(gbx_status **out, gbx_jobmanager *jm, gbx_job *job, gbx
  * a child of `parent`. */
 static gbx_err run_async(gbx_response **out, gbx_jobmanager *jm, gbx_job *job, gbx_status *parent,
                          double delay) {
-    if (!jm->store)
-        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
-                             "job manager has no status store: cannot run async job %s",
-                             gbx_job_name(job));
     const char *name = gbx_job_name(job);
     if (!name || !*name) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job has no name");
+    if (!jm->store)
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                             "job manager has no status store: cannot run async job %s", name);
     gbx_status *st = NULL;
     bool owned = false;
     gbx_err err = job_status(&st, &owned, jm, job);
@@ -559,7 +553,7 @@ static gbx_err run_async(gbx_response **out, gbx_jobmanager *jm, gbx_job *job, g
                     gbx_status_id(st), gbx_error_last()->message);
         free(text);
         gbx_error_clear();
-        if (delay > 0) err = gbx_status_set_ytime(st, gbx__jm_now() + delay);
+        if (delay > 0) err = gbx_status_set_ytime(st, gbx__now() + delay);
         if (err == GBX_OK) err = enqueue(jm, job, gbx_status_id(st), delay);
         if (err != GBX_OK) {
             if (owned) gbx_status_free(st);
@@ -730,7 +724,7 @@ gbx_err gbx_jobmanager_retry(gbx_jobmanager *jm, gbx_job *job) {
         err = gbx_job_copy(&copy, job);
         if (err == GBX_OK)
             err = gbx_envelope_set_int(gbx__job_envelope_mut(copy), "attempt", failures);
-        if (err == GBX_OK) err = gbx_status_set_ytime(st, gbx__jm_now() + delay);
+        if (err == GBX_OK) err = gbx_status_set_ytime(st, gbx__now() + delay);
         if (err == GBX_OK) err = enqueue(jm, copy, gbx_status_id(st), delay);
     }
     gbx_job_free(copy);
@@ -789,7 +783,7 @@ gbx_err gbx_jobmanager_run_due(size_t *submitted, double *next_due, gbx_jobmanag
     if (next_due) *next_due = 0;
     if (!jm) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_jobmanager_run_due: no job manager");
     if (!jm->store) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "job manager has no status store");
-    double now = gbx__jm_now();
+    double now = gbx__now();
     gbx__queued *rows = NULL;
     size_t n = 0, done = 0;
     gbx_err err = gbx__queue_claim_due(&rows, &n, jm->store, now, jm->resubmit_after, RUN_DUE_BATCH);

@@ -1,4 +1,4 @@
-/* jobmanager_internal.h - what jobmanager.c, submit.c and rest.c share
+/* jobmanager_internal.h - what jobmanager.c, submit.c, rest.c and agents.c share
  * (private to libgearbox; tests may include it).
  *
  * A job manager keeps, per thread that uses it, one gbx__jm_thread: the
@@ -47,8 +47,7 @@ struct gbx_jobmanager {
  * out of memory, with the error set). */
 gbx__jm_thread *gbx__jm_thread_get(const gbx_jobmanager *jm, bool create);
 
-/* Unix seconds with sub-second precision / monotonic seconds. */
-double gbx__jm_now(void);
+/* Monotonic seconds (unix seconds: gbx__now(), store_internal.h). */
 double gbx__jm_mono(void);
 
 /* The status of the calling thread's current job (NULL when there is none
@@ -59,6 +58,10 @@ gbx_err gbx__jm_current_status(gbx_status **out, bool *owned, gbx_jobmanager *jm
 /* The end of a run: on GBX_OK `resp` goes to *out (freed when `out` is
  * NULL); on an error it is freed.  Returns `err`. */
 gbx_err gbx__jm_hand_over(gbx_response **out, gbx_response *resp, gbx_err err);
+
+/* "GET", "DELETE", "POST", "PUT", "HEAD"; NULL for a value outside the
+ * enum. */
+const char *gbx__jm_method_name(gbx_http_method method);
 
 /* The pause before retry number `failures` (1 = first retry): Fibonacci
  * (1, 1, 2, 3, 5, ...) capped at `max_delay`; above 15 s moved by

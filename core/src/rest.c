@@ -13,7 +13,6 @@
  */
 #include "jobmanager_internal.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,21 +232,12 @@ static gbx_err with_query(char **out, const char *uri, const json_t *params) {
     return GBX_OK;
 }
 
-static const char *method_name(gbx_http_method m) {
-    switch (m) {
-    case GBX_METHOD_GET: return "GET";
-    case GBX_METHOD_DELETE: return "DELETE";
-    case GBX_METHOD_POST: return "POST";
-    case GBX_METHOD_PUT: return "PUT";
-    case GBX_METHOD_HEAD: return "HEAD";
-    }
-    return "GET";
-}
-
 gbx_err gbx__jm_rest_run(gbx_response **out, gbx_jobmanager *jm, gbx_job *job) {
     if (out) *out = NULL;
-    const char *method = method_name(gbx_job_rest_method(job));
+    const char *method = gbx__jm_method_name(gbx_job_rest_method(job));
     const char *uri = gbx_job_rest_uri(job);
+    if (!method || !uri)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "REST job without a method or URI");
     gbx_job *current = gbx_jobmanager_current(jm);
     gbx_status *parent = NULL;
     bool owned = false;

@@ -35,7 +35,6 @@
 #include "gearbox/schema.h"
 #include "job_internal.h"
 #include "queue_internal.h"
-#include "status_internal.h"
 
 /* stop() is called from signal handlers and from other threads: a lock-free
  * atomic is safe for both. */
@@ -521,16 +520,21 @@ static void serve_async(gbx_worker *w, handler_entry *h, gbx_job *job, gbx_statu
                         bool started, gbx_worker_result *result, int *code) {
     char message[1024] = "";
     const gbx_envelope *env = gbx_job_envelope(job);
+    if (started) fire(w, env, status, GBX_EVENT_STARTED);
     bool counted = gbx_status_add_concurrency(status, 1) == GBX_OK;
     if (!counted)
         gbx_log(GBX_LOG_WARN, "status %s: cannot raise concurrency: %s", gbx_status_id(status),
                 gbx_error_last()->message);
-    if (started) fire(w, env, status, GBX_EVENT_STARTED);
+    /* The last check before the handler.  Raising concurrency re-read the
+     * row in the same update: a cancel that came before it shows there, one
+     * that comes later sees this worker counted and leaves the stop to it. */
+    bool gone = counted ? being_cancelled(gbx_status_state(status))
+                        : gbx_status_checkpoint(status) == GBX_ERR_GONE;
 
     bool was_completed = gbx_status_has_completed(status);
     gbx_response *resp = NULL;
     gbx_jobmanager_set_current(w->jm, job);
-    if (gbx_status_checkpoint(status) == GBX_ERR_GONE) {
+    if (gone) {
         /* Cancelled between the claim and now: the handler never starts. */
         gbx_log(GBX_LOG_INFO, "job %s status %s: not started, state is %s", h->name,
                 gbx_status_id(status), gbx_state_name(gbx_status_state(status)));

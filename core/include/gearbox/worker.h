@@ -9,9 +9,9 @@
  * (firing the STARTED job events); a RUNNING status is accepted only for a
  * ticketed job; a status being cancelled (STOPPING) never starts the
  * handler: the worker moves it on to STOPPED.  It keeps `concurrency` right,
- * checks the status once more just before the handler
- * (gbx_status_checkpoint), calls the handler with the job set as the job
- * manager's current job, and maps the result onto the status:
+ * checks the status once more just before the handler (in the row read
+ * back when it raises `concurrency`), calls the handler with the job set as
+ * the job manager's current job, and maps the result onto the status:
  *   SUCCESS  -> the afterwards queue runs, then COMPLETED code 0 (+ events
  *               COMPLETED, SUCCEEDED);
  *   ERROR    -> COMPLETED with the handler's error code and message (+ events
