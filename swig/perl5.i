@@ -453,8 +453,9 @@ static FILE *gbx_pl_log_file;
 %ignore gbx_err_at;
 %ignore gbx_status_set_meta_new;
 /* Structs with const char * members (SWIG setters would leak copies):
- * Perl passes their fields as arguments to gbx_pl_status_create,
- * gbx_pl_status_list and gbx_pl_handler_parse instead. */
+ * Perl passes their fields as arguments to gbx_pl_status_create and
+ * gbx_pl_status_list instead; handler names are parsed in C (the job
+ * manager). */
 %ignore gbx_status_spec;
 %ignore gbx_status_filter;
 %ignore gbx_status_create;
@@ -548,14 +549,5 @@ gbx_err gbx_pl_status_list(json_t **out, gbx_store *store, const char *uri, cons
     f.progress = progress;
     f.count = count;
     return gbx_status_list(out, store, &f);
-}
-
-/* The parts of a handler name as [method, component, resource, version]. */
-gbx_err gbx_pl_handler_parse(json_t **out, const char *name) {
-    gbx_handler_parts p;
-    gbx_err err = gbx_handler_parse(&p, name);
-    if (err != GBX_OK) return err;
-    *out = json_pack("[ssss]", p.method, p.component, p.resource, p.version);
-    return *out ? GBX_OK : gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
 }
 %}

@@ -714,14 +714,4 @@ gbx_err gbx_py_status_list(json_t **out, gbx_store *store, const char *uri, cons
     f.count = count;
     return gbx_status_list(out, store, &f);
 }
-
-/* The parts of a handler name as (method, component, resource, version). */
-PyObject *gbx_py_handler_parse(const char *name) {
-    gbx_handler_parts parts;
-    if (gbx_handler_parse(&parts, name) != GBX_OK) {
-        gbx_py_raise((int)gbx_error_last()->code);
-        return NULL;
-    }
-    return Py_BuildValue("(ssss)", parts.method, parts.component, parts.resource, parts.version);
-}
 %}

@@ -384,7 +384,16 @@ class Status
     public function is_remote() { return \gbx_status_is_remote($this->_ptr()); }
 
     /** Moves from $from to $to only if the status is in $from (ERR_CONFLICT otherwise). */
-    public function transition($from, $to) { \gbx_status_transition($this->_ptr(), (int)$from, (int)$to); }
+    public function transition($from, $to)
+    {
+        if (is_string($from)) {
+            $from = self::str2state(strtoupper($from));
+        }
+        if (is_string($to)) {
+            $to = self::str2state(strtoupper($to));
+        }
+        \gbx_status_transition($this->_ptr(), (int)$from, (int)$to);
+    }
 
     /** Adds $delta to a named counter kept in the store; the new value. */
     public function counter_add($name, $delta = 1)

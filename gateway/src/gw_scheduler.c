@@ -22,6 +22,7 @@ struct gbx_gw_scheduler {
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
     bool stopping;
     bool woken;
+    bool joined; /* the thread has ended (gbx_gw_scheduler_stop) */
 };
 
 static void deadline_in(struct timespec *ts, double seconds) {
@@ -110,13 +111,19 @@ void gbx_gw_scheduler_wake(gbx_gw_scheduler *s) {
     pthread_mutex_unlock(&s->lock);
 }
 
-void gbx_gw_scheduler_free(gbx_gw_scheduler *s) {
-    if (!s) return;
+void gbx_gw_scheduler_stop(gbx_gw_scheduler *s) {
+    if (!s || s->joined) return;
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
+    s->joined = true;
+}
+
+void gbx_gw_scheduler_free(gbx_gw_scheduler *s) {
+    if (!s) return;
+    gbx_gw_scheduler_stop(s);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
     free(s);

@@ -22,8 +22,13 @@ gbx_err gbx_gw_scheduler_start(gbx_gw_scheduler **out, gbx_jobmanager *jm);
  * rescheduled to an earlier time).  Thread-safe; NULL accepted. */
 void gbx_gw_scheduler_wake(gbx_gw_scheduler *s);
 
-/* Stops the thread (it returns within one store round trip) and frees;
- * NULL accepted. */
+/* Stops the thread (it returns within one store round trip); the object
+ * stays valid, so a gbx_gw_scheduler_wake racing with the stop is harmless.
+ * Called by the owning thread only; twice is fine; NULL accepted. */
+void gbx_gw_scheduler_stop(gbx_gw_scheduler *s);
+
+/* Stops the thread if needed and frees; NULL accepted.  Nobody may call
+ * gbx_gw_scheduler_wake any more (the HTTP threads have ended). */
 void gbx_gw_scheduler_free(gbx_gw_scheduler *s);
 
 #endif

@@ -868,9 +868,10 @@ static void wait_until(gbx_gw_server *srv, double seconds, bool dispatcher_only)
 void gbx_gw_server_stop(gbx_gw_server *srv, double grace) {
     if (!srv || srv->stopped) return;
     srv->stopped = true;
-    /* Due jobs wait in the store for the next gateway. */
-    gbx_gw_scheduler_free(srv->scheduler);
-    srv->scheduler = NULL;
+    /* Due jobs wait in the store for the next gateway.  Only stopped here:
+     * HTTP threads may still wake it (a reschedule during the grace); it is
+     * freed once they have ended. */
+    gbx_gw_scheduler_stop(srv->scheduler);
     if (srv->daemon) {
         /* Stop accepting, and let go of the port at once so that a new
          * gateway can take it while this one finishes. */
@@ -890,6 +891,8 @@ void gbx_gw_server_stop(gbx_gw_server *srv, double grace) {
     }
     if (srv->quiesced_fd != MHD_INVALID_SOCKET) close(srv->quiesced_fd);
     srv->quiesced_fd = MHD_INVALID_SOCKET;
+    gbx_gw_scheduler_free(srv->scheduler);
+    srv->scheduler = NULL;
 }
 
 void gbx_gw_server_free(gbx_gw_server *srv) {

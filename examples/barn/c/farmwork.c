@@ -95,24 +95,16 @@ static gbx_err new_job(gbx_job **out, farmwork *fw, const char *handler, const c
     return err;
 }
 
-/* The status URI an async run answered with (the response's, else the
- * "status_uri" of its body).  *out: malloc'ed. */
+/* The status URI a 202 answered with (the job manager takes it from the
+ * answer: an async job's own status, a REST job's body or Location).
+ * *out: malloc'ed. */
 static gbx_err answered_status_uri(char **out, const gbx_response *resp) {
-    *out = NULL;
     const char *uri = gbx_response_status_uri(resp);
-    if (uri) {
-        *out = strdup(uri);
-        return *out ? GBX_OK : gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
-    }
-    size_t len = 0;
-    const char *text = gbx_response_content(resp, &len);
-    json_t *body = NULL;
-    if (text && gbx_json_parse(&body, text, len) == GBX_OK)
-        uri = json_string_value(json_object_get(body, "status_uri"));
-    if (uri) *out = strdup(uri);
-    json_decref(body);
-    if (*out) return GBX_OK;
-    return gbx_error_set(GBX_ERR_BAD_GATEWAY, "the answer (%d) carries no status_uri", gbx_response_code(resp));
+    if (!uri)
+        return gbx_error_set(GBX_ERR_BAD_GATEWAY, "the answer (%d) carries no status_uri",
+                             gbx_response_code(resp));
+    *out = strdup(uri);
+    return *out ? GBX_OK : gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
 }
 
 /* Runs an async or REST job that must answer 202 (it becomes a child of

@@ -44,14 +44,13 @@ def need_name(job):
 
 
 def status_uri_of(resp, what):
-    """The status URI a 202 answer carries (a child's)."""
+    """The status URI a 202 answer carries (a child's; the job manager takes
+    it from the answer: an async job's own status, a REST job's body or
+    Location)."""
     if resp.code() != 202:
         raise gearbox.error_class(resp.code() if resp.code() >= 400 else 502)(
             "%s answered %d: %s" % (what, resp.code(), resp.content()[:300]))
     uri = resp.status_uri()
-    if not uri:
-        body = resp.json_content() or {}
-        uri = body.get("status_uri")
     if not uri:
         raise gearbox.ERR_BAD_GATEWAY("the answer (%d) carries no status_uri" % resp.code())
     return uri

@@ -185,9 +185,14 @@ sub job_queue {
 
 # job_queue_run($queue[, TIMEOUT]): level after level, the jobs of a level
 # in parallel as children of the current status; dies with the first failure.
+# As in Gearbox, also a class method or a function
+# (Gearbox::JobManager::job_queue_run($queue)): the queue's manager runs it.
 sub job_queue_run {
-    my ( $self, $queue, $timeout ) = @_;
-    Gearbox::Core::gbx_jobmanager_job_queue_run( $self->_p, Gearbox::JobQueue::_ptr_of($queue), 0 + ( $timeout // 0 ) );
+    my $self = blessed $_[0] && $_[0]->isa(__PACKAGE__) ? shift : undef;
+    shift if !$self && defined $_[0] && !ref $_[0] && $_[0] eq __PACKAGE__;
+    my ( $queue, $timeout ) = @_;
+    my $jm = $self || Gearbox::JobQueue::_jm_of($queue);
+    Gearbox::Core::gbx_jobmanager_job_queue_run( $jm->_p, Gearbox::JobQueue::_ptr_of($queue), 0 + ( $timeout // 0 ) );
     return;
 }
 

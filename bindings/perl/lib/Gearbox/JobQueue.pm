@@ -45,6 +45,12 @@ sub _ptr_of {
     return $guard->{ptr};
 }
 
+# The Gearbox::JobManager that made the queue.
+sub _jm_of {
+    _ptr_of( $_[0] );
+    return $GUARD{ $_[0] }{jm};
+}
+
 sub levels { scalar @{ $_[0] } }
 
 # Every job, level after level.
