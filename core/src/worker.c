@@ -253,6 +253,10 @@ gbx_err gbx_worker_afterwards(gbx_worker *w, const gbx_job *job, const char *nam
     /* The copy runs from a queue row of its own. */
     if (err == GBX_OK) err = gbx_job_set(a->job, "ticket", NULL);
     if (err == GBX_OK && name) err = gbx_job_set_name(a->job, name);
+    /* Afterwards means later, never a wait: the copy of a sync job runs
+     * async, with a status of its own. */
+    if (err == GBX_OK && gbx_job_kind_of(a->job) != GBX_JOB_ASYNC)
+        err = gbx_job_set_type(a->job, GBX_JOB_ASYNC);
     if (err != GBX_OK) {
         gbx_job_free(a->job);
         free(a);

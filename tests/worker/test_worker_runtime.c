@@ -187,6 +187,11 @@ static gbx_worker_result do_get(gbx_job *job, gbx_response *resp, void *user) {
         gbx_error_set(GBX_ERR_NOT_FOUND, "thing \"%s\" not found", name);
         return GBX_WORKER_ERROR;
     }
+    if (name && strcmp(name, "afterwards") == 0) { /* work after the answer, never a wait */
+        if (gbx_worker_afterwards(worker, job, "do_put_test_last_v1", 0) != GBX_OK) return GBX_WORKER_ERROR;
+        gbx_response_set_content(resp, "answered", 8);
+        return GBX_WORKER_SUCCESS;
+    }
     if (name && strcmp(name, "teapot") == 0) { /* any code reaches the caller as is */
         gbx_response_set_code(resp, 418);
         gbx_response_set_content(resp, "short and stout", 15);
@@ -356,6 +361,38 @@ static void test_sync(void) {
         CHECK_STR(gbx_response_content(resp, NULL), "short and stout");
     }
     gbx_response_free(resp);
+}
+
+/* A sync handler's afterwards job runs async, with a status of its own,
+ * after the answer. */
+static void test_sync_afterwards(void) {
+    char *w = envelope("do_get_test_thing_v1", "sync", "get", "afterwards", NULL, NULL);
+    gbx_response *resp = submit_sync("do_get_test_thing_v1", w);
+    free(w);
+    if (resp) CHECK_STR(gbx_response_content(resp, NULL), "answered");
+    gbx_response_free(resp);
+    gbx_status_filter filter;
+    gbx_status_filter_init(&filter);
+    filter.uri = "thing/afterwards";
+    json_t *ids = NULL;
+    gbx_status *st = NULL;
+    double until = mono_s() + WAIT_LIMIT_S;
+    while (!st && mono_s() < until) {
+        CHECK_INT(gbx_status_list(&ids, store, &filter), GBX_OK);
+        if (json_array_size(ids) > 0)
+            CHECK_INT(gbx_status_fetch(&st, store, json_string_value(json_array_get(ids, 0))), GBX_OK);
+        json_decref(ids);
+        if (!st) pause_ms(20);
+    }
+    CHECK(st != NULL);
+    if (!st) return;
+    while (!gbx_status_has_completed(st) && mono_s() < until) {
+        pause_ms(20);
+        CHECK_INT(gbx_status_refresh(st), GBX_OK);
+    }
+    CHECK_INT(gbx_status_code(st), 0);
+    CHECK_STR(json_string_value(json_array_get(gbx_status_messages(st), 0)), "step 3");
+    gbx_status_free(st);
 }
 
 static void test_sync_error(void) {
@@ -914,6 +951,7 @@ int main(int argc, char **argv) {
     CHECK_INT(pthread_create(&thread, NULL, run_worker, NULL), 0);
 
     test_sync();
+    test_sync_afterwards();
     test_sync_error();
     test_async();
     test_async_errors();

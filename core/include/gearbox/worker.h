@@ -115,7 +115,8 @@ gbx_jobmanager *gbx_worker_job_manager(gbx_worker *worker);
  * job shares its status (a continuation: return GBX_WORKER_CONTINUE so that
  * the status stays open for it).  Jobs run in the order given; when the
  * handler fails (ERROR, RETRY, or the job is being cancelled) the queue is
- * dropped.  A queued job that cannot be started fails the status.
+ * dropped.  A queued job that cannot be started fails the status.  The
+ * copy always runs async (a sync job's copy gets a status of its own).
  * GBX_ERR_BAD_REQUEST for a REST job. */
 gbx_err gbx_worker_afterwards(gbx_worker *worker, const gbx_job *job, const char *name,
                               double delay);
