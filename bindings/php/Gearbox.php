@@ -16,8 +16,8 @@
  *     }
  *
  * Every class lives in namespace Gearbox and has an unprefixed alias
- * (Worker, Job, JobResponse, Status, JobManager, JobQueue, StatusManager,
- * ConfigFile, HttpClient).  The ERR_* exception classes come from the extension,
+ * (Worker, Job, JobResponse, Status, JobManager, StatusManager, ConfigFile,
+ * HttpClient).  The ERR_* exception classes come from the extension,
  * generated from the C core's error table.  This layer only adapts: the
  * work happens in libgearbox.
  */
@@ -426,7 +426,6 @@ class Job
     private ?Borrow $borrow = null; // the job a handler receives (read-only)
     private $worker = null;
     private ?JobManager $jm = null;
-    private $queue = null;     // the JobQueue that owns this job
     private ?Status $status = null;
 
     private static bool $bare = false;
@@ -482,14 +481,13 @@ class Job
         return $j;
     }
 
-    /** @internal A job made by a job manager: owned unless a queue owns it. */
-    public static function _made($ptr, JobManager $jm, $queue = null): Job
+    /** @internal A job made by a job manager (owned). */
+    public static function _made($ptr, JobManager $jm): Job
     {
         $j = self::bare();
         $j->ptr = $ptr;
         $j->jm = $jm;
-        $j->queue = $queue;
-        $j->owned = $queue === null;
+        $j->owned = true;
         return $j;
     }
 
@@ -779,65 +777,6 @@ class JobResponse
     }
 }
 
-/** Agents levelled by dependency (JobManager::job_queue()): levels of jobs
- * that run in parallel; foreach ($queue as $level) foreach ($level as $job). */
-class JobQueue implements \IteratorAggregate, \Countable, \ArrayAccess
-{
-    private $ptr;
-    private JobManager $jm;
-    private array $levels = [];
-
-    /** @internal */
-    public function __construct(JobManager $jm, $agents)
-    {
-        $this->jm = $jm;
-        $this->ptr = \gbx_jobmanager_job_queue($jm->_ptr(), $agents);
-        $this->fill();
-    }
-
-    private function fill(): void
-    {
-        $this->levels = [];
-        for ($k = 0; $k < \gbx_job_queue_levels($this->ptr); $k++) {
-            $level = [];
-            for ($i = 0; $i < \gbx_job_queue_level_size($this->ptr, $k); $i++) {
-                $level[] = Job::_made(\gbx_job_queue_job($this->ptr, $k, $i), $this->jm, $this);
-            }
-            $this->levels[] = $level;
-        }
-    }
-
-    public function __destruct()
-    {
-        if ($this->ptr !== null) {
-            $this->levels = [];
-            \gbx_job_queue_free($this->ptr);
-        }
-        $this->ptr = null;
-    }
-
-    /** @internal */
-    public function _ptr() { return $this->ptr; }
-
-    public function levels() { return count($this->levels); }
-    public function level($k) { return $this->levels[$k]; }
-
-    /** Reverses the order of the levels (undo in reverse). */
-    public function reverse()
-    {
-        \gbx_job_queue_reverse($this->ptr);
-        $this->fill();
-        return $this;
-    }
-
-    public function getIterator(): \Iterator { return new \ArrayIterator($this->levels); }
-    public function count(): int { return count($this->levels); }
-    public function offsetExists($k): bool { return isset($this->levels[$k]); }
-    public function offsetGet($k): mixed { return $this->levels[$k]; }
-    public function offsetSet($k, $v): void { throw new ERR_FORBIDDEN('a job queue cannot be changed'); }
-    public function offsetUnset($k): void { throw new ERR_FORBIDDEN('a job queue cannot be changed'); }
-}
-
 /** Makes and runs jobs (the C job manager): jobs for handlers, REST jobs,
  * delays, retries, job queues, statuses local or remote, cancellation.
  * new JobManager($worker) is the worker's own; new JobManager($config_path
@@ -1005,14 +944,56 @@ class JobManager
     /** One scheduler step: [jobs submitted, next due time or 0]. */
     public function run_due() { return \gbx_jobmanager_run_due($this->ptr); }
 
-    /** Agents [['name' => handler, 'require' => [...]], ...] levelled by dependency. */
-    public function job_queue($agents) { return new JobQueue($this, $agents); }
+    /** Agents [['name' => handler, 'require' => [...]], ...] levelled by
+     * dependency, as in Gearbox: a plain array of levels, each an array of
+     * the Jobs that run in parallel.  Change it as you like before
+     * job_queue_run (array_push($q[1], $job), add, remove, reorder levels). */
+    public function job_queue($agents)
+    {
+        $q = \gbx_jobmanager_job_queue($this->ptr, $agents);
+        try {
+            $levels = [];
+            for ($k = 0; $k < \gbx_job_queue_levels($q); $k++) {
+                $level = [];
+                for ($i = 0; $i < \gbx_job_queue_level_size($q, $k); $i++) {
+                    $level[] = $this->made(\gbx_job_copy(\gbx_job_queue_job($q, $k, $i)));
+                }
+                $levels[] = $level;
+            }
+            return $levels;
+        } finally {
+            \gbx_job_queue_free($q);
+        }
+    }
 
-    /** Runs a queue level after level (a level's jobs in parallel, children
-     * of the current status); throws the first failure. */
+    /** Runs what the levels of $queue (an array of arrays of Jobs, from
+     * job_queue or not) hold now, level after level (a level's jobs in
+     * parallel, children of the current status; empty levels are skipped);
+     * throws the first failure, ERR_GATEWAY_TIMEOUT after $timeout s. */
     public function job_queue_run($queue, $timeout = 0)
     {
-        \gbx_jobmanager_job_queue_run($this->ptr, $queue->_ptr(), (float)$timeout);
+        $bad = 'job_queue_run needs a queue: an array of levels, each an array of Jobs';
+        if (!is_iterable($queue)) {
+            throw new ERR_BAD_REQUEST($bad);
+        }
+        $q = \gbx_job_queue_new();
+        try {
+            foreach ($queue as $level) {
+                if (!is_iterable($level)) {
+                    throw new ERR_BAD_REQUEST($bad);
+                }
+                $k = \gbx_job_queue_levels($q);
+                foreach ($level as $job) {
+                    if (!$job instanceof Job) {
+                        throw new ERR_BAD_REQUEST($bad . ', not ' . get_debug_type($job));
+                    }
+                    \gbx_job_queue_add($q, $k, $job->_ptr());
+                }
+            }
+            \gbx_jobmanager_job_queue_run($this->ptr, $q, (float)$timeout);
+        } finally {
+            \gbx_job_queue_free($q);
+        }
     }
 
     /** Calls $job->$function($data) on every job of a queue (levels of jobs). */
@@ -1260,8 +1241,8 @@ class Worker
 } // namespace Gearbox
 
 namespace {
-    foreach (['Worker', 'Job', 'JobResponse', 'Status', 'JobManager', 'JobQueue', 'StatusManager', 'ConfigFile',
-              'HttpClient'] as $gearbox_class) {
+    foreach (['Worker', 'Job', 'JobResponse', 'Status', 'JobManager', 'StatusManager', 'ConfigFile', 'HttpClient']
+             as $gearbox_class) {
         if (!class_exists($gearbox_class, false)) {
             class_alias("Gearbox\\$gearbox_class", $gearbox_class);
         }

@@ -361,6 +361,46 @@ gbx_err gbx_jobmanager_job_queue(gbx_job_queue **out, gbx_jobmanager *jm, const 
     return build_queue(out, jm, agents, NULL, true);
 }
 
+gbx_err gbx_job_queue_new(gbx_job_queue **out) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_job_queue_new: out is required");
+    *out = calloc(1, sizeof **out);
+    return *out ? GBX_OK : oom();
+}
+
+gbx_err gbx_job_queue_add(gbx_job_queue *q, size_t level, const gbx_job *job) {
+    if (!q || !job) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_job_queue_add: a queue and a job are required");
+    if (level > q->nlevels)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "job queue level %zu does not exist: the queue has %zu levels (add level %zu first)",
+                             level, q->nlevels, q->nlevels);
+    gbx_job *copy = NULL;
+    gbx_err err = gbx_job_copy(&copy, job);
+    if (err != GBX_OK) return err;
+    if (level == q->nlevels) {
+        queue_level *levels = realloc(q->levels, (q->nlevels + 1) * sizeof *levels);
+        if (!levels) {
+            gbx_job_free(copy);
+            return oom();
+        }
+        memset(&levels[q->nlevels], 0, sizeof *levels);
+        q->levels = levels;
+        q->nlevels++;
+    }
+    queue_level *lv = &q->levels[level];
+    gbx_job **jobs = realloc(lv->jobs, (lv->n + 1) * sizeof *jobs);
+    if (jobs) lv->jobs = jobs;
+    size_t *agent = jobs ? realloc(lv->agent, (lv->n + 1) * sizeof *agent) : NULL;
+    if (agent) lv->agent = agent;
+    if (!jobs || !agent) {
+        gbx_job_free(copy);
+        return oom();
+    }
+    /* Made here, not from an agent: make_level_jobs never looks at it. */
+    lv->agent[lv->n] = NO_LEVEL;
+    lv->jobs[lv->n++] = copy;
+    return GBX_OK;
+}
+
 size_t gbx_job_queue_levels(const gbx_job_queue *q) {
     return q ? q->nlevels : 0;
 }

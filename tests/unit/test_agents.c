@@ -1,6 +1,7 @@
 /* test_agents.c - agents: leveling by `require` (diamond, chain,
  * independent), every error with its message, reversed levels, the jobs
- * made from the agents (content, envelope).
+ * made from the agents (content, envelope), queues built job by job
+ * (gbx_job_queue_new, gbx_job_queue_add).
  *
  * Then, against a gearmand of its own (on a free 127.0.0.1 port, stopped by
  * pid; skipped when there is no gearmand), the event-driven runner in a
@@ -226,6 +227,59 @@ static void test_jobs(void) {
     static const char prefix[] = "ERR 500: agent \"" A "\": invalid job envelope: ";
     CHECK(strncmp(level_text("[{\"name\": \"" A "\", \"envelope\": {\"version\": 1}}]"), prefix,
                   strlen(prefix)) == 0);
+}
+
+/* gbx_job_queue_new + gbx_job_queue_add: a queue built job by job (as the
+ * bindings build one from the levels a caller holds); the queue keeps
+ * copies; a level past the next new one is refused. */
+static void test_queue_add(void) {
+    gbx_job_queue *q = NULL;
+    CHECK_INT(gbx_job_queue_new(&q), GBX_OK);
+    CHECK(q != NULL);
+    if (!q) return;
+    CHECK_INT(gbx_job_queue_levels(q), 0);
+    CHECK_STR(levels_of(q), "");
+    gbx_job *a = NULL, *b = NULL, *c = NULL;
+    CHECK_INT(gbx_jobmanager_job(&a, jm, A), GBX_OK);
+    CHECK_INT(gbx_jobmanager_job(&b, jm, B), GBX_OK);
+    CHECK_INT(gbx_jobmanager_job(&c, jm, C), GBX_OK);
+    CHECK_INT(gbx_job_queue_add(q, 1, a), GBX_ERR_BAD_REQUEST);
+    CHECK_STR(gbx_error_last()->message,
+              "job queue level 1 does not exist: the queue has 0 levels (add level 0 first)");
+    CHECK_INT(gbx_job_queue_add(q, 0, a), GBX_OK);
+    CHECK_INT(gbx_job_queue_add(q, 1, c), GBX_OK);
+    CHECK_INT(gbx_job_queue_add(q, 0, b), GBX_OK);
+    CHECK_INT(gbx_job_queue_add(q, 3, a), GBX_ERR_BAD_REQUEST);
+    CHECK_STR(gbx_error_last()->message,
+              "job queue level 3 does not exist: the queue has 2 levels (add level 2 first)");
+    CHECK_INT(gbx_job_queue_add(NULL, 0, a), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx_job_queue_add(q, 0, NULL), GBX_ERR_BAD_REQUEST);
+    CHECK_STR(levels_of(q), "A,B|C");
+    CHECK_INT(gbx_job_queue_level_size(q, 0), 2);
+    /* Copies: the caller's job stays the caller's, changes to it do not
+     * reach the queue. */
+    gbx_job *qa = gbx_job_queue_job(q, 0, 0);
+    CHECK(qa != NULL && qa != a);
+    CHECK_INT(gbx_job_set_content(a, "later", 5), GBX_OK);
+    const char *qc = qa ? gbx_job_content(qa, NULL) : NULL;
+    CHECK(qa && (!qc || strcmp(qc, "later") != 0));
+    gbx_job_queue_reverse(q);
+    CHECK_STR(levels_of(q), "C|A,B");
+    gbx_job_queue_free(q);
+
+    /* Adding to a queue made from agents: onto a level and as a new one. */
+    json_t *agents = parse("[{\"name\": \"" A "\"}, {\"name\": \"" B "\", \"require\": \"" A "\"}]");
+    q = NULL;
+    CHECK_INT(gbx_jobmanager_job_queue(&q, jm, agents), GBX_OK);
+    CHECK_INT(gbx_job_queue_add(q, 1, c), GBX_OK);
+    CHECK_INT(gbx_job_queue_add(q, 2, a), GBX_OK);
+    CHECK_STR(levels_of(q), "A|B,C|A");
+    gbx_job_queue_free(q);
+    json_decref(agents);
+    CHECK_INT(gbx_job_queue_new(NULL), GBX_ERR_BAD_REQUEST);
+    gbx_job_free(a);
+    gbx_job_free(b);
+    gbx_job_free(c);
 }
 
 /* ---- the runner and job_queue_run against gearmand ---------------------- */
@@ -483,6 +537,24 @@ static void test_queue_run(void) {
     CHECK_STR(got, "X@-1");
     gbx_job_queue_free(q);
     json_decref(agents);
+
+    /* A queue built with gbx_job_queue_add runs what was added: A, then B
+     * with C in parallel, then D (jobs made here, not from agents). */
+    CHECK_INT(gbx_job_queue_new(&q), GBX_OK);
+    const char *names[] = {A, B, C, D};
+    const size_t at[] = {0, 1, 1, 2};
+    for (size_t i = 0; q && i < 4; i++) {
+        gbx_job *job = NULL;
+        CHECK_INT(gbx_jobmanager_job(&job, client_jm, names[i]), GBX_OK);
+        if (!job) continue;
+        CHECK_INT(gbx_job_set_content(job, CONTENT, strlen(CONTENT)), GBX_OK);
+        CHECK_INT(gbx_job_queue_add(q, at[i], job), GBX_OK);
+        gbx_job_free(job);
+    }
+    CHECK_INT(gbx_jobmanager_job_queue_run(client_jm, q, WAIT_LIMIT_S), GBX_OK);
+    trail_take(got, sizeof got);
+    CHECK(trail_is(got, "A@-1", "B@-1", "C@-1", "D@-1"));
+    gbx_job_queue_free(q);
 }
 
 /* Sets up gearmand, a worker with the agents and the runner, and a job
@@ -589,6 +661,7 @@ int main(void) {
     test_errors();
     test_reverse();
     test_jobs();
+    test_queue_add();
 
     signal(SIGPIPE, SIG_IGN);
     if (runner_setup()) {

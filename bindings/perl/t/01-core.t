@@ -176,6 +176,18 @@ my $q = $jm->job_queue( [ { name => 'do_put_t_thing_v1', require => ['do_post_t_
     { name => 'do_post_t_thing_v1' } ] );
 is( scalar @$q, 2, 'job_queue: an arrayref of levels' );
 is( $q->[0][0]->name, 'do_post_t_thing_v1', '... level 1 first' );
+ok( ( !grep { ref $_ ne 'ARRAY' } @$q ), '... each a plain arrayref' );
+ok( ( !grep { !$_->isa('Gearbox::Job') } map {@$_} @$q ), '... of Gearbox::Job' );
+is( $q->levels, 2, '... with levels' );
+is_deeply( [ map { $_->name } $q->reverse->jobs ], [ 'do_put_t_thing_v1', 'do_post_t_thing_v1' ], '... reverse and jobs' );
+$q->reverse;
+push @{ $q->[1] }, $jm->job('do_post_t_thing_v1');
+is( scalar @{ $q->[1] }, 2, 'a job pushed onto a level stays there' );
+pop @{ $q->[1] };
+eval { $jm->job_queue_run( [ ['do_post_t_thing_v1'] ] ) };
+is( ref $@, 'ERR_BAD_REQUEST', 'job_queue_run: levels hold jobs, not names' );
+eval { Gearbox::JobManager::job_queue_run( [ [], [] ] ) };
+is( $@, '', 'job_queue_run as a function: an empty queue runs nothing' );
 Gearbox::JobManager::job_queue_apply( $q, 'content', 'shared' );
 is( $q->[1][0]->content, 'shared', 'job_queue_apply calls a method on every job' );
 # As in Gearbox, job_queue_run is also a function: the queue's manager runs

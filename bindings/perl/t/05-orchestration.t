@@ -2,7 +2,9 @@
 # children, continuations with afterwards(), job events, $WORKER_RETRY,
 # cancellation stopped at a checkpoint (410) with a CANCEL job, the agents
 # runner.  The worker serves in this process; the scheduler step
-# ($jm->run_due, the gateway's job) is pumped here too.
+# ($jm->run_due, the gateway's job) is pumped here too.  Last, job_queue /
+# job_queue_run over a queue changed the Gearbox way (push onto a level),
+# served by a worker in a child process while job_queue_run waits.
 use strict;
 use warnings;
 use Test::More;
@@ -84,8 +86,18 @@ sub do_put_perltest_evtdone_v1 {
     return $WORKER_SUCCESS;
 }
 
-sub do_put_perltest_a_v1 { push @SEEN, 'agent a ' . $_[1]->content; return $WORKER_SUCCESS }
-sub do_put_perltest_b_v1 { push @SEEN, 'agent b ' . $_[1]->content; return $WORKER_SUCCESS }
+# What the agents saw; also appended to the file $TRAIL when set (a worker
+# in another process).
+our $TRAIL;
+sub seen {
+    push @SEEN, $_[0];
+    return unless defined $TRAIL;
+    open my $fh, '>>', $TRAIL or die "$TRAIL: $!";
+    print $fh "$_[0]\n";
+    close $fh;
+}
+sub do_put_perltest_a_v1 { seen( 'agent a ' . $_[1]->content ); return $WORKER_SUCCESS }
+sub do_put_perltest_b_v1 { seen( 'agent b ' . $_[1]->content ); return $WORKER_SUCCESS }
 
 package main;
 
@@ -158,5 +170,32 @@ pump( completed($farm), 'the agents runner completes' );
 ok( $farm->is_success, '... with success' );
 is_deeply( [ grep {/^agent/} @OrchWorker::SEEN ], [ 'agent a shared', 'agent b shared' ], 'agents ran in dependency order' );
 is( scalar @{ $farm->children }, 2, 'the agents are children of the runner' );
+
+# job_queue_run waits here: a child process serves the agents meanwhile.
+my $q = $jm->job_queue( [ { name => 'do_put_perltest_b_v1', require => 'do_put_perltest_a_v1' },
+    { name => 'do_put_perltest_a_v1' } ] );
+is_deeply( [ map { [ map { $_->name } @$_ ] } @$q ], [ ['do_put_perltest_a_v1'], ['do_put_perltest_b_v1'] ],
+    'job_queue: levels of jobs' );
+Gearbox::JobManager::job_queue_apply( $q, 'content', 'q' );
+# As Gearbox's callers do it: push onto a level, add one.
+push @{ $q->[1] }, $jm->job('do_put_perltest_a_v1')->content('pushed');
+push @$q, [ $jm->job('do_put_perltest_b_v1')->content('added') ];
+my $trail = tmpdir() . '/queue-trail.txt';
+my $qpid  = fork // die "fork: $!";
+if ( !$qpid ) {
+    $OrchWorker::TRAIL = $trail;
+    my $cw = OrchWorker->new($config);
+    $cw->work_once(100) while 1;
+}
+GearboxTest::track_pid($qpid);
+eval { $jm->job_queue_run( $q, 30 ) };
+is( $@, '', 'job_queue_run ran the queue' );
+GearboxTest::stop_pid($qpid);
+open my $tfh, '<', $trail or die "$trail: $!";
+chomp( my @ran = <$tfh> );
+close $tfh;
+is( $ran[0], 'agent a q', 'level 1 ran first' );
+is_deeply( [ sort @ran[ 1, 2 ] ], [ 'agent a pushed', 'agent b q' ], 'level 2 ran with the pushed job' );
+is_deeply( [ @ran[ 3 .. $#ran ] ], ['agent b added'], 'then the added level, and nothing else' );
 
 done_testing;

@@ -204,7 +204,14 @@ final class BindingTest extends TestCase
         $jm = $this->worker()->job_manager();
         $q = $jm->job_queue([['name' => 'do_post_phptest_thing_v1', 'require' => ['do_put_phptest_thing_v1']],
                              ['name' => 'do_put_phptest_thing_v1']]);
+        // As in Gearbox: a plain array of levels, each an array of Jobs.
+        $this->assertIsArray($q);
         $this->assertCount(2, $q);
+        $this->assertTrue(array_is_list($q));
+        foreach ($q as $level) {
+            $this->assertIsArray($level);
+            $this->assertContainsOnlyInstancesOf(Job::class, $level);
+        }
         $this->assertSame('do_put_phptest_thing_v1', $q[0][0]->name());
         $jm->job_queue_apply($q, 'content', 'shared');
         foreach ($q as $level) {
@@ -212,7 +219,16 @@ final class BindingTest extends TestCase
                 $this->assertSame('shared', $job->content());
             }
         }
-        $this->assertSame('do_post_phptest_thing_v1', $q->reverse()[0][0]->name());
+        array_push($q[1], $jm->job('do_put_phptest_thing_v1'));
+        $this->assertCount(2, $q[1], 'a job pushed onto a level stays there');
+        $this->assertSame('do_post_phptest_thing_v1', array_reverse($q)[0][0]->name());
+        $this->assertSame([], $jm->job_queue([]));
+        try {
+            $jm->job_queue_run([['do_put_phptest_thing_v1']]);
+            $this->fail('levels hold jobs, not names');
+        } catch (ERR_BAD_REQUEST $e) {
+            $this->assertStringContainsString('each an array of Jobs', $e->getMessage());
+        }
         $this->expectException(ERR_INTERNAL_SERVER_ERROR::class);
         $jm->job_queue([['name' => 'do_put_phptest_thing_v1', 'require' => 'do_put_phptest_thing_v1']]);
     }

@@ -1,7 +1,8 @@
 <?php
 /* Handlers through a REAL gearmand and gateway with a real store: accessors,
  * results, errors both ways, non-Gearbox exceptions -> 500, borrowed objects
- * after the call, hooks, async statuses; the PHP barn; RSS over 10,000 jobs. */
+ * after the call, hooks, async statuses, job queues changed the Gearbox way
+ * (array_push onto a level) and run; the PHP barn; RSS over 10,000 jobs. */
 use PHPUnit\Framework\TestCase;
 
 require_once __DIR__ . '/Stack.php';
@@ -168,6 +169,40 @@ final class StackTest extends TestCase
         $resp = $jm->job(HttpClient::METHOD_GET, 'http://127.0.0.1:' . self::$stack->http_port . '/t/v1/trivial')->run();
         $this->assertSame(200, $resp->code());
         $this->assertSame('ok', $resp->content());
+    }
+
+    public function testJobQueueRunsWhatTheCallerPushed(): void
+    {
+        $jm = new JobManager(__DIR__ . '/phptest.conf');
+        // Jobs get statuses (which job_queue_run waits for) under a base URI.
+        $jm->base_uri('http://127.0.0.1:' . self::$stack->http_port . '/t/v1');
+        $jobs = $jm->job_queue([['name' => 'do_put_phptest_mark_v1', 'require' => 'do_put_phptest_thing_v1'],
+                                ['name' => 'do_put_phptest_thing_v1']]);
+        $this->assertSame([['do_put_phptest_thing_v1'], ['do_put_phptest_mark_v1']],
+                          array_map(fn($level) => array_map(fn($j) => $j->name(), $level), $jobs));
+        $jobs[0][0]->resource_name('first')->content('{}');
+        $jobs[1][0]->resource_name('agent')->content('q');
+        // As Gearbox's PHP callers do it: push onto a level, add a level.
+        array_push($jobs[1], $jm->job('do_put_phptest_mark_v1')->resource_name('pushed')->content('1'));
+        $jobs[] = [$jm->job('do_put_phptest_mark_v1')->resource_name('added')->content('2')];
+        $marks = getenv('GEARBOX_STATE_DIR') . '/marks.txt';
+        @unlink($marks);
+        $jm->job_queue_run($jobs, 30);
+        $ran = file($marks, FILE_IGNORE_NEW_LINES);
+        $level2 = array_slice($ran, 0, 2);
+        sort($level2);
+        $this->assertSame(['agent q', 'pushed 1'], $level2, 'level 2 ran with the pushed job');
+        $this->assertSame(['added 2'], array_slice($ran, 2), 'then the added level');
+
+        // The first failure of what the caller put there is thrown.
+        $jobs = $jm->job_queue([['name' => 'do_put_phptest_mark_v1']]);
+        array_push($jobs[0], $jm->job('do_put_phptest_thing_v1')->resource_name('busy')->content('{"fail": "conflict"}'));
+        try {
+            $jm->job_queue_run($jobs, 30);
+            $this->fail('the pushed job failing fails the queue');
+        } catch (ERR_CONFLICT $e) {
+            $this->assertStringContainsString('thing is busy', $e->getMessage());
+        }
     }
 
     public function testPhpBarn(): void

@@ -29,6 +29,7 @@ class FixtureWorker extends Worker
         $this->register_handler('do_delete_phptest_thing_v1');
         $this->register_handler('do_post_phptest_parent_v1');
         $this->register_handler('do_post_phptest_stop_v1');
+        $this->register_handler('do_put_phptest_mark_v1');
     }
 
     function pre_request($job) { $this->pre++; }
@@ -148,6 +149,15 @@ class FixtureWorker extends Worker
     {
         $child = $this->job_manager()->job('do_put_phptest_thing_v1')->resource_name('kid')->content('{}');
         $resp->status()->add_message('started ' . $child->run()->status()->name());
+        return Worker::WORKER_SUCCESS;
+    }
+
+    // Appends "<resource name> <content>" to marks.txt in the state dir (what
+    // the job queue tests see run, in order).
+    function do_put_phptest_mark_v1($job, $resp)
+    {
+        $line = $job->resource_name() . ' ' . $job->content() . "\n";
+        file_put_contents(getenv('GEARBOX_STATE_DIR') . '/marks.txt', $line, FILE_APPEND | LOCK_EX);
         return Worker::WORKER_SUCCESS;
     }
 

@@ -568,14 +568,13 @@ class Job(_Handle):
         return self
 
     @classmethod
-    def _made(cls, ptr, jm, parent=None):
-        """A job made by a job manager: owned unless ``parent`` (a JobQueue)
-        owns it."""
+    def _made(cls, ptr, jm):
+        """A job made by a job manager (owned)."""
         self = cls.__new__(cls)
         self._status = None
         self._readonly = False
         self._jm = jm
-        self._init_handle(ptr, parent if parent is not None else jm, owned=parent is None)
+        self._init_handle(ptr, jm)
         return self
 
     def _worker(self):
@@ -837,50 +836,6 @@ class JobResponse(_Handle):
         return _core.gbx_response_serialize(self._p())
 
 
-class JobQueue(_Handle):
-    """Agents levelled by dependency (JobManager.job_queue): a sequence of
-    levels, each a list of the jobs that run in parallel.  The jobs belong
-    to the queue (their setters work; they live as long as it)."""
-
-    _kind = "job queue"
-    _free = staticmethod(_core.gbx_job_queue_free)
-
-    def __init__(self, jm, agents):
-        self._jm = jm
-        self._init_handle(_core.gbx_jobmanager_job_queue(jm._p(), agents), jm)
-
-    def levels(self):
-        return _core.gbx_job_queue_levels(self._p())
-
-    def level(self, k):
-        """The jobs of level ``k`` (from 0)."""
-        ptr = self._p()
-        if not 0 <= k < _core.gbx_job_queue_levels(ptr):
-            raise IndexError("job queue level %d out of range" % k)
-        return [Job._made(_core.gbx_job_queue_job(ptr, k, i), self._jm, parent=self)
-                for i in range(_core.gbx_job_queue_level_size(ptr, k))]
-
-    def jobs(self):
-        """Every job, level after level."""
-        return [job for level in self for job in level]
-
-    def reverse(self):
-        """Reverses the order of the levels (undo in reverse)."""
-        _core.gbx_job_queue_reverse(self._p())
-
-    def __len__(self):
-        return self.levels()
-
-    def __getitem__(self, k):
-        if k < 0:
-            k += self.levels()
-        return self.level(k)
-
-    def __iter__(self):
-        for k in range(self.levels()):
-            yield self.level(k)
-
-
 # ---- managers -----------------------------------------------------------------
 
 def _config_of(source):
@@ -1092,14 +1047,36 @@ class JobManager(_Handle):
 
     def job_queue(self, agents):
         """Agents [{"name": handler, "require": [names]}, ...] levelled by
-        dependency: a JobQueue."""
-        return JobQueue(self, agents)
+        dependency, as in Gearbox: a plain list of levels, each a list of
+        the Jobs that run in parallel.  Change it as you like (append a
+        job to a level, add, remove or reorder levels) before
+        job_queue_run."""
+        q = _core.gbx_jobmanager_job_queue(self._p(), agents)
+        try:
+            return [[Job._made(_core.gbx_job_copy(_core.gbx_job_queue_job(q, k, i)), self)
+                     for i in range(_core.gbx_job_queue_level_size(q, k))]
+                    for k in range(_core.gbx_job_queue_levels(q))]
+        finally:
+            _core.gbx_job_queue_free(q)
 
     def job_queue_run(self, queue, timeout=0):
-        """Runs a JobQueue level after level (the jobs of a level in
-        parallel, as children of the current status); raises the first
-        failure, or ERR_GATEWAY_TIMEOUT after ``timeout`` s (0 = no limit)."""
-        _core.gbx_jobmanager_job_queue_run(self._p(), queue._p(), float(timeout))
+        """Runs the levels of ``queue`` (a list of lists of Jobs, from
+        job_queue or not) as they are now, level after level: the jobs of
+        a level in parallel, as children of the current status; empty
+        levels are skipped.  Raises the first failure, or
+        ERR_GATEWAY_TIMEOUT after ``timeout`` s (0 = no limit)."""
+        q = _core.gbx_job_queue_new()
+        try:
+            for level in queue:
+                k = _core.gbx_job_queue_levels(q)
+                for job in level:
+                    if not isinstance(job, Job):
+                        raise _ERRORS_BY_CODE[400](
+                            "job_queue_run: a queue is a list of levels, each a list of Jobs; got %r" % (job,))
+                    _core.gbx_job_queue_add(q, k, job._p())
+            _core.gbx_jobmanager_job_queue_run(self._p(), q, float(timeout))
+        finally:
+            _core.gbx_job_queue_free(q)
 
     @staticmethod
     def job_queue_apply(queue, function, data):

@@ -352,14 +352,21 @@ def test_job_queue_levels_agents(jm):
               {"name": "do_delete_pytest_thing_v1",
                "require": ["do_get_pytest_thing_v1", "do_put_pytest_thing_v1"]}]
     q = jm.job_queue(agents)
-    assert len(q) == q.levels() == 3
+    # As in Gearbox: a plain list of levels, each a plain list of Jobs.
+    assert type(q) is list and len(q) == 3
+    assert all(type(level) is list for level in q)
+    assert all(isinstance(j, gearbox.Job) for level in q for j in level)
     assert [[j.name() for j in level] for level in q] == [
         ["do_post_pytest_thing_v1"], ["do_get_pytest_thing_v1", "do_put_pytest_thing_v1"],
         ["do_delete_pytest_thing_v1"]]
     jm.job_queue_apply(q, "content", '{"shared": true}')
-    assert all(j.json_content() == {"shared": True} for j in q.jobs())
+    assert all(j.json_content() == {"shared": True} for level in q for j in level)
     q.reverse()
     assert q[0][0].name() == "do_delete_pytest_thing_v1"
+    assert jm.job_queue([]) == []
+    with pytest.raises(gearbox.ERR_BAD_REQUEST) as info:
+        jm.job_queue_run([["do_get_pytest_thing_v1"]])
+    assert "list of Jobs" in str(info.value)
     with pytest.raises(gearbox.ERR_INTERNAL_SERVER_ERROR) as info:
         jm.job_queue([{"name": "do_get_pytest_thing_v1", "require": ["do_get_pytest_thing_v1"]}])
     assert "requires itself" in str(info.value)

@@ -1,8 +1,8 @@
 """Orchestration from Python through a real gearmand and the C job manager:
 sync runs answered by a worker thread, children, continuations with
 afterwards(), job events, WORKER_RETRY, cancellation stopped at a
-checkpoint (410) with a CANCEL compensation job, and the built-in agents
-runner.  The worker serves in this process; the scheduler step
+checkpoint (410) with a CANCEL compensation job, the built-in agents
+runner, and job_queue / job_queue_run over a queue the caller changed.  The worker serves in this process; the scheduler step
 (JobManager.run_due, the gateway's job) is pumped here too."""
 
 import json
@@ -200,3 +200,33 @@ def test_agents_runner(orch):
     agents = [s for s in worker.seen if s[0].startswith("agent")]
     assert agents == [("agent a", {"k": 1}), ("agent b", {"k": 1})]
     assert len(st.children()) == 2
+
+
+def test_job_queue_run_runs_what_the_caller_put_in_the_levels(orch):
+    worker, jm = orch
+    q = jm.job_queue([{"name": "do_put_pytest_b_v1", "require": "do_put_pytest_a_v1"},
+                      {"name": "do_put_pytest_a_v1"}])
+    assert type(q) is list and [[j.name() for j in level] for level in q] == [
+        ["do_put_pytest_a_v1"], ["do_put_pytest_b_v1"]]
+    jm.job_queue_apply(q, "content", json.dumps({"k": 1}))
+    # The caller's way (Gearbox's): push a job onto level 2, add a level.
+    q[1].append(jm.job("do_put_pytest_a_v1").content(json.dumps({"pushed": 2})))
+    q.append([jm.job("do_put_pytest_b_v1").content(json.dumps({"pushed": 3}))])
+    worker.work_once(100)  # registers the handlers with gearmand
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            worker.work_once(100)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        jm.job_queue_run(q, BOUND)  # waits in C without the GIL while the thread serves
+    finally:
+        stop.set()
+        thread.join(BOUND)
+    agents = [s for s in worker.seen if s[0].startswith("agent")]
+    assert agents[0] == ("agent a", {"k": 1})
+    assert sorted(agents[1:3], key=str) == sorted([("agent b", {"k": 1}), ("agent a", {"pushed": 2})], key=str)
+    assert agents[3:] == [("agent b", {"pushed": 3})]

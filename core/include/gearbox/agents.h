@@ -42,6 +42,17 @@ typedef struct gbx_job_queue gbx_job_queue;
  * gbx_job_queue_free. */
 gbx_err gbx_jobmanager_job_queue(gbx_job_queue **out, gbx_jobmanager *jm, const json_t *agents);
 
+/* An empty queue (no levels), to fill with gbx_job_queue_add: how the
+ * bindings build one from the levels a caller holds (job_queue's levels,
+ * changed or not).  *out: free with gbx_job_queue_free. */
+gbx_err gbx_job_queue_new(gbx_job_queue **out);
+
+/* Appends a copy of `job` (gbx_job_copy; the caller keeps `job`) to a level
+ * (from 0).  level == gbx_job_queue_levels(q) adds a new last level; a
+ * larger one is GBX_ERR_BAD_REQUEST ("job queue level 5 does not exist: the
+ * queue has 2 levels (add level 2 first)"), as are a NULL queue or job. */
+gbx_err gbx_job_queue_add(gbx_job_queue *q, size_t level, const gbx_job *job);
+
 /* Frees the queue and its jobs; NULL is accepted. */
 void gbx_job_queue_free(gbx_job_queue *q);
 

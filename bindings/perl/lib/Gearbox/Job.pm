@@ -59,11 +59,10 @@ sub new {
     return bless { ptr => $job, owned => 1 }, ref $class || $class;
 }
 
-# A job made by the job manager JM: owned, unless GUARD (a job queue's)
-# owns it.
+# A job made by the job manager JM (owned).
 sub _made {
-    my ( $class, $ptr, $jm, $guard ) = @_;
-    return bless { ptr => $ptr, jm => $jm, ( $guard ? ( queue => $guard ) : ( owned => 1 ) ) }, $class;
+    my ( $class, $ptr, $jm ) = @_;
+    return bless { ptr => $ptr, jm => $jm, owned => 1 }, $class;
 }
 
 # The job manager that runs this job.

@@ -176,23 +176,56 @@ sub reschedule {
 sub run_due { my @r = Gearbox::Core::gbx_jobmanager_run_due( $_[0]->_p ); return @r }
 
 # job_queue(\@agents): agents [{name => handler, require => [...]}, ...]
-# levelled by dependency: a Gearbox::JobQueue, an arrayref of levels
-# (arrayrefs of Gearbox::Job), as Gearbox's.
+# levelled by dependency: as in Gearbox, an arrayref of levels (arrayrefs
+# of Gearbox::Job), blessed into Gearbox::JobQueue for levels/jobs/reverse.
+# The jobs are the caller's: change the levels before job_queue_run.
 sub job_queue {
     my ( $self, $agents ) = @_;
-    return Gearbox::JobQueue->_new( $self, $agents );
+    my $q = Gearbox::Core::gbx_jobmanager_job_queue( $self->_p, $agents );
+    my @levels = eval {
+        map {
+            my $k = $_;
+            [ map { $self->_made( Gearbox::Core::gbx_job_copy( Gearbox::Core::gbx_job_queue_job( $q, $k, $_ ) ) ) }
+                    0 .. Gearbox::Core::gbx_job_queue_level_size( $q, $k ) - 1 ]
+        } 0 .. Gearbox::Core::gbx_job_queue_levels($q) - 1;
+    };
+    my $err = $@;
+    Gearbox::Core::gbx_job_queue_free($q);
+    die $err if $err;
+    return Gearbox::JobQueue->_new(@levels);
 }
 
-# job_queue_run($queue[, TIMEOUT]): level after level, the jobs of a level
-# in parallel as children of the current status; dies with the first failure.
+# job_queue_run($queue[, TIMEOUT]): runs what the levels of $queue (an
+# arrayref of arrayrefs of Gearbox::Job, from job_queue or not) hold now,
+# level after level, the jobs of a level in parallel as children of the
+# current status (empty levels are skipped); dies with the first failure.
 # As in Gearbox, also a class method or a function
-# (Gearbox::JobManager::job_queue_run($queue)): the queue's manager runs it.
+# (Gearbox::JobManager::job_queue_run($queue)): the manager of the queue's
+# first job runs it.
 sub job_queue_run {
     my $self = blessed $_[0] && $_[0]->isa(__PACKAGE__) ? shift : undef;
     shift if !$self && defined $_[0] && !ref $_[0] && $_[0] eq __PACKAGE__;
     my ( $queue, $timeout ) = @_;
-    my $jm = $self || Gearbox::JobQueue::_jm_of($queue);
-    Gearbox::Core::gbx_jobmanager_job_queue_run( $jm->_p, Gearbox::JobQueue::_ptr_of($queue), 0 + ( $timeout // 0 ) );
+    my $bad = 'job_queue_run needs a queue: an arrayref of levels, each an arrayref of Gearbox::Job';
+    die ERR_BAD_REQUEST->new($bad) unless ref $queue && eval { scalar @$queue; 1 };
+    my $q = Gearbox::Core::gbx_job_queue_new();
+    my $ok = eval {
+        for my $level (@$queue) {
+            die ERR_BAD_REQUEST->new($bad) unless ref $level && eval { scalar @$level; 1 };
+            my $k = Gearbox::Core::gbx_job_queue_levels($q);
+            for my $job (@$level) {
+                die ERR_BAD_REQUEST->new("$bad, not " . ( defined $job ? "'$job'" : 'undef' ))
+                    unless blessed $job && $job->isa('Gearbox::Job');
+                $self ||= $job->_jm;
+                Gearbox::Core::gbx_job_queue_add( $q, $k, $job->_p );
+            }
+        }
+        Gearbox::Core::gbx_jobmanager_job_queue_run( $self->_p, $q, 0 + ( $timeout // 0 ) ) if $self;
+        1;
+    };
+    my $err = $@;
+    Gearbox::Core::gbx_job_queue_free($q);
+    die $err unless $ok;
     return;
 }
 
