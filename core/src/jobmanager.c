@@ -418,7 +418,12 @@ static gbx_err accepted(gbx_response **out, gbx_status *st) {
     if (err == GBX_OK) err = gbx_response_add_header(resp, "Content-Type", "application/json");
     if (err == GBX_OK && gbx_status_status_uri(st))
         err = gbx_response_add_header(resp, "Location", gbx_status_status_uri(st));
-    if (err == GBX_OK) err = gbx_response_set_status_uri(resp, gbx_status_status_uri(st));
+    /* A status made without a base URI has no status_uri: its id still
+     * finds it (gbx_jobmanager_status takes either), so that a caller never
+     * mistakes the queued job for one that has finished. */
+    if (err == GBX_OK)
+        err = gbx_response_set_status_uri(resp, gbx_status_status_uri(st) ? gbx_status_status_uri(st)
+                                                                          : gbx_status_id(st));
     json_decref(body);
     free(text);
     if (err != GBX_OK) {

@@ -44,7 +44,8 @@ void gbx_response_set_code(gbx_response *resp, int code);
 int gbx_response_code(const gbx_response *resp);
 
 /* The status_uri of the async job a response answers (202 from the job
- * manager).  Not part of the wire format.  The setter copies (NULL clears);
+ * manager; the status id when the status has no URI, having been made
+ * without a base URI).  Not part of the wire format.  The setter copies (NULL clears);
  * the getter returns NULL if none, borrowed until the next set. */
 gbx_err gbx_response_set_status_uri(gbx_response *resp, const char *uri);
 const char *gbx_response_status_uri(const gbx_response *resp);
