@@ -2,9 +2,11 @@
 sync runs answered by a worker thread, children, continuations with
 afterwards(), job events, WORKER_RETRY, cancellation stopped at a
 checkpoint (410) with a CANCEL compensation job, the built-in agents
-runner, and job_queue / job_queue_run over a queue the caller changed.  The worker serves in this process; the scheduler step
-(JobManager.run_due, the gateway's job) is pumped here too."""
+runner, and job_queue / job_queue_run over a queue the caller changed.
+The worker serves in this process; the scheduler step (JobManager.run_due,
+the gateway's job) is pumped here too."""
 
+import contextlib
 import json
 import threading
 import time
@@ -14,6 +16,7 @@ import pytest
 import gearbox
 
 from conftest import BOUND, write_config
+
 
 BASE = "http://127.0.0.1:4080/pytest/v1"
 HANDLERS = [
@@ -111,6 +114,26 @@ def pump(worker, jm, done, what):
         jm.run_due()
 
 
+
+@contextlib.contextmanager
+def serving(worker):
+    """A thread serves the worker's jobs while the block runs (the calls in
+    it wait in C without the GIL)."""
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            worker.work_once(100)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(BOUND)
+
+
 def completed(status):
     def check():
         status.sync()
@@ -124,24 +147,13 @@ def test_sync_run_is_answered_by_a_worker_thread(orch):
     with pytest.raises(gearbox.ERR_NOT_FOUND) as info:
         jm.job("do_get_pytest_unknown_v1")
     assert 'handler "do_get_pytest_unknown_v1" is not known' in str(info.value)
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            worker.work_once(100)
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    try:
+    with serving(worker):
         job = jm.job("do_get_pytest_echo_v1").type(gearbox.JOB_SYNC).add_argument("hi")
         resp = job.run()  # waits in C without the GIL while the thread serves it
         assert resp.code() in (0, 200) and resp.json_content() == {"echo": ["hi"]}
         with pytest.raises(gearbox.ERR_NOT_FOUND) as info:
             jm.job("do_get_pytest_echo_v1").type(gearbox.JOB_SYNC).add_argument("missing").run()
         assert "no echo here" in str(info.value)
-    finally:
-        stop.set()
-        thread.join(BOUND)
 
 
 def test_a_job_started_in_a_handler_is_a_child(orch):
@@ -213,19 +225,8 @@ def test_job_queue_run_runs_what_the_caller_put_in_the_levels(orch):
     q[1].append(jm.job("do_put_pytest_a_v1").content(json.dumps({"pushed": 2})))
     q.append([jm.job("do_put_pytest_b_v1").content(json.dumps({"pushed": 3}))])
     worker.work_once(100)  # registers the handlers with gearmand
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            worker.work_once(100)
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    try:
+    with serving(worker):
         jm.job_queue_run(q, BOUND)  # waits in C without the GIL while the thread serves
-    finally:
-        stop.set()
-        thread.join(BOUND)
     agents = [s for s in worker.seen if s[0].startswith("agent")]
     assert agents[0] == ("agent a", {"k": 1})
     assert sorted(agents[1:3], key=str) == sorted([("agent b", {"k": 1}), ("agent a", {"pushed": 2})], key=str)
