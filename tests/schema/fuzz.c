@@ -12,7 +12,7 @@
 
 #include "gearbox/json.h"
 #include "gearbox/schema.h"
-#include "schema_internal.h"
+#include "schema/schema_internal.h"
 
 static void check(const json_t *schema, json_t *instance, uint8_t mode) {
     gbx_schema_options opts;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "schema_internal.h"
+#include "schema/schema_internal.h"
 
 static int search(const char *pattern, const char *subject) {
     const char *err = NULL;

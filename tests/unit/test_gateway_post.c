@@ -11,7 +11,7 @@
 #include "fixtures.h"
 #include "gearbox/gearbox.h"
 #include "gw_status.h"
-#include "queue_internal.h"
+#include "store/queue_internal.h"
 
 static gbx_store *store;
 static gbx_jobmanager *jm;

@@ -7,7 +7,7 @@
 
 #include "check.h"
 #include "gearbox/gearbox.h"
-#include "job_internal.h"
+#include "job/job_internal.h"
 
 static gbx_envelope *make_envelope(const char *job_type, const char *operation, const char *name,
                                    const char *content) {

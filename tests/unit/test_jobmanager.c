@@ -21,10 +21,10 @@
 
 #include "check.h"
 #include "gearbox/gearbox.h"
-#include "job_internal.h"
-#include "jobmanager_internal.h"
-#include "queue_internal.h"
-#include "status_internal.h"
+#include "job/job_internal.h"
+#include "orchestration/jobmanager_internal.h"
+#include "store/queue_internal.h"
+#include "store/status_internal.h"
 
 /* ---- a loopback server in a thread --------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* Unit tests of the job queue of the status store (core/src/queue_internal.h,
+/* Unit tests of the job queue of the status store (core/src/store/queue_internal.h,
  * store.c, store_sqlite.c): put, take exactly once (also racing threads on
  * two connections), claim_due exactly once per resubmit window (also racing),
  * next_due, reschedule, drop, and argument errors. */
@@ -14,8 +14,8 @@
 #include "check.h"
 #include "fixtures.h"
 #include "gearbox/store.h"
-#include "queue_internal.h"
-#include "store_internal.h" /* gbx__now */
+#include "store/queue_internal.h"
+#include "store/store_internal.h" /* gbx__now */
 
 #define RACE_ROUNDS 20
 #define CLAIM_ROWS 120

@@ -16,7 +16,7 @@
 #include "gearbox/envelope.h"
 #include "gearbox/status.h"
 #include "gearbox/store.h"
-#include "status_internal.h"
+#include "store/status_internal.h"
 
 #define ROUNDS 10        /* racing rounds */
 #define COUNTER_ADDS 150 /* additions per counter thread */

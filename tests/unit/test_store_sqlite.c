@@ -19,7 +19,7 @@
 #include "fixtures.h"
 #include "gearbox/status.h"
 #include "gearbox/store.h"
-#include "queue_internal.h"
+#include "store/queue_internal.h"
 
 #define HAMMER 100 /* rounds of updates per thread / process */
 

@@ -9,13 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cancel_internal.h"
+#include "orchestration/cancel_internal.h"
 #include "check.h"
 #include "fixtures.h"
 #include "gearbox/gearbox.h"
-#include "queue_internal.h"
-#include "status_internal.h"
-#include "store_internal.h"
+#include "store/queue_internal.h"
+#include "store/status_internal.h"
+#include "store/store_internal.h"
 
 #define BASE "http://127.0.0.1:4080/barn/v1"
 

@@ -32,7 +32,7 @@
 #include "../unit/check.h"
 #include "../unit/gearmand.h"
 #include "gearbox/gearbox.h"
-#include "queue_internal.h"
+#include "store/queue_internal.h"
 
 #define WAIT_LIMIT_S 30.0
 

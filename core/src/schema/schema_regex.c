@@ -12,8 +12,8 @@
  * little more lenient than ECMA, which real-world schemas rely on).  A run
  * that backtracks too much gives up (counts as no match) instead of
  * hanging the caller. */
-#include "schema_internal.h"
-#include "schema_unicode.h"
+#include "schema/schema_internal.h"
+#include "schema/schema_unicode.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,7 +16,7 @@
 
 #include "gearbox/status.h"
 #include "gearbox/store.h"
-#include "queue_internal.h"
+#include "store/queue_internal.h"
 
 /* One status row, as a backend hands it to status.c.  Strings are malloc'ed
  * (NULL when unset), arrays/objects are owned references. */

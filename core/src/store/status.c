@@ -11,8 +11,8 @@
 #include <strings.h>
 
 #include "gearbox/id.h"
-#include "status_internal.h"
-#include "store_internal.h"
+#include "store/status_internal.h"
+#include "store/store_internal.h"
 
 /* Longest id a caller may choose (generated ones are 28 characters). */
 #define STATUS_ID_MAX 128

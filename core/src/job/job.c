@@ -1,6 +1,6 @@
 /* job.c - a job as a handler sees it: accessors over its envelope, the
  * validated JSON body, and the status it reports to. */
-#include "job_internal.h"
+#include "job/job_internal.h"
 
 #include <ctype.h>
 #include <stdio.h>

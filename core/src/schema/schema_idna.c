@@ -4,8 +4,8 @@
  * tables (RFC 5891-5893): hyphen placement, leading combining marks,
  * letter/digit/mark categories, the listed exceptions, the CONTEXTJ and
  * CONTEXTO rules and the Bidi rule. */
-#include "schema_internal.h"
-#include "schema_unicode.h"
+#include "schema/schema_internal.h"
+#include "schema/schema_unicode.h"
 
 #include <ctype.h>
 #include <stdlib.h>

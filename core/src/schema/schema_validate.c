@@ -7,7 +7,7 @@
  * the walk stops at the first failure.  unevaluatedItems/Properties read
  * the marks that the other keywords of the same schema leave on the
  * instance's items and properties. */
-#include "schema_internal.h"
+#include "schema/schema_internal.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* schema_uri.c - RFC 3986 reference resolution for `$id` and `$ref`. */
-#include "schema_internal.h"
+#include "schema/schema_internal.h"
 
 #include <ctype.h>
 #include <limits.h>

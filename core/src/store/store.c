@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "store_internal.h"
+#include "store/store_internal.h"
 
 #define DEFAULT_BUSY_TIMEOUT_MS 5000
 

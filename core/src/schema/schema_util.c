@@ -1,6 +1,6 @@
 /* schema_util.c - buffers, hash maps, UTF-8, JSON equality and exact
  * decimal arithmetic used by the schema compiler and validator. */
-#include "schema_internal.h"
+#include "schema/schema_internal.h"
 
 #include <math.h>
 #include <stdarg.h>

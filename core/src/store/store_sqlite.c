@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "gearbox/log.h"
-#include "store_internal.h"
+#include "store/store_internal.h"
 
 /* Schema migrations, applied in order inside one write transaction; the
  * database records how many it has seen in gbx_schema_version.  Later issues

@@ -24,7 +24,7 @@
 #include "gearbox/jobmanager.h"
 #include "gearbox/json.h"
 #include "gearbox/log.h"
-#include "jobmanager_internal.h"
+#include "orchestration/jobmanager_internal.h"
 
 /* The environ entry of the runner's event jobs that says which level (1-based,
  * in run order) the agent that fired it belongs to. */

@@ -1,6 +1,6 @@
 /* schema_format.c - checkers for the "format" keyword.  Each takes UTF-8
  * text and says whether it is a valid instance of the format. */
-#include "schema_internal.h"
+#include "schema/schema_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -25,7 +25,7 @@
  * changes are compare-and-set and the one-off steps are guarded by store
  * counters (see cancel_internal.h).
  */
-#include "cancel_internal.h"
+#include "orchestration/cancel_internal.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,9 +35,9 @@
 
 #include "gearbox/json.h"
 #include "gearbox/log.h"
-#include "job_internal.h"
-#include "queue_internal.h"
-#include "status_internal.h"
+#include "job/job_internal.h"
+#include "store/queue_internal.h"
+#include "store/status_internal.h"
 
 /* Private keys of the target. */
 #define P_CANCEL_STATUS "cancel_status"

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "gearbox/json.h"
-#include "schema_internal.h"
+#include "schema/schema_internal.h"
 
 static const char *const dialect_names[] = {
     [GBX_DIALECT_AUTO] = "auto",       [GBX_DIALECT_DRAFT3] = "draft3",   [GBX_DIALECT_DRAFT4] = "draft4",

@@ -3,7 +3,7 @@
  * document, resolves `$ref`s (to the same document, to documents in the
  * registry, or to the embedded meta-schemas) and compiles each schema object
  * once into an ordered array of keywords. */
-#include "schema_internal.h"
+#include "schema/schema_internal.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -28,13 +28,13 @@
 
 #include <libgearman/gearman.h>
 
-#include "cancel_internal.h"
+#include "orchestration/cancel_internal.h"
 #include "gearbox/jobmanager.h"
 #include "gearbox/json.h"
 #include "gearbox/log.h"
 #include "gearbox/schema.h"
-#include "job_internal.h"
-#include "queue_internal.h"
+#include "job/job_internal.h"
+#include "store/queue_internal.h"
 
 /* stop() is called from signal handlers and from other threads: a lock-free
  * atomic is safe for both. */

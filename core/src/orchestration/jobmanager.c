@@ -8,7 +8,7 @@
  * (gbx_jobmanager_run_due), which submits rows that are due and not yet
  * submitted, or submitted but still unclaimed after resubmit_after seconds.
  */
-#include "jobmanager_internal.h"
+#include "orchestration/jobmanager_internal.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -22,10 +22,10 @@
 #include "gearbox/json.h"
 #include "gearbox/log.h"
 #include "gearbox/uri.h"
-#include "job_internal.h"
-#include "queue_internal.h"
-#include "status_internal.h"
-#include "store_internal.h"
+#include "job/job_internal.h"
+#include "store/queue_internal.h"
+#include "store/status_internal.h"
+#include "store/store_internal.h"
 
 /* Rows the scheduler claims per step. */
 #define RUN_DUE_BATCH 256
