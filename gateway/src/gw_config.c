@@ -88,16 +88,29 @@ bool gbx_gw_location_has_handler(const gbx_gw_location *loc, const char *name) {
     return bsearch(&name, loc->handlers, loc->nhandlers, sizeof(char *), cmp_str) != NULL;
 }
 
+size_t gbx_gw_prefix_length(const char *path) {
+    for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/')) {
+        if (p[1] != 'v' || !isdigit((unsigned char)p[2])) continue;
+        const char *q = p + 2;
+        while (isdigit((unsigned char)*q)) q++;
+        if (*q == '\0' || *q == '/') return (size_t)(p - path);
+    }
+    return strlen(path);
+}
+
 void gbx_gw_location_clear(gbx_gw_location *loc) {
     if (!loc) return;
+    free(loc->path);
     free(loc->prefix);
-    free(loc->config_path);
-    gbx_config_free(loc->component_cfg);
-    for (size_t i = 0; i < loc->nhandlers; i++) free(loc->handlers[i]);
-    free(loc->handlers);
     json_decref(loc->environ);
-    free(loc->schemadir);
-    gbx_schema_dir_free(loc->schemas);
+    if (!loc->parent) {
+        free(loc->config_path);
+        gbx_config_free(loc->component_cfg);
+        for (size_t i = 0; i < loc->nhandlers; i++) free(loc->handlers[i]);
+        free(loc->handlers);
+        free(loc->schemadir);
+        gbx_schema_dir_free(loc->schemas);
+    }
     memset(loc, 0, sizeof *loc);
 }
 
@@ -108,12 +121,13 @@ static bool is_component_name(const char *s) {
     return true;
 }
 
-/* Reads the component config's handlers list. */
+/* Reads the component config's optional handlers list: names the gateway
+ * routes to even before a worker has registered them with gearmand (any
+ * name, so that the workers' own config can list their internal handlers
+ * too). */
 static gbx_err load_handlers(gbx_gw_location *loc, const char *where) {
     json_t *list = gbx_config_get(loc->component_cfg, "handlers");
-    if (!list)
-        return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: component config %s has no \"handlers\" list",
-                             where, loc->config_path);
+    if (!list) return GBX_OK;
     if (!json_is_array(list))
         return gbx_error_set(GBX_ERR_BAD_REQUEST,
                              "%s: \"handlers\" in %s must be an array of handler names", where,
@@ -123,24 +137,10 @@ static gbx_err load_handlers(gbx_gw_location *loc, const char *where) {
     if (!loc->handlers) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const char *name = json_string_value(json_array_get(list, i));
-        gbx_handler_parts parts;
-        if (!name)
-            return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: handlers[%zu] in %s is not a string",
+        if (!name || !*name)
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "%s: handlers[%zu] in %s is not a handler name (a non-empty string)",
                                  where, i, loc->config_path);
-        if (gbx_handler_parse(&parts, name) != GBX_OK)
-            return gbx_error_set(GBX_ERR_BAD_REQUEST,
-                                 "%s: handlers[%zu] \"%s\" in %s is not a handler name "
-                                 "(do_<method>_<component>_<resource>_<version>)",
-                                 where, i, name, loc->config_path);
-        if (strcmp(parts.method, "get") && strcmp(parts.method, "put") &&
-            strcmp(parts.method, "post") && strcmp(parts.method, "delete"))
-            return gbx_error_set(GBX_ERR_BAD_REQUEST,
-                                 "%s: handler \"%s\" in %s: method \"%s\" is not get, put, post or delete",
-                                 where, name, loc->config_path, parts.method);
-        if (strcmp(parts.component, loc->component) && strcmp(parts.component, "global"))
-            gbx_log(GBX_LOG_WARN,
-                    "%s: handler \"%s\" names component \"%s\", not \"%s\": requests under %s never reach it",
-                    where, name, parts.component, loc->component, loc->prefix[0] ? loc->prefix : "/");
         if (gbx_gw_location_has_handler(loc, name)) continue;
         loc->handlers[loc->nhandlers] = strdup(name);
         if (!loc->handlers[loc->nhandlers])
@@ -148,13 +148,10 @@ static gbx_err load_handlers(gbx_gw_location *loc, const char *where) {
         loc->nhandlers++;
         qsort(loc->handlers, loc->nhandlers, sizeof(char *), cmp_str);
     }
-    if (loc->nhandlers == 0)
-        gbx_log(GBX_LOG_WARN, "%s: %s lists no handlers: only the status endpoints are served",
-                where, loc->config_path);
     return GBX_OK;
 }
 
-static gbx_err load_schema_settings(gbx_gw_location *loc, const json_t *spec, const char *where) {
+static gbx_err load_schema_settings(gbx_gw_location *loc, const char *where) {
     gbx_err e = gbx_config_get_path(&loc->schemadir, loc->component_cfg, "schemadir", NULL);
     if (e != GBX_OK)
         return gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "%s: \"schemadir\" in %s", where,
@@ -177,7 +174,67 @@ static gbx_err load_schema_settings(gbx_gw_location *loc, const json_t *spec, co
                                  where, loc->config_path);
         loc->dialect = (gbx_dialect)d;
     }
+    if (loc->schemadir) return gbx_schema_dir_new(&loc->schemas, loc->schemadir, loc->dialect);
+    return GBX_OK;
+}
+
+/* Loads the location's own component config: component, handlers, schemas. */
+static gbx_err load_component(gbx_gw_location *loc, const char *config, const char *base_dir,
+                              const char *where) {
+    loc->config_path = join_path(base_dir, config);
+    if (!loc->config_path) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    if (gbx_config_load(&loc->component_cfg, loc->config_path) != GBX_OK)
+        return gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "%s: cannot load component config", where);
+    loc->component = gbx_config_get_string(loc->component_cfg, "component", NULL);
+    if (!is_component_name(loc->component) || strcmp(loc->component, "global") == 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "%s: %s needs \"component\": a name of letters and digits (not \"global\")",
+                             where, loc->config_path);
+    gbx_err e = load_handlers(loc, where);
+    if (e == GBX_OK) e = load_schema_settings(loc, where);
+    return e;
+}
+
+/* A nested location keeps its parent's component config; naming another
+ * file would contradict that. */
+static gbx_err borrow_component(gbx_gw_location *loc, const gbx_gw_location *parent,
+                                const char *config, const char *base_dir, const char *where) {
+    if (config) {
+        char *mine = join_path(base_dir, config);
+        char *a = mine ? realpath(mine, NULL) : NULL;
+        char *b = realpath(parent->config_path, NULL);
+        bool same = a && b && strcmp(a, b) == 0;
+        free(a);
+        free(b);
+        if (!same) {
+            gbx_err e = gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                      "%s: \"config\" %s is not the component config of location "
+                                      "\"%s\" (%s), which a nested location keeps: leave it out",
+                                      where, mine ? mine : config,
+                                      parent->path[0] ? parent->path : "/", parent->config_path);
+            free(mine);
+            return e;
+        }
+        free(mine);
+    }
+    loc->parent = parent;
+    loc->config_path = parent->config_path;
+    loc->component_cfg = parent->component_cfg;
+    loc->component = parent->component;
+    loc->handlers = parent->handlers;
+    loc->nhandlers = parent->nhandlers;
+    loc->schemadir = parent->schemadir;
+    loc->schemas = parent->schemas;
+    loc->dialect = parent->dialect;
+    return GBX_OK;
+}
+
+static gbx_err load_require_schemas(gbx_gw_location *loc, const json_t *spec, const char *where) {
     json_t *req = json_object_get(spec, "require_schemas");
+    if (!req && loc->parent) {
+        loc->require_schemas = loc->parent->require_schemas;
+        return GBX_OK;
+    }
     if (!req) req = gbx_config_get(loc->component_cfg, "require_schemas");
     if (req && !json_is_boolean(req))
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: \"require_schemas\" must be true or false",
@@ -187,7 +244,6 @@ static gbx_err load_schema_settings(gbx_gw_location *loc, const json_t *spec, co
         return gbx_error_set(GBX_ERR_BAD_REQUEST,
                              "%s: require_schemas is set but %s has no \"schemadir\"", where,
                              loc->config_path);
-    if (loc->schemadir) return gbx_schema_dir_new(&loc->schemas, loc->schemadir, loc->dialect);
     return GBX_OK;
 }
 
@@ -197,6 +253,10 @@ static gbx_err load_environ(gbx_gw_location *loc, const json_t *spec, const char
     if (env && alias)
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: give \"environ\" or \"env\", not both", where);
     if (!env) env = alias;
+    if (!env && loc->parent) {
+        loc->environ = json_incref(loc->parent->environ);
+        return GBX_OK;
+    }
     loc->environ = json_object();
     if (!loc->environ) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     if (!env) return GBX_OK;
@@ -215,8 +275,12 @@ static gbx_err load_environ(gbx_gw_location *loc, const json_t *spec, const char
 }
 
 static gbx_err load_sync(gbx_gw_location *loc, const json_t *spec, const char *where) {
-    loc->sync_methods = GBX_GW_GET | GBX_GW_HEAD;
     json_t *sync = json_object_get(spec, "sync");
+    if (!sync && loc->parent) {
+        loc->sync_methods = loc->parent->sync_methods;
+        return GBX_OK;
+    }
+    loc->sync_methods = GBX_GW_GET | GBX_GW_HEAD;
     if (!sync) return GBX_OK;
     if (!json_is_array(sync))
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: \"sync\" must be an array of methods", where);
@@ -236,10 +300,22 @@ static gbx_err load_sync(gbx_gw_location *loc, const json_t *spec, const char *w
     return GBX_OK;
 }
 
+static gbx_err load_timeout(gbx_gw_location *loc, const json_t *spec, const char *where) {
+    json_t *timeout = json_object_get(spec, "timeout");
+    loc->timeout = loc->parent ? loc->parent->timeout : DEFAULT_LOCATION_TIMEOUT;
+    if (!timeout) return GBX_OK;
+    double t = json_number_value(timeout);
+    if (!json_is_number(timeout) || !(t > 0) || t > 86400)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: \"timeout\" must be seconds in (0, 86400]",
+                             where);
+    loc->timeout = t;
+    return GBX_OK;
+}
+
 gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const char *base_dir,
-                             size_t index) {
+                             size_t index, const gbx_gw_location *parent) {
     memset(loc, 0, sizeof *loc);
-    char where[64];
+    char where[300];
     snprintf(where, sizeof where, "locations[%zu]", index);
     gbx_err e;
     if (!json_is_object(spec)) {
@@ -265,50 +341,44 @@ gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const cha
                           where);
         goto fail;
     }
-    if ((e = gbx_gw_normalize_prefix(&loc->prefix, prefix)) != GBX_OK) {
+    if ((e = gbx_gw_normalize_prefix(&loc->path, prefix)) != GBX_OK) {
         e = gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "%s", where);
         goto fail;
     }
-    snprintf(where, sizeof where, "location \"%s\"", prefix);
-
-    const char *config = json_string_value(json_object_get(spec, "config"));
-    if (!config) {
-        e = gbx_error_set(GBX_ERR_BAD_REQUEST,
-                          "%s: \"config\" (the component config file) is missing", where);
-        goto fail;
-    }
-    loc->config_path = join_path(base_dir, config);
-    if (!loc->config_path) {
+    snprintf(where, sizeof where, "location \"%.200s\"", prefix);
+    loc->prefix = strndup(loc->path, gbx_gw_prefix_length(loc->path));
+    if (!loc->prefix) {
         e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
         goto fail;
     }
-    if (gbx_config_load(&loc->component_cfg, loc->config_path) != GBX_OK) {
-        e = gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "%s: cannot load component config", where);
+    if (parent && (strcmp(parent->path, loc->prefix) != 0 || parent->parent)) {
+        e = gbx_error_set(GBX_ERR_BAD_REQUEST, "%s is not nested below location \"%s\"", where,
+                          parent->path[0] ? parent->path : "/");
         goto fail;
     }
-    loc->component = gbx_config_get_string(loc->component_cfg, "component", NULL);
-    if (!is_component_name(loc->component) || strcmp(loc->component, "global") == 0) {
+
+    const char *config = json_string_value(json_object_get(spec, "config"));
+    if (json_object_get(spec, "config") && !config) {
+        e = gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: \"config\" must be a file name", where);
+        goto fail;
+    }
+    if (parent) {
+        e = borrow_component(loc, parent, config, base_dir, where);
+    } else if (!config) {
+        bool nested = strcmp(loc->prefix, loc->path) != 0;
         e = gbx_error_set(GBX_ERR_BAD_REQUEST,
-                          "%s: %s needs \"component\": a name of letters and digits (not \"global\")",
-                          where, loc->config_path);
-        goto fail;
+                          nested ? "%s: \"config\" (the component config file) is missing, and no "
+                                   "location \"%s\" above it has one to keep"
+                                 : "%s: \"config\" (the component config file) is missing",
+                          where, loc->prefix[0] ? loc->prefix : "/");
+    } else {
+        e = load_component(loc, config, base_dir, where);
     }
-    if ((e = load_handlers(loc, where)) != GBX_OK) goto fail;
-    if ((e = load_schema_settings(loc, spec, where)) != GBX_OK) goto fail;
+    if (e != GBX_OK) goto fail;
+    if ((e = load_require_schemas(loc, spec, where)) != GBX_OK) goto fail;
     if ((e = load_sync(loc, spec, where)) != GBX_OK) goto fail;
     if ((e = load_environ(loc, spec, where)) != GBX_OK) goto fail;
-
-    loc->timeout = DEFAULT_LOCATION_TIMEOUT;
-    json_t *timeout = json_object_get(spec, "timeout");
-    if (timeout) {
-        double t = json_number_value(timeout);
-        if (!json_is_number(timeout) || !(t > 0) || t > 86400) {
-            e = gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: \"timeout\" must be seconds in (0, 86400]",
-                              where);
-            goto fail;
-        }
-        loc->timeout = t;
-    }
+    if ((e = load_timeout(loc, spec, where)) != GBX_OK) goto fail;
     return GBX_OK;
 fail:
     gbx_gw_location_clear(loc);
@@ -460,6 +530,44 @@ static gbx_err load_settings(gbx_gw_config *c) {
     return GBX_OK;
 }
 
+static const char *shown(const char *path) { return path[0] ? path : "/"; }
+
+/* The location a nested location at `path` sits below: the one at its
+ * prefix (never itself nested), or NULL. */
+static const gbx_gw_location *parent_of(const gbx_gw_config *c, const char *path) {
+    size_t len = gbx_gw_prefix_length(path);
+    if (len == strlen(path)) return NULL;
+    for (size_t k = 0; k < c->nlocations; k++) {
+        const gbx_gw_location *p = &c->locations[k];
+        if (p->path && !p->parent && strlen(p->path) == len && strncmp(p->path, path, len) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+/* Locations that share a prefix share its status scope and base URIs, so
+ * they must be one service: one component. */
+static gbx_err check_shared_prefixes(const gbx_gw_config *c) {
+    for (size_t i = 0; i < c->nlocations; i++) {
+        const gbx_gw_location *a = &c->locations[i];
+        for (size_t k = 0; k < i; k++) {
+            const gbx_gw_location *b = &c->locations[k];
+            if (strcmp(a->path, b->path) == 0)
+                return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                     "locations[%zu] and locations[%zu] have the same prefix \"%s\"", k,
+                                     i, shown(a->path));
+            if (strcmp(a->prefix, b->prefix) == 0 && strcmp(a->component, b->component) != 0)
+                return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                     "location \"%s\" (component \"%s\") and location \"%s\" "
+                                     "(component \"%s\") share the prefix \"%s\": one prefix "
+                                     "serves one component",
+                                     shown(b->path), b->component, shown(a->path), a->component,
+                                     shown(a->prefix));
+        }
+    }
+    return GBX_OK;
+}
+
 static gbx_err load_locations(gbx_gw_config *c) {
     json_t *locs = gbx_config_get(c->cfg, "locations");
     if (!json_is_array(locs) || json_array_size(locs) == 0)
@@ -468,18 +576,26 @@ static gbx_err load_locations(gbx_gw_config *c) {
     size_t n = json_array_size(locs);
     c->locations = calloc(n, sizeof *c->locations);
     if (!c->locations) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        gbx_err e = gbx_gw_location_init(&c->locations[i], json_array_get(locs, i),
-                                         gbx_config_dir(c->cfg), i);
-        if (e != GBX_OK) return e;
-        c->nlocations++;
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(c->locations[k].prefix, c->locations[i].prefix) == 0)
-                return gbx_error_set(GBX_ERR_BAD_REQUEST,
-                                     "locations[%zu] and locations[%zu] have the same prefix \"%s\"", k,
-                                     i, c->locations[i].prefix[0] ? c->locations[i].prefix : "/");
+    /* All entries are valid (empty ones free nothing), so that a nested
+     * location may come before its parent in the file: the locations that
+     * are not nested are loaded first. */
+    c->nlocations = n;
+    for (int nested = 0; nested <= 1; nested++) {
+        for (size_t i = 0; i < n; i++) {
+            json_t *spec = json_array_get(locs, i);
+            const char *path = json_string_value(json_object_get(spec, "prefix"));
+            bool is_nested = path && gbx_gw_prefix_length(path) < strlen(path);
+            if (is_nested != (nested == 1)) continue;
+            char *normal = NULL;
+            const gbx_gw_location *parent = NULL;
+            if (nested && gbx_gw_normalize_prefix(&normal, path) == GBX_OK)
+                parent = parent_of(c, normal);
+            free(normal);
+            gbx_err e = gbx_gw_location_init(&c->locations[i], spec, gbx_config_dir(c->cfg), i, parent);
+            if (e != GBX_OK) return e;
+        }
     }
-    return GBX_OK;
+    return check_shared_prefixes(c);
 }
 
 gbx_err gbx_gw_config_load(gbx_gw_config **out, const char *path) {

@@ -9,7 +9,14 @@
  *     "scheduler": true, "jobs": {...job manager settings...},
  *     "log": {"level": "info", "file": "gateway.log"}, "pid_file": "...",
  *     "locations": [ {"prefix": "/barn", "config": "barn.conf", "sync": ["PUT"],
- *                     "environ": {"K": "V"}, "timeout": 30} ] }
+ *                     "environ": {"K": "V"}, "timeout": 30},
+ *                    {"prefix": "/barn/v1/hello", "sync": ["POST"]} ] }
+ *
+ * A location whose path has a version segment ("/barn/v1/hello") is nested:
+ * its prefix is the path before that segment, as in Gearbox, and when a
+ * location sits at that prefix the nested one keeps its component config
+ * and inherits what it does not set itself (sync, environ, timeout,
+ * require_schemas).
  */
 #ifndef GBX_GW_CONFIG_H
 #define GBX_GW_CONFIG_H
@@ -34,12 +41,20 @@ typedef enum gbx_gw_method {
 /* The method for an HTTP method name (exact, upper case), 0 if unknown. */
 gbx_gw_method gbx_gw_method_from_name(const char *name);
 
-typedef struct gbx_gw_location {
+typedef struct gbx_gw_location gbx_gw_location;
+struct gbx_gw_location {
+    char *path;            /* what requests match: the prefix, or the deeper
+                            * path of a nested location ("/barn/v1/hello") */
     char *prefix;          /* "/barn": no trailing '/'; "" mounts at the root */
+    /* The location at `prefix` that a nested location sits below; NULL for
+     * the others.  A nested location borrows its parent's component config,
+     * handlers and schemas (config_path to require_schemas below are its
+     * parent's pointers, not freed with it). */
+    const gbx_gw_location *parent;
     char *config_path;     /* the component config file, resolved */
     gbx_config *component_cfg;
     const char *component; /* "barn", borrowed from component_cfg */
-    char **handlers;       /* known handler names, sorted (strcmp) */
+    char **handlers;       /* the config's "handlers" (optional), sorted (strcmp) */
     size_t nhandlers;
     unsigned sync_methods; /* gbx_gw_method bits; GET and HEAD always */
     json_t *environ;       /* object of strings passed as envelope.environ */
@@ -48,7 +63,7 @@ typedef struct gbx_gw_location {
     gbx_schema_dir *schemas; /* the schemas of schemadir, compiled on first use; NULL without one */
     gbx_dialect dialect;   /* default dialect of the schemas */
     bool require_schemas;  /* a missing schema file fails the request */
-} gbx_gw_location;
+};
 
 typedef struct gbx_gw_config {
     gbx_config *cfg;
@@ -71,18 +86,21 @@ typedef struct gbx_gw_config {
     size_t nlocations;
 } gbx_gw_config;
 
-/* Loads and checks the whole configuration: every location's prefix, its
+/* Loads and checks the whole configuration: every location's path, its
  * component config (loaded), handlers list, schema directory and dialect,
- * sync methods, environ and timeout.  GBX_ERR_BAD_REQUEST with a message
- * naming the file and key for anything wrong.  *out: free with
- * gbx_gw_config_free. */
+ * sync methods, environ and timeout, and how nested locations fit their
+ * parents.  GBX_ERR_BAD_REQUEST with a message naming the file, location
+ * and key for anything wrong.  *out: free with gbx_gw_config_free. */
 gbx_err gbx_gw_config_load(gbx_gw_config **out, const char *path);
 
 /* Checks and fills one location from its JSON (used by the loader; exposed
- * for tests).  `base_dir` resolves a relative component config path.  On
- * error the location is left empty. */
+ * for tests).  `base_dir` resolves a relative component config path.
+ * `parent`: for a nested location, the location at its prefix (NULL when
+ * there is none, or for a location that is not nested); it must outlive
+ * `loc`.  On error the location is left empty. */
 gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const char *base_dir,
-                             size_t index);
+                             size_t index, const gbx_gw_location *parent);
+/* Frees what the location owns (not what it borrows from its parent). */
 void gbx_gw_location_clear(gbx_gw_location *loc);
 
 void gbx_gw_config_free(gbx_gw_config *cfg);
@@ -92,7 +110,13 @@ void gbx_gw_config_free(gbx_gw_config *cfg);
  * removed ("/" becomes "").  *out: malloc'ed. */
 gbx_err gbx_gw_normalize_prefix(char **out, const char *prefix);
 
-/* True if `name` is one of the location's known handlers. */
+/* The length of the prefix part of a location path: the offset of its
+ * first "/v<digits>" segment, or strlen(path) when it has none (the path of
+ * a location that is not nested). */
+size_t gbx_gw_prefix_length(const char *path);
+
+/* True if `name` is in the "handlers" list of the location's component
+ * config (gearmand may know more: gbx_gw_resolve_handler asks it). */
 bool gbx_gw_location_has_handler(const gbx_gw_location *loc, const char *name);
 
 #endif

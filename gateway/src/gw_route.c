@@ -17,30 +17,37 @@ int gbx_gw_match_location(const gbx_gw_location *locs, size_t n, const char *pat
     if (rest) *rest = NULL;
     if (!path || path[0] != '/') return -1;
     for (size_t i = 0; i < n; i++) {
-        const char *prefix = locs[i].prefix;
-        size_t len = strlen(prefix);
-        if (strncmp(path, prefix, len) != 0) continue;
-        if (path[len] != '\0' && path[len] != '/') continue;
+        const char *loc_path = locs[i].path;
+        size_t len = strlen(loc_path);
+        if (strncmp(path, loc_path, len) != 0) continue;
+        /* Matrix arguments may follow a path that goes below the prefix
+         * (a nested location's, which ends in a resource or argument). */
+        bool below_prefix = strlen(locs[i].prefix) < len;
+        if (path[len] != '\0' && path[len] != '/' && !(below_prefix && path[len] == ';')) continue;
         if (best < 0 || len > best_len) {
             best = (int)i;
             best_len = len;
         }
     }
-    if (best >= 0 && rest) *rest = path + best_len;
+    if (best >= 0 && rest) *rest = path + strlen(locs[best].prefix);
     return best;
 }
 
 gbx_err gbx_gw_resolve_handler(char **out, const gbx_gw_location *loc, const char *method,
-                               const char *resource, const char *version) {
+                               const char *resource, const char *version, gbx_gw_known_fn known,
+                               void *user) {
     *out = NULL;
     const char *components[2] = {loc->component, "global"};
     for (int i = 0; i < 2; i++) {
         char *name = NULL;
         gbx_err e = gbx_handler_name(&name, method, components[i], resource, version);
         if (e != GBX_OK) return e;
-        if (gbx_gw_location_has_handler(loc, name)) {
-            *out = name;
-            return GBX_OK;
+        bool found = gbx_gw_location_has_handler(loc, name);
+        if (!found && known) e = known(&found, user, name);
+        if (e != GBX_OK || found) {
+            if (e == GBX_OK) *out = name;
+            else free(name);
+            return e;
         }
         free(name);
     }

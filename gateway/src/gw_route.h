@@ -13,18 +13,26 @@
 #include "gearbox/status.h"
 #include "gw_config.h"
 
-/* The location whose prefix is the longest one that `path` equals or
- * continues with '/' ("/barn" matches "/barn/v1/x", not "/barnyard"), or
- * -1.  *rest points into `path` at the part below the prefix ("/v1/x", or
- * "" when path equals the prefix). */
+/* The location with the longest path that `path` equals or continues with
+ * '/' ("/barn" matches "/barn/v1/x", not "/barnyard"; a nested location's
+ * path "/barn/v1/hello" also matches "/barn/v1/hello;k=v"), or -1.  *rest
+ * points into `path` at the part below the location's prefix ("/v1/x", or
+ * "" when path equals the prefix), nested or not. */
 int gbx_gw_match_location(const gbx_gw_location *locs, size_t n, const char *path,
                           const char **rest);
 
+/* Whether a handler is known beyond the location's "handlers" list (the
+ * gateway asks gearmand: gbx_jobmanager_handler_known).  An error ends the
+ * resolution with that error. */
+typedef gbx_err (*gbx_gw_known_fn)(bool *known, void *user, const char *name);
+
 /* The handler of a request under `loc`: do_<method>_<component>_<resource>_<version>
- * if the location knows it, else do_<method>_global_<resource>_<version>;
- * otherwise GBX_ERR_BAD_REQUEST GBX_URI_ERR_NO_HANDLER.  *out: malloc'ed. */
+ * if the location lists it or `known` knows it, else the same with
+ * "global"; otherwise GBX_ERR_BAD_REQUEST GBX_URI_ERR_NO_HANDLER.  `known`
+ * may be NULL (the list only).  *out: malloc'ed. */
 gbx_err gbx_gw_resolve_handler(char **out, const gbx_gw_location *loc, const char *method,
-                               const char *resource, const char *version);
+                               const char *resource, const char *version, gbx_gw_known_fn known,
+                               void *user);
 
 /* True if a request with this method waits for its worker's answer. */
 bool gbx_gw_is_sync(const gbx_gw_location *loc, gbx_gw_method method);

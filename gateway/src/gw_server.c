@@ -553,8 +553,7 @@ static void process_status(gw_request *r, routed *rt) {
     if (r->method == GBX_GW_POST) {
         json_t *body = NULL;
         int code = 0;
-        gbx_err e = gbx_gw_status_post(&body, &code, r->srv->jm, gbx_gw_status_scope(rt->loc->prefix),
-                                       rt->uri, r->body, r->body_len);
+        gbx_err e = gbx_gw_status_post(&body, &code, r->srv->jm, rt->uri, r->body, r->body_len);
         if (e != GBX_OK) {
             respond_last_error(r, e);
             return;
@@ -583,6 +582,12 @@ static void process_status(gw_request *r, routed *rt) {
     }
     respond_json(r, MHD_HTTP_OK, body);
     json_decref(body);
+}
+
+/* A gbx_gw_known_fn: handlers that workers registered with gearmand (the
+ * job manager caches gearmand's answer and asks at most once a second). */
+static gbx_err known_to_gearmand(bool *known, void *jm, const char *name) {
+    return gbx_jobmanager_handler_known(known, jm, name);
 }
 
 static void process(gw_request *r) {
@@ -635,7 +640,7 @@ static void process(gw_request *r) {
         goto done;
     }
     if ((e = gbx_gw_resolve_handler(&rt.handler, rt.loc, r->method_name, gbx_uri_resource(rt.uri),
-                                    gbx_uri_version(rt.uri))) != GBX_OK) {
+                                    gbx_uri_version(rt.uri), known_to_gearmand, srv->jm)) != GBX_OK) {
         respond_last_error(r, e);
         goto done;
     }

@@ -16,25 +16,11 @@ const char *gbx_gw_status_scope(const char *prefix) {
     return prefix && *prefix ? prefix : "/";
 }
 
-static gbx_err fetch_in_scope(gbx_status **out, gbx_store *store, const char *scope, const char *id) {
-    *out = NULL;
-    gbx_status *st = NULL;
-    gbx_err e = gbx_status_fetch(&st, store, id);
-    if (e != GBX_OK) return e;
-    const char *owner = gbx_status_scope(st);
-    if (!owner || strcmp(owner, scope) != 0) {
-        gbx_status_free(st);
-        /* The same answer as for an unknown id: other locations' statuses
-         * are not even confirmed to exist. */
-        return gbx_error_set(GBX_ERR_NOT_FOUND, "status \"%s\" not found", id);
-    }
-    *out = st;
-    return GBX_OK;
-}
-
-static gbx_err get_one(json_t **body, gbx_store *store, const char *scope, const char *id) {
+/* Any location's status, as in Gearbox (docs/gateway.md, "Which statuses a
+ * location sees"). */
+static gbx_err get_one(json_t **body, gbx_store *store, const char *id) {
     gbx_status *st;
-    gbx_err e = fetch_in_scope(&st, store, scope, id);
+    gbx_err e = gbx_status_fetch(&st, store, id);
     if (e != GBX_OK) return e;
     e = gbx_status_to_json(body, st);
     gbx_status_free(st);
@@ -57,7 +43,7 @@ static gbx_err get_list(json_t **body, gbx_store *store, const char *scope, cons
         json_array_foreach(ids, i, id) {
             gbx_status *st = NULL;
             json_t *obj = NULL;
-            e = fetch_in_scope(&st, store, scope, json_string_value(id));
+            e = gbx_status_fetch(&st, store, json_string_value(id));
             if (e == GBX_ERR_NOT_FOUND) continue; /* removed since the list was read */
             if (e == GBX_OK) e = gbx_status_to_json(&obj, st);
             gbx_status_free(st);
@@ -79,7 +65,7 @@ gbx_err gbx_gw_status_get(json_t **body, gbx_store *store, const char *scope, co
     json_t *args = gbx_uri_arguments(uri);
     size_t n = json_array_size(args);
     if (n == 0) return get_list(body, store, scope, uri);
-    if (n == 1) return get_one(body, store, scope, json_string_value(json_array_get(args, 0)));
+    if (n == 1) return get_one(body, store, json_string_value(json_array_get(args, 0)));
     return gbx_error_set(GBX_ERR_NOT_FOUND, "no such status resource");
 }
 
@@ -122,8 +108,8 @@ gbx_err gbx_gw_status_parse_post(gbx_gw_status_action *action, double *ytime, co
     return e;
 }
 
-gbx_err gbx_gw_status_post(json_t **out, int *http_code, gbx_jobmanager *jm, const char *scope,
-                           const gbx_uri *uri, const char *body, size_t len) {
+gbx_err gbx_gw_status_post(json_t **out, int *http_code, gbx_jobmanager *jm, const gbx_uri *uri,
+                           const char *body, size_t len) {
     *out = NULL;
     *http_code = 0;
     json_t *args = gbx_uri_arguments(uri);
@@ -132,7 +118,9 @@ gbx_err gbx_gw_status_post(json_t **out, int *http_code, gbx_jobmanager *jm, con
     if (json_array_size(args) > 1) return gbx_error_set(GBX_ERR_NOT_FOUND, "no such status resource");
     const char *id = json_string_value(json_array_get(args, 0));
     gbx_status *target = NULL;
-    gbx_err e = fetch_in_scope(&target, gbx_jobmanager_store(jm), scope, id);
+    /* Any location's status: Gearbox's status store was global too
+     * (docs/gateway.md, "Which statuses a location sees"). */
+    gbx_err e = gbx_status_fetch(&target, gbx_jobmanager_store(jm), id);
     if (e != GBX_OK) return e;
     gbx_gw_status_action action;
     double ytime;

@@ -7,7 +7,9 @@
  *                                      (202, the cancel operation's status);
  *                                      {"ytime": t} runs its waiting job at t
  *                                      (200, the status)
- * Only statuses created under the same location (`scope`) are visible. */
+ * A status is found by id under any location (as in Gearbox's global
+ * status store); a list shows the statuses created under the location
+ * (`scope`).  docs/gateway.md says why. */
 #ifndef GBX_GW_STATUS_H
 #define GBX_GW_STATUS_H
 
@@ -26,10 +28,11 @@
  * the root. */
 const char *gbx_gw_status_scope(const char *prefix);
 
-/* Answers a GET of the status resource parsed into `uri`.  GBX_OK with
- * *body (new reference) to send with 200; otherwise the error code
- * (404 unknown or out-of-scope id, 400 bad filter, 500 store failure) with
- * the thread's last error saying why. */
+/* Answers a GET of the status resource parsed into `uri`: one status by id
+ * (any scope), or the list of the statuses of `scope`.  GBX_OK with *body
+ * (new reference) to send with 200; otherwise the error code (404 unknown
+ * id, 400 bad filter, 500 store failure) with the thread's last error
+ * saying why. */
 gbx_err gbx_gw_status_get(json_t **body, gbx_store *store, const char *scope, const gbx_uri *uri);
 
 /* What a POST to a status asks for. */
@@ -45,12 +48,13 @@ typedef enum gbx_gw_status_action {
 gbx_err gbx_gw_status_parse_post(gbx_gw_status_action *action, double *ytime, const char *body,
                                  size_t len);
 
-/* Answers a POST of the status resource parsed into `uri` with `body`:
+/* Answers a POST of the status resource parsed into `uri` with `body`
+ * (the status may be any location's):
  * cancel -> GBX_OK, *http_code 202, *out the cancel operation's status;
  * reschedule -> GBX_OK, *http_code 200, *out the status.  *out: new
- * reference.  Errors: 400 (body, or no id), 404 (unknown or out-of-scope
- * id), 409 (state does not allow it), 500 (store). */
-gbx_err gbx_gw_status_post(json_t **out, int *http_code, gbx_jobmanager *jm, const char *scope,
-                           const gbx_uri *uri, const char *body, size_t len);
+ * reference.  Errors: 400 (body, or no id), 404 (unknown id), 409 (state
+ * does not allow it), 500 (store). */
+gbx_err gbx_gw_status_post(json_t **out, int *http_code, gbx_jobmanager *jm, const gbx_uri *uri,
+                           const char *body, size_t len);
 
 #endif

@@ -235,9 +235,11 @@ int main(int argc, char **argv) {
             cfg->threads, cfg->gearman_servers, cfg->scheduler ? "on" : "off");
     for (size_t i = 0; i < cfg->nlocations; i++) {
         const gbx_gw_location *loc = &cfg->locations[i];
-        gbx_log(GBX_LOG_INFO, "location %s -> component %s (%zu handlers, timeout %gs, schemas %s)",
-                loc->prefix[0] ? loc->prefix : "/", loc->component, loc->nhandlers, loc->timeout,
-                loc->schemadir ? loc->schemadir : "none");
+        gbx_log(GBX_LOG_INFO, "location %s%s%s -> component %s (%zu handlers listed, the rest from "
+                "gearmand; timeout %gs, schemas %s)",
+                loc->path[0] ? loc->path : "/", loc->parent ? " nested in " : "",
+                loc->parent ? (loc->prefix[0] ? loc->prefix : "/") : "", loc->component,
+                loc->nhandlers, loc->timeout, loc->schemadir ? loc->schemadir : "none");
     }
 
     for (;;) {

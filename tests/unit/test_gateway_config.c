@@ -150,12 +150,10 @@ static void test_bad_configs(void) {
     expect_error(good, "\"gearman\": 5,", "\"gearman\"");
 
     /* Component configs. */
-    write_file("nohandlers.conf", "{ \"component\": \"barn\" }");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"nohandlers.conf\"}", "", "no \"handlers\"");
-    write_file("badhandler.conf", "{ \"component\": \"barn\", \"handlers\": [\"get_animal\"] }");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"badhandler.conf\"}", "", "\"get_animal\"");
-    write_file("badmethod.conf", "{ \"component\": \"barn\", \"handlers\": [\"do_patch_barn_animal_v1\"] }");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"badmethod.conf\"}", "", "patch");
+    write_file("badhandler.conf", "{ \"component\": \"barn\", \"handlers\": [\"do_x\", 7] }");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"badhandler.conf\"}", "", "handlers[1]");
+    write_file("badhandlers.conf", "{ \"component\": \"barn\", \"handlers\": \"do_get_barn_animal_v1\" }");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"badhandlers.conf\"}", "", "must be an array");
     write_file("nocomponent.conf", "{ \"handlers\": [] }");
     expect_error("{\"prefix\": \"/barn\", \"config\": \"nocomponent.conf\"}", "", "\"component\"");
     write_file("global.conf", "{ \"component\": \"global\", \"handlers\": [] }");
@@ -176,6 +174,114 @@ static void test_bad_configs(void) {
     CHECK(strstr(gbx_error_last()->message, "\"status\"") != NULL);
 }
 
+/* "handlers" is optional (gearmand says which handlers exist) and may name
+ * any handler, the component's internal ones too, so that the workers'
+ * config serves the gateway as well. */
+static void test_optional_handlers(void) {
+    write_file("nohandlers.conf", "{ \"component\": \"barn\" }");
+    write_gateway("{\"prefix\": \"/barn\", \"config\": \"nohandlers.conf\"}", "");
+    gbx_gw_config *cfg = NULL;
+    CHECK_INT(load(&cfg), GBX_OK);
+    if (!cfg) return;
+    CHECK_INT(cfg->locations[0].nhandlers, 0);
+    gbx_gw_config_free(cfg);
+    write_file("workers.conf", "{ \"component\": \"barn\", \"handlers\": [\"do_append_barn_log_v1\","
+                               " \"do_patch_barn_animal_v1\", \"do_get_other_thing_v1\", \"get_animal\"] }");
+    write_gateway("{\"prefix\": \"/barn\", \"config\": \"workers.conf\"}", "");
+    CHECK_INT(load(&cfg), GBX_OK);
+    if (!cfg) return;
+    CHECK_INT(cfg->locations[0].nhandlers, 4);
+    CHECK(gbx_gw_location_has_handler(&cfg->locations[0], "do_append_barn_log_v1"));
+    gbx_gw_config_free(cfg);
+}
+
+static const gbx_gw_location *find(const gbx_gw_config *cfg, const char *path) {
+    for (size_t i = 0; i < cfg->nlocations; i++)
+        if (strcmp(cfg->locations[i].path, path) == 0) return &cfg->locations[i];
+    return NULL;
+}
+
+static void test_nested_locations(void) {
+    write_file("chained.conf", "{ \"component\": \"testchainedperl\", \"schemadir\": \"schemas\" }");
+    write_file("barn.conf", "%s", component_conf);
+    /* The nested location comes first: the order in the file does not matter. */
+    write_gateway("{\"prefix\": \"/perl/test-chained/v1/hello2\", \"sync\": [\"POST\"]},\n"
+                  "{\"prefix\": \"/perl/test-chained\", \"config\": \"chained.conf\", \"sync\": [\"PUT\"],"
+                  " \"environ\": {\"A\": \"1\"}, \"timeout\": 5, \"require_schemas\": true},\n"
+                  "{\"prefix\": \"/perl/test-chained/v2/\", \"config\": \"./chained.conf\", \"timeout\": 9,"
+                  " \"env\": {\"B\": \"2\"}, \"require_schemas\": false},\n"
+                  "{\"prefix\": \"/rm/v1/resource\", \"config\": \"barn.conf\"}",
+                  "");
+    gbx_gw_config *cfg = NULL;
+    CHECK_INT(load(&cfg), GBX_OK);
+    if (!cfg) return;
+    CHECK_INT(cfg->nlocations, 4);
+    const gbx_gw_location *parent = find(cfg, "/perl/test-chained");
+    const gbx_gw_location *hello2 = find(cfg, "/perl/test-chained/v1/hello2");
+    const gbx_gw_location *v2 = find(cfg, "/perl/test-chained/v2");
+    const gbx_gw_location *rm = find(cfg, "/rm/v1/resource");
+    CHECK(parent && hello2 && v2 && rm);
+    if (!parent || !hello2 || !v2 || !rm) {
+        gbx_gw_config_free(cfg);
+        return;
+    }
+    CHECK(parent->parent == NULL);
+    CHECK_STR(parent->prefix, "/perl/test-chained");
+    /* Keeps the parent's prefix, component and component config... */
+    CHECK(hello2->parent == parent);
+    CHECK_STR(hello2->prefix, "/perl/test-chained");
+    CHECK_STR(hello2->component, "testchainedperl");
+    CHECK(hello2->component_cfg == parent->component_cfg);
+    CHECK(hello2->schemas == parent->schemas && hello2->schemas != NULL);
+    /* ...sets its own sync methods and inherits the rest. */
+    CHECK_INT(hello2->sync_methods, GBX_GW_GET | GBX_GW_HEAD | GBX_GW_POST);
+    CHECK_INT(parent->sync_methods, GBX_GW_GET | GBX_GW_HEAD | GBX_GW_PUT);
+    CHECK(hello2->timeout == 5);
+    CHECK_STR(json_string_value(json_object_get(hello2->environ, "A")), "1");
+    CHECK(hello2->require_schemas);
+    /* Repeating the parent's config (spelt differently) is allowed; what it
+     * sets replaces the parent's. */
+    CHECK(v2->parent == parent);
+    CHECK_INT(v2->sync_methods, GBX_GW_GET | GBX_GW_HEAD | GBX_GW_PUT);
+    CHECK(v2->timeout == 9);
+    CHECK(json_object_get(v2->environ, "A") == NULL);
+    CHECK_STR(json_string_value(json_object_get(v2->environ, "B")), "2");
+    CHECK(!v2->require_schemas);
+    /* A versioned path with no location at its prefix: Gearbox's
+     * <Location /rm/v1/resource>, a location of its own with prefix /rm. */
+    CHECK(rm->parent == NULL);
+    CHECK_STR(rm->prefix, "/rm");
+    CHECK_STR(rm->component, "barn");
+    CHECK_INT(rm->nhandlers, 3);
+    gbx_gw_config_free(cfg);
+
+    /* Contradictions are refused, naming the location. */
+    write_file("other.conf", "{ \"component\": \"other\" }");
+    expect_error("{\"prefix\": \"/perl/test-chained\", \"config\": \"chained.conf\"},"
+                 "{\"prefix\": \"/perl/test-chained/v1/hello2\", \"config\": \"other.conf\"}",
+                 "", "location \"/perl/test-chained/v1/hello2\": \"config\"");
+    expect_error("{\"prefix\": \"/perl/test-chained\", \"config\": \"chained.conf\"},"
+                 "{\"prefix\": \"/perl/test-chained/v1/hello2\", \"config\": \"missing.conf\"}",
+                 "", "which a nested location keeps");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\"},"
+                 "{\"prefix\": \"/perl/test-chained/v1/hello2\", \"sync\": [\"POST\"]}",
+                 "", "location \"/perl/test-chained/v1/hello2\": \"config\" (the component config file) "
+                     "is missing, and no location \"/perl/test-chained\"");
+    expect_error("{\"prefix\": \"/rm/v1/a\", \"config\": \"barn.conf\"},"
+                 "{\"prefix\": \"/rm/v1/b\", \"config\": \"other.conf\"}",
+                 "", "share the prefix \"/rm\"");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\"},"
+                 "{\"prefix\": \"/barn/v1/x\", \"timeout\": -1}",
+                 "", "location \"/barn/v1/x\": \"timeout\"");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\"},"
+                 "{\"prefix\": \"/barn/v1/x/\"}, {\"prefix\": \"/barn/v1/x\"}",
+                 "", "same prefix \"/barn/v1/x\"");
+    /* require_schemas on a nested location whose component has no schemas. */
+    expect_error("{\"prefix\": \"/rm\", \"config\": \"other.conf\"},"
+                 "{\"prefix\": \"/rm/v1/x\", \"require_schemas\": true}",
+                 "", "require_schemas");
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/gbx-test-gwconfig-XXXXXX");
     if (!mkdtemp(dir)) {
@@ -188,6 +294,8 @@ int main(void) {
     test_good_config();
     test_defaults();
     test_bad_configs();
+    test_optional_handlers();
+    test_nested_locations();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

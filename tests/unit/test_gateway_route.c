@@ -12,6 +12,7 @@ static gbx_gw_location make_location(const char *prefix, const char *component,
                                      const char *const *handlers, size_t n, unsigned sync) {
     gbx_gw_location loc;
     memset(&loc, 0, sizeof loc);
+    loc.path = (char *)prefix;
     loc.prefix = (char *)prefix;
     loc.component = component;
     loc.handlers = (char **)handlers;
@@ -51,6 +52,165 @@ static void test_match_location(void) {
     CHECK_STR(rest, "/v1/thing");
 }
 
+/* A location nested below `parent` at `path`, as the config loader makes
+ * it: the parent's prefix and component, its own sync methods. */
+static gbx_gw_location make_nested(const char *path, const gbx_gw_location *parent, unsigned sync) {
+    gbx_gw_location loc = *parent;
+    loc.path = (char *)path;
+    loc.parent = parent;
+    loc.sync_methods = sync;
+    return loc;
+}
+
+static void test_prefix_length(void) {
+    CHECK_INT(gbx_gw_prefix_length("/perl/test-chained/v1/hello2"), strlen("/perl/test-chained"));
+    CHECK_INT(gbx_gw_prefix_length("/barn/v12"), strlen("/barn"));
+    /* "/very" and "/v1x" are not version segments. */
+    CHECK_INT(gbx_gw_prefix_length("/a/very/v3/x"), strlen("/a/very"));
+    CHECK_INT(gbx_gw_prefix_length("/a/v1x/b"), strlen("/a/v1x/b"));
+    CHECK_INT(gbx_gw_prefix_length("/a/v"), strlen("/a/v"));
+    CHECK_INT(gbx_gw_prefix_length("/barn"), strlen("/barn"));
+    CHECK_INT(gbx_gw_prefix_length("/v1/hello"), 0);
+    CHECK_INT(gbx_gw_prefix_length(""), 0);
+}
+
+/* The names a fake gearmand knows, and how often it was asked. */
+static const char *const *learned;
+static int asks;
+
+static gbx_err fake_known(bool *known, void *user, const char *name) {
+    (void)user;
+    asks++;
+    *known = false;
+    for (size_t i = 0; learned && learned[i]; i++)
+        if (strcmp(learned[i], name) == 0) *known = true;
+    return GBX_OK;
+}
+
+static gbx_err gearmand_down(bool *known, void *user, const char *name) {
+    (void)user;
+    *known = false;
+    return gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "cannot tell whether handler \"%s\" is known", name);
+}
+
+/* What the server does with a request: the location (index), then the
+ * handler for the part below the location's prefix. */
+static int route(char **handler, bool *sync, const gbx_gw_location *locs, size_t n, const char *method,
+                 const char *path) {
+    const char *rest = NULL;
+    *handler = NULL;
+    int li = gbx_gw_match_location(locs, n, path, &rest);
+    if (li < 0) return li;
+    gbx_uri *uri = NULL;
+    CHECK_INT(gbx_uri_parse(&uri, rest, NULL), GBX_OK);
+    if (!uri) return -2;
+    CHECK_INT(gbx_gw_resolve_handler(handler, &locs[li], method, gbx_uri_resource(uri),
+                                     gbx_uri_version(uri), fake_known, NULL),
+              GBX_OK);
+    *sync = gbx_gw_is_sync(&locs[li], gbx_gw_method_from_name(method));
+    gbx_uri_free(uri);
+    return li;
+}
+
+static void test_nested_locations(void) {
+    static const char *const registered[] = {
+        "do_post_testchainedperl_hello2_v1", "do_post_testchainedperl_hello_v1",
+        "do_put_barn_animal_v2", "do_put_barn_animal_v1", "do_get_barntwo_thing_v1", NULL};
+    learned = registered;
+    gbx_gw_location locs[5];
+    locs[0] = make_location("/barn", "barn", NULL, 0, GBX_GW_GET | GBX_GW_HEAD);
+    locs[1] = make_location("/perl/test-chained", "testchainedperl", NULL, 0, GBX_GW_GET | GBX_GW_HEAD);
+    locs[2] = make_location("/barn2", "barntwo", NULL, 0, GBX_GW_GET | GBX_GW_HEAD);
+    locs[3] = make_nested("/perl/test-chained/v1/hello2", &locs[1], GBX_GW_GET | GBX_GW_HEAD | GBX_GW_POST);
+    locs[4] = make_nested("/barn/v2", &locs[0], GBX_GW_GET | GBX_GW_HEAD | GBX_GW_PUT);
+    const char *rest = NULL;
+
+    /* The deepest match wins; the rest is what lies below the prefix, so
+     * the version and resource are parsed as under the parent. */
+    CHECK_INT(gbx_gw_match_location(locs, 5, "/perl/test-chained/v1/hello2", &rest), 3);
+    CHECK_STR(rest, "/v1/hello2");
+    CHECK_INT(gbx_gw_match_location(locs, 5, "/perl/test-chained/v1/hello2/Fern", &rest), 3);
+    CHECK_STR(rest, "/v1/hello2/Fern");
+    CHECK_INT(gbx_gw_match_location(locs, 5, "/perl/test-chained/v1/hello2;x=1", &rest), 3);
+    CHECK_STR(rest, "/v1/hello2;x=1");
+    /* Only whole segments: hello22 and hello are the parent's. */
+    CHECK_INT(gbx_gw_match_location(locs, 5, "/perl/test-chained/v1/hello22", &rest), 1);
+    CHECK_STR(rest, "/v1/hello22");
+    CHECK_INT(gbx_gw_match_location(locs, 5, "/perl/test-chained/v1/hello", &rest), 1);
+    CHECK_INT(gbx_gw_match_location(locs, 5, "/barn/v2/animal/Wilbur", &rest), 4);
+    CHECK_STR(rest, "/v2/animal/Wilbur");
+    CHECK_INT(gbx_gw_match_location(locs, 5, "/barn/v1/animal/Wilbur", &rest), 0);
+    /* A sibling that merely shares a string prefix is another location... */
+    CHECK_INT(gbx_gw_match_location(locs, 5, "/barn2/v1/thing", &rest), 2);
+    CHECK_STR(rest, "/v1/thing");
+    /* ...and no location at all when it is not configured. */
+    CHECK_INT(gbx_gw_match_location(locs, 2, "/barn2/v1/thing", &rest), -1);
+    CHECK_INT(gbx_gw_match_location(locs, 5, "/barn;x=1", &rest), -1);
+
+    /* The handler name is the parent's; only the sync choice differs. */
+    char *handler = NULL;
+    bool sync = false;
+    CHECK_INT(route(&handler, &sync, locs, 5, "POST", "/perl/test-chained/v1/hello2"), 3);
+    CHECK_STR(handler, "do_post_testchainedperl_hello2_v1");
+    CHECK(sync);
+    free(handler);
+    CHECK_INT(route(&handler, &sync, locs, 5, "POST", "/perl/test-chained/v1/hello"), 1);
+    CHECK_STR(handler, "do_post_testchainedperl_hello_v1");
+    CHECK(!sync);
+    free(handler);
+    CHECK_INT(route(&handler, &sync, locs, 5, "PUT", "/barn/v2/animal/Wilbur"), 4);
+    CHECK_STR(handler, "do_put_barn_animal_v2");
+    CHECK(sync);
+    free(handler);
+    CHECK_INT(route(&handler, &sync, locs, 5, "PUT", "/barn/v1/animal/Wilbur"), 0);
+    CHECK_STR(handler, "do_put_barn_animal_v1");
+    CHECK(!sync);
+    free(handler);
+    CHECK_INT(route(&handler, &sync, locs, 5, "GET", "/barn2/v1/thing"), 2);
+    CHECK_STR(handler, "do_get_barntwo_thing_v1");
+    free(handler);
+    learned = NULL;
+}
+
+static void test_handlers_from_gearmand(void) {
+    static const char *const listed[] = {"do_get_barn_animal_v1"};
+    static const char *const registered[] = {"do_put_barn_animal_v1", "do_get_global_thing_v1",
+                                             "do_append_barn_animal_v1", NULL};
+    gbx_gw_location loc = make_location("/barn", "barn", listed, 1, 0);
+    char *name = NULL;
+    learned = registered;
+    asks = 0;
+    /* Listed: gearmand is not asked. */
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "animal", "v1", fake_known, NULL), GBX_OK);
+    CHECK_STR(name, "do_get_barn_animal_v1");
+    CHECK_INT(asks, 0);
+    free(name);
+    /* Registered by a worker, not listed. */
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "PUT", "animal", "v1", fake_known, NULL), GBX_OK);
+    CHECK_STR(name, "do_put_barn_animal_v1");
+    CHECK_INT(asks, 1);
+    free(name);
+    /* The global fallback works with handlers learned from gearmand. */
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "thing", "v1", fake_known, NULL), GBX_OK);
+    CHECK_STR(name, "do_get_global_thing_v1");
+    CHECK_INT(asks, 3);
+    free(name);
+    /* Known nowhere. */
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "DELETE", "animal", "v1", fake_known, NULL),
+              GBX_ERR_BAD_REQUEST);
+    CHECK_STR(gbx_error_last()->message, "No valid handler found!");
+    CHECK(name == NULL);
+    /* Without a way to ask, the list alone. */
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "PUT", "animal", "v1", NULL, NULL), GBX_ERR_BAD_REQUEST);
+    /* gearmand cannot be asked: its error, not a 400. */
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "PUT", "animal", "v1", gearmand_down, NULL),
+              GBX_ERR_SERVICE_UNAVAILABLE);
+    CHECK(name == NULL);
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "animal", "v1", gearmand_down, NULL), GBX_OK);
+    free(name);
+    learned = NULL;
+}
+
 static void test_normalize_prefix(void) {
     char *p = NULL;
     CHECK_INT(gbx_gw_normalize_prefix(&p, "/barn"), GBX_OK);
@@ -83,27 +243,27 @@ static void test_resolve_handler(void) {
     gbx_gw_location loc = make_location("/barn", "barn", handlers, 5, 0);
     char *name = NULL;
 
-    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "animal", "v1"), GBX_OK);
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "animal", "v1", NULL, NULL), GBX_OK);
     CHECK_STR(name, "do_get_barn_animal_v1");
     free(name);
     /* HEAD is GET. */
-    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "HEAD", "animal", "v1"), GBX_OK);
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "HEAD", "animal", "v1", NULL, NULL), GBX_OK);
     CHECK_STR(name, "do_get_barn_animal_v1");
     free(name);
     /* Falls back to the global handler. */
-    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "DELETE", "thing", "v1"), GBX_OK);
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "DELETE", "thing", "v1", NULL, NULL), GBX_OK);
     CHECK_STR(name, "do_delete_global_thing_v1");
     free(name);
-    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "thing", "v2"), GBX_OK);
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "thing", "v2", NULL, NULL), GBX_OK);
     CHECK_STR(name, "do_get_global_thing_v2");
     free(name);
     /* Nothing known: the exact text of DESIGN §3. */
     name = NULL;
-    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "POST", "animal", "v1"), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "POST", "animal", "v1", NULL, NULL), GBX_ERR_BAD_REQUEST);
     CHECK(name == NULL);
     CHECK_STR(gbx_error_last()->message, "No valid handler found!");
-    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "animal", "v2"), GBX_ERR_BAD_REQUEST);
-    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "cow", "v1"), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "animal", "v2", NULL, NULL), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "cow", "v1", NULL, NULL), GBX_ERR_BAD_REQUEST);
 }
 
 static void test_sync(void) {
@@ -216,6 +376,9 @@ static void test_status_filter(void) {
 
 int main(void) {
     test_match_location();
+    test_prefix_length();
+    test_nested_locations();
+    test_handlers_from_gearmand();
     test_normalize_prefix();
     test_resolve_handler();
     test_sync();

@@ -1,5 +1,6 @@
 /* Unit tests of the gateway's status endpoints (gateway/src/gw_status.c)
- * against a real SQLite store: reads, lists, filters and location scope. */
+ * against a real SQLite store: reads (any location's status), lists (the
+ * location's own), filters. */
 #define _GNU_SOURCE /* nftw (fixtures.h) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,17 +78,32 @@ int main(void) {
     CHECK_INT(json_integer_value(json_object_get(body, "code")), 404);
     json_decref(body);
 
-    /* Unknown, and another location's: both 404, same words. */
+    /* Unknown: 404. */
     CHECK_INT(get(&body, "/barn", "/v1/status/s-00000000000000000000000000", NULL), GBX_ERR_NOT_FOUND);
     CHECK(body == NULL);
-    snprintf(p, sizeof p, "/v1/status/%s", zoo);
-    CHECK_INT(get(&body, "/barn", p, NULL), GBX_ERR_NOT_FOUND);
     CHECK(strstr(gbx_error_last()->message, "not found") != NULL);
-    CHECK_INT(get(&body, "/zoo", p, NULL), GBX_OK);
+    /* Another location's: found by id under any location, unchanged (its
+     * status_uri still names the location that created it). */
+    snprintf(p, sizeof p, "/v1/status/%s", zoo);
+    CHECK_INT(get(&body, "/barn", p, NULL), GBX_OK);
+    CHECK_STR(json_string_value(json_object_get(body, "uri")), "http://h/zoo/v1/animal/Leo");
+    json_t *under_zoo = NULL;
+    CHECK_INT(get(&under_zoo, "/zoo", p, NULL), GBX_OK);
+    CHECK(json_equal(body, under_zoo));
+    json_decref(under_zoo);
+    json_decref(body);
+    /* A status without a scope (none of a location's) is found as well. */
+    char *loose = create(NULL, "http://h/loose/v1/thing/x", "create");
+    snprintf(p, sizeof p, "/v1/status/%s", loose);
+    CHECK_INT(get(&body, "/barn", p, NULL), GBX_OK);
     json_decref(body);
     CHECK_INT(get(&body, "/barn", "/v1/status/a/b", NULL), GBX_ERR_NOT_FOUND);
 
     /* Lists: only this location's, newest first. */
+    CHECK_INT(get(&body, "/zoo", "/v1/status", NULL), GBX_OK);
+    CHECK_INT(json_array_size(json_object_get(body, "statuses")), 1);
+    CHECK(list_has(json_object_get(body, "statuses"), zoo));
+    json_decref(body);
     CHECK_INT(get(&body, "/barn", "/v1/status", NULL), GBX_OK);
     json_t *ids = json_object_get(body, "statuses");
     CHECK_INT(json_array_size(ids), 2);
@@ -131,6 +147,7 @@ int main(void) {
     free(wilbur);
     free(fern);
     free(zoo);
+    free(loose);
     gbx_store_free(store);
     fixture_remove(dir);
     return check_done();

@@ -140,6 +140,15 @@ gbx_err gbx_jobmanager_wait(gbx_jobmanager *jm, gbx_status *status, double timeo
 gbx_err gbx_jobmanager_submit(gbx_jobmanager *jm, const char *function, const char *unique,
                               const char *workload, size_t len);
 
+/* Whether handler `name` is known: listed in the config's "handlers", or
+ * registered with a gearmand server by a live worker (admin "status").
+ * gearmand's answer is cached: a hit is trusted 2 s, a miss asks again once
+ * the answer is a second old, and one thread asks at a time while the others
+ * use the cache, so callers cost gearmand at most one ask a second.
+ * GBX_ERR_SERVICE_UNAVAILABLE when the name is not listed and no server
+ * answered (the last ask, within that second). */
+gbx_err gbx_jobmanager_handler_known(bool *known, gbx_jobmanager *jm, const char *name);
+
 /* Scheduler step: submits every due queue row (claimed atomically, so
  * several gateways may run it), clears ytime of their statuses; *submitted =
  * rows submitted, *next_due = earliest future due (0 = none).  Either out may

@@ -18,9 +18,10 @@
 #include "gearbox/log.h"
 
 /* How long the list of registered handlers is trusted; a name not in it is
- * asked again when the list is older than KNOWN_RECHECK. */
+ * asked again when the list is older than KNOWN_RECHECK (so at most one ask
+ * a second, however many callers miss). */
 #define KNOWN_TTL 2.0
-#define KNOWN_RECHECK 0.25
+#define KNOWN_RECHECK 1.0
 /* Seconds the admin "status" command may take per server. */
 #define ADMIN_TIMEOUT 2.0
 
@@ -339,25 +340,42 @@ gbx_err gbx__jm_handler_known(bool *known, gbx_jobmanager *jm, const char *name)
         *known = true;
         return GBX_OK;
     }
-    double now = gbx__jm_mono();
     pthread_mutex_lock(&jm->lock);
-    double age = jm->known ? now - jm->known_at : 1e9;
+    double now = gbx__jm_mono();
+    bool asked = jm->known_at > 0;
+    double age = asked ? now - jm->known_at : 1e9;
     bool hit = jm->known && has_workers(jm->known, name);
-    pthread_mutex_unlock(&jm->lock);
-    if ((hit && age < KNOWN_TTL) || (!hit && age < KNOWN_RECHECK)) {
+    bool unanswered = asked && !jm->known; /* no server answered the last ask */
+    if (age < (hit ? KNOWN_TTL : KNOWN_RECHECK)) {
+        pthread_mutex_unlock(&jm->lock);
         *known = hit;
+        if (unanswered)
+            return gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE,
+                                 "cannot tell whether handler \"%s\" is known: no gearmand (%s) "
+                                 "answered the last ask, %.1f s ago", name, jm->servers, age);
         return GBX_OK;
     }
+    /* This thread asks; until it has the answer, the others go by what is
+     * cached, so that gearmand gets one ask at a time. */
+    jm->known_at = now;
+    pthread_mutex_unlock(&jm->lock);
     json_t *fresh = NULL;
     gbx_err err = ask_gearmand(&fresh, jm);
-    if (err != GBX_OK)
-        return gbx_error_set(err, "cannot tell whether handler \"%s\" is known: %s", name,
-                             gbx_error_last()->message);
-    *known = has_workers(fresh, name);
+    if (err == GBX_OK) *known = has_workers(fresh, name);
     pthread_mutex_lock(&jm->lock);
     json_decref(jm->known);
     jm->known = fresh;
     jm->known_at = gbx__jm_mono();
     pthread_mutex_unlock(&jm->lock);
+    if (err != GBX_OK)
+        return gbx_error_set(err, "cannot tell whether handler \"%s\" is known: %s", name,
+                             gbx_error_last()->message);
     return GBX_OK;
+}
+
+gbx_err gbx_jobmanager_handler_known(bool *known, gbx_jobmanager *jm, const char *name) {
+    if (!known) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "gbx_jobmanager_handler_known: known is NULL");
+    *known = false;
+    if (!jm || !name) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_jobmanager_handler_known: no job manager or name");
+    return gbx__jm_handler_known(known, jm, name);
 }
