@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libgearman-1.0/gearman.h>
@@ -340,13 +341,22 @@ gbx_err gbx__jm_handler_known(bool *known, gbx_jobmanager *jm, const char *name)
         *known = true;
         return GBX_OK;
     }
+    /* jm->known: NULL before the first answer, json null when no server
+     * answered the last ask, else {function: workers}. */
     pthread_mutex_lock(&jm->lock);
     double now = gbx__jm_mono();
-    bool asked = jm->known_at > 0;
-    double age = asked ? now - jm->known_at : 1e9;
-    bool hit = jm->known && has_workers(jm->known, name);
-    bool unanswered = asked && !jm->known; /* no server answered the last ask */
+    /* The first ask is under way: nothing is cached yet, so wait for it. */
+    while (jm->known_at > 0 && !jm->known && now - jm->known_at < ADMIN_TIMEOUT + 1) {
+        pthread_mutex_unlock(&jm->lock);
+        struct timespec pause = {0, 5 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        pthread_mutex_lock(&jm->lock);
+        now = gbx__jm_mono();
+    }
+    double age = jm->known ? now - jm->known_at : 1e9;
+    bool hit = has_workers(jm->known, name);
     if (age < (hit ? KNOWN_TTL : KNOWN_RECHECK)) {
+        bool unanswered = json_is_null(jm->known);
         pthread_mutex_unlock(&jm->lock);
         *known = hit;
         if (unanswered)
@@ -364,7 +374,7 @@ gbx_err gbx__jm_handler_known(bool *known, gbx_jobmanager *jm, const char *name)
     if (err == GBX_OK) *known = has_workers(fresh, name);
     pthread_mutex_lock(&jm->lock);
     json_decref(jm->known);
-    jm->known = fresh;
+    jm->known = err == GBX_OK ? fresh : json_null();
     jm->known_at = gbx__jm_mono();
     pthread_mutex_unlock(&jm->lock);
     if (err != GBX_OK)
