@@ -39,8 +39,9 @@ struct gbx_jobmanager {
     pthread_mutex_t lock;   /* guards threads, base_uri and the handler cache */
     gbx__jm_thread *threads;
     char *base_uri;
-    json_t *known;          /* {handler: true} from gearmand's status; NULL before the first ask */
-    double known_at;        /* monotonic seconds of the last ask */
+    json_t *known;          /* {handler: workers} from gearmand's status; NULL before the first
+                             * answer, json null when no server answered the last ask */
+    double known_at;        /* monotonic seconds of the last ask (set when it starts) */
 };
 
 /* The calling thread's state; created when `create` (NULL then only when
@@ -79,8 +80,8 @@ gbx_err gbx__jm_gearman_do(char **result, size_t *len, gbx_jobmanager *jm, const
                            const char *unique, const char *workload, size_t wlen, double timeout);
 
 /* Whether `name` is registered with (one of) the gearmand servers by a
- * live worker, from the admin "status" command (cached about 2 s), or
- * listed in the config's "handlers".  GBX_ERR_SERVICE_UNAVAILABLE when it
+ * live worker, from the admin "status" command (cached: see
+ * gbx_jobmanager_handler_known), or listed in the config's "handlers".  GBX_ERR_SERVICE_UNAVAILABLE when it
  * is not listed and no gearmand answers. */
 gbx_err gbx__jm_handler_known(bool *known, gbx_jobmanager *jm, const char *name);
 
