@@ -224,6 +224,8 @@ def test_status_is_cancelled_under_another_location(client):
     assert r.status == 202, r
     cancel = r.json()
     assert cancel["uri"] == s["status_uri"], cancel
+    # The cancellation's own status belongs with its target, the silo's.
+    assert "/silo/v1/status/" in cancel["status_uri"], cancel
     assert client.wait_completed(cancel["status_uri"])["code"] == 0
     wait_for(lambda: client.status("/late/v1/status/" + status_id(s))["state"] == "CANCELLED",
              "the silo job cancelled")
