@@ -63,6 +63,13 @@ static gbx_gw_location late_location(void) {
     return loc;
 }
 
+/* Resolves <method> /late/v1/<resource>: the code; *name (malloc'ed or NULL). */
+static gbx_err resolve_late(char **name, gbx_jobmanager *jm, const char *method, const char *resource) {
+    gbx_gw_location loc = late_location();
+    *name = NULL;
+    return gbx_gw_resolve_handler(name, &loc, method, resource, "v1", known_to_gearmand, jm);
+}
+
 static gbx_jobmanager *jobmanager_for(gbx_config **cfg, const char *servers) {
     json_t *root = json_pack("{s:s}", "gearman", servers);
     gbx_jobmanager *jm = NULL;
@@ -100,12 +107,10 @@ static void test_learned_from_gearmand(int port) {
     snprintf(servers, sizeof servers, "127.0.0.1:%d", port);
     gbx_config *cfg = NULL;
     gbx_jobmanager *jm = jobmanager_for(&cfg, servers);
-    gbx_gw_location loc = late_location();
     char *name = NULL;
 
     /* Nothing registered yet: the 400 of DESIGN §3. */
-    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "thing", "v1", known_to_gearmand, jm),
-              GBX_ERR_BAD_REQUEST);
+    CHECK_INT(resolve_late(&name, jm, "GET", "thing"), GBX_ERR_BAD_REQUEST);
     CHECK_STR(gbx_error_last()->message, "No valid handler found!");
 
     /* A worker of the component starts now, with handlers of its own, a
@@ -132,8 +137,7 @@ static void test_learned_from_gearmand(int port) {
     CHECK(registered(port, handlers[2]));
     double since = mono_s();
     gbx_err e;
-    while ((e = gbx_gw_resolve_handler(&name, &loc, "GET", "thing", "v1", known_to_gearmand, jm)) !=
-               GBX_OK && mono_s() < until)
+    while ((e = resolve_late(&name, jm, "GET", "thing")) != GBX_OK && mono_s() < until)
         pause_ms(20);
     double took = mono_s() - since;
     CHECK_INT(e, GBX_OK);
@@ -143,7 +147,7 @@ static void test_learned_from_gearmand(int port) {
     free(name);
     name = NULL;
     /* The global fallback, with a handler learned from gearmand. */
-    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "PUT", "gadget", "v1", known_to_gearmand, jm), GBX_OK);
+    CHECK_INT(resolve_late(&name, jm, "PUT", "gadget"), GBX_OK);
     CHECK_STR(name, "do_put_global_gadget_v1");
     free(name);
     name = NULL;
@@ -151,8 +155,7 @@ static void test_learned_from_gearmand(int port) {
     CHECK_INT(gbx_jobmanager_handler_known(&known, jm, "do_append_late_thing_v1"), GBX_OK);
     CHECK(known);
     /* Still unknown: no worker for it. */
-    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "DELETE", "thing", "v1", known_to_gearmand, jm),
-              GBX_ERR_BAD_REQUEST);
+    CHECK_INT(resolve_late(&name, jm, "DELETE", "thing"), GBX_ERR_BAD_REQUEST);
 
     gbx_worker_stop(worker);
     pthread_join(thread, NULL);
@@ -222,12 +225,11 @@ typedef struct asker {
 /* Resolves handlers nobody registered, as fast as it can. */
 static void *keep_missing(void *arg) {
     asker *k = arg;
-    gbx_gw_location loc = late_location();
     char resource[32];
     while (mono_s() < k->until) {
         char *name = NULL;
         snprintf(resource, sizeof resource, "miss%d%ld", k->id, k->calls % 50);
-        gbx_err e = gbx_gw_resolve_handler(&name, &loc, "GET", resource, "v1", known_to_gearmand, k->jm);
+        gbx_err e = resolve_late(&name, k->jm, "GET", resource);
         if (e != k->expect) k->unexpected++;
         free(name);
         k->calls++;
@@ -291,10 +293,8 @@ static void test_no_gearmand(void) {
     snprintf(servers, sizeof servers, "127.0.0.1:%d", free_port());
     gbx_config *cfg = NULL;
     gbx_jobmanager *jm = jobmanager_for(&cfg, servers);
-    gbx_gw_location loc = late_location();
     char *name = NULL;
-    CHECK_INT(gbx_gw_resolve_handler(&name, &loc, "GET", "thing", "v1", known_to_gearmand, jm),
-              GBX_ERR_SERVICE_UNAVAILABLE);
+    CHECK_INT(resolve_late(&name, jm, "GET", "thing"), GBX_ERR_SERVICE_UNAVAILABLE);
     CHECK(strstr(gbx_error_last()->message, "do_get_late_thing_v1") != NULL);
     CHECK(name == NULL);
     gbx_jobmanager_free(jm);

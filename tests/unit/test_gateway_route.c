@@ -94,22 +94,25 @@ static gbx_err gearmand_down(bool *known, void *user, const char *name) {
 }
 
 /* What the server does with a request: the location (index), then the
- * handler for the part below the location's prefix. */
-static int route(char **handler, bool *sync, const gbx_gw_location *locs, size_t n, const char *method,
-                 const char *path) {
+ * handler for the part below the location's prefix, then sync or not. */
+static void expect_route(const gbx_gw_location *locs, size_t n, const char *method, const char *path,
+                         int want_location, const char *want_handler, bool want_sync) {
     const char *rest = NULL;
-    *handler = NULL;
     int li = gbx_gw_match_location(locs, n, path, &rest);
-    if (li < 0) return li;
+    CHECK_INT(li, want_location);
     gbx_uri *uri = NULL;
-    CHECK_INT(gbx_uri_parse(&uri, rest, NULL), GBX_OK);
-    if (!uri) return -2;
-    CHECK_INT(gbx_gw_resolve_handler(handler, &locs[li], method, gbx_uri_resource(uri),
+    if (li < 0 || gbx_uri_parse(&uri, rest, NULL) != GBX_OK) {
+        CHECK(uri != NULL);
+        return;
+    }
+    char *handler = NULL;
+    CHECK_INT(gbx_gw_resolve_handler(&handler, &locs[li], method, gbx_uri_resource(uri),
                                      gbx_uri_version(uri), fake_known, NULL),
               GBX_OK);
-    *sync = gbx_gw_is_sync(&locs[li], gbx_gw_method_from_name(method));
+    CHECK_STR(handler, want_handler);
+    CHECK(gbx_gw_is_sync(&locs[li], gbx_gw_method_from_name(method)) == want_sync);
+    free(handler);
     gbx_uri_free(uri);
-    return li;
 }
 
 static void test_nested_locations(void) {
@@ -148,27 +151,11 @@ static void test_nested_locations(void) {
     CHECK_INT(gbx_gw_match_location(locs, 5, "/barn;x=1", &rest), -1);
 
     /* The handler name is the parent's; only the sync choice differs. */
-    char *handler = NULL;
-    bool sync = false;
-    CHECK_INT(route(&handler, &sync, locs, 5, "POST", "/perl/test-chained/v1/hello2"), 3);
-    CHECK_STR(handler, "do_post_testchainedperl_hello2_v1");
-    CHECK(sync);
-    free(handler);
-    CHECK_INT(route(&handler, &sync, locs, 5, "POST", "/perl/test-chained/v1/hello"), 1);
-    CHECK_STR(handler, "do_post_testchainedperl_hello_v1");
-    CHECK(!sync);
-    free(handler);
-    CHECK_INT(route(&handler, &sync, locs, 5, "PUT", "/barn/v2/animal/Wilbur"), 4);
-    CHECK_STR(handler, "do_put_barn_animal_v2");
-    CHECK(sync);
-    free(handler);
-    CHECK_INT(route(&handler, &sync, locs, 5, "PUT", "/barn/v1/animal/Wilbur"), 0);
-    CHECK_STR(handler, "do_put_barn_animal_v1");
-    CHECK(!sync);
-    free(handler);
-    CHECK_INT(route(&handler, &sync, locs, 5, "GET", "/barn2/v1/thing"), 2);
-    CHECK_STR(handler, "do_get_barntwo_thing_v1");
-    free(handler);
+    expect_route(locs, 5, "POST", "/perl/test-chained/v1/hello2", 3, "do_post_testchainedperl_hello2_v1", true);
+    expect_route(locs, 5, "POST", "/perl/test-chained/v1/hello", 1, "do_post_testchainedperl_hello_v1", false);
+    expect_route(locs, 5, "PUT", "/barn/v2/animal/Wilbur", 4, "do_put_barn_animal_v2", true);
+    expect_route(locs, 5, "PUT", "/barn/v1/animal/Wilbur", 0, "do_put_barn_animal_v1", false);
+    expect_route(locs, 5, "GET", "/barn2/v1/thing", 2, "do_get_barntwo_thing_v1", true);
     learned = NULL;
 }
 
