@@ -48,8 +48,8 @@ struct gbx_gw_location {
     char *prefix;          /* "/barn": no trailing '/'; "" mounts at the root */
     /* The location at `prefix` that a nested location sits below; NULL for
      * the others.  A nested location borrows its parent's component config,
-     * handlers and schemas (config_path to require_schemas below are its
-     * parent's pointers, not freed with it). */
+     * handlers and schemas: config_path, component_cfg, handlers, schemadir
+     * and schemas are its parent's pointers, not freed with it. */
     const gbx_gw_location *parent;
     char *config_path;     /* the component config file, resolved */
     gbx_config *component_cfg;
