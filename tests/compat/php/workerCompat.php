@@ -25,11 +25,11 @@ class WorkerCompatPhp extends Worker {
                      'post_hello2', 'post_continuation', 'post_retry', 'get_error', 'get_syncstatus',
                      'get_metrics' ) as $h ) {
       list( $op, $resource ) = explode( '_', $h );
-      $this->register_handler( "do_${op}_" . C . "_${resource}_v1" );
+      $this->register_handler( "do_{$op}_" . C . "_{$resource}_v1" );
     }
     // internal handlers: agents and continuations
     foreach ( array( 'A', 'B', 'S' ) as $agent ) {
-      $this->register_handler( "do_reg_" . C . "_${agent}_v1", array( $this, 'agent_handler' ) );
+      $this->register_handler( "do_reg_" . C . "_{$agent}_v1", 'agent_handler' );
     }
     $this->register_handler( "do_run_" . C . "_continuation_v1" );
     $this->register_handler( "do_finish_" . C . "_continuation_v1" );
