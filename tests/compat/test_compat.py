@@ -1,6 +1,7 @@
 """Gearbox compatibility (issue [K]): Gearbox-style test workers in Perl and
 PHP (tests/compat/perl, tests/compat/php), written as Yahoo Gearbox's own
-test workers were, driven over HTTP through a real stack: gearmand,
+test workers were, and the same worker in Python (tests/compat/python),
+driven over HTTP through a real stack: gearmand,
 gearbox-global-worker (the agents runner), three workers per language and
 the gateway, under gearbox-supervise on free loopback ports.  Checks that
 need a gateway of another shape (nested locations, component configs
@@ -34,7 +35,7 @@ RUNNER = "do_run_global_agents_v1"
 WORKERS = 3  # per language: a handler waiting on its children needs others to serve them
 
 # (language, component): the prefix is /<language>/compat.
-LANGS = [("perl", "compatperl"), ("php", "compatphp")]
+LANGS = [("perl", "compatperl"), ("php", "compatphp"), ("python", "compatpython")]
 LANG_IDS = [lang for lang, _ in LANGS]
 
 # Gearbox's error classes, exactly as gearbox/core/Errors.h names them
@@ -103,6 +104,9 @@ def worker_daemons():
         {"name": "compatphp", "count": WORKERS,
          "command": ["/usr/bin/php", "-d", "extension=%s/bindings/php/gearbox.so" % build,
                      str(HERE / "php/workerCompat.php"), str(CONF_DIR / "compatphp.conf")]},
+        {"name": "compatpython", "count": WORKERS,
+         "command": ["/usr/bin/python3", str(HERE / "python/worker_compat.py"), str(CONF_DIR / "compatpython.conf")],
+         "env": {"PYTHONPATH": "%s/bindings/python" % build}},
     ]
 
 
@@ -125,7 +129,7 @@ def main_locations():
 @pytest.fixture(scope="module")
 def compat(tmp_path_factory):
     for binary in (fx.SUPERVISE, fx.GATEWAY, fx.BUILD_DIR / "bindings/php/gearbox.so",
-                   fx.BUILD_DIR / "bindings/perl/lib"):
+                   fx.BUILD_DIR / "bindings/perl/lib", fx.BUILD_DIR / "bindings/python/gearbox"):
         assert binary.exists(), "%s is missing: build first" % binary
     root = tmp_path_factory.mktemp("compat")
     (root / "state").mkdir()
