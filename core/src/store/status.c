@@ -1,5 +1,5 @@
 /* status.c - status objects: the state machine, argument checks and the JSON
- * shape of DESIGN §3.  Rows live in a backend (store_internal.h); every
+ * shape of DESIGN §3.  Rows live in a backend (store/backend.h); every
  * mutator is one atomic backend change that also returns the fresh row.
  * A remote status (status_internal.h) has no store: its row is read from a
  * status object of another service, and its mutators are refused. */
@@ -12,7 +12,7 @@
 
 #include "gearbox/id.h"
 #include "store/status_internal.h"
-#include "store/store_internal.h"
+#include "store/backend.h"
 
 /* Longest id a caller may choose (generated ones are 28 characters). */
 #define STATUS_ID_MAX 128
@@ -34,44 +34,8 @@ static gbx_err remote_refused(const gbx_status *status) {
 
 /* ---- states ------------------------------------------------------------ */
 
-static const char *const state_names[] = {
-    [GBX_STATE_UNKNOWN] = "UNKNOWN",       [GBX_STATE_PENDING] = "PENDING",
-    [GBX_STATE_RUNNING] = "RUNNING",       [GBX_STATE_STOPPING] = "STOPPING",
-    [GBX_STATE_STOPPED] = "STOPPED",       [GBX_STATE_CANCELLING] = "CANCELLING",
-    [GBX_STATE_CANCELLED] = "CANCELLED",   [GBX_STATE_COMPLETED] = "COMPLETED",
-};
-#define STATE_COUNT ((int)(sizeof state_names / sizeof state_names[0]))
-
-/* The states each state may move to. */
-static const unsigned transitions[] = {
-    [GBX_STATE_PENDING] = GBX__STATE_BIT(GBX_STATE_RUNNING) | GBX__STATE_BIT(GBX_STATE_STOPPING),
-    [GBX_STATE_RUNNING] = GBX__STATE_BIT(GBX_STATE_COMPLETED) | GBX__STATE_BIT(GBX_STATE_STOPPING),
-    [GBX_STATE_COMPLETED] = GBX__STATE_BIT(GBX_STATE_CANCELLING),
-    [GBX_STATE_STOPPING] = GBX__STATE_BIT(GBX_STATE_STOPPED),
-    [GBX_STATE_STOPPED] = GBX__STATE_BIT(GBX_STATE_CANCELLING),
-    [GBX_STATE_CANCELLING] = GBX__STATE_BIT(GBX_STATE_CANCELLED),
-    [GBX_STATE_CANCELLED] = 0,
-    [GBX_STATE_UNKNOWN] = 0,
-};
-
 /* A state a status can be in (UNKNOWN is not). */
-static bool state_valid(int s) { return s >= GBX_STATE_PENDING && s < STATE_COUNT; }
-
-const char *gbx_state_name(gbx_state state) {
-    return state_valid((int)state) ? state_names[state] : "UNKNOWN";
-}
-
-int gbx_state_from_name(const char *name) {
-    if (!name) return -1;
-    for (int s = GBX_STATE_PENDING; s < STATE_COUNT; s++)
-        if (strcasecmp(state_names[s], name) == 0) return s;
-    return -1;
-}
-
-bool gbx_state_can_transition(gbx_state from, gbx_state to) {
-    if (!state_valid((int)from) || !state_valid((int)to)) return false;
-    return (transitions[from] & GBX__STATE_BIT(to)) != 0;
-}
+static bool state_valid(int s) { return s >= GBX_STATE_PENDING && s <= GBX_STATE_COMPLETED; }
 
 const char *gbx_status_event_name(gbx_status_event event) {
     switch (event) {
@@ -90,7 +54,7 @@ gbx_status_event gbx_status_event_from_name(const char *name) {
 /* The states from which `to` may be reached. */
 static unsigned states_leading_to(gbx_state to) {
     unsigned mask = 0;
-    for (int s = 0; s < STATE_COUNT; s++)
+    for (int s = GBX_STATE_PENDING; s <= GBX_STATE_COMPLETED; s++)
         if (gbx_state_can_transition((gbx_state)s, to)) mask |= GBX__STATE_BIT(s);
     return mask;
 }
@@ -694,24 +658,29 @@ gbx_err gbx_status_list(json_t **out, gbx_store *store, const gbx_status_filter 
     gbx_status_filter f;
     gbx_status_filter_init(&f);
     if (filter) f = *filter;
-    f.uri = nonempty(f.uri);
-    f.operation = nonempty(f.operation);
-    f.component = nonempty(f.component);
-    f.scope = nonempty(f.scope);
-    f.state = nonempty(f.state);
-    if (f.state) {
+    gbx__status_query q = {
+        .uri_part = nonempty(f.uri),
+        .state = GBX_STATE_UNKNOWN,
+        .operation = nonempty(f.operation),
+        .component = nonempty(f.component),
+        .scope = nonempty(f.scope),
+        .code = f.code,
+        .progress = f.progress,
+        .count = f.count,
+    };
+    if (nonempty(f.state)) {
         int s = gbx_state_from_name(f.state);
         if (s < 0) return gbx_error_set(GBX_ERR_BAD_REQUEST, "unknown state \"%s\"", f.state);
-        f.state = gbx_state_name((gbx_state)s);
+        q.state = (gbx_state)s;
     }
-    if (f.code < -1)
-        return gbx_error_set(GBX_ERR_BAD_REQUEST, "code filter %d is not a code", f.code);
-    if (f.progress < -1 || f.progress > 100)
+    if (q.code < -1)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "code filter %d is not a code", q.code);
+    if (q.progress < -1 || q.progress > 100)
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "progress filter %d is not between 0 and 100",
-                             f.progress);
-    if (f.count < 0)
-        return gbx_error_set(GBX_ERR_BAD_REQUEST, "count %d must not be negative", f.count);
-    if (f.count == 0) f.count = GBX_STATUS_LIST_DEFAULT;
-    if (f.count > GBX_STATUS_LIST_MAX) f.count = GBX_STATUS_LIST_MAX;
-    return store->ops->list(store, &f, out);
+                             q.progress);
+    if (q.count < 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "count %d must not be negative", q.count);
+    if (q.count == 0) q.count = GBX_STATUS_LIST_DEFAULT;
+    if (q.count > GBX_STATUS_LIST_MAX) q.count = GBX_STATUS_LIST_MAX;
+    return store->ops->list(store, &q, out);
 }
