@@ -175,6 +175,10 @@ gbx_err gbx_status_counter_add(long long *out, gbx_status *status, const char *n
  * gbx_jobmanager_status): read-only, refresh polls its status_uri. */
 bool gbx_status_is_remote(const gbx_status *status);
 
+/* True for the throw-away status of a sync job (gbx_response_status): id
+ * "st-…", kept in memory only; its changes are never stored. */
+bool gbx_status_is_local(const gbx_status *status);
+
 /* Collection size when the filter's count is 0, and the most one query
  * returns (larger counts are capped). */
 #define GBX_STATUS_LIST_DEFAULT 10

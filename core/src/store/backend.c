@@ -68,3 +68,53 @@ gbx_err gbx__store_option_string(const char **out, const json_t *section, const 
     *out = json_string_value(v);
     return GBX_OK;
 }
+
+/* Appends a copy of `text` to a JSON array. */
+static gbx_err append_text(json_t *array, const char *text) {
+    if (json_array_append_new(array, json_string(text)) != 0)
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    return GBX_OK;
+}
+
+/* object[key] = copy of value; NULL value deletes the key. */
+static gbx_err set_key(json_t *object, const char *key, const json_t *value) {
+    if (!value) {
+        json_object_del(object, key);
+        return GBX_OK;
+    }
+    if (json_object_set_new(object, key, json_deep_copy(value)) != 0)
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    return GBX_OK;
+}
+
+gbx_err gbx__change_apply(gbx__status_row *row, const gbx__change *ch) {
+    bool guarded = ch->kind == GBX__CHANGE_STATE || ch->kind == GBX__CHANGE_COMPLETE ||
+                   ch->kind == GBX__CHANGE_FINISH_CANCEL;
+    if (guarded && !(ch->allowed_from & GBX__STATE_BIT(row->state)))
+        return gbx__store_conflict(row->state);
+    if (ch->now > row->mtime) row->mtime = ch->now;
+    switch (ch->kind) {
+    case GBX__CHANGE_STATE: row->state = ch->to; return GBX_OK;
+    case GBX__CHANGE_COMPLETE:
+    case GBX__CHANGE_FINISH_CANCEL:
+        row->state = ch->to;
+        row->progress = 100;
+        if (ch->kind == GBX__CHANGE_COMPLETE || row->code < 0) row->code = ch->number;
+        return ch->text ? append_text(row->messages, ch->text) : GBX_OK;
+    case GBX__CHANGE_PROGRESS:
+        if (ch->number > row->progress) row->progress = ch->number;
+        return GBX_OK;
+    case GBX__CHANGE_MESSAGE: return append_text(row->messages, ch->text);
+    case GBX__CHANGE_CHILD: return append_text(row->children, ch->text);
+    case GBX__CHANGE_META: return set_key(row->meta, ch->text, ch->value);
+    case GBX__CHANGE_EVENT: return set_key(row->events, ch->text, ch->value);
+    case GBX__CHANGE_PRIVATE: return set_key(row->priv, ch->text, ch->value);
+    case GBX__CHANGE_CONCURRENCY:
+        row->concurrency = row->concurrency + ch->number < 0 ? 0 : row->concurrency + ch->number;
+        return GBX_OK;
+    case GBX__CHANGE_FAILURE: row->failures++; return GBX_OK;
+    case GBX__CHANGE_YTIME: row->ytime = ch->real; return GBX_OK;
+    case GBX__CHANGE_ENVELOPE: return GBX_OK; /* the envelope is not part of the row */
+    }
+    return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "unknown status change %d", (int)ch->kind);
+}

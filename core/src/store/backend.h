@@ -5,8 +5,9 @@
  * THE CONTRACT A BACKEND FULFILS
  *
  * Layering.  status.c owns the rules: the state machine, argument checks,
- * UTF-8, ids, the JSON shape, remote and local statuses (those never reach a
- * backend).  store.c opens a backend by its config `type` (its table of
+ * UTF-8, ids, the JSON shape, remote statuses (another service's, read over
+ * HTTP) and local ones (a sync job's, in memory): those never reach a
+ * backend.  store.c opens a backend by its config `type` (its table of
  * gbx__store_backend) and checks the job queue's arguments.  A backend owns
  * rows and keeps them; it validates nothing that status.c already checked.
  *
@@ -233,6 +234,12 @@ void gbx__status_row_clear(gbx__status_row *row);
 
 /* Frees `n` queue rows and the array. */
 void gbx__queued_free(gbx__queued *rows, size_t n);
+
+/* What `change` means, applied to a row in memory (all but ENVELOPE, which
+ * is not part of the row): a failed precondition is gbx__store_conflict and
+ * leaves the row as it was.  Local statuses (status.c) live by it; a backend
+ * may use it for a read-modify-write inside its write-locked transaction. */
+gbx_err gbx__change_apply(gbx__status_row *row, const gbx__change *change);
 
 /* Reads an optional member of a config section: *out = dflt (NULL) when it
  * is absent or null; GBX_ERR_BAD_REQUEST "status store: ..." when it is not

@@ -2,7 +2,9 @@
  * shape of DESIGN §3.  Rows live in a backend (store/backend.h); every
  * mutator is one atomic backend change that also returns the fresh row.
  * A remote status (status_internal.h) has no store: its row is read from a
- * status object of another service, and its mutators are refused. */
+ * status object of another service, and its mutators are refused.  A local
+ * status (a sync job's) has no store either: its row lives in memory and
+ * its mutators change only that (gbx__change_apply). */
 #include "gearbox/status.h"
 
 #include <math.h>
@@ -18,9 +20,10 @@
 #define STATUS_ID_MAX 128
 
 struct gbx_status {
-    gbx_store *store;           /* NULL for a remote status */
+    gbx_store *store;           /* NULL for a remote or local status */
     gbx__status_row row;
     bool remote;
+    bool local;
     gbx__status_fetch_fn fetch; /* remote: how refresh reads it again */
     void *fetch_user;
 };
@@ -212,6 +215,7 @@ static gbx_err remote_refresh(gbx_status *status);
 gbx_err gbx_status_refresh(gbx_status *status) {
     if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
     if (status->remote) return remote_refresh(status);
+    if (status->local) return GBX_OK;
     gbx__status_row row;
     gbx_err rc = status->store->ops->load(status->store, status->row.id, &row);
     if (rc) return rc;
@@ -268,7 +272,7 @@ gbx_err gbx_status_envelope(char **out, const gbx_status *status) {
     if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no output pointer");
     *out = NULL;
     if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
-    if (status->remote) return GBX_OK; /* another service keeps it */
+    if (status->remote || status->local) return GBX_OK; /* kept elsewhere / none */
     return status->store->ops->load_envelope(status->store, status->row.id, out);
 }
 
@@ -321,6 +325,7 @@ static gbx_err apply(gbx_status *status, gbx__change *change) {
     if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
     if (status->remote) return remote_refused(status);
     change->now = gbx__now();
+    if (status->local) return gbx__change_apply(&status->row, change);
     gbx__status_row row;
     gbx_err rc = status->store->ops->update(status->store, status->row.id, change, &row);
     if (rc) return rc;
@@ -479,6 +484,9 @@ gbx_err gbx_status_counter_add(long long *out, gbx_status *status, const char *n
     if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
     if (!name || !*name) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no counter name");
     if (status->remote) return remote_refused(status);
+    if (status->local)
+        return gbx_error_set(GBX_ERR_METHOD_NOT_ALLOWED,
+                             "status %s of a sync job keeps no counters", status->row.id);
     long long value = 0;
     gbx_err rc = status->store->ops->counter_add(status->store, status->row.id, name, delta,
                                                  &value);
@@ -487,6 +495,8 @@ gbx_err gbx_status_counter_add(long long *out, gbx_status *status, const char *n
 }
 
 bool gbx_status_is_remote(const gbx_status *s) { return s && s->remote; }
+
+bool gbx_status_is_local(const gbx_status *s) { return s && s->local; }
 
 json_t *gbx__status_private(const gbx_status *s) { return s->row.priv; }
 
@@ -636,6 +646,41 @@ static gbx_err remote_refresh(gbx_status *status) {
     if (rc) return rc;
     gbx__status_row_clear(&status->row);
     status->row = row;
+    return GBX_OK;
+}
+
+/* ---- local statuses ---------------------------------------------------- */
+
+gbx_err gbx__status_new_local(gbx_status **out, const char *operation, const char *component,
+                              const char *uri) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no output handle");
+    *out = NULL;
+    char id[GBX_ID_MAX];
+    gbx_err rc = gbx_id_generate(id, sizeof id, "st");
+    if (rc) return rc;
+    bool oom = false;
+    double now = gbx__now();
+    gbx__status_row row = {
+        .id = dup_or_null(id, &oom),
+        .operation = dup_or_null(operation, &oom),
+        .component = dup_or_null(component, &oom),
+        .uri = dup_or_null(uri, &oom),
+        .state = GBX_STATE_RUNNING,
+        .code = -1,
+        .ctime = now,
+        .mtime = now,
+        .messages = json_array(),
+        .children = json_array(),
+        .meta = json_object(),
+        .events = json_object(),
+        .priv = json_object(),
+    };
+    if (oom || !row.messages || !row.children || !row.meta || !row.events || !row.priv) {
+        gbx__status_row_clear(&row);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    if ((rc = wrap(out, NULL, &row))) return rc;
+    (*out)->local = true;
     return GBX_OK;
 }
 
