@@ -1,7 +1,8 @@
 /* gearbox/status.h - status objects and their state machine (DESIGN §3).
  *
  * A gbx_status is a snapshot of one row of the store plus the store it came
- * from.  Getters read the snapshot; every mutator writes through to the store
+ * from (a remote status reads another service's over HTTP; a local one, a
+ * sync handler's, lives in memory only: see gbx_status_is_local).  Getters read the snapshot; every mutator writes through to the store
  * in one atomic update (so several processes may update one status at once),
  * sets mtime, and refreshes the snapshot.  Reading never changes mtime.
  *
