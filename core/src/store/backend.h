@@ -41,7 +41,9 @@
  * state let exactly one win.  Each also sets mtime = MAX(mtime, change.now)
  * (mtime never goes backwards) and hands back the row as it is right after
  * this change (not a later read).  A change whose precondition
- * (allowed_from) fails changes nothing, not even mtime.
+ * (allowed_from) fails changes nothing, not even mtime.  What each kind
+ * means is said at gbx__change_kind; gbx__change_apply() is the same in C,
+ * on a row in memory.
  *
  * Collections.  list() returns at most query->count ids of the rows that
  * match every set field, ordered by ctime descending, then seq descending
@@ -68,6 +70,13 @@
  * = 0 for every row of a status; queue_drop() deletes them.  Queue rows are
  * not tied to status rows (status_id may be NULL or name a status that does
  * not exist).
+ *
+ * Schema.  open() creates or migrates the backend's schema (in one
+ * transaction, safe when several processes open a new database at once).
+ *
+ * Proof.  tests/unit/test_store_sqlite.c, test_status*.c and test_queue.c
+ * hold these promises for "sqlite" (concurrent writers in threads and
+ * processes included); a second backend passes them too.
  */
 #ifndef GBX_STORE_BACKEND_H
 #define GBX_STORE_BACKEND_H
@@ -165,9 +174,9 @@ typedef struct gbx__store_ops {
     const char *name; /* the config type, e.g. "sqlite" */
     /* Closes every connection and frees the handle. */
     void (*close)(gbx_store *store);
-    /* Inserts `row` (seq is assigned by the backend; the rest is kept as
-     * given) with its envelope (NULL: none); *out receives the stored row.
-     * GBX_ERR_CONFLICT if the id exists. */
+    /* Inserts `row` (seq is assigned by the backend, events and priv start
+     * as {}; the rest is kept as given) with its envelope (NULL: none); *out
+     * receives the stored row.  GBX_ERR_CONFLICT if the id exists. */
     gbx_err (*insert)(gbx_store *store, const gbx__status_row *row, const char *envelope,
                       gbx__status_row *out);
     /* Reads one row; gbx__store_not_found if there is none. */
