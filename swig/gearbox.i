@@ -62,6 +62,7 @@
 %include "gearbox/schema.h"
 %include "gearbox/envelope.h"
 %include "gearbox/store.h"
+%include "gearbox/state.h"
 %include "gearbox/status.h"
 %include "gearbox/response.h"
 %include "gearbox/job.h"

@@ -698,6 +698,7 @@ class JobResponse
     private ?Borrow $borrow;
     private ?Job $job;
     private ?JobManager $jm = null;
+    private ?Status $local = null; // a sync handler's throw-away status
 
     /** @internal */
     public function __construct($ptr, ?Borrow $borrow, ?Job $job, ?JobManager $jm = null)
@@ -764,16 +765,26 @@ class JobResponse
     /** The status_uri of the async job this answers (202), or null. */
     public function status_uri() { return \gbx_response_status_uri($this->p()); }
 
-    /** A handler's response: its job's status (null for a sync job).  The
-     * answer of a run job: the started job's status (local or remote), or null. */
+    /** A handler's response: its job's status; for a sync job the worker's
+     * throw-away status (id "st-...", in memory, never stored), as Gearbox's
+     * transient one.  The answer of a run job: the started job's status
+     * (local or remote), or null. */
     public function status()
     {
-        $this->p();
+        $p = $this->p();
         if ($this->jm !== null) {
             $uri = $this->status_uri();
             return ($uri === null || $uri === '') ? null : $this->jm->status($uri);
         }
-        return $this->job->status();
+        if ($this->local === null) {
+            $local = \gbx_response_status($p);
+            if ($local === null) {
+                return $this->job->status();
+            }
+            // Borrowed like the job: it ends with the handler's call.
+            $this->local = Status::_wrap($local, false, $this->borrow, null, $this->job);
+        }
+        return $this->local;
     }
 }
 

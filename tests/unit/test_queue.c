@@ -15,7 +15,7 @@
 #include "fixtures.h"
 #include "gearbox/store.h"
 #include "store/queue_internal.h"
-#include "store/store_internal.h" /* gbx__now */
+#include "store/backend.h" /* gbx__now */
 
 #define RACE_ROUNDS 20
 #define CLAIM_ROWS 120

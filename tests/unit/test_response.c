@@ -7,6 +7,8 @@
 #include "check.h"
 #include "gearbox/json.h"
 #include "gearbox/response.h"
+#include "gearbox/status.h"
+#include "store/status_internal.h"
 
 /* Serialises `resp`, parses it back and checks code, headers and content. */
 static void check_round_trip(const gbx_response *resp) {
@@ -227,11 +229,31 @@ static void test_framing(void) {
     CHECK(!gbx_header_is_framing(NULL));
 }
 
+/* The sync status a response carries is borrowed and never on the wire. */
+static void test_status(void) {
+    gbx_response *resp = NULL;
+    CHECK_INT(gbx_response_new(&resp), GBX_OK);
+    CHECK(gbx_response_status(resp) == NULL);
+    gbx_status *st = NULL;
+    CHECK_INT(gbx__status_new_local(&st, "get", NULL, NULL), GBX_OK);
+    gbx_response_set_status(resp, st);
+    CHECK(gbx_response_status(resp) == st);
+    char *wire = NULL;
+    CHECK_INT(gbx_response_serialize(&wire, resp), GBX_OK);
+    CHECK(wire && !strstr(wire, "st-"));
+    free(wire);
+    gbx_response_set_status(resp, NULL);
+    CHECK(gbx_response_status(resp) == NULL);
+    gbx_response_free(resp);
+    gbx_status_free(st); /* still the caller's */
+}
+
 int main(void) {
     test_basics();
     test_binary_content();
     test_parse();
     test_error_body();
     test_framing();
+    test_status();
     return check_done();
 }

@@ -13,6 +13,7 @@
 #include "gearbox/id.h"
 #include "gearbox/status.h"
 #include "gearbox/store.h"
+#include "store/status_internal.h"
 
 static char dir[64];
 static char db_path[128];
@@ -749,6 +750,73 @@ static void test_vanished(void) {
     gbx_status_free(s);
 }
 
+/* Rows in the database, read beside the library. */
+static int row_count(void) {
+    sqlite3_stmt *q = NULL;
+    int n = -1;
+    if (sqlite3_prepare_v2(raw, "SELECT COUNT(*) FROM gbx_status", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
+/* A local status (a sync job's): every change works in memory, nothing is
+ * stored, the state machine still holds. */
+static void test_local(void) {
+    int rows = row_count();
+    gbx_status *st = NULL;
+    CHECK_INT(gbx__status_new_local(&st, "get", "barn", "http://h/barn/v1/animal/Wilbur"), GBX_OK);
+    if (!st) return;
+    CHECK(strncmp(gbx_status_id(st), "st-", 3) == 0);
+    CHECK(gbx_status_is_local(st));
+    CHECK(!gbx_status_is_remote(st));
+    CHECK(gbx_status_status_uri(st) == NULL);
+    CHECK_STR(gbx_status_operation(st), "get");
+    CHECK_STR(gbx_status_component(st), "barn");
+    CHECK_INT(gbx_status_state(st), GBX_STATE_RUNNING);
+    double mtime = gbx_status_mtime(st);
+
+    CHECK_INT(gbx_status_add_message(st, "one"), GBX_OK);
+    CHECK_INT(gbx_status_set_progress(st, 40), GBX_OK);
+    CHECK_INT(gbx_status_set_progress(st, 10), GBX_OK); /* never backwards */
+    CHECK_INT(gbx_status_progress_value(st), 40);
+    CHECK_INT(gbx_status_set_meta_new(st, "k", json_string("v")), GBX_OK);
+    CHECK_INT(gbx_status_set_meta_new(st, "gone", json_true()), GBX_OK);
+    CHECK_INT(gbx_status_set_meta(st, "gone", NULL), GBX_OK);
+    CHECK_INT(gbx_status_add_child(st, "http://h/barn/v1/status/s-1"), GBX_OK);
+    CHECK_INT(gbx_status_refresh(st), GBX_OK); /* keeps the memory copy */
+    CHECK_INT((int)json_array_size(gbx_status_messages(st)), 1);
+    CHECK_STR(json_string_value(json_object_get(gbx_status_meta(st), "k")), "v");
+    CHECK(json_object_get(gbx_status_meta(st), "gone") == NULL);
+    CHECK_INT((int)json_array_size(gbx_status_children(st)), 1);
+    CHECK(gbx_status_mtime(st) >= mtime);
+    CHECK_INT(gbx_status_add_message(st, "\xff"), GBX_ERR_BAD_REQUEST);
+
+    long long counter = 0;
+    CHECK_INT(gbx_status_counter_add(&counter, st, "n", 1), GBX_ERR_METHOD_NOT_ALLOWED);
+    char *env = (char *)"x";
+    CHECK_INT(gbx_status_envelope(&env, st), GBX_OK);
+    CHECK(env == NULL);
+    CHECK_INT(gbx_status_checkpoint(st), GBX_OK);
+
+    CHECK_INT(gbx_status_fail(st, 404, "no such sheep"), GBX_OK);
+    CHECK_INT(gbx_status_code(st), 404);
+    CHECK(gbx_status_has_completed(st));
+    CHECK_INT(gbx_status_success(st), GBX_ERR_CONFLICT); /* completed already */
+    CHECK_STR(gbx_error_last()->message, "state is currently COMPLETED");
+    CHECK_INT((int)json_array_size(gbx_status_messages(st)), 2);
+
+    json_t *obj = NULL;
+    CHECK_INT(gbx_status_to_json(&obj, st), GBX_OK);
+    CHECK_STR(json_string_value(json_object_get(obj, "state")), "COMPLETED");
+    json_decref(obj);
+    gbx_status *stored = NULL;
+    CHECK_INT(gbx_status_fetch(&stored, store, gbx_status_id(st)), GBX_ERR_NOT_FOUND);
+    CHECK_INT(row_count(), rows);
+    gbx_status_free(st);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/gbx-test-status-XXXXXX");
     store = fixture_store(dir, db_path, sizeof db_path, false);
@@ -768,6 +836,7 @@ int main(void) {
     test_mtime();
     test_list();
     test_vanished();
+    test_local();
 
     sqlite3_close(raw);
     gbx_store_free(store);

@@ -192,6 +192,24 @@ static gbx_worker_result do_get(gbx_job *job, gbx_response *resp, void *user) {
         gbx_response_set_content(resp, "answered", 8);
         return GBX_WORKER_SUCCESS;
     }
+    if (name && strcmp(name, "status") == 0) { /* a throw-away status, never stored */
+        gbx_status *st = gbx_response_status(resp);
+        if (!st || gbx_job_status(job) ||
+            gbx_status_add_message(st, "halfway") != GBX_OK ||
+            gbx_status_set_progress(st, 50) != GBX_OK ||
+            gbx_status_set_meta_new(st, "sheep", json_integer(3)) != GBX_OK ||
+            gbx_status_success(st) != GBX_OK)
+            return GBX_WORKER_ERROR;
+        json_t *snapshot = NULL;
+        if (gbx_status_to_json(&snapshot, st) != GBX_OK) return GBX_WORKER_ERROR;
+        json_object_set_new(snapshot, "id", json_string(gbx_status_id(st)));
+        json_object_set_new(snapshot, "local", json_boolean(gbx_status_is_local(st)));
+        char *text = json_dumps(snapshot, JSON_COMPACT);
+        gbx_response_set_content(resp, text, strlen(text));
+        free(text);
+        json_decref(snapshot);
+        return GBX_WORKER_SUCCESS;
+    }
     if (name && strcmp(name, "teapot") == 0) { /* any code reaches the caller as is */
         gbx_response_set_code(resp, 418);
         gbx_response_set_content(resp, "short and stout", 15);
@@ -361,6 +379,52 @@ static void test_sync(void) {
         CHECK_STR(gbx_response_content(resp, NULL), "short and stout");
     }
     gbx_response_free(resp);
+}
+
+/* Statuses in the store (the newest GBX_STATUS_LIST_MAX). */
+static size_t stored_statuses(void) {
+    gbx_status_filter f;
+    gbx_status_filter_init(&f);
+    f.count = GBX_STATUS_LIST_MAX;
+    json_t *ids = NULL;
+    CHECK_INT(gbx_status_list(&ids, store, &f), GBX_OK);
+    size_t n = json_array_size(ids);
+    json_decref(ids);
+    return n;
+}
+
+/* A sync handler's resp.status() is a usable throw-away status (Gearbox's
+ * "st-"): messages, progress, meta and success work on it, the answer is
+ * 200, and nothing reaches the store. */
+static void test_sync_status(void) {
+    size_t before = stored_statuses();
+    char *w = envelope("do_get_test_thing_v1", "sync", "get", "status", NULL, NULL);
+    gbx_response *resp = submit_sync("do_get_test_thing_v1", w);
+    free(w);
+    CHECK(resp != NULL);
+    if (resp) {
+        CHECK_INT(gbx_response_code(resp), 0);
+        json_t *st = json_loads(gbx_response_content(resp, NULL), 0, NULL);
+        const char *id = json_string_value(json_object_get(st, "id"));
+        CHECK(id && strncmp(id, "st-", 3) == 0);
+        CHECK(json_is_true(json_object_get(st, "local")));
+        CHECK_STR(json_string_value(json_object_get(st, "state")), "COMPLETED");
+        CHECK_INT((int)json_integer_value(json_object_get(st, "progress")), 100);
+        CHECK_STR(json_string_value(json_array_get(json_object_get(st, "messages"), 0)),
+                  "halfway");
+        CHECK_INT((int)json_integer_value(json_object_get(json_object_get(st, "meta"), "sheep")),
+                  3);
+        CHECK_STR(json_string_value(json_object_get(st, "operation")), "get");
+        CHECK(json_is_null(json_object_get(st, "status_uri")));
+        if (id) {
+            gbx_status *found = NULL;
+            CHECK_INT(gbx_status_fetch(&found, store, id), GBX_ERR_NOT_FOUND);
+            gbx_status_free(found);
+        }
+        json_decref(st);
+    }
+    gbx_response_free(resp);
+    CHECK_INT((int)stored_statuses(), (int)before);
 }
 
 /* A sync handler's afterwards job runs async, with a status of its own,
@@ -951,6 +1015,7 @@ int main(int argc, char **argv) {
     CHECK_INT(pthread_create(&thread, NULL, run_worker, NULL), 0);
 
     test_sync();
+    test_sync_status();
     test_sync_afterwards();
     test_sync_error();
     test_async();

@@ -46,7 +46,10 @@ sub do_get_perltest_thing_v1 {
     );
     my $s = $resp->status;
     $s->add_message('sync message');
+    $s->progress(50);
+    $s->meta( sheep => 3 );
     $SEEN{transient} = $s->messages;
+    $SEEN{local} = { name => $s->name, progress => $s->progress, meta => $s->meta, impltype => $s->impltype };
     push @KEPT, $job, $resp, $s;
     $resp->add_header( 'Content-Type', 'application/json' );
     $resp->content( JSON::PP->new->canonical->encode( { hello => $job->arguments->[0] } ) );
@@ -116,6 +119,16 @@ is( $TestWorker::SEEN{remote_ip}, '127.0.0.9', 'remote_ip' );
 is( $TestWorker::SEEN{remote_user}, 'fern', 'remote_user' );
 is( $TestWorker::SEEN{status}, '', 'a sync job has no status id' );
 is_deeply( $TestWorker::SEEN{transient}, ['sync message'], 'a sync job has an in-memory status' );
+like( $TestWorker::SEEN{local}{name}, qr/^st-/, '... a throw-away "st-" status, as in Gearbox' );
+is( $TestWorker::SEEN{local}{progress}, 50, '... progress works on it' );
+is_deeply( $TestWorker::SEEN{local}{meta}, { sheep => 3 }, '... meta works on it' );
+is( $TestWorker::SEEN{local}{impltype}, 'transient', '... its impltype is transient' );
+{
+    my $store_sm = $w->status_manager;
+    is_deeply( $store_sm->list( count => 1000 ), [], '... and nothing reached the store' );
+    ok( !eval { $store_sm->fetch( $TestWorker::SEEN{local}{name} ); 1 }, '... it cannot be fetched' );
+    is( ref $@, 'ERR_NOT_FOUND', '... (ERR_NOT_FOUND)' );
+}
 is( $TestWorker::PRE,  1, 'pre_request called' );
 is( $TestWorker::POST, 1, 'post_request called' );
 

@@ -87,6 +87,23 @@ final class StackTest extends TestCase
                            'resp' => ['Gearbox\ERR_INTERNAL_SERVER_ERROR', 500]], json_decode($body, true));
     }
 
+    public function testSyncHandlerStatusIsAThrowAwayStatus(): void
+    {
+        [$code, , $body] = $this->http('GET', '/t/v1/syncstatus/s1');
+        $this->assertSame(200, $code, $body);
+        $d = json_decode($body, true);
+        $this->assertStringStartsWith('st-', $d['name']);
+        $this->assertSame(['halfway'], $d['messages']);
+        $this->assertSame(50, $d['progress']);
+        $this->assertSame(['sheep' => 3], $d['meta']);
+        $this->assertNull($d['job_status']);
+        // Nothing reached the store.
+        $this->assertSame(404, $this->http('GET', '/t/v1/status/' . $d['name'])[0]);
+        [$code, , $body] = $this->http('GET', '/t/v1/status;uri=syncstatus');
+        $this->assertSame(200, $code, $body);
+        $this->assertSame([], json_decode($body, true)['statuses']);
+    }
+
     public function testHooksRunAroundEveryHandler(): void
     {
         [, , $b1] = $this->http('GET', '/t/v1/hooks');

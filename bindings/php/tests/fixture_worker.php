@@ -24,6 +24,7 @@ class FixtureWorker extends Worker
         $this->register_handler('do_get_phptest_bad_v1');
         $this->register_handler('do_get_phptest_hooks_v1');
         $this->register_handler('do_get_phptest_trivial_v1');
+        $this->register_handler('do_get_phptest_syncstatus_v1');
         $this->register_handler('do_put_phptest_thing_v1');
         $this->register_handler('do_post_phptest_thing_v1');
         $this->register_handler('do_delete_phptest_thing_v1');
@@ -38,6 +39,19 @@ class FixtureWorker extends Worker
     function do_get_phptest_trivial_v1($job, $resp)
     {
         $resp->content('ok');
+        return Worker::WORKER_SUCCESS;
+    }
+
+    /* A sync handler's status: a throw-away one, as Gearbox's "st-". */
+    function do_get_phptest_syncstatus_v1($job, $resp)
+    {
+        $st = $resp->status();
+        $st->add_message('halfway');
+        $st->progress(50);
+        $st->meta('sheep', 3);
+        $resp->content(json_encode(['name' => $st->name(), 'messages' => $st->messages(),
+                                    'progress' => $st->progress(), 'meta' => $st->meta(),
+                                    'job_status' => $job->status()]));
         return Worker::WORKER_SUCCESS;
     }
 

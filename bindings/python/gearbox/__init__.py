@@ -823,14 +823,28 @@ class JobResponse(_Handle):
         return _core.gbx_response_status_uri(self._p())
 
     def status(self):
-        """A handler's response: its job's Status (None for sync jobs).  The
-        answer of a run job: the started job's Status (read again, local or
-        remote), None when it has none."""
-        self._p()
+        """A handler's response: its job's Status; for a sync job a
+        throw-away one (id "st-...", kept in memory, never stored), as in
+        Gearbox.  The answer of a run job: the started job's Status (read
+        again, local or remote), None when it has none."""
+        ptr = self._p()
         if self._jm is not None:
             uri = self.status_uri()
             return self._jm.status(uri) if uri else None
-        return self._job.status() if self._job is not None else None
+        local = self.__dict__.get("_local")
+        if local is None:
+            sptr = _core.gbx_response_status(ptr)
+            if sptr is None:
+                return self._job.status() if self._job is not None else None
+            # The worker frees it after the handler; it dies with this response.
+            local = self._local = Status._wrap(sptr, None, self, owned=False)
+        return local
+
+    def _invalidate(self):
+        local = self.__dict__.get("_local")
+        if local is not None:
+            local._invalidate()
+        _Handle._invalidate(self)
 
     def serialize(self):
         return _core.gbx_response_serialize(self._p())

@@ -199,3 +199,32 @@ def test_interrupt_in_handler_fails_the_job_and_stops_run(stack):
         worker.run()
     reply = client.reply(handle)
     assert reply["code"] == 500 and "KeyboardInterrupt" in json.loads(reply["content"])["messages"][0]
+
+
+def test_sync_handler_status_is_a_throw_away_status(stack):
+    """resp.status() in a sync handler: a working status (Gearbox's "st-"),
+    kept in memory only; the answer is 200 and the store gets nothing."""
+    worker, client, sm = stack
+    seen = {}
+
+    def handler(job, resp):
+        st = resp.status()
+        st.add_message("halfway")
+        st.progress(50)
+        st.meta("sheep", 3)
+        seen.update(name=st.name(), messages=st.messages(), progress=st.progress(),
+                    meta=st.meta(), state=st.state(), job_status=job.status())
+        resp.content("ok")
+        return gearbox.WORKER_SUCCESS
+
+    worker.register_handler("do_get_pytest_status_v1", handler)
+    before = sm.list(count=1000)
+    reply = sync_call(worker, client, "do_get_pytest_status_v1", "s1")
+    assert reply["code"] == 0 and reply["content"] == "ok"
+    assert seen["name"].startswith("st-")
+    assert seen["messages"] == ["halfway"] and seen["progress"] == 50
+    assert seen["meta"] == {"sheep": 3} and seen["state"] == gearbox.Status.STATE_RUNNING
+    assert seen["job_status"] is None
+    assert sm.list(count=1000) == before
+    with pytest.raises(gearbox.ERR_NOT_FOUND):
+        sm.fetch(seen["name"])

@@ -22,6 +22,7 @@ extern "C" {
 #endif
 
 typedef struct gbx_response gbx_response;
+struct gbx_status; /* gearbox/status.h */
 
 /* An empty response: code 0, no headers, content "".  Free with
  * gbx_response_free. */
@@ -49,6 +50,16 @@ int gbx_response_code(const gbx_response *resp);
  * the getter returns NULL if none, borrowed until the next set. */
 gbx_err gbx_response_set_status_uri(gbx_response *resp, const char *uri);
 const char *gbx_response_status_uri(const gbx_response *resp);
+
+/* The status a sync handler reports to through its response: the worker
+ * runtime sets a throw-away local status (gbx_status_is_local: id "st-…",
+ * in memory, never stored) for the handler's call, as Gearbox gave sync
+ * handlers a transient "st-" status.  Borrowed: the setter's caller keeps
+ * ownership and must outlive the response's use of it (NULL clears); the
+ * getter returns NULL when none is set (async handlers report to
+ * gbx_job_status).  Not part of the wire format. */
+void gbx_response_set_status(gbx_response *resp, struct gbx_status *status);
+struct gbx_status *gbx_response_status(const gbx_response *resp);
 
 /* Serialises to / parses from the wire format above.  *out: malloc'ed /
  * new handle.  Parsing a malformed reply is GBX_ERR_BAD_GATEWAY ("malformed

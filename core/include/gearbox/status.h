@@ -1,13 +1,14 @@
 /* gearbox/status.h - status objects and their state machine (DESIGN §3).
  *
  * A gbx_status is a snapshot of one row of the store plus the store it came
- * from.  Getters read the snapshot; every mutator writes through to the store
+ * from (a remote status reads another service's over HTTP; a local one, a
+ * sync handler's, lives in memory only: see gbx_status_is_local).  Getters read the snapshot; every mutator writes through to the store
  * in one atomic update (so several processes may update one status at once),
  * sets mtime, and refreshes the snapshot.  Reading never changes mtime.
  *
- * States: PENDING -> RUNNING -> COMPLETED; PENDING|RUNNING -> STOPPING ->
- * STOPPED -> CANCELLING -> CANCELLED; COMPLETED -> CANCELLING.  Any other
- * transition is GBX_ERR_CONFLICT "state is currently <STATE>".  Failure is
+ * States (gearbox/state.h): PENDING -> RUNNING -> COMPLETED; PENDING|RUNNING
+ * -> STOPPING -> STOPPED -> CANCELLING -> CANCELLED; COMPLETED -> CANCELLING.
+ * Any other transition is GBX_ERR_CONFLICT "state is currently <STATE>".  Failure is
  * COMPLETED with a non-zero code.
  *
  * Times: the store keeps ctime/mtime/ytime as unix seconds with sub-second
@@ -28,24 +29,12 @@
 
 #include "gearbox/envelope.h"
 #include "gearbox/error.h"
+#include "gearbox/state.h"
 #include "gearbox/store.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Numbered as Gearbox numbered its Status::STATE_* constants, so that the
- * bindings take them from here.  UNKNOWN is never a stored state. */
-typedef enum gbx_state {
-    GBX_STATE_UNKNOWN = 0,
-    GBX_STATE_PENDING = 1,
-    GBX_STATE_RUNNING = 2,
-    GBX_STATE_STOPPING = 3,
-    GBX_STATE_STOPPED = 4,
-    GBX_STATE_CANCELLING = 5,
-    GBX_STATE_CANCELLED = 6,
-    GBX_STATE_COMPLETED = 7,
-} gbx_state;
 
 /* Events of a status (Gearbox's Status::EVENT_*): jobs run before a
  * cancellation may proceed (PRECANCEL) and as its compensation (CANCEL). */
@@ -59,15 +48,6 @@ typedef enum gbx_status_event {
  * (GBX_STATUS_EVENT_UNKNOWN if unknown).  Static strings. */
 const char *gbx_status_event_name(gbx_status_event event);
 gbx_status_event gbx_status_event_from_name(const char *name);
-
-/* "PENDING" ... ("UNKNOWN" for a value outside the enum); parses the same
- * back, case-insensitively (-1 if unknown).  Static strings. */
-const char *gbx_state_name(gbx_state state);
-int gbx_state_from_name(const char *name);
-
-/* True if the state machine allows from -> to (a state to itself is not a
- * transition and is false). */
-bool gbx_state_can_transition(gbx_state from, gbx_state to);
 
 typedef struct gbx_status gbx_status;
 
@@ -195,6 +175,10 @@ gbx_err gbx_status_counter_add(long long *out, gbx_status *status, const char *n
 /* True for a status read over HTTP from another service (see
  * gbx_jobmanager_status): read-only, refresh polls its status_uri. */
 bool gbx_status_is_remote(const gbx_status *status);
+
+/* True for the throw-away status of a sync job (gbx_response_status): id
+ * "st-…", kept in memory only; its changes are never stored. */
+bool gbx_status_is_local(const gbx_status *status);
 
 /* Collection size when the filter's count is 0, and the most one query
  * returns (larger counts are capped). */

@@ -7,8 +7,9 @@
  * once; every status update is atomic across them.  A store does not cross
  * fork(): in the child every call fails (GBX_ERR_INTERNAL_SERVER_ERROR) until
  * the child opens a store of its own.  Backends: "sqlite" (WAL, busy
- * timeout; the default) and, later, "mysql".  The row layout is private to
- * the backends; everything else goes through gearbox/status.h.
+ * timeout; the default) and, later, "mysql"; each implements the private
+ * interface core/src/store/backend.h.  The row layout is private to the
+ * backends; everything else goes through gearbox/status.h.
  */
 #ifndef GEARBOX_STORE_H
 #define GEARBOX_STORE_H

@@ -17,6 +17,7 @@ struct gbx_response {
     char *content;   /* NUL-terminated for convenience; may hold NULs */
     size_t content_len;
     char *status_uri; /* of the async job answered (job manager); NULL if none */
+    struct gbx_status *status; /* a sync handler's local status (borrowed); NULL if none */
 };
 
 static gbx_err oom(void) { return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory"); }
@@ -192,6 +193,14 @@ gbx_err gbx_response_set_status_uri(gbx_response *resp, const char *uri) {
 }
 
 const char *gbx_response_status_uri(const gbx_response *resp) { return resp ? resp->status_uri : NULL; }
+
+void gbx_response_set_status(gbx_response *resp, struct gbx_status *status) {
+    if (resp) resp->status = status;
+}
+
+struct gbx_status *gbx_response_status(const gbx_response *resp) {
+    return resp ? resp->status : NULL;
+}
 
 /* Adds `data` to `obj` as "content", base64-encoded with `encoding_key` set
  * to "base64" when it is not UTF-8 (JSON strings cannot hold such bytes). */

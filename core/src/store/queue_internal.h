@@ -17,12 +17,7 @@
 
 #include "gearbox/error.h"
 #include "gearbox/store.h"
-
-/* One queue row.  Strings are malloc'ed (status_id may be NULL). */
-typedef struct gbx__queued {
-    char *ticket, *status_id, *name, *envelope;
-    double due;
-} gbx__queued;
+#include "store/backend.h" /* gbx__queued, gbx__queued_free, gbx__now */
 
 /* Adds a row: job `name` with its serialized `envelope`, for status
  * `status_id` (may be NULL), due at `due`.  `submitted` true marks it
@@ -51,8 +46,5 @@ gbx_err gbx__queue_next_due(double *out, gbx_store *s);
  * deleted (drop, when it is cancelled); *n = rows changed (may be NULL). */
 gbx_err gbx__queue_reschedule(size_t *n, gbx_store *s, const char *status_id, double due);
 gbx_err gbx__queue_drop(size_t *n, gbx_store *s, const char *status_id);
-
-/* Frees `n` rows and the array. */
-void gbx__queued_free(gbx__queued *rows, size_t n);
 
 #endif

@@ -1,8 +1,10 @@
 /* status.c - status objects: the state machine, argument checks and the JSON
- * shape of DESIGN §3.  Rows live in a backend (store_internal.h); every
+ * shape of DESIGN §3.  Rows live in a backend (store/backend.h); every
  * mutator is one atomic backend change that also returns the fresh row.
  * A remote status (status_internal.h) has no store: its row is read from a
- * status object of another service, and its mutators are refused. */
+ * status object of another service, and its mutators are refused.  A local
+ * status (a sync job's) has no store either: its row lives in memory and
+ * its mutators change only that (gbx__change_apply). */
 #include "gearbox/status.h"
 
 #include <math.h>
@@ -12,15 +14,16 @@
 
 #include "gearbox/id.h"
 #include "store/status_internal.h"
-#include "store/store_internal.h"
+#include "store/backend.h"
 
 /* Longest id a caller may choose (generated ones are 28 characters). */
 #define STATUS_ID_MAX 128
 
 struct gbx_status {
-    gbx_store *store;           /* NULL for a remote status */
+    gbx_store *store;           /* NULL for a remote or local status */
     gbx__status_row row;
     bool remote;
+    bool local;
     gbx__status_fetch_fn fetch; /* remote: how refresh reads it again */
     void *fetch_user;
 };
@@ -34,44 +37,8 @@ static gbx_err remote_refused(const gbx_status *status) {
 
 /* ---- states ------------------------------------------------------------ */
 
-static const char *const state_names[] = {
-    [GBX_STATE_UNKNOWN] = "UNKNOWN",       [GBX_STATE_PENDING] = "PENDING",
-    [GBX_STATE_RUNNING] = "RUNNING",       [GBX_STATE_STOPPING] = "STOPPING",
-    [GBX_STATE_STOPPED] = "STOPPED",       [GBX_STATE_CANCELLING] = "CANCELLING",
-    [GBX_STATE_CANCELLED] = "CANCELLED",   [GBX_STATE_COMPLETED] = "COMPLETED",
-};
-#define STATE_COUNT ((int)(sizeof state_names / sizeof state_names[0]))
-
-/* The states each state may move to. */
-static const unsigned transitions[] = {
-    [GBX_STATE_PENDING] = GBX__STATE_BIT(GBX_STATE_RUNNING) | GBX__STATE_BIT(GBX_STATE_STOPPING),
-    [GBX_STATE_RUNNING] = GBX__STATE_BIT(GBX_STATE_COMPLETED) | GBX__STATE_BIT(GBX_STATE_STOPPING),
-    [GBX_STATE_COMPLETED] = GBX__STATE_BIT(GBX_STATE_CANCELLING),
-    [GBX_STATE_STOPPING] = GBX__STATE_BIT(GBX_STATE_STOPPED),
-    [GBX_STATE_STOPPED] = GBX__STATE_BIT(GBX_STATE_CANCELLING),
-    [GBX_STATE_CANCELLING] = GBX__STATE_BIT(GBX_STATE_CANCELLED),
-    [GBX_STATE_CANCELLED] = 0,
-    [GBX_STATE_UNKNOWN] = 0,
-};
-
 /* A state a status can be in (UNKNOWN is not). */
-static bool state_valid(int s) { return s >= GBX_STATE_PENDING && s < STATE_COUNT; }
-
-const char *gbx_state_name(gbx_state state) {
-    return state_valid((int)state) ? state_names[state] : "UNKNOWN";
-}
-
-int gbx_state_from_name(const char *name) {
-    if (!name) return -1;
-    for (int s = GBX_STATE_PENDING; s < STATE_COUNT; s++)
-        if (strcasecmp(state_names[s], name) == 0) return s;
-    return -1;
-}
-
-bool gbx_state_can_transition(gbx_state from, gbx_state to) {
-    if (!state_valid((int)from) || !state_valid((int)to)) return false;
-    return (transitions[from] & GBX__STATE_BIT(to)) != 0;
-}
+static bool state_valid(int s) { return s >= GBX_STATE_PENDING && s <= GBX_STATE_COMPLETED; }
 
 const char *gbx_status_event_name(gbx_status_event event) {
     switch (event) {
@@ -90,7 +57,7 @@ gbx_status_event gbx_status_event_from_name(const char *name) {
 /* The states from which `to` may be reached. */
 static unsigned states_leading_to(gbx_state to) {
     unsigned mask = 0;
-    for (int s = 0; s < STATE_COUNT; s++)
+    for (int s = GBX_STATE_PENDING; s <= GBX_STATE_COMPLETED; s++)
         if (gbx_state_can_transition((gbx_state)s, to)) mask |= GBX__STATE_BIT(s);
     return mask;
 }
@@ -248,6 +215,7 @@ static gbx_err remote_refresh(gbx_status *status);
 gbx_err gbx_status_refresh(gbx_status *status) {
     if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
     if (status->remote) return remote_refresh(status);
+    if (status->local) return GBX_OK;
     gbx__status_row row;
     gbx_err rc = status->store->ops->load(status->store, status->row.id, &row);
     if (rc) return rc;
@@ -304,7 +272,7 @@ gbx_err gbx_status_envelope(char **out, const gbx_status *status) {
     if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no output pointer");
     *out = NULL;
     if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
-    if (status->remote) return GBX_OK; /* another service keeps it */
+    if (status->remote || status->local) return GBX_OK; /* kept elsewhere / none */
     return status->store->ops->load_envelope(status->store, status->row.id, out);
 }
 
@@ -357,6 +325,7 @@ static gbx_err apply(gbx_status *status, gbx__change *change) {
     if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
     if (status->remote) return remote_refused(status);
     change->now = gbx__now();
+    if (status->local) return gbx__change_apply(&status->row, change);
     gbx__status_row row;
     gbx_err rc = status->store->ops->update(status->store, status->row.id, change, &row);
     if (rc) return rc;
@@ -515,6 +484,9 @@ gbx_err gbx_status_counter_add(long long *out, gbx_status *status, const char *n
     if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
     if (!name || !*name) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no counter name");
     if (status->remote) return remote_refused(status);
+    if (status->local)
+        return gbx_error_set(GBX_ERR_METHOD_NOT_ALLOWED,
+                             "status %s of a sync job keeps no counters", status->row.id);
     long long value = 0;
     gbx_err rc = status->store->ops->counter_add(status->store, status->row.id, name, delta,
                                                  &value);
@@ -523,6 +495,8 @@ gbx_err gbx_status_counter_add(long long *out, gbx_status *status, const char *n
 }
 
 bool gbx_status_is_remote(const gbx_status *s) { return s && s->remote; }
+
+bool gbx_status_is_local(const gbx_status *s) { return s && s->local; }
 
 json_t *gbx__status_private(const gbx_status *s) { return s->row.priv; }
 
@@ -675,6 +649,41 @@ static gbx_err remote_refresh(gbx_status *status) {
     return GBX_OK;
 }
 
+/* ---- local statuses ---------------------------------------------------- */
+
+gbx_err gbx__status_new_local(gbx_status **out, const char *operation, const char *component,
+                              const char *uri) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no output handle");
+    *out = NULL;
+    char id[GBX_ID_MAX];
+    gbx_err rc = gbx_id_generate(id, sizeof id, "st");
+    if (rc) return rc;
+    bool oom = false;
+    double now = gbx__now();
+    gbx__status_row row = {
+        .id = dup_or_null(id, &oom),
+        .operation = dup_or_null(operation, &oom),
+        .component = dup_or_null(component, &oom),
+        .uri = dup_or_null(uri, &oom),
+        .state = GBX_STATE_RUNNING,
+        .code = -1,
+        .ctime = now,
+        .mtime = now,
+        .messages = json_array(),
+        .children = json_array(),
+        .meta = json_object(),
+        .events = json_object(),
+        .priv = json_object(),
+    };
+    if (oom || !row.messages || !row.children || !row.meta || !row.events || !row.priv) {
+        gbx__status_row_clear(&row);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    if ((rc = wrap(out, NULL, &row))) return rc;
+    (*out)->local = true;
+    return GBX_OK;
+}
+
 /* ---- collections ------------------------------------------------------- */
 
 void gbx_status_filter_init(gbx_status_filter *filter) {
@@ -694,24 +703,29 @@ gbx_err gbx_status_list(json_t **out, gbx_store *store, const gbx_status_filter 
     gbx_status_filter f;
     gbx_status_filter_init(&f);
     if (filter) f = *filter;
-    f.uri = nonempty(f.uri);
-    f.operation = nonempty(f.operation);
-    f.component = nonempty(f.component);
-    f.scope = nonempty(f.scope);
-    f.state = nonempty(f.state);
-    if (f.state) {
+    gbx__status_query q = {
+        .uri_part = nonempty(f.uri),
+        .state = GBX_STATE_UNKNOWN,
+        .operation = nonempty(f.operation),
+        .component = nonempty(f.component),
+        .scope = nonempty(f.scope),
+        .code = f.code,
+        .progress = f.progress,
+        .count = f.count,
+    };
+    if (nonempty(f.state)) {
         int s = gbx_state_from_name(f.state);
         if (s < 0) return gbx_error_set(GBX_ERR_BAD_REQUEST, "unknown state \"%s\"", f.state);
-        f.state = gbx_state_name((gbx_state)s);
+        q.state = (gbx_state)s;
     }
-    if (f.code < -1)
-        return gbx_error_set(GBX_ERR_BAD_REQUEST, "code filter %d is not a code", f.code);
-    if (f.progress < -1 || f.progress > 100)
+    if (q.code < -1)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "code filter %d is not a code", q.code);
+    if (q.progress < -1 || q.progress > 100)
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "progress filter %d is not between 0 and 100",
-                             f.progress);
-    if (f.count < 0)
-        return gbx_error_set(GBX_ERR_BAD_REQUEST, "count %d must not be negative", f.count);
-    if (f.count == 0) f.count = GBX_STATUS_LIST_DEFAULT;
-    if (f.count > GBX_STATUS_LIST_MAX) f.count = GBX_STATUS_LIST_MAX;
-    return store->ops->list(store, &f, out);
+                             q.progress);
+    if (q.count < 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "count %d must not be negative", q.count);
+    if (q.count == 0) q.count = GBX_STATUS_LIST_DEFAULT;
+    if (q.count > GBX_STATUS_LIST_MAX) q.count = GBX_STATUS_LIST_MAX;
+    return store->ops->list(store, &q, out);
 }

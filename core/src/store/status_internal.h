@@ -40,4 +40,13 @@ typedef gbx_err (*gbx__status_fetch_fn)(void *user, const char *status_uri, json
 gbx_err gbx__status_new_remote(gbx_status **out, const json_t *obj, gbx__status_fetch_fn fetch,
                                void *user);
 
+/* A local status: the throw-away status of a sync job (Gearbox's "st-"
+ * status), kept in memory only.  Id "st-…", state RUNNING, the given
+ * operation, component and resource uri (each may be NULL), no status_uri.
+ * Its mutators work on the memory copy and cost nothing (no store, no
+ * network); refresh keeps it; counters are GBX_ERR_METHOD_NOT_ALLOWED.
+ * *out: free with gbx_status_free. */
+gbx_err gbx__status_new_local(gbx_status **out, const char *operation, const char *component,
+                              const char *uri);
+
 #endif

@@ -7,7 +7,7 @@
  * Every change is one UPDATE ... RETURNING (so the write and the fresh
  * snapshot are one atomic step) except meta, events and private, which are a
  * read-modify-write in a BEGIN IMMEDIATE transaction (SQLite's JSON paths
- * cannot name every key).  Counters and the job queue (queue_internal.h) are
+ * cannot name every key).  Counters and the job queue (backend.h) are
  * one statement each: INSERT ... ON CONFLICT DO UPDATE ... RETURNING, DELETE,
  * UPDATE ... WHERE ticket IN (SELECT ... LIMIT) RETURNING.
  */
@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "gearbox/log.h"
-#include "store/store_internal.h"
+#include "store/backend.h"
 
 /* Schema migrations, applied in order inside one write transaction; the
  * database records how many it has seen in gbx_schema_version.  Later issues
@@ -478,11 +478,58 @@ static char *absolute_path(const char *path) {
     return abs;
 }
 
-gbx_err gbx__store_sqlite_open(gbx_store **out, const gbx__store_options *options) {
+#define DEFAULT_BUSY_TIMEOUT_MS 5000
+
+/* What a "sqlite" config section says (see gearbox/store.h). */
+typedef struct sqlite_options {
+    const char *path;        /* absolute, or relative to base_dir / cwd */
+    int busy_timeout_ms;     /* how long a writer waits for the lock */
+    const char *synchronous; /* "normal" (default) or "full" */
+} sqlite_options;
+
+static gbx_err read_options(sqlite_options *o, const json_t *section) {
+    gbx_err rc = gbx__store_option_string(&o->path, section, "path");
+    if (!rc)
+        rc = gbx__store_option_int(&o->busy_timeout_ms, section, "busy_timeout_ms",
+                                   DEFAULT_BUSY_TIMEOUT_MS, 3600000);
+    if (!rc) rc = gbx__store_option_string(&o->synchronous, section, "synchronous");
+    if (!rc && (!o->path || !*o->path))
+        rc = gbx_error_set(GBX_ERR_BAD_REQUEST,
+                           "status store: \"path\" is required for type \"sqlite\"");
+    return rc;
+}
+
+/* base_dir/path for a relative path (NULL: keep `path`); *out malloc'ed. */
+static gbx_err join_base(char **out, const char *base_dir, const char *path) {
     *out = NULL;
+    if (path[0] == '/' || strcmp(path, ":memory:") == 0 || !base_dir || !*base_dir)
+        return GBX_OK;
+    size_t n = strlen(base_dir) + strlen(path) + 2;
+    if (!(*out = malloc(n))) return out_of_memory();
+    snprintf(*out, n, "%s%s%s", base_dir, base_dir[strlen(base_dir) - 1] == '/' ? "" : "/",
+             path);
+    return GBX_OK;
+}
+
+static gbx_err sq_open_options(gbx_store **out, const sqlite_options *options);
+
+static gbx_err sq_open(gbx_store **out, const json_t *section, const char *base_dir) {
+    *out = NULL;
+    sqlite_options options = {0};
+    char *joined = NULL;
+    gbx_err rc = read_options(&options, section);
+    if (!rc) rc = join_base(&joined, base_dir, options.path);
+    if (rc) return rc;
+    if (joined) options.path = joined;
+    rc = sq_open_options(out, &options);
+    free(joined);
+    return rc;
+}
+
+const gbx__store_backend gbx__store_backend_sqlite = {.type = "sqlite", .open = sq_open};
+
+static gbx_err sq_open_options(gbx_store **out, const sqlite_options *options) {
     const char *path = options->path;
-    if (!path || !*path)
-        return gbx_error_set(GBX_ERR_BAD_REQUEST, "status store: no SQLite path given");
     if (strcmp(path, ":memory:") == 0)
         return gbx_error_set(GBX_ERR_BAD_REQUEST,
                              "status store: \":memory:\" cannot be shared between connections; "
@@ -975,21 +1022,21 @@ static char *like_pattern(const char *s) {
     return p;
 }
 
-static gbx_err sq_list(gbx_store *store, const gbx_status_filter *f, json_t **out) {
+static gbx_err sq_list(gbx_store *store, const gbx__status_query *f, json_t **out) {
     *out = NULL;
     conn *c = NULL;
     sqlite3_stmt *st = NULL;
     gbx_err rc = conn_statement(store, ST_LIST, &c, &st);
     if (rc) return rc;
     char *pattern = NULL;
-    if (f->uri && !(pattern = like_pattern(f->uri))) return out_of_memory();
+    if (f->uri_part && !(pattern = like_pattern(f->uri_part))) return out_of_memory();
     json_t *ids = json_array();
     if (!ids) {
         free(pattern);
         return out_of_memory();
     }
     bind_text(st, 1, pattern);
-    bind_text(st, 2, f->state);
+    bind_text(st, 2, f->state == GBX_STATE_UNKNOWN ? NULL : gbx_state_name(f->state));
     bind_text(st, 3, f->operation);
     bind_text(st, 4, f->component);
     bind_text(st, 5, f->scope);

@@ -35,6 +35,7 @@
 #include "gearbox/schema.h"
 #include "job/job_internal.h"
 #include "store/queue_internal.h"
+#include "store/status_internal.h"
 
 /* stop() is called from signal handlers and from other threads: a lock-free
  * atomic is safe for both. */
@@ -431,13 +432,18 @@ static gbx_worker_result call_handler(gbx_worker *w, handler_entry *h, gbx_job *
 static char *serve_sync(gbx_worker *w, handler_entry *h, gbx_job *job, size_t *len,
                         gbx_worker_result *result, int *code) {
     gbx_response *resp = NULL;
+    gbx_status *local = NULL; /* resp.status(): throw-away, never stored */
     char message[1024];
     char *reply = NULL;
-    if (gbx_response_new(&resp) != GBX_OK) {
+    if (gbx_response_new(&resp) != GBX_OK ||
+        gbx__status_new_local(&local, gbx_job_operation(job), gbx_job_component(job),
+                              gbx_job_resource_uri(job)) != GBX_OK) {
         *code = GBX_ERR_INTERNAL_SERVER_ERROR;
         snprintf(message, sizeof message, "%s", gbx_error_last()->message);
+        gbx_response_free(resp);
         return error_reply(gbx_job_resource_uri(job), gbx_job_operation(job), *code, message, len);
     }
+    gbx_response_set_status(resp, local);
     gbx_jobmanager_set_current(w->jm, job);
     *result = call_handler(w, h, job, resp, code, message, sizeof message);
     if (*result == GBX_WORKER_CONTINUE)
@@ -469,6 +475,7 @@ static char *serve_sync(gbx_worker *w, handler_entry *h, gbx_job *job, size_t *l
         *len = strlen(reply);
     if (w->post) w->post(job, w->hook_user);
     gbx_response_free(resp);
+    gbx_status_free(local);
     return reply;
 }
 

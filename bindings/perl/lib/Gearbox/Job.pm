@@ -292,9 +292,9 @@ sub serialize { Gearbox::Core::gbx_envelope_serialize( $_[0]->_env ) }
 
 sub impltype { 'gearman' }
 
-# The job's status object: a store-backed Gearbox::Status for async jobs,
-# an in-memory one for the sync job a handler receives.  For a job built in
-# the worker: its status once it has run, else undef.
+# The job's status object (store-backed), undef for a sync job (its
+# response carries a throw-away one).  For a job built in the worker: its
+# status once it has run, else undef.
 sub _status_obj {
     my $self = shift;
     if ( !$self->{borrowed} ) {
@@ -307,7 +307,7 @@ sub _status_obj {
     if ($ptr) {
         return $self->{_status} = Gearbox::Status->_wrap( $ptr, borrowed => 1, store_owner => $self->{worker} );
     }
-    return $self->{_status} = Gearbox::Status::Transient->_new($self);
+    return undef;
 }
 
 # on($Gearbox::Job::EVENT_*, $job): $job runs (with event_status set) when

@@ -1,6 +1,6 @@
 # Gearbox::JobResponse - what a handler answers: content, headers, code;
-# status() is the job's status (store-backed for async jobs, in memory for
-# sync ones).  The response a handler receives is valid during the call.
+# status() is the job's status (store-backed for async jobs, a throw-away
+# in-memory one for sync ones).  The response a handler receives is valid during the call.
 package Gearbox::JobResponse;
 
 use strict;
@@ -55,18 +55,22 @@ sub code {
     return;
 }
 
-# A handler's response: its job's status.  The answer of a run job: the
-# started job's status (read again; local or remote), undef without one.
+# A handler's response: its job's status; for a sync job the worker's
+# throw-away status (id "st-...", in memory, never stored), as Gearbox's
+# transient one.  The answer of a run job: the started job's status (read
+# again; local or remote), undef without one.
 sub status {
     my $self = shift;
     die ERR_METHOD_NOT_ALLOWED->new("a handler's response reports to its job's status; it cannot be replaced") if @_;
-    $self->_p;
+    my $ptr = $self->_p;
     if ( $self->{jm} ) {
         my $uri = $self->status_uri;
         return defined $uri && length $uri ? $self->{jm}->status($uri) : undef;
     }
     my $job = $self->{job} or return undef;
-    return $job->_status_obj;
+    my $local = Gearbox::Core::gbx_response_status($ptr) or return $job->_status_obj;
+    # Cached on the job, so that it ends with the handler's call as the job does.
+    return $job->{_status} ||= Gearbox::Status->_wrap( $local, borrowed => 1, store_owner => $job->{worker} );
 }
 
 # The status_uri of the async job this answers (202), or undef.

@@ -232,101 +232,13 @@ sub counter_add {
 # wait([TIMEOUT]): until the status has completed.
 sub wait { my ( $self, $timeout ) = @_; $self->_jm->wait( $self, $timeout ); return }
 
-sub impltype { 'store' }
+# 'transient' for a sync handler's throw-away status (as Gearbox), else 'store'.
+sub impltype { Gearbox::Core::gbx_status_is_local( $_[0]->_p ) ? 'transient' : 'store' }
 
 sub DESTROY {
     my $self = shift;
     return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
     Gearbox::Core::gbx_status_free( delete $self->{ptr} ) if $self->{owned} && $self->{ptr};
 }
-
-# The status of a sync job: kept in memory for the call only, as Gearbox's
-# transient statuses were, so that handlers may report progress and
-# messages whatever the job type.
-package Gearbox::Status::Transient;
-
-our @ISA = ('Gearbox::Status');
-
-sub _new {
-    my ( $class, $job ) = @_;
-    return bless { job => $job, progress => 0, messages => [], children => [], meta => {},
-        state => $Gearbox::Status::STATE_RUNNING, code => -1, failures => 0 }, $class;
-}
-
-sub _live {
-    my $self = shift;
-    Gearbox::Status::_p( $self->{job} ) if $self->{job};    # dies once the handler returned
-    return $self;
-}
-
-sub name         { '' }
-sub uri          { '' }
-sub resource_uri { my $j = $_[0]->_live->{job}; $j ? $j->resource_uri : '' }
-sub operation    { my $j = $_[0]->_live->{job}; $j ? $j->operation : '' }
-sub component    { my $j = $_[0]->_live->{job}; $j ? $j->component : '' }
-sub scope        { '' }
-sub code         { $_[0]->_live->{code} }
-sub concurrency  { 1 }
-sub ctime        { 0 }
-sub mtime        { 0 }
-sub messages     { [ @{ $_[0]->_live->{messages} } ] }
-sub children     { [ @{ $_[0]->_live->{children} } ] }
-sub has_completed { $_[0]->_live->{state} == $Gearbox::Status::STATE_COMPLETED ? 1 : 0 }
-sub is_success    { $_[0]->has_completed && $_[0]{code} == 0 ? 1 : 0 }
-
-sub progress {
-    my $self = shift->_live;
-    return $self->{progress} unless @_;
-    my $p = int shift;
-    die ERR_BAD_REQUEST->new("progress must be 0-100, not $p") if $p < 0 || $p > 100;
-    $self->{progress} = $p if $p > $self->{progress};
-    return;
-}
-sub add_message { my ( $s, $m ) = @_; push @{ $s->_live->{messages} }, defined $m ? "$m" : ''; return }
-sub add_child   { my ( $s, $c ) = @_; push @{ $s->_live->{children} }, "$c"; return }
-
-sub meta {
-    my $self = shift->_live;
-    return { %{ $self->{meta} } } unless @_;
-    if ( @_ == 1 && ref $_[0] eq 'HASH' ) { $self->{meta}{$_} = $_[0]{$_} for keys %{ $_[0] }; return }
-    return $self->{meta}{ $_[0] } if @_ == 1;
-    if ( defined $_[1] ) { $self->{meta}{ $_[0] } = $_[1] } else { delete $self->{meta}{ $_[0] } }
-    return;
-}
-
-sub _complete {
-    my ( $self, $code, $msg ) = @_;
-    $self->_live;
-    die ERR_CONFLICT->new( "state is currently " . Gearbox::Status::state2str( $self->{state} ) )
-        if $self->{state} != $Gearbox::Status::STATE_RUNNING;
-    @$self{qw(state progress code)} = ( $Gearbox::Status::STATE_COMPLETED, 100, $code );
-    push @{ $self->{messages} }, $msg if defined $msg;
-    return;
-}
-sub success { $_[0]->_complete(0) }
-sub fail    { $_[0]->_complete( int( defined $_[1] ? $_[1] : 500 ), $_[2] ) }
-
-sub state {
-    my $self = shift->_live;
-    return $self->{state} unless @_;
-    my $want = shift;
-    $self->{state} = $want =~ /^\d+$/ ? $want : Gearbox::Status::str2state($want);
-    return 1;
-}
-sub failures   { my $s = shift->_live; return $s->{failures} unless @_; $s->{failures} = shift; return }
-sub ytime      { return 0 unless @_ > 1; return }
-sub sync       { $_[0]->_live; return }
-sub as_json    { my $s = shift->_live; return { state => Gearbox::Status::state2str( $s->{state} ), progress => $s->{progress}, messages => [ @{ $s->{messages} } ] } }
-sub starting   { return }
-sub stopping   { return }
-sub parent_uri { '' }
-sub parent     { undef }
-sub checkpoint { $_[0]->_live; return }
-sub is_remote  { 0 }
-sub events     { {} }
-sub cancel     { die ERR_BAD_REQUEST->new("a sync job has no status to cancel") }
-sub on         { die ERR_BAD_REQUEST->new("a sync job has no status to attach PRECANCEL / CANCEL jobs to") }
-sub impltype   { 'transient' }
-sub DESTROY    { }
 
 1;

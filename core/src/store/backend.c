@@ -1,0 +1,120 @@
+/* backend.c - helpers every store backend may use (backend.h). */
+#include "store/backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+gbx_err gbx__store_not_found(const char *id) {
+    return gbx_error_set(GBX_ERR_NOT_FOUND, "status \"%s\" not found", id ? id : "");
+}
+
+gbx_err gbx__store_conflict(gbx_state current) {
+    return gbx_error_set(GBX_ERR_CONFLICT, "state is currently %s", gbx_state_name(current));
+}
+
+double gbx__now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void gbx__status_row_clear(gbx__status_row *row) {
+    if (!row) return;
+    free(row->id);
+    free(row->operation);
+    free(row->component);
+    free(row->uri);
+    free(row->status_uri);
+    free(row->parent_uri);
+    free(row->scope);
+    json_decref(row->messages);
+    json_decref(row->children);
+    json_decref(row->meta);
+    json_decref(row->events);
+    json_decref(row->priv);
+    memset(row, 0, sizeof *row);
+}
+
+void gbx__queued_free(gbx__queued *rows, size_t n) {
+    if (!rows) return;
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].ticket);
+        free(rows[i].status_id);
+        free(rows[i].name);
+        free(rows[i].envelope);
+    }
+    free(rows);
+}
+
+gbx_err gbx__store_option_int(int *out, const json_t *section, const char *key, int dflt,
+                              int max) {
+    const json_t *v = json_object_get(section, key);
+    *out = dflt;
+    if (!v || json_is_null(v)) return GBX_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "status store: \"%s\" must be an integer from 0 to %d", key, max);
+    *out = (int)json_integer_value(v);
+    return GBX_OK;
+}
+
+gbx_err gbx__store_option_string(const char **out, const json_t *section, const char *key) {
+    const json_t *v = json_object_get(section, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) return GBX_OK;
+    if (!json_is_string(v))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "status store: \"%s\" must be a string", key);
+    *out = json_string_value(v);
+    return GBX_OK;
+}
+
+/* Appends a copy of `text` to a JSON array. */
+static gbx_err append_text(json_t *array, const char *text) {
+    if (json_array_append_new(array, json_string(text)) != 0)
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    return GBX_OK;
+}
+
+/* object[key] = copy of value; NULL value deletes the key. */
+static gbx_err set_key(json_t *object, const char *key, const json_t *value) {
+    if (!value) {
+        json_object_del(object, key);
+        return GBX_OK;
+    }
+    if (json_object_set_new(object, key, json_deep_copy(value)) != 0)
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    return GBX_OK;
+}
+
+gbx_err gbx__change_apply(gbx__status_row *row, const gbx__change *ch) {
+    bool guarded = ch->kind == GBX__CHANGE_STATE || ch->kind == GBX__CHANGE_COMPLETE ||
+                   ch->kind == GBX__CHANGE_FINISH_CANCEL;
+    if (guarded && !(ch->allowed_from & GBX__STATE_BIT(row->state)))
+        return gbx__store_conflict(row->state);
+    if (ch->now > row->mtime) row->mtime = ch->now;
+    switch (ch->kind) {
+    case GBX__CHANGE_STATE: row->state = ch->to; return GBX_OK;
+    case GBX__CHANGE_COMPLETE:
+    case GBX__CHANGE_FINISH_CANCEL:
+        row->state = ch->to;
+        row->progress = 100;
+        if (ch->kind == GBX__CHANGE_COMPLETE || row->code < 0) row->code = ch->number;
+        return ch->text ? append_text(row->messages, ch->text) : GBX_OK;
+    case GBX__CHANGE_PROGRESS:
+        if (ch->number > row->progress) row->progress = ch->number;
+        return GBX_OK;
+    case GBX__CHANGE_MESSAGE: return append_text(row->messages, ch->text);
+    case GBX__CHANGE_CHILD: return append_text(row->children, ch->text);
+    case GBX__CHANGE_META: return set_key(row->meta, ch->text, ch->value);
+    case GBX__CHANGE_EVENT: return set_key(row->events, ch->text, ch->value);
+    case GBX__CHANGE_PRIVATE: return set_key(row->priv, ch->text, ch->value);
+    case GBX__CHANGE_CONCURRENCY:
+        row->concurrency = row->concurrency + ch->number < 0 ? 0 : row->concurrency + ch->number;
+        return GBX_OK;
+    case GBX__CHANGE_FAILURE: row->failures++; return GBX_OK;
+    case GBX__CHANGE_YTIME: row->ytime = ch->real; return GBX_OK;
+    case GBX__CHANGE_ENVELOPE: return GBX_OK; /* the envelope is not part of the row */
+    }
+    return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "unknown status change %d", (int)ch->kind);
+}

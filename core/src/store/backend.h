@@ -1,0 +1,260 @@
+/* backend.h - the status store backend interface (private): what status.c
+ * and store.c call and every backend (store_sqlite.c; MariaDB next)
+ * implements.  Backends include this header and gearbox/state.h only.
+ *
+ * THE CONTRACT A BACKEND FULFILS
+ *
+ * Layering.  status.c owns the rules: the state machine, argument checks,
+ * UTF-8, ids, the JSON shape, remote statuses (another service's, read over
+ * HTTP) and local ones (a sync job's, in memory): those never reach a
+ * backend.  store.c opens a backend by its config `type` (its table of
+ * gbx__store_backend) and checks the job queue's arguments.  A backend owns
+ * rows and keeps them; it validates nothing that status.c already checked.
+ *
+ * Handle.  open() returns a struct whose first member is `struct gbx_store`
+ * with `ops` set.  The handle is shared by every thread of the process and
+ * every call may come from any thread at once (e.g. one connection per
+ * thread).  Several processes may open the same database at once; nothing
+ * may rely on being the only writer.  A handle does not cross fork(): in the
+ * child every call fails with GBX_ERR_INTERNAL_SERVER_ERROR and close()
+ * frees the handle without touching the parent's connections.
+ *
+ * Errors.  Every failing call returns its gbx_err after gbx_error_set():
+ * an unknown status id is gbx__store_not_found(id) (GBX_ERR_NOT_FOUND), a
+ * failed state precondition gbx__store_conflict(current state), a duplicate
+ * id or ticket GBX_ERR_CONFLICT, bad settings in open() GBX_ERR_BAD_REQUEST,
+ * everything the database says GBX_ERR_INTERNAL_SERVER_ERROR with its
+ * message.  On failure an output holds nothing the caller must free.
+ *
+ * Rows.  A status row is a gbx__status_row.  insert() assigns seq, a number
+ * that grows with each insert across all processes.  States are stored by
+ * name (gbx_state_name) or number, as the backend likes; what load() hands
+ * back must equal what was written.  Times are unix seconds as doubles and
+ * must keep sub-second precision (at least milliseconds).  messages and
+ * children are JSON arrays kept in order, meta/events/priv JSON objects;
+ * none of them is ever NULL in a row handed back.  code is -1 while unset.
+ *
+ * Changes.  Every write to a status is one gbx__change, applied atomically
+ * with respect to every other writer of the same database, in any process
+ * (one UPDATE, or a short write-locked transaction): two concurrent
+ * MESSAGE changes both land, two concurrent STATE changes from the same
+ * state let exactly one win.  Each also sets mtime = MAX(mtime, change.now)
+ * (mtime never goes backwards) and hands back the row as it is right after
+ * this change (not a later read).  A change whose precondition
+ * (allowed_from) fails changes nothing, not even mtime.  What each kind
+ * means is said at gbx__change_kind; gbx__change_apply() is the same in C,
+ * on a row in memory.
+ *
+ * Collections.  list() returns at most query->count ids of the rows that
+ * match every set field, ordered by ctime descending, then seq descending
+ * (the later created first when two share a ctime).
+ *
+ * Counters.  counter_add() is one atomic increment of the counter (id, name)
+ * (created at 0), returning the new value: N concurrent adds of 1 yield N
+ * distinct values.  Counters live as long as the database.
+ *
+ * Events and private.  events and priv are kept beside the status and never
+ * shown in its JSON; they are changed key by key (EVENT, PRIVATE) like meta.
+ *
+ * Envelopes.  insert() keeps the envelope text given (NULL: none); ENVELOPE
+ * replaces it; load_envelope() reads it back.  It is opaque text.
+ *
+ * The job queue.  Each queue call is one atomic statement, and a queued row
+ * goes to exactly one caller: queue_take() deletes the row and says so only
+ * to the one caller that deleted it (if due <= now + 0.5); queue_claim_due()
+ * marks up to `max` due rows (due <= now, and submitted == 0 or submitted <
+ * now - resubmit_after) as submitted = now and returns them, earliest due
+ * first, so that a due row goes to one caller per resubmit window even when
+ * several schedulers run at once.  queue_next_due() is the earliest due of
+ * rows not submitted (0 if none); queue_reschedule() sets due and submitted
+ * = 0 for every row of a status; queue_drop() deletes them.  Queue rows are
+ * not tied to status rows (status_id may be NULL or name a status that does
+ * not exist).
+ *
+ * Schema.  open() creates or migrates the backend's schema (in one
+ * transaction, safe when several processes open a new database at once).
+ *
+ * Proof.  tests/unit/test_store_sqlite.c, test_status*.c and test_queue.c
+ * hold these promises for "sqlite" (concurrent writers in threads and
+ * processes included); a second backend passes them too.
+ */
+#ifndef GBX_STORE_BACKEND_H
+#define GBX_STORE_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "gearbox/error.h"
+#include "gearbox/state.h"
+
+/* The handle gearbox/store.h names opaquely (C11 allows the same typedef
+ * twice); its layout is below. */
+typedef struct gbx_store gbx_store;
+
+/* One status row, as a backend hands it to status.c.  Strings are malloc'ed
+ * (NULL when unset), arrays/objects are owned references. */
+typedef struct gbx__status_row {
+    int64_t seq;              /* creation sequence: later created, larger */
+    char *id;
+    char *operation;
+    char *component;
+    char *uri;
+    char *status_uri;
+    char *parent_uri;
+    char *scope;
+    gbx_state state;
+    int progress;
+    int code;                 /* -1 while unset */
+    int failures;
+    int concurrency;
+    double ctime, mtime, ytime; /* unix seconds, sub-second precision */
+    json_t *messages;         /* array of strings */
+    json_t *children;         /* array of strings */
+    json_t *meta;             /* object */
+    json_t *events;           /* object {"PRECANCEL": {"name", "envelope"}, ...} */
+    json_t *priv;             /* object: orchestration bookkeeping (status_internal.h) */
+} gbx__status_row;
+
+/* Set of states as a bit mask. */
+#define GBX__STATE_BIT(state) (1u << (unsigned)(state))
+
+typedef enum gbx__change_kind {
+    GBX__CHANGE_STATE,       /* state = to, if the stored state is in allowed_from */
+    GBX__CHANGE_COMPLETE,    /* state = to, progress 100, code = number, append text if
+                                not NULL; only if the stored state is in allowed_from */
+    GBX__CHANGE_PROGRESS,    /* progress = MAX(progress, number) */
+    GBX__CHANGE_MESSAGE,     /* append text to messages */
+    GBX__CHANGE_CHILD,       /* append text to children */
+    GBX__CHANGE_META,        /* meta[text] = value; value NULL deletes the key */
+    GBX__CHANGE_CONCURRENCY, /* concurrency = MAX(0, concurrency + number) */
+    GBX__CHANGE_FAILURE,     /* failures += 1 */
+    GBX__CHANGE_YTIME,       /* ytime = real */
+    GBX__CHANGE_ENVELOPE,    /* envelope = text (NULL clears it) */
+    GBX__CHANGE_EVENT,       /* events[text] = value; value NULL deletes the key */
+    GBX__CHANGE_PRIVATE,     /* private[text] = value; value NULL deletes the key */
+    GBX__CHANGE_FINISH_CANCEL, /* state = to, progress 100, code = number unless a code
+                                  is set, append text if not NULL; only if the stored
+                                  state is in allowed_from */
+} gbx__change_kind;
+
+/* One change; every change also sets mtime = MAX(mtime, now). */
+typedef struct gbx__change {
+    gbx__change_kind kind;
+    double now;
+    unsigned allowed_from;   /* STATE, COMPLETE, FINISH_CANCEL: GBX__STATE_BIT mask */
+    gbx_state to;            /* STATE, COMPLETE, FINISH_CANCEL */
+    int number;              /* COMPLETE, FINISH_CANCEL: code; PROGRESS; CONCURRENCY: delta */
+    double real;             /* YTIME */
+    const char *text;        /* MESSAGE, CHILD, META/EVENT/PRIVATE key, COMPLETE and
+                                FINISH_CANCEL message, ENVELOPE */
+    const json_t *value;     /* META, EVENT, PRIVATE */
+} gbx__change;
+
+/* A collection query, already checked and normalised by status.c: NULL /
+ * GBX_STATE_UNKNOWN / -1 mean "any". */
+typedef struct gbx__status_query {
+    const char *uri_part;    /* substring of uri, ASCII case-insensitive, taken
+                                literally (no wildcards) */
+    gbx_state state;
+    const char *operation, *component, *scope; /* exact */
+    int code, progress;
+    int count;               /* 1 to GBX_STATUS_LIST_MAX */
+} gbx__status_query;
+
+/* One row of the job queue (queue_internal.h).  Strings are malloc'ed
+ * (status_id may be NULL). */
+typedef struct gbx__queued {
+    char *ticket, *status_id, *name, *envelope;
+    double due;
+} gbx__queued;
+
+typedef struct gbx__store_ops {
+    const char *name; /* the config type, e.g. "sqlite" */
+    /* Closes every connection and frees the handle. */
+    void (*close)(gbx_store *store);
+    /* Inserts `row` (seq is assigned by the backend, events and priv start
+     * as {}; the rest is kept as given) with its envelope (NULL: none); *out
+     * receives the stored row.  GBX_ERR_CONFLICT if the id exists. */
+    gbx_err (*insert)(gbx_store *store, const gbx__status_row *row, const char *envelope,
+                      gbx__status_row *out);
+    /* Reads one row; gbx__store_not_found if there is none. */
+    gbx_err (*load)(gbx_store *store, const char *id, gbx__status_row *out);
+    /* *out: malloc'ed envelope, NULL when none is kept. */
+    gbx_err (*load_envelope)(gbx_store *store, const char *id, char **out);
+    /* Applies one change atomically; *out receives the row after it.  A state
+     * change whose precondition fails is gbx__store_conflict(current state). */
+    gbx_err (*update)(gbx_store *store, const char *id, const gbx__change *change,
+                      gbx__status_row *out);
+    /* Ids matching the query, ctime descending then seq descending.  *out:
+     * new array reference. */
+    gbx_err (*list)(gbx_store *store, const gbx__status_query *query, json_t **out);
+    /* counter[id, name] += delta (created at 0) in one atomic statement;
+     * *out = the new value.  gbx__store_not_found if the status does not exist. */
+    gbx_err (*counter_add)(gbx_store *store, const char *id, const char *name,
+                           long long delta, long long *out);
+
+    /* The job queue, each one atomic statement (see the contract above).
+     * `now`/`submitted` are the caller's clock (gbx__now()); submitted 0 =
+     * not submitted yet.  Arguments are checked by store.c. */
+    gbx_err (*queue_put)(gbx_store *store, const gbx__queued *row, double submitted);
+    gbx_err (*queue_take)(gbx_store *store, const char *ticket, double now, bool *taken);
+    /* *out: malloc'ed array (NULL when *n is 0), freed with gbx__queued_free. */
+    gbx_err (*queue_claim_due)(gbx_store *store, double now, double resubmit_after,
+                               size_t max, gbx__queued **out, size_t *n);
+    gbx_err (*queue_next_due)(gbx_store *store, double *out);
+    /* *n = rows changed. */
+    gbx_err (*queue_reschedule)(gbx_store *store, const char *status_id, double due,
+                                size_t *n);
+    gbx_err (*queue_drop)(gbx_store *store, const char *status_id, size_t *n);
+} gbx__store_ops;
+
+/* Every backend handle starts with this. */
+struct gbx_store {
+    const gbx__store_ops *ops;
+};
+
+/* A backend as store.c's table lists it. */
+typedef struct gbx__store_backend {
+    const char *type; /* the config section's "type" */
+    /* Opens the store `section` describes (the whole config section, "type"
+     * included), creating the schema if needed; `base_dir` (may be NULL =
+     * current directory) resolves relative file paths. */
+    gbx_err (*open)(gbx_store **out, const json_t *section, const char *base_dir);
+} gbx__store_backend;
+
+/* The backends of this build (store.c's table names each). */
+extern const gbx__store_backend gbx__store_backend_sqlite;
+
+/* ---- helpers for every backend (backend.c) ------------------------------ */
+
+/* Sets and returns GBX_ERR_NOT_FOUND `status "<id>" not found`. */
+gbx_err gbx__store_not_found(const char *id);
+
+/* Sets and returns GBX_ERR_CONFLICT `state is currently <STATE>`. */
+gbx_err gbx__store_conflict(gbx_state current);
+
+/* Current time, unix seconds with sub-second precision. */
+double gbx__now(void);
+
+/* Frees what the row owns and zeroes it (NULL is accepted). */
+void gbx__status_row_clear(gbx__status_row *row);
+
+/* Frees `n` queue rows and the array. */
+void gbx__queued_free(gbx__queued *rows, size_t n);
+
+/* What `change` means, applied to a row in memory (all but ENVELOPE, which
+ * is not part of the row): a failed precondition is gbx__store_conflict and
+ * leaves the row as it was.  Local statuses (status.c) live by it; a backend
+ * may use it for a read-modify-write inside its write-locked transaction. */
+gbx_err gbx__change_apply(gbx__status_row *row, const gbx__change *change);
+
+/* Reads an optional member of a config section: *out = dflt (NULL) when it
+ * is absent or null; GBX_ERR_BAD_REQUEST "status store: ..." when it is not
+ * an integer from 0 to `max` / not a string.  The string is borrowed. */
+gbx_err gbx__store_option_int(int *out, const json_t *section, const char *key, int dflt,
+                              int max);
+gbx_err gbx__store_option_string(const char **out, const json_t *section, const char *key);
+
+#endif
