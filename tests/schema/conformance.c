@@ -311,7 +311,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (total_fail) {
-        printf("\n%d mandatory case(s) failed\n", total_fail);
+        printf("\n%d mandatory case(s) or required dialect(s) failed\n", total_fail);
         return 1;
     }
     printf("\nall mandatory cases pass\n");
