@@ -141,7 +141,8 @@ gbx_err gbx_jobmanager_submit(gbx_jobmanager *jm, const char *function, const ch
                               const char *workload, size_t len);
 
 /* Scheduler step: submits every due queue row (claimed atomically, so
- * several gateways may run it), clears ytime of their statuses; *submitted =
+ * several gateways may run it), clearing the ytime of each one's status before
+ * submitting it (a finished job never shows ytime); *submitted =
  * rows submitted, *next_due = earliest future due (0 = none).  Either out may
  * be NULL. */
 gbx_err gbx_jobmanager_run_due(size_t *submitted, double *next_due, gbx_jobmanager *jm);

@@ -795,21 +795,21 @@ gbx_err gbx_jobmanager_run_due(size_t *submitted, double *next_due, gbx_jobmanag
     if (err != GBX_OK) return err;
     for (size_t i = 0; i < n; i++) {
         gbx__queued *r = &rows[i];
+        /* It runs now, whatever time was shown (a reschedule may have moved
+         * the row).  Cleared before the submit: a fast worker must never
+         * finish the job while its status still shows ytime. */
+        gbx_status *st = NULL;
+        if (r->status_id && gbx_status_fetch(&st, jm->store, r->status_id) == GBX_OK &&
+            gbx_status_ytime(st) > 0 && gbx_status_set_ytime(st, 0) != GBX_OK)
+            gbx_log(GBX_LOG_WARN, "scheduler: status %s: cannot clear ytime: %s", r->status_id,
+                    gbx_error_last()->message);
+        gbx_status_free(st);
         if (gbx_jobmanager_submit(jm, r->name, r->ticket, r->envelope, strlen(r->envelope)) == GBX_OK) {
             done++;
         } else {
             gbx_log(GBX_LOG_WARN, "scheduler: job %s (ticket %s) not submitted, trying again in %g s: %s",
                     r->name, r->ticket, jm->resubmit_after, gbx_error_last()->message);
         }
-        if (!r->status_id) continue;
-        gbx_status *st = NULL;
-        if (gbx_status_fetch(&st, jm->store, r->status_id) == GBX_OK) {
-            /* It runs now, whatever time was shown (a reschedule may have moved the row). */
-            if (gbx_status_ytime(st) > 0 && gbx_status_set_ytime(st, 0) != GBX_OK)
-                gbx_log(GBX_LOG_WARN, "scheduler: status %s: cannot clear ytime: %s", r->status_id,
-                        gbx_error_last()->message);
-        }
-        gbx_status_free(st);
     }
     gbx__queued_free(rows, n);
     gbx_error_clear();
