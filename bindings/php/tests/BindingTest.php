@@ -191,7 +191,7 @@ final class BindingTest extends TestCase
         $this->assertSame(3, $st->counter_add('n', 3));
         $st->checkpoint();
         $cancel = $st->cancel();
-        $this->assertSame('cancel', $cancel->operation());
+        $this->assertSame('update', $cancel->operation());
         $st->sync();
         $this->assertSame(Status::STATE_CANCELLED, $st->state());
         $this->assertSame(410, $st->code());

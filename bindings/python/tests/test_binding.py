@@ -334,7 +334,7 @@ def test_status_events_cancel_and_checkpoint(jm):
     st.checkpoint()  # PENDING: goes on
 
     cancel = st.cancel()
-    assert cancel.operation() == "cancel" and cancel.resource_uri() == st.uri()
+    assert cancel.operation() == "update" and cancel.resource_uri() == st.uri()
     st.sync()
     assert st.state() == gearbox.STATE_CANCELLED and st.code() == 410
     cancel.wait(BOUND)
