@@ -947,9 +947,11 @@ class JobManager
     /** One scheduler step: [jobs submitted, next due time or 0]. */
     public function run_due() { return \gbx_jobmanager_run_due($this->ptr); }
 
-    /** Agents [['name' => handler, 'require' => [...]], ...] levelled by
-     * dependency, as in Gearbox: a plain array of levels, each an array of
-     * the Jobs that run in parallel.  Change it as you like before
+    /** Agents levelled by dependency, as in Gearbox: Gearbox's form
+     * [handler => ['require' => [handlers], 'type' => 'SYNC', 'method' =>
+     * 'PUT', 'uri' => ...]] (a method makes a REST job, to uri or else to
+     * the key) or [['name' => handler, 'require' => [...]], ...].  A plain
+     * array of levels, each an array of the Jobs that run in parallel.  Change it as you like before
      * job_queue_run (array_push($q[1], $job), add, remove, reorder levels). */
     public function job_queue($agents)
     {

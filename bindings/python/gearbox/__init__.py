@@ -1052,9 +1052,11 @@ class JobManager(_Handle):
         return tuple(_core.gbx_jobmanager_run_due(self._p()))
 
     def job_queue(self, agents):
-        """Agents [{"name": handler, "require": [names]}, ...] levelled by
-        dependency, as in Gearbox: a plain list of levels, each a list of
-        the Jobs that run in parallel.  Change it as you like (append a
+        """Agents levelled by dependency, as in Gearbox: Gearbox's
+        {handler: {"require": [handlers], "type": "SYNC", "method": "PUT",
+        "uri": ...}} (a method makes a REST job to uri, else to the key) or
+        [{"name": handler, "require": [names]}, ...].  A plain list of
+        levels, each a list of the Jobs that run in parallel.  Change it as you like (append a
         job to a level, add, remove or reorder levels) before
         job_queue_run."""
         q = _core.gbx_jobmanager_job_queue(self._p(), agents)

@@ -178,8 +178,10 @@ sub reschedule {
 # One scheduler step: (jobs submitted, next due time or 0).
 sub run_due { my @r = Gearbox::Core::gbx_jobmanager_run_due( $_[0]->_p ); return @r }
 
-# job_queue(\@agents): agents [{name => handler, require => [...]}, ...]
-# levelled by dependency: as in Gearbox, an arrayref of levels (arrayrefs
+# job_queue(\%agents | \@agents): agents levelled by dependency, in
+# Gearbox's form {handler => {require => [handlers], type => 'SYNC',
+# method => 'PUT', uri => ...}} (a method makes a REST job, to uri or else
+# to the key) or as [{name => handler, require => [...]}, ...]: as in Gearbox, an arrayref of levels (arrayrefs
 # of Gearbox::Job), blessed into Gearbox::JobQueue for levels/jobs/reverse.
 # The jobs are the caller's: change the levels before job_queue_run.
 sub job_queue {
