@@ -607,16 +607,18 @@ static void test_stopping_never_starts(void) {
     gbx_status_free(st);
 }
 
-/* An envelope of `handler` for `arg` with event jobs do_put_test_event_v1
- * on each of `events`; caller frees. */
-static char *envelope_with_events(const char *handler, const char *arg, const char *status_id,
-                                  const gbx_job_event *events, size_t n) {
+/* An envelope of `handler` for `arg` (status `status_id`) whose `events`
+ * each run `event` (an envelope; NULL: do_put_test_event_v1 with a status
+ * of its own); caller frees. */
+static char *envelope_on(const char *handler, const char *arg, const char *status_id,
+                         const gbx_job_event *events, size_t n, const char *event) {
     char *w = envelope(handler, "async", "create", arg, status_id, NULL);
-    char *e = envelope("do_put_test_event_v1", "async", "create", "event", NULL, NULL);
+    char *e = event ? NULL : envelope("do_put_test_event_v1", "async", "create", "event", NULL, NULL);
+    if (!event) event = e;
     gbx_envelope *env = NULL, *eenv = NULL;
     gbx_job *job = NULL, *ejob = NULL;
     CHECK_INT(gbx_envelope_parse(&env, w, strlen(w)), GBX_OK);
-    CHECK_INT(gbx_envelope_parse(&eenv, e, strlen(e)), GBX_OK);
+    CHECK_INT(gbx_envelope_parse(&eenv, event, strlen(event)), GBX_OK);
     CHECK_INT(gbx_job_new(&job, env), GBX_OK);
     CHECK_INT(gbx_job_new(&ejob, eenv), GBX_OK);
     for (size_t i = 0; i < n; i++) CHECK_INT(gbx_job_on(job, events[i], ejob), GBX_OK);
@@ -628,6 +630,11 @@ static char *envelope_with_events(const char *handler, const char *arg, const ch
     gbx_envelope_free(eenv);
     free(e);
     return w;
+}
+
+static char *envelope_with_events(const char *handler, const char *arg, const char *status_id,
+                                  const gbx_job_event *events, size_t n) {
+    return envelope_on(handler, arg, status_id, events, n, NULL);
 }
 
 /* Waits until `st` has `n` children and the first n have completed;
@@ -733,17 +740,9 @@ static void test_cancel_retrying_child(void) {
     if (!parent || !st) return;
     CHECK_INT(gbx_status_transition(parent, GBX_STATE_PENDING, GBX_STATE_RUNNING), GBX_OK);
     atomic_store(&scheduler_paused, 1);
-    char *w = envelope("do_put_test_thing_v1", "async", "create", "again", gbx_status_id(st), NULL);
     char *p = envelope("do_put_test_last_v1", "async", "create", "parent", gbx_status_id(parent), NULL);
-    gbx_envelope *env = NULL, *penv = NULL;
-    gbx_job *job = NULL, *pjob = NULL;
-    CHECK_INT(gbx_envelope_parse(&env, w, strlen(w)), GBX_OK);
-    CHECK_INT(gbx_envelope_parse(&penv, p, strlen(p)), GBX_OK);
-    CHECK_INT(gbx_job_new(&job, env), GBX_OK);
-    CHECK_INT(gbx_job_new(&pjob, penv), GBX_OK);
-    CHECK_INT(gbx_job_on(job, GBX_EVENT_COMPLETED, pjob), GBX_OK);
-    free(w);
-    CHECK_INT(gbx_envelope_serialize(&w, gbx_job_envelope(job)), GBX_OK);
+    gbx_job_event completed = GBX_EVENT_COMPLETED;
+    char *w = envelope_on("do_put_test_thing_v1", "again", gbx_status_id(st), &completed, 1, p);
     CHECK_INT(gbx_status_set_envelope(st, w), GBX_OK);
     submit_background("do_put_test_thing_v1", w);
     /* Its first attempt asks for a retry: the next one waits in the queue. */
@@ -766,10 +765,6 @@ static void test_cancel_retrying_child(void) {
     CHECK(gbx_status_is_success(parent));
     CHECK(has_message(parent, "step 3"));
     gbx_status_free(c);
-    gbx_job_free(job);
-    gbx_job_free(pjob);
-    gbx_envelope_free(env);
-    gbx_envelope_free(penv);
     free(w);
     free(p);
     gbx_status_free(st);
