@@ -916,12 +916,15 @@ class JobManager
         return new JobResponse(\gbx_jobmanager_delay($this->ptr, $job->_ptr(), (float)$seconds), null, null, $this);
     }
 
-    /** Runs the job (which has a status) again after a Fibonacci pause;
-     * throws the final error once the attempts are used up.  (Gearbox's
-     * $max_delay / $max_jitter are the config's "jobs" section now.) */
+    /** Runs the job (which has a status) again after a Fibonacci pause
+     * capped at $max_delay s, plus up to $max_jitter s when the pause is
+     * above it, as Gearbox's retry (null: jobs.retry_max_delay 300,
+     * jobs.retry_max_jitter 15); throws the final error once
+     * jobs.retry_max_attempts (25; 0 = no limit) are used up. */
     public function retry($job, $max_delay = null, $max_jitter = null)
     {
-        \gbx_jobmanager_retry($this->ptr, $job->_ptr());
+        \gbx_jobmanager_retry($this->ptr, $job->_ptr(), $max_delay === null ? 0.0 : (float)$max_delay,
+                              $max_jitter === null ? -1.0 : (float)$max_jitter);
     }
 
     /** A status by id or uri: from the store, or read over HTTP (read-only)
@@ -955,9 +958,11 @@ class JobManager
     /** One scheduler step: [jobs submitted, next due time or 0]. */
     public function run_due() { return \gbx_jobmanager_run_due($this->ptr); }
 
-    /** Agents [['name' => handler, 'require' => [...]], ...] levelled by
-     * dependency, as in Gearbox: a plain array of levels, each an array of
-     * the Jobs that run in parallel.  Change it as you like before
+    /** Agents levelled by dependency, as in Gearbox: Gearbox's form
+     * [handler => ['require' => [handlers], 'type' => 'SYNC', 'method' =>
+     * 'PUT', 'uri' => ...]] (a method makes a REST job, to uri or else to
+     * the key) or [['name' => handler, 'require' => [...]], ...].  A plain
+     * array of levels, each an array of the Jobs that run in parallel.  Change it as you like before
      * job_queue_run (array_push($q[1], $job), add, remove, reorder levels). */
     public function job_queue($agents)
     {

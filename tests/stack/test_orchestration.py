@@ -94,7 +94,7 @@ def cancel_accepted(client, status_uri):
     r = cancel(client, status_uri)
     assert r.status == 202, r
     c = r.json()
-    assert c["operation"] == "cancel", c
+    assert c["operation"] == "update", c
     assert c["uri"] == status_uri, c
     assert STATUS_ID.search(c["status_uri"]) and c["status_uri"] != status_uri, c
     assert r.headers["Location"] == c["status_uri"], r.headers
@@ -410,7 +410,7 @@ def test_cancel_parent_cancels_its_children(orch, client, barn):
     # The children were cancelled too (across services for the neighbour),
     # their cancellations children of this one.
     cancels = [client.status(uri) for uri in c_done["children"]]
-    assert sorted(x["uri"] for x in cancels if x["operation"] == "cancel") == sorted([helper_uri, neighbour_uri]), \
+    assert sorted(x["uri"] for x in cancels if x["operation"] == "update") == sorted([helper_uri, neighbour_uri]), \
         c_done
     for uri, who in ((helper_uri, name + "-helper1"), (neighbour_uri, name + "-neighbour1")):
         child = wait_status(client, uri, lambda st: st["state"] == "CANCELLED", "child %s cancelled" % who)
@@ -501,3 +501,26 @@ def test_agents_failure_and_cycle(client, barn):
                 {"agents": [{"name": a, "require": [b]}, {"name": b, "require": [a]}]}, method="POST")
     assert cycle["code"] == 500, cycle
     assert "cycle" in cycle["messages"][-1], cycle
+
+
+def test_agents_in_gearboxs_object_form(client, barn):
+    """Gearbox's {handler: {"require": [...]}} form runs as the list form; a
+    REST agent (method + the key as its URI) that answers an error (the
+    gateway knows no such resource) fails the runner with that code, and
+    the agents after it never start."""
+    agents = {a["name"]: {"require": a["require"]} for a in diamond(barn[1])}
+    done = run(client, barn, "agents", None, {"agents": agents, "content": {"field": "north"}}, method="POST")
+    assert done["code"] == 0 and done["progress"] == 100, done
+    lines = progress_lines(done)
+    assert lines[0] == "A at progress 1", done
+    assert sorted(lines[1:3]) == ["B at progress 33", "C at progress 33"], done
+    assert lines[3:] == ["D at progress 66"], done
+
+    a, d = ("do_agent_%s_%s_v1" % (barn[1], x) for x in "ad")
+    missing = client.base + url(barn, "nothing", "here")
+    failed = run(client, barn, "agents", None,
+                 {"agents": {a: {}, missing: {"method": "GET", "require": [a]}, d: {"require": [missing]}},
+                  "content": {"field": "north"}}, method="POST")
+    assert failed["code"] == 400, failed
+    assert any('agent "GET %s" answered 400' % missing in m for m in failed["messages"]), failed
+    assert progress_lines(failed) == ["A at progress 1"], failed

@@ -38,7 +38,7 @@ static const char *const handlers[] = {
 
 static json_t *parse(const char *text) {
     json_error_t e;
-    json_t *v = json_loads(text, 0, &e);
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
     if (!v) fprintf(stderr, "bad test JSON: %s: %s\n", text, e.text);
     return v;
 }
@@ -123,8 +123,9 @@ static void test_errors(void) {
               "ERR 500: agents form a dependency cycle: \"" A "\" requires \"" B "\" requires \"" C
               "\" requires \"" A "\"");
     /* Malformed lists. */
-    CHECK_STR(level_text("{\"name\": \"" A "\"}"),
-              "ERR 500: agents must be a list of {\"name\": handler, \"require\": [agent names]} objects");
+    CHECK_STR(level_text("3"),
+              "ERR 500: agents must be an object {handler: {\"require\": [handler names]}} or a list of "
+              "{\"name\": handler, \"require\": [agent names]} objects");
     CHECK_STR(level_text("[{\"name\": \"" A "\"}, 3]"), "ERR 500: agent #2 is not an object");
     CHECK_STR(level_text("[{\"require\": [\"" A "\"]}]"), "ERR 500: agent #1 has no \"name\" (its handler)");
     CHECK_STR(level_text("[{\"name\": \"\"}]"), "ERR 500: agent #1 has no \"name\" (its handler)");
@@ -227,6 +228,65 @@ static void test_jobs(void) {
     static const char prefix[] = "ERR 500: agent \"" A "\": invalid job envelope: ";
     CHECK(strncmp(level_text("[{\"name\": \"" A "\", \"envelope\": {\"version\": 1}}]"), prefix,
                   strlen(prefix)) == 0);
+}
+
+/* Gearbox's object form: {handler: {"require": [...], "type": "SYNC",
+ * "method": M, "uri": U}}, levelled as the list form (Gearbox's own
+ * workers/test-agents/conf/test-agents-agents.conf, "register"). */
+#define GEARBOX_REGISTER                                                                           \
+    "{\"" A "\": {}, \"" B "\": {\"require\": [\"" A "\"]}, \"" C "\": {\"require\": [\"" A "\"]},"      \
+    " \"" D "\": {\"require\": [\"" B "\", \"" C "\"]}}"
+
+static void test_object_form(void) {
+    CHECK_STR(level_text(GEARBOX_REGISTER), "A|B,C|D");
+    /* Keys out of order, [] and null for {} (PHP encodes an empty array as []). */
+    CHECK_STR(level_text("{\"" D "\": {\"require\": [\"" C "\"]}, \"" C "\": {\"require\": [\"" A "\"]},"
+                         " \"" A "\": [], \"" B "\": null}"),
+              "A,B|C|D");
+    CHECK_STR(level_text("{}"), "");
+    /* The errors of the list form, by handler name. */
+    CHECK_STR(level_text("{\"" A "\": {\"require\": [\"" X "\"]}}"),
+              "ERR 500: agent \"" A "\" requires \"" X "\", which is not an agent");
+    CHECK_STR(level_text("{\"" A "\": {\"require\": [\"" A "\"]}}"), "ERR 500: agent \"" A "\" requires itself");
+    CHECK_STR(level_text("{\"" A "\": {\"require\": [\"" B "\"]}, \"" B "\": {\"require\": [\"" A "\"]}}"),
+              "ERR 500: agents form a dependency cycle: \"" A "\" requires \"" B "\" requires \"" A "\"");
+    CHECK_STR(level_text("{\"" A "\": 3}"),
+              "ERR 500: agent \"" A "\" must be an object {\"require\": [handler names]}");
+    CHECK_STR(level_text("{\"" A "\": {\"method\": \"PATCH\", \"uri\": \"http://h/x\"}}"),
+              "ERR 500: agent \"" A "\": \"method\" must be PUT, POST, DELETE or GET");
+    CHECK_STR(level_text("{\"" A "\": {\"type\": 1}}"),
+              "ERR 500: agent \"" A "\": \"type\" must be \"SYNC\" or \"ASYNC\"");
+    CHECK_STR(level_text("{\"rest\": {\"method\": \"PUT\", \"uri\": \"ftp://h/x\"}}"),
+              "ERR 500: agent \"rest\": REST job: \"ftp://h/x\" is not an http(s) URI");
+
+    /* SYNC and REST entries: a REST job to "uri", or to the key (Gearbox's
+     * way), after the agents it requires. */
+    json_t *agents = parse("{\"" A "\": {\"type\": \"SYNC\"},"
+                           " \"notify\": {\"method\": \"POST\", \"uri\": \"http://127.0.0.1:1/farm/v1/note\","
+                           "              \"require\": [\"" A "\"]},"
+                           " \"http://127.0.0.1:1/farm/v1/thing/x\": {\"method\": \"DELETE\", \"require\": [\"notify\"]},"
+                           " \"" B "\": {\"type\": \"ASYNC\", \"require\": [\"notify\"]}}");
+    gbx_job_queue *q = NULL;
+    CHECK_INT(gbx_jobmanager_job_queue(&q, jm, agents), GBX_OK);
+    CHECK_INT(gbx_job_queue_levels(q), 3);
+    CHECK_INT(gbx_job_queue_level_size(q, 1), 1);
+    CHECK_INT(gbx_job_queue_level_size(q, 2), 2);
+    gbx_job *a = gbx_job_queue_job(q, 0, 0), *notify = gbx_job_queue_job(q, 1, 0);
+    gbx_job *del = gbx_job_queue_job(q, 2, 0), *b = gbx_job_queue_job(q, 2, 1);
+    CHECK(a && notify && del && b);
+    if (a && notify && del && b) {
+        CHECK_INT(gbx_job_kind_of(a), GBX_JOB_SYNC);
+        CHECK(!gbx_job_is_rest(a));
+        CHECK(gbx_job_is_rest(notify));
+        CHECK_INT(gbx_job_rest_method(notify), GBX_METHOD_POST);
+        CHECK_STR(gbx_job_name(notify), "POST http://127.0.0.1:1/farm/v1/note");
+        CHECK(gbx_job_is_rest(del));
+        CHECK_INT(gbx_job_rest_method(del), GBX_METHOD_DELETE);
+        CHECK_STR(gbx_job_name(del), "DELETE http://127.0.0.1:1/farm/v1/thing/x");
+        CHECK_INT(gbx_job_kind_of(b), GBX_JOB_ASYNC);
+    }
+    gbx_job_queue_free(q);
+    json_decref(agents);
 }
 
 /* gbx_job_queue_new + gbx_job_queue_add: a queue built job by job (as the
@@ -499,6 +559,46 @@ static void test_runner_sync(void) {
     gbx_job_free(job);
 }
 
+/* Gearbox's object form through the runner: a SYNC agent runs inline (so it
+ * has no status and sees no parent progress) before the async agents of
+ * its level start; a REST agent that cannot be reached fails the runner. */
+static void test_runner_object_form(void) {
+    char got[1024];
+    gbx_status *st = NULL;
+    run_runner(&st, SETUP,
+               "{\"agents\": {\"" A "\": {}, \"" B "\": {\"require\": [\"" A "\"], \"type\": \"SYNC\"},"
+               " \"" C "\": {\"require\": [\"" A "\"]}, \"" D "\": {\"require\": [\"" B "\", \"" C "\"]}},"
+               " \"content\": " CONTENT "}");
+    if (!st) return;
+    CHECK(gbx_status_is_success(st));
+    trail_take(got, sizeof got);
+    CHECK_STR(got, "A@1 B@-1 C@33 D@66");
+    CHECK_INT(json_array_size(gbx_status_children(st)), 3); /* A, C, D: B ran sync */
+    CHECK_INT(counter(st, "level-2"), 2);
+    gbx_status_free(st);
+
+    /* A level of sync agents only finishes inline and the next one starts. */
+    run_runner(&st, SETUP,
+               "{\"agents\": {\"" A "\": {\"type\": \"SYNC\"}, \"" B "\": {\"require\": [\"" A "\"]}},"
+               " \"content\": " CONTENT "}");
+    if (!st) return;
+    CHECK(gbx_status_is_success(st));
+    trail_take(got, sizeof got);
+    CHECK_STR(got, "A@-1 B@50");
+    gbx_status_free(st);
+
+    run_runner(&st, SETUP,
+               "{\"agents\": {\"" A "\": {}, \"http://127.0.0.1:1/farm/v1/thing/x\": {\"method\": \"PUT\","
+               " \"require\": [\"" A "\"]}, \"" D "\": {\"require\": [\"http://127.0.0.1:1/farm/v1/thing/x\"]}},"
+               " \"content\": " CONTENT "}");
+    if (!st) return;
+    CHECK(gbx_status_has_completed(st) && !gbx_status_is_success(st));
+    CHECK(gbx_status_code(st) >= 500);
+    trail_take(got, sizeof got);
+    CHECK_STR(got, "A@1"); /* D never starts */
+    gbx_status_free(st);
+}
+
 static void test_queue_run(void) {
     char got[1024];
     json_t *agents = parse(DIAMOND);
@@ -661,6 +761,7 @@ int main(void) {
     test_errors();
     test_reverse();
     test_jobs();
+    test_object_form();
     test_queue_add();
 
     signal(SIGPIPE, SIG_IGN);
@@ -668,6 +769,7 @@ int main(void) {
         test_runner_diamond();
         test_runner_failures();
         test_runner_sync();
+        test_runner_object_form();
         test_queue_run();
     }
     runner_teardown();

@@ -92,7 +92,7 @@ int main(void) {
     /* Cancel: 202 with the cancel operation's status. */
     CHECK_INT(post(&body, &code, one, "{\"state\": \"CANCELLED\"}"), GBX_OK);
     CHECK_INT(code, 202);
-    CHECK_STR(json_string_value(json_object_get(body, "operation")), "cancel");
+    CHECK_STR(json_string_value(json_object_get(body, "operation")), "update");
     CHECK_STR(json_string_value(json_object_get(body, "uri")), st ? gbx_status_status_uri(st) : "");
     CHECK_STR(json_string_value(json_object_get(body, "state")), "COMPLETED");
     CHECK(strncmp(json_string_value(json_object_get(body, "status_uri")), "http://h/barn/v1/status/s-",

@@ -231,21 +231,88 @@ static void test_basics(void) {
 
 static void test_retry_schedule(void) {
     static const double fib[] = {1, 1, 2, 3, 5, 8, 13};
-    for (int i = 0; i < 7; i++) CHECK(gbx__jm_retry_delay(i + 1, 60, 1) == fib[i]); /* no jitter <= 15 s */
-    CHECK(gbx__jm_retry_delay(0, 60, 0) == 1);
-    CHECK(gbx__jm_retry_delay(8, 60, 0) == 21);
-    CHECK(gbx__jm_retry_delay(9, 60, 0) == 34);
-    CHECK(gbx__jm_retry_delay(10, 60, 0) == 55);
-    CHECK(gbx__jm_retry_delay(11, 60, 0) == 60); /* 89, capped */
-    CHECK(gbx__jm_retry_delay(1000, 60, 0) == 60);
-    /* +-10 % jitter above 15 s, after the cap. */
-    double hi = gbx__jm_retry_delay(11, 60, 1), lo = gbx__jm_retry_delay(11, 60, -1);
-    CHECK(hi > 65.99 && hi < 66.01);
-    CHECK(lo > 53.99 && lo < 54.01);
-    double d = gbx__jm_retry_delay(8, 60, 0.5);
-    CHECK(d > 22.04 && d < 22.06);
-    CHECK(gbx__jm_retry_delay(11, 60, 7) < 66.01); /* jitter clamped */
-    CHECK(gbx__jm_retry_delay(5, 3, 0) == 3);      /* a small cap */
+    for (int i = 0; i < 7; i++) CHECK(gbx__jm_retry_delay(i + 1, 60, 15, 1) == fib[i]); /* no jitter <= 15 s */
+    CHECK(gbx__jm_retry_delay(0, 60, 15, 0) == 1);
+    CHECK(gbx__jm_retry_delay(8, 60, 15, 0) == 21);
+    CHECK(gbx__jm_retry_delay(9, 60, 15, 0) == 34);
+    CHECK(gbx__jm_retry_delay(10, 60, 15, 0) == 55);
+    CHECK(gbx__jm_retry_delay(11, 60, 15, 0) == 60); /* 89, capped */
+    CHECK(gbx__jm_retry_delay(1000, 300, 15, 0) == 300);
+    CHECK(gbx__jm_retry_delay(5, 3, 15, 0) == 3); /* a small cap */
+    /* Gearbox's jitter: up to max_jitter s added once the pause is above
+     * max_jitter, after the cap. */
+    double d = gbx__jm_retry_delay(11, 60, 15, 0.5);
+    CHECK(d > 67.49 && d < 67.51);
+    CHECK(gbx__jm_retry_delay(11, 60, 15, 7) <= 75); /* jitter clamped */
+    CHECK(gbx__jm_retry_delay(11, 60, 15, -1) == 60);
+    CHECK(gbx__jm_retry_delay(5, 4, 3, 1) == 7);   /* 4 > 3: 4 + 3 */
+    CHECK(gbx__jm_retry_delay(5, 4, 5, 1) == 4);   /* 4 <= 5: none */
+    CHECK(gbx__jm_retry_delay(12, 300, 0, 1) == 144); /* max_jitter 0: none */
+}
+
+/* retry(job, max_delay, max_jitter) on a job manager with `jobs` as its
+ * config section: the caller's cap and jitter bound the pause; after
+ * `give_up` failures (0: none within `tries`) the status fails. */
+static void retry_attempts(const char *dir, const char *jobs, int give_up, int tries) {
+    char path[600], text[1024];
+    snprintf(path, sizeof path, "%s/retry.db", dir);
+    snprintf(text, sizeof text,
+             "{\"gearman\": {\"servers\": [\"127.0.0.1:%d\"]},"
+             " \"handlers\": [\"do_put_barn_animal_v1\"], \"jobs\": %s}",
+             closed_port(), jobs);
+    json_t *root = NULL;
+    gbx_config *cfg = NULL;
+    gbx_store *store = NULL;
+    gbx_jobmanager *jm = NULL;
+    gbx_job *job = NULL;
+    CHECK_INT(gbx_json_parse(&root, text, strlen(text)), GBX_OK);
+    CHECK_INT(gbx_config_from_json(&cfg, root, NULL), GBX_OK);
+    json_decref(root);
+    CHECK_INT(gbx_store_open_sqlite(&store, path), GBX_OK);
+    CHECK_INT(gbx_jobmanager_new(&jm, cfg, store), GBX_OK);
+    CHECK_INT(gbx_jobmanager_job(&job, jm, "do_put_barn_animal_v1"), GBX_OK);
+    CHECK_INT(gbx_jobmanager_run(NULL, jm, job), GBX_OK); /* stays queued: no gearmand */
+    gbx_status *st = job ? gbx_job_status(job) : NULL;
+    CHECK(st != NULL);
+    if (!st) tries = 0;
+    else CHECK_INT(gbx_status_set_state(st, GBX_STATE_RUNNING), GBX_OK);
+    for (int i = 1; i <= tries; i++) {
+        double before = now_s();
+        gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "backend is flaky");
+        gbx_err err = gbx_jobmanager_retry(jm, job, 2, 0.5);
+        CHECK_INT(gbx_status_failures(st), i);
+        if (i == give_up) {
+            CHECK_INT(err, GBX_ERR_INTERNAL_SERVER_ERROR);
+            char want[128];
+            snprintf(want, sizeof want, "do_put_barn_animal_v1 gave up after %d attempts: backend is flaky", i);
+            CHECK_STR(gbx_error_last()->message, want);
+            CHECK(gbx_status_has_completed(st));
+            break;
+        }
+        CHECK_INT(err, GBX_OK);
+        /* Fibonacci 1, 1, then capped at 2; 2 > 0.5 adds up to 0.5 s. */
+        double pause = gbx_status_ytime(st) - before;
+        CHECK(pause >= (i <= 2 ? 1 : 2) - 0.01);
+        CHECK(pause <= (i <= 2 ? 1.5 : 2.5) + 1); /* + the clock's slack */
+        CHECK(!gbx_status_has_completed(st));
+    }
+    gbx_job_free(job);
+    gbx_jobmanager_free(jm);
+    gbx_store_free(store);
+    gbx_config_free(cfg);
+    unlink(path);
+    static const char *const sides[] = {"-wal", "-shm"};
+    for (size_t k = 0; k < 2; k++) {
+        char side[620];
+        snprintf(side, sizeof side, "%s%s", path, sides[k]);
+        unlink(side);
+    }
+}
+
+static void test_retry_caps(const char *dir) {
+    retry_attempts(dir, "{}", 25, 25);                         /* the default cap */
+    retry_attempts(dir, "{\"retry_max_attempts\": 4}", 4, 4);
+    retry_attempts(dir, "{\"retry_max_attempts\": 0}", 0, 40); /* never gives up */
 }
 
 static void test_job_from_name(void) {
@@ -366,7 +433,7 @@ static void test_job_from_name(void) {
         gbx_job_free(copy);
         /* Only async jobs can be delayed or retried. */
         CHECK_INT(gbx_jobmanager_delay(NULL, jm, job, 1), GBX_ERR_BAD_REQUEST);
-        CHECK_INT(gbx_jobmanager_retry(jm, job), GBX_ERR_BAD_REQUEST);
+        CHECK_INT(gbx_jobmanager_retry(jm, job, 0, -1), GBX_ERR_BAD_REQUEST);
     }
     gbx_job_free(job);
     CHECK_INT(gbx_jobmanager_rest_job(&job, jm, GBX_METHOD_DELETE, "ftp://h/x"), GBX_ERR_BAD_REQUEST);
@@ -598,7 +665,7 @@ static void test_async(const char *dir) {
     CHECK_INT(gbx_status_set_state(cst, GBX_STATE_RUNNING), GBX_OK);
     before = now_s();
     gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "backend is flaky");
-    CHECK_INT(gbx_jobmanager_retry(jm, child), GBX_OK);
+    CHECK_INT(gbx_jobmanager_retry(jm, child, 0, -1), GBX_OK);
     CHECK_INT(gbx_status_failures(cst), 1);
     CHECK(gbx_status_ytime(cst) >= before + 1);
     CHECK(gbx_status_state(cst) == GBX_STATE_RUNNING);
@@ -607,11 +674,11 @@ static void test_async(const char *dir) {
     CHECK(due >= before + 1 && due < before + 30);
     before = now_s();
     gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "backend is flaky");
-    CHECK_INT(gbx_jobmanager_retry(jm, child), GBX_OK);
+    CHECK_INT(gbx_jobmanager_retry(jm, child, 0, -1), GBX_OK);
     CHECK_INT(gbx_status_failures(cst), 2);
     CHECK(gbx_status_ytime(cst) >= before + 1);
     gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "backend is flaky");
-    CHECK_INT(gbx_jobmanager_retry(jm, child), GBX_ERR_INTERNAL_SERVER_ERROR);
+    CHECK_INT(gbx_jobmanager_retry(jm, child, 0, -1), GBX_ERR_INTERNAL_SERVER_ERROR);
     CHECK_STR(gbx_error_last()->message, "do_put_barn_animal_v1 gave up after 3 attempts: backend is flaky");
     CHECK_INT(gbx_status_failures(cst), 3);
     CHECK(gbx_status_has_completed(cst));
@@ -858,6 +925,7 @@ int main(void) {
     }
     test_basics();
     test_retry_schedule();
+    test_retry_caps(dir);
     test_job_from_name();
     test_known_handlers();
     test_async(dir);

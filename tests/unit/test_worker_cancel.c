@@ -105,7 +105,7 @@ static void test_pending(void) {
     CHECK_INT(gbx_status_progress_value(t), 100);
     CHECK(gbx_status_ytime(t) == 0);
     CHECK(!has_row("t-pending"));
-    CHECK_STR(gbx_status_operation(c), "cancel");
+    CHECK_STR(gbx_status_operation(c), "update");
     CHECK_STR(gbx_status_uri(c), gbx_status_status_uri(t));
     CHECK_STR(gbx_status_scope(c), "/barn");
     CHECK(strncmp(gbx_status_status_uri(c), BASE "/status/s-", strlen(BASE "/status/s-")) == 0);
@@ -175,6 +175,62 @@ static void test_running_queued(void) {
     CHECK(!has_row("t-cont"));
     gbx_status_free(c);
     gbx_status_free(t);
+}
+
+/* A retrying job (RUNNING, its next attempt waiting in the queue) that a
+ * cancel stops fires COMPLETED and FAILED besides STOPPED, as Gearbox's
+ * worker did for a STOPPED status: a parent waiting for its COMPLETED
+ * event (a continuation of the parent's status) goes on. */
+static void test_cancel_fires_completed(void) {
+    gbx_status *parent = create(NULL);
+    CHECK_INT(gbx_status_transition(parent, GBX_STATE_PENDING, GBX_STATE_RUNNING), GBX_OK);
+    char envelope[1024];
+    snprintf(envelope, sizeof envelope,
+             "{\"version\":1,\"name\":\"do_put_barn_animal_v1\",\"job_type\":\"async\","
+             "\"operation\":\"create\",\"component\":\"barn\",\"resource\":{\"type\":\"animal\"},"
+             "\"on\":{\"COMPLETED\":{\"name\":\"do_post_barn_parent_v1\",\"envelope\":"
+             "{\"version\":1,\"name\":\"do_post_barn_parent_v1\",\"job_type\":\"async\","
+             "\"operation\":\"create\",\"component\":\"barn\",\"resource\":{\"type\":\"parent\"},"
+             "\"status\":\"%s\"}},"
+             "\"FAILED\":{\"name\":\"do_post_barn_failed_v1\",\"envelope\":"
+             "{\"version\":1,\"name\":\"do_post_barn_failed_v1\",\"job_type\":\"async\","
+             "\"operation\":\"create\",\"component\":\"barn\",\"resource\":{\"type\":\"failed\"},"
+             "\"base_uri\":\"" BASE "\"}}}}",
+             gbx_status_id(parent));
+    gbx_status_spec spec = {.operation = "create", .component = "barn",
+                            .uri = BASE "/animal/Wilbur", .status_base = BASE "/status",
+                            .parent_uri = gbx_status_status_uri(parent), .scope = "/barn",
+                            .envelope = envelope};
+    gbx_status *t = NULL;
+    CHECK_INT(gbx_status_create(&t, store, &spec), GBX_OK);
+    if (!t) return;
+    CHECK_INT(gbx_status_transition(t, GBX_STATE_PENDING, GBX_STATE_RUNNING), GBX_OK);
+    CHECK_INT(gbx_status_add_failure(t), GBX_OK);
+    CHECK_INT(gbx__queue_put(store, "t-retry", gbx_status_id(t), "do_put_barn_animal_v1", "{}",
+                             gbx__now() + 60, false), GBX_OK);
+    CHECK_INT(gbx_status_set_ytime(t, gbx__now() + 60), GBX_OK);
+    size_t before = json_array_size(gbx_status_children(t));
+
+    gbx_status *c = NULL;
+    CHECK_INT(gbx_jobmanager_cancel(&c, jm, gbx_status_id(t)), GBX_OK);
+    CHECK_STR(state_of(t), "CANCELLED");
+    CHECK(!has_row("t-retry"));
+    /* COMPLETED: the parent's continuation waits in the queue (no gearmand). */
+    size_t queued = 0;
+    CHECK_INT(gbx__queue_drop(&queued, store, gbx_status_id(parent)), GBX_OK);
+    CHECK_INT(queued, 1);
+    /* FAILED (its code is not 0): a new job, a child of the stopped status
+     * that is not cancelled with it. */
+    CHECK_INT(json_array_size(gbx_status_children(t)), before + 1);
+    gbx_status *failed = NULL;
+    if (json_array_size(gbx_status_children(t)) == before + 1) {
+        failed = fetch(json_string_value(json_array_get(gbx_status_children(t), before)));
+        if (failed) CHECK_STR(state_of(failed), "PENDING");
+    }
+    gbx_status_free(failed);
+    gbx_status_free(c);
+    gbx_status_free(t);
+    gbx_status_free(parent);
 }
 
 static void test_precancel_veto(void) {
@@ -301,7 +357,7 @@ static void test_children(void) {
     CHECK_INT(json_array_size(gbx_status_children(c)), 2);
     gbx_status *ca = fetch(json_string_value(json_array_get(gbx_status_children(c), 0)));
     if (ca) {
-        CHECK_STR(gbx_status_operation(ca), "cancel");
+        CHECK_STR(gbx_status_operation(ca), "update");
         CHECK_STR(gbx_status_uri(ca), gbx_status_status_uri(a));
         CHECK_STR(gbx_status_parent_uri(ca), gbx_status_status_uri(c));
     }
@@ -337,6 +393,10 @@ static void test_reschedule(void) {
 
 int main(void) {
     char dir[] = "/tmp/gbx-test-cancel-XXXXXX", path[128];
+    if (getenv("GBX_TEST_LOG")) {
+        gbx_log_set_callback(gbx_log_to_file, stderr);
+        gbx_log_set_level(GBX_LOG_DEBUG);
+    }
     store = fixture_store(dir, path, sizeof path, false);
     if (!store) return 1;
     /* Nothing listens on port 1: submits fail at once, jobs stay queued. */
@@ -349,6 +409,7 @@ int main(void) {
     test_pending();
     test_running();
     test_running_queued();
+    test_cancel_fires_completed();
     test_precancel_veto();
     test_compensation();
     test_children();

@@ -318,12 +318,12 @@ static gbx_worker_result do_event(gbx_job *job, gbx_response *resp, void *user) 
 
 /* ---- the scheduler thread (as the gateway's) ------------------------------ */
 
-static atomic_int scheduler_stop;
+static atomic_int scheduler_stop, scheduler_paused;
 
 static void *run_scheduler(void *arg) {
     (void)arg;
     while (!atomic_load(&scheduler_stop)) {
-        if (gbx_jobmanager_run_due(NULL, NULL, test_jm) != GBX_OK)
+        if (!atomic_load(&scheduler_paused) && gbx_jobmanager_run_due(NULL, NULL, test_jm) != GBX_OK)
             fprintf(stderr, "run_due: %s\n", gbx_error_last()->message);
         pause_ms(50);
     }
@@ -671,16 +671,18 @@ static void test_stopping_never_starts(void) {
     gbx_status_free(st);
 }
 
-/* An envelope of `handler` for `arg` with event jobs do_put_test_event_v1
- * on each of `events`; caller frees. */
-static char *envelope_with_events(const char *handler, const char *arg, const char *status_id,
-                                  const gbx_job_event *events, size_t n) {
+/* An envelope of `handler` for `arg` (status `status_id`) whose `events`
+ * each run `event` (an envelope; NULL: do_put_test_event_v1 with a status
+ * of its own); caller frees. */
+static char *envelope_on(const char *handler, const char *arg, const char *status_id,
+                         const gbx_job_event *events, size_t n, const char *event) {
     char *w = envelope(handler, "async", "create", arg, status_id, NULL);
-    char *e = envelope("do_put_test_event_v1", "async", "create", "event", NULL, NULL);
+    char *e = event ? NULL : envelope("do_put_test_event_v1", "async", "create", "event", NULL, NULL);
+    if (!event) event = e;
     gbx_envelope *env = NULL, *eenv = NULL;
     gbx_job *job = NULL, *ejob = NULL;
     CHECK_INT(gbx_envelope_parse(&env, w, strlen(w)), GBX_OK);
-    CHECK_INT(gbx_envelope_parse(&eenv, e, strlen(e)), GBX_OK);
+    CHECK_INT(gbx_envelope_parse(&eenv, event, strlen(event)), GBX_OK);
     CHECK_INT(gbx_job_new(&job, env), GBX_OK);
     CHECK_INT(gbx_job_new(&ejob, eenv), GBX_OK);
     for (size_t i = 0; i < n; i++) CHECK_INT(gbx_job_on(job, events[i], ejob), GBX_OK);
@@ -692,6 +694,11 @@ static char *envelope_with_events(const char *handler, const char *arg, const ch
     gbx_envelope_free(eenv);
     free(e);
     return w;
+}
+
+static char *envelope_with_events(const char *handler, const char *arg, const char *status_id,
+                                  const gbx_job_event *events, size_t n) {
+    return envelope_on(handler, arg, status_id, events, n, NULL);
 }
 
 /* Waits until `st` has `n` children and the first n have completed;
@@ -747,12 +754,13 @@ static void test_events(void) {
 }
 
 /* Cancelling a running job: it stops at its checkpoint (410), its STOPPED
- * event fires, it ends CANCELLED and the cancel status succeeds. */
+ * event fires and then COMPLETED and FAILED (as Gearbox's worker fired them
+ * for a STOPPED status), it ends CANCELLED and the cancel status succeeds. */
 static void test_cancel_running(void) {
     gbx_status *st = new_status("create", "slow");
     if (!st) return;
-    gbx_job_event events[] = {GBX_EVENT_STOPPED, GBX_EVENT_COMPLETED};
-    char *w = envelope_with_events("do_put_test_thing_v1", "slow", gbx_status_id(st), events, 2);
+    gbx_job_event events[] = {GBX_EVENT_STOPPED, GBX_EVENT_COMPLETED, GBX_EVENT_FAILED};
+    char *w = envelope_with_events("do_put_test_thing_v1", "slow", gbx_status_id(st), events, 3);
     CHECK_INT(gbx_status_set_envelope(st, w), GBX_OK);
     submit_background("do_put_test_thing_v1", w);
     free(w);
@@ -770,7 +778,7 @@ static void test_cancel_running(void) {
     CHECK_STR(gbx_state_name(gbx_status_state(st)), "CANCELLED");
     CHECK_INT(gbx_status_code(st), 410);
     CHECK_INT(gbx_status_concurrency(st), 0);
-    gbx_status *child = wait_children(st, 1); /* STOPPED fired, COMPLETED not */
+    gbx_status *child = wait_children(st, 3); /* STOPPED, COMPLETED, FAILED */
     if (child) {
         char expected[600];
         snprintf(expected, sizeof expected, "event for %s", gbx_status_status_uri(st));
@@ -779,9 +787,52 @@ static void test_cancel_running(void) {
     gbx_status_free(child);
     barrier();
     CHECK_INT(gbx_status_refresh(st), GBX_OK);
-    CHECK_INT(json_array_size(gbx_status_children(st)), 1);
+    CHECK_INT(json_array_size(gbx_status_children(st)), 3);
     gbx_status_free(c);
     gbx_status_free(st);
+}
+
+/* A parent waits for its child's COMPLETED event (a continuation of the
+ * parent's status, no worker held); the child retries and is cancelled
+ * while its next attempt waits in the queue.  The cancellation fires the
+ * child's COMPLETED event, so the parent goes on and completes (before,
+ * it stayed RUNNING forever).  The scheduler is paused meanwhile, so the
+ * retry cannot run (or give up) before the cancel. */
+static void test_cancel_retrying_child(void) {
+    gbx_status *parent = new_status("create", "parent");
+    gbx_status *st = new_status("create", "again");
+    if (!parent || !st) return;
+    CHECK_INT(gbx_status_transition(parent, GBX_STATE_PENDING, GBX_STATE_RUNNING), GBX_OK);
+    atomic_store(&scheduler_paused, 1);
+    char *p = envelope("do_put_test_last_v1", "async", "create", "parent", gbx_status_id(parent), NULL);
+    gbx_job_event completed = GBX_EVENT_COMPLETED;
+    char *w = envelope_on("do_put_test_thing_v1", "again", gbx_status_id(st), &completed, 1, p);
+    CHECK_INT(gbx_status_set_envelope(st, w), GBX_OK);
+    submit_background("do_put_test_thing_v1", w);
+    /* Its first attempt asks for a retry: the next one waits in the queue. */
+    double until = mono_s() + WAIT_LIMIT_S;
+    while (!(gbx_status_failures(st) == 1 && gbx_status_concurrency(st) == 0) && mono_s() < until) {
+        pause_ms(20);
+        CHECK_INT(gbx_status_refresh(st), GBX_OK);
+    }
+    CHECK_INT(gbx_status_failures(st), 1);
+    CHECK_STR(gbx_state_name(gbx_status_state(st)), "RUNNING");
+    gbx_status *c = NULL;
+    CHECK_INT(gbx_jobmanager_cancel(&c, test_jm, gbx_status_id(st)), GBX_OK);
+    atomic_store(&scheduler_paused, 0);
+    CHECK_INT(gbx_status_refresh(st), GBX_OK);
+    CHECK_STR(gbx_state_name(gbx_status_state(st)), "CANCELLED");
+    CHECK_INT(gbx_status_code(st), 410);
+    CHECK_INT(gbx_status_failures(st), 1); /* it never gave up */
+    /* The parent's continuation ran: step 3 completed it. */
+    CHECK(wait_completed(parent));
+    CHECK(gbx_status_is_success(parent));
+    CHECK(has_message(parent, "step 3"));
+    gbx_status_free(c);
+    free(w);
+    free(p);
+    gbx_status_free(st);
+    gbx_status_free(parent);
 }
 
 /* Jobs the runtime must not run: each is taken once and never again.  A
@@ -1026,6 +1077,7 @@ int main(int argc, char **argv) {
     test_stopping_never_starts();
     test_events();
     test_cancel_running();
+    test_cancel_retrying_child();
     test_rejected_jobs();
     test_many(rounds);
     test_reconnect();

@@ -4,6 +4,7 @@ use strict;
 use warnings;
 use Test::More;
 use Scalar::Util qw(blessed);
+use Time::HiRes qw(time);
 
 use Gearbox;
 
@@ -149,9 +150,12 @@ is( $made->status, $st->name, 'the job knows its status id after run' );
 my $later = $jm->delay( $jm->job('do_put_t_thing_v1'), 60 )->status;
 ok( $later->ytime > time + 30, 'delay: the status shows ytime' );
 
-$jm->retry($made);
+my $before = time;
+$jm->retry( $made, 0.5, 0.2 );
 $st->sync;
 is( $st->failures, 1, 'retry counts a failure' );
+ok( $st->ytime - $before >= 0.45 && $st->ytime - $before <= 1.7,
+    'retry($job, MAX_DELAY, MAX_JITTER): Fibonacci 1 capped at 0.5 s, plus up to 0.2 s' );
 eval { $jm->retry($made) };
 like( "$@", qr/gave up after 2 attempts/, 'retry gives up after retry_max_attempts' );
 
@@ -165,7 +169,7 @@ is( $st2->counter_add( 'n', 4 ), 5, 'counter_add with a delta' );
 $st2->checkpoint;
 pass('checkpoint on a pending status returns');
 my $cancel = $st2->cancel;
-is( $cancel->operation, 'cancel', 'cancel returns the cancel operation\'s status' );
+is( $cancel->operation, 'update', 'cancel returns the cancel operation\'s status' );
 $st2->sync;
 is( $st2->state, $Gearbox::Status::STATE_CANCELLED, 'a pending job is cancelled at once' );
 is( $st2->code, 410, '... with 410' );
@@ -184,6 +188,19 @@ $q->reverse;
 push @{ $q->[1] }, $jm->job('do_post_t_thing_v1');
 is( scalar @{ $q->[1] }, 2, 'a job pushed onto a level stays there' );
 pop @{ $q->[1] };
+my $gq = $jm->job_queue( {
+    do_post_t_thing_v1 => {},
+    do_get_t_thing_v1  => { require => ['do_post_t_thing_v1'], type => 'SYNC' },
+    do_put_t_thing_v1  => { require => ['do_post_t_thing_v1'] },
+    'http://127.0.0.1:1/t/v1/thing/x' =>
+        { method => 'DELETE', require => [ 'do_get_t_thing_v1', 'do_put_t_thing_v1' ] } } );
+is_deeply( [ map { [ sort map { $_->name } @$_ ] } @$gq ],
+    [ ['do_post_t_thing_v1'], [ 'do_get_t_thing_v1', 'do_put_t_thing_v1' ], ['DELETE http://127.0.0.1:1/t/v1/thing/x'] ],
+    'job_queue takes Gearbox\'s {handler => {require => [...]}} form, REST entries too' );
+my ($sync) = grep { $_->name eq 'do_get_t_thing_v1' } @{ $gq->[1] };
+is( $sync->type, $Gearbox::Job::JOB_SYNC, '... type SYNC makes a sync job' );
+eval { $jm->job_queue( { do_put_t_thing_v1 => { require => ['do_get_t_thing_v1'] } } ) };
+like( "$@", qr/requires "do_get_t_thing_v1", which is not an agent/, '... and names an unknown requirement' );
 eval { $jm->job_queue_run( [ ['do_post_t_thing_v1'] ] ) };
 is( ref $@, 'ERR_BAD_REQUEST', 'job_queue_run: levels hold jobs, not names' );
 eval { Gearbox::JobManager::job_queue_run( [ [], [] ] ) };

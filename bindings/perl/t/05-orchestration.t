@@ -158,7 +158,7 @@ is_deeply( [ grep {/^retry/} @OrchWorker::SEEN ], [ 'retry 0', 'retry 1' ], '...
 my $stopped = $jm->job('do_post_perltest_stop_v1')->run->status;
 pump( sub { $stopped->sync; $stopped->state == $Gearbox::Status::STATE_CANCELLED }, 'cancelled at the checkpoint' );
 is( $stopped->code, 410, '... with 410' );
-ok( ( grep { $_ eq 'cancel cancel' } @OrchWorker::SEEN ), 'cancel returned the cancel status' );
+ok( ( grep { $_ eq 'cancel update' } @OrchWorker::SEEN ), 'cancel returned the cancel status' );
 ok( !( grep { $_ eq 'not reached' } @OrchWorker::SEEN ), 'checkpoint stopped the handler' );
 ok( ( grep { $_ eq 'undo ' . $stopped->uri } @OrchWorker::SEEN ), 'the CANCEL job ran as a child of the target' );
 

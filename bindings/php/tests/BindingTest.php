@@ -180,9 +180,12 @@ final class BindingTest extends TestCase
         $later = $jm->delay($jm->job('do_post_phptest_thing_v1'), 60)->status();
         $this->assertGreaterThan(time() + 30, $later->ytime());
 
-        $jm->retry($job);
+        $before = microtime(true);
+        $jm->retry($job, 0.5, 0.2); // Gearbox's retry($job, $max_delay, $max_jitter)
         $st->sync();
         $this->assertSame(1, $st->failures());
+        $pause = \gbx_status_ytime($st->_ptr()) - $before; // ytime() is whole seconds, as in Gearbox
+        $this->assertTrue($pause >= 0.45 && $pause <= 1.7, "Fibonacci 1 capped at 0.5 s, + up to 0.2 s: $pause");
 
         $st->on(Status::EVENT_CANCEL, $jm->job('do_delete_phptest_thing_v1'));
         $this->assertSame('do_delete_phptest_thing_v1', $st->events()['CANCEL']['name']);
@@ -191,7 +194,7 @@ final class BindingTest extends TestCase
         $this->assertSame(3, $st->counter_add('n', 3));
         $st->checkpoint();
         $cancel = $st->cancel();
-        $this->assertSame('cancel', $cancel->operation());
+        $this->assertSame('update', $cancel->operation());
         $st->sync();
         $this->assertSame(Status::STATE_CANCELLED, $st->state());
         $this->assertSame(410, $st->code());
@@ -231,6 +234,28 @@ final class BindingTest extends TestCase
         }
         $this->expectException(ERR_INTERNAL_SERVER_ERROR::class);
         $jm->job_queue([['name' => 'do_put_phptest_thing_v1', 'require' => 'do_put_phptest_thing_v1']]);
+    }
+
+    public function testJobQueueInGearboxsObjectForm(): void
+    {
+        $jm = $this->worker()->job_manager();
+        // As Gearbox's PHP workers pass it (json_decode(..., true)): [] is {}.
+        $q = $jm->job_queue(json_decode('{"do_put_phptest_thing_v1": {},
+            "do_post_phptest_thing_v1": {"require": ["do_put_phptest_thing_v1"], "type": "SYNC"},
+            "do_delete_phptest_thing_v1": {"require": ["do_put_phptest_thing_v1"]},
+            "http://127.0.0.1:1/phptest/v1/thing/x": {"method": "PUT",
+                "require": ["do_post_phptest_thing_v1", "do_delete_phptest_thing_v1"]}}', true));
+        $names = array_map(fn($level) => array_map(fn($job) => $job->name(), $level), $q);
+        $this->assertSame([['do_put_phptest_thing_v1'], ['do_post_phptest_thing_v1', 'do_delete_phptest_thing_v1'],
+                           ['PUT http://127.0.0.1:1/phptest/v1/thing/x']], $names);
+        $this->assertSame(Job::JOB_SYNC, $q[1][0]->type());
+        try {
+            $jm->job_queue(['do_put_phptest_thing_v1' => ['require' => ['do_post_phptest_thing_v1']],
+                            'do_post_phptest_thing_v1' => ['require' => ['do_put_phptest_thing_v1']]]);
+            $this->fail('a cycle');
+        } catch (ERR_INTERNAL_SERVER_ERROR $e) {
+            $this->assertStringContainsString('dependency cycle', $e->getMessage());
+        }
     }
 
     public function testStatusesInTheStore(): void

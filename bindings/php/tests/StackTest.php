@@ -178,7 +178,7 @@ final class StackTest extends TestCase
             return ($st['state'] ?? '') === 'CANCELLED';
         }), json_encode($st));
         $this->assertSame(410, $st['code']);
-        $this->assertSame('cancel: cancel', $st['messages'][0]);
+        $this->assertSame('cancel: update', $st['messages'][0]);
         $this->assertNotContains('not reached', $st['messages']);
 
         // A REST job from PHP through libcurl.

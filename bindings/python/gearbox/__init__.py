@@ -1025,10 +1025,16 @@ class JobManager(_Handle):
         then); its JobResponse (202)."""
         return JobResponse._answer(_core.gbx_jobmanager_delay(self._p(), job._p(), float(seconds)), self)
 
-    def retry(self, job):
-        """Runs the job (which has a status) again after a Fibonacci pause;
-        raises the final error once the attempts are used up."""
-        _core.gbx_jobmanager_retry(self._p(), job._p())
+    def retry(self, job, max_delay=None, max_jitter=None):
+        """Runs the job (which has a status) again after a Fibonacci pause
+        capped at ``max_delay`` s, plus up to ``max_jitter`` s when the
+        pause is above it (Gearbox's retry(job, max_delay=300,
+        max_jitter=15); None takes jobs.retry_max_delay / retry_max_jitter,
+        300 and 15 by default); raises the final error once
+        jobs.retry_max_attempts (25; 0 = no limit) are used up."""
+        _core.gbx_jobmanager_retry(self._p(), job._p(),
+                                   0.0 if max_delay is None else float(max_delay),
+                                   -1.0 if max_jitter is None else float(max_jitter))
 
     def status(self, id_or_uri):
         """A status by id or URI: from the store, or (an http URI of another
@@ -1060,9 +1066,11 @@ class JobManager(_Handle):
         return tuple(_core.gbx_jobmanager_run_due(self._p()))
 
     def job_queue(self, agents):
-        """Agents [{"name": handler, "require": [names]}, ...] levelled by
-        dependency, as in Gearbox: a plain list of levels, each a list of
-        the Jobs that run in parallel.  Change it as you like (append a
+        """Agents levelled by dependency, as in Gearbox: Gearbox's
+        {handler: {"require": [handlers], "type": "SYNC", "method": "PUT",
+        "uri": ...}} (a method makes a REST job to uri, else to the key) or
+        [{"name": handler, "require": [names]}, ...].  A plain list of
+        levels, each a list of the Jobs that run in parallel.  Change it as you like (append a
         job to a level, add, remove or reorder levels) before
         job_queue_run."""
         q = _core.gbx_jobmanager_job_queue(self._p(), agents)

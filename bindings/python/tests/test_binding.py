@@ -7,6 +7,7 @@ retries, events, cancellation, job queues, REST jobs)."""
 import gc
 import json
 import math
+import time
 
 import pytest
 
@@ -334,7 +335,7 @@ def test_status_events_cancel_and_checkpoint(jm):
     st.checkpoint()  # PENDING: goes on
 
     cancel = st.cancel()
-    assert cancel.operation() == "cancel" and cancel.resource_uri() == st.uri()
+    assert cancel.operation() == "update" and cancel.resource_uri() == st.uri()
     st.sync()
     assert st.state() == gearbox.STATE_CANCELLED and st.code() == 410
     cancel.wait(BOUND)
@@ -370,6 +371,52 @@ def test_job_queue_levels_agents(jm):
     with pytest.raises(gearbox.ERR_INTERNAL_SERVER_ERROR) as info:
         jm.job_queue([{"name": "do_get_pytest_thing_v1", "require": ["do_get_pytest_thing_v1"]}])
     assert "requires itself" in str(info.value)
+
+
+def test_job_queue_gearbox_object_form(jm):
+    # Gearbox's form: {handler: {"require": [...], "type": "SYNC",
+    # "method": ..., "uri": ...}}; {} or [] for no requirements.
+    agents = {"do_post_pytest_thing_v1": {},
+              "do_get_pytest_thing_v1": {"require": ["do_post_pytest_thing_v1"], "type": "SYNC"},
+              "do_put_pytest_thing_v1": {"require": ["do_post_pytest_thing_v1"]},
+              "http://127.0.0.1:1/pytest/v1/thing/x": {"method": "DELETE",
+                                                        "require": ["do_get_pytest_thing_v1",
+                                                                    "do_put_pytest_thing_v1"]}}
+    q = jm.job_queue(agents)
+    assert [[j.name() for j in level] for level in q] == [
+        ["do_post_pytest_thing_v1"], ["do_get_pytest_thing_v1", "do_put_pytest_thing_v1"],
+        ["DELETE http://127.0.0.1:1/pytest/v1/thing/x"]]
+    assert q[1][0].type() == gearbox.JOB_SYNC and q[1][1].type() == gearbox.JOB_ASYNC
+    assert q[2][0].is_rest()
+    assert jm.job_queue({}) == []
+    with pytest.raises(gearbox.ERR_INTERNAL_SERVER_ERROR) as info:
+        jm.job_queue({"do_get_pytest_thing_v1": {"require": ["do_put_pytest_thing_v1"]}})
+    assert 'requires "do_put_pytest_thing_v1", which is not an agent' in str(info.value)
+    with pytest.raises(gearbox.ERR_INTERNAL_SERVER_ERROR) as info:
+        jm.job_queue({"do_get_pytest_thing_v1": {"require": ["do_put_pytest_thing_v1"]},
+                      "do_put_pytest_thing_v1": {"require": ["do_get_pytest_thing_v1"]}})
+    assert "dependency cycle" in str(info.value)
+
+
+def test_retry_takes_gearboxs_arguments(jm):
+    job = jm.job("do_post_pytest_thing_v1")
+    st = job.run().status()
+    before = time.time()
+    jm.retry(job, max_delay=0.5, max_jitter=0.2)  # Fibonacci 1, capped at 0.5, + up to 0.2
+    st.sync()
+    assert 0.5 - 0.05 <= st.ytime() - before <= 0.7 + 1, st.ytime() - before
+
+
+def test_retry_max_attempts_0_never_gives_up(tmp_path):
+    conf = write_config(tmp_path, "pytest", 1, ["do_post_pytest_thing_v1"],
+                        extra={"jobs": {"retry_max_attempts": 0}})
+    manager = gearbox.JobManager(str(conf))
+    job = manager.job("do_post_pytest_thing_v1")
+    st = job.run().status()
+    for _ in range(30):
+        manager.retry(job, 1, 0)
+    st.sync()
+    assert st.failures() == 30 and not st.has_completed()
 
 
 def test_rest_jobs_through_c(jm):

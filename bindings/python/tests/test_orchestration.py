@@ -197,7 +197,7 @@ def test_checkpoint_stops_a_cancelled_job_with_410(orch):
     st = jm.job("do_post_pytest_stop_v1").run().status()
     pump(worker, jm, lambda: st.sync() or st.state() == gearbox.STATE_CANCELLED, "the cancellation")
     assert st.code() == 410
-    assert ("cancel", "cancel") in worker.seen and ("not reached",) not in worker.seen
+    assert ("cancel", "update") in worker.seen and ("not reached",) not in worker.seen
     assert ("undo", st.uri()) in worker.seen  # the CANCEL job ran as a child of the target
 
 

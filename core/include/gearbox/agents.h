@@ -2,11 +2,19 @@
  * (Gearbox's JobManager::job_queue / job_queue_run and the
  * do_run_global_agents_v1 runner).
  *
- * An agent list is a JSON array of objects:
+ * Agents come in Gearbox's form, an object whose keys are handler names:
+ *   {handler: {"require": [handler names], "type": "SYNC", "method": M,
+ *              "uri": U}, ...}
+ * (a value may be {}, [] or null: no requirements), or as a JSON array of
+ * objects:
  *   {"name": handler, "require": [agent names] | "name" | null,
- *    "content": <any JSON>, "envelope": {<job envelope>}}
+ *    "content": <any JSON>, "envelope": {<job envelope>},
+ *    "type": "SYNC" | "ASYNC", "method": M, "uri": U}
  * Only "name" is required.  An agent becomes an async job for its handler
- * (gbx_jobmanager_job, or gbx_jobmanager_job_from_envelope over "envelope");
+ * (gbx_jobmanager_job, or gbx_jobmanager_job_from_envelope over "envelope"),
+ * a sync one when its "type" is "SYNC", or a REST job (gbx_jobmanager_rest_job)
+ * when it has a "method" (PUT, POST, DELETE, GET, HEAD): to its "uri", else
+ * to its name, as Gearbox's keys were; other agents require it by its name.
  * "content" is its body (a string as is, any other value as JSON text).
  * Agents are put on levels: level 1 holds the agents that require nothing,
  * and an agent's level is 1 + the highest level of the agents it requires.
@@ -31,10 +39,11 @@ extern "C" {
 
 typedef struct gbx_job_queue gbx_job_queue;
 
-/* Levels agents [{"name": handler, "require": [names…]}, …] by dependency
- * (level 1 has no requirements) and makes their jobs.  Errors are
- * GBX_ERR_INTERNAL_SERVER_ERROR naming the agents: a malformed list
- * ("agent #2 is not an object", …), an agent listed twice, a `require`
+/* Levels agents ({handler: {"require": [names…]}, …} or [{"name": handler,
+ * "require": [names…]}, …]) by dependency (level 1 has no requirements)
+ * and makes their jobs.  Errors are GBX_ERR_INTERNAL_SERVER_ERROR naming
+ * the agents: a malformed list ("agent #2 is not an object", `agent "a"
+ * must be an object {"require": [handler names]}`, a bad "method", …), an agent listed twice, a `require`
  * naming no agent (`agent "a" requires "z", which is not an agent`), an
  * agent requiring itself (`agent "a" requires itself`), a cycle (`agents
  * form a dependency cycle: "a" requires "b" requires "a"`); errors of making
@@ -71,7 +80,8 @@ void gbx_job_queue_reverse(gbx_job_queue *q);
 
 /* Runs level after level (the jobs of a level in parallel, as async
  * children of the current status, via gbx_jobmanager_run) and waits for
- * each level with gbx_jobmanager_wait.  Stops at the first failed agent
+ * each level with gbx_jobmanager_wait (a REST job: its answer, >= 400 being
+ * its failure, and the status it names if any).  Stops at the first failed agent
  * (returns its code, message = its last status message) or when `timeout`
  * seconds (<= 0: no limit) have passed in all (GBX_ERR_GATEWAY_TIMEOUT). */
 gbx_err gbx_jobmanager_job_queue_run(gbx_jobmanager *jm, gbx_job_queue *q, double timeout);
@@ -89,7 +99,11 @@ gbx_err gbx_jobmanager_job_queue_run(gbx_jobmanager *jm, gbx_job_queue *q, doubl
  * (gbx_status_counter_add on the runner's status) goes up by one, and the
  * event that completes level k starts level k + 1 or, after the last level,
  * completes the runner (SUCCESS).  Progress at the start of level k is
- * max(1, floor(100/levels)*(k-1)).  A sync call runs the same levels with
+ * max(1, floor(100/levels)*(k-1)).  Sync and REST agents run inline when
+ * their level starts, before its async agents (a REST answer >= 400 fails
+ * the agent; one naming a status is waited for, up to jobs.sync_timeout),
+ * and count towards the level at once; a level of only such agents is done
+ * there and the next one starts.  A sync call runs the same levels with
  * gbx_jobmanager_job_queue_run (timeout jobs.sync_timeout). */
 gbx_err gbx_worker_register_agents(gbx_worker *w, const char *name);
 

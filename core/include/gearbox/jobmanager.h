@@ -15,8 +15,9 @@
  * known besides those registered with gearmand) and the section "jobs":
  *   sync_timeout 30       seconds a sync run waits for the reply
  *   rest_timeout 30       seconds a REST run (or remote status read) waits
- *   retry_max_attempts 5  failures after which retry gives up
- *   retry_max_delay 60    cap of the retry pause, in seconds
+ *   retry_max_attempts 25 failures after which retry gives up (0: never)
+ *   retry_max_delay 300   cap of the retry pause, in seconds (retry's default)
+ *   retry_max_jitter 15   most random seconds added to a pause above it
  *   resubmit_after 60     seconds after which a submitted but unclaimed
  *                         queue row is submitted again
  *
@@ -46,8 +47,8 @@ extern "C" {
 typedef struct gbx_jobmanager gbx_jobmanager;
 
 /* Over a config (gearman servers; section "jobs": sync_timeout 30,
- * rest_timeout 30, retry_max_attempts 5, retry_max_delay 60, resubmit_after
- * 60) and a store (both borrowed; both must outlive the job manager; store
+ * rest_timeout 30, retry_max_attempts 25, retry_max_delay 300,
+ * retry_max_jitter 15, resubmit_after 60) and a store (both borrowed; both must outlive the job manager; store
  * may be NULL for a manager that only runs sync and REST jobs).  Thread-safe
  * (one gearman client and one curl handle per thread).  *out: free with
  * gbx_jobmanager_free. */
@@ -116,12 +117,15 @@ gbx_err gbx_jobmanager_run(gbx_response **out, gbx_jobmanager *jm, gbx_job *job)
  * in `seconds`; the status shows ytime until it runs. */
 gbx_err gbx_jobmanager_delay(gbx_response **out, gbx_jobmanager *jm, gbx_job *job, double seconds);
 
-/* Retries the job (which has a status): failures += 1; if failures reached
- * retry_max_attempts the status fails (500 "<name> gave up after N
- * attempts: <last error>") and this returns that error; else the job is
- * re-queued after Fibonacci(failures) seconds (1,1,2,3,5,...) capped at
- * retry_max_delay, with +-10 % jitter when above 15 s; ytime shows it. */
-gbx_err gbx_jobmanager_retry(gbx_jobmanager *jm, gbx_job *job);
+/* Retries the job (which has a status), as Gearbox's retry(job, max_delay,
+ * max_jitter): failures += 1; if failures reached retry_max_attempts (0 =
+ * no limit) the status fails (500 "<name> gave up after N attempts: <last
+ * error>") and this returns that error; else the job is re-queued after
+ * Fibonacci(failures) seconds (1,1,2,3,5,...) capped at `max_delay`, plus a
+ * random 0..`max_jitter` s when that pause is above `max_jitter`; ytime
+ * shows it.  max_delay <= 0 takes jobs.retry_max_delay (300), max_jitter < 0
+ * takes jobs.retry_max_jitter (15). */
+gbx_err gbx_jobmanager_retry(gbx_jobmanager *jm, gbx_job *job, double max_delay, double max_jitter);
 
 /* A status by id or URI: from the store, else (http URI) read over HTTP as a
  * remote status whose refresh polls that URI.  *out: free with
@@ -150,7 +154,8 @@ gbx_err gbx_jobmanager_submit(gbx_jobmanager *jm, const char *function, const ch
 gbx_err gbx_jobmanager_handler_known(bool *known, gbx_jobmanager *jm, const char *name);
 
 /* Scheduler step: submits every due queue row (claimed atomically, so
- * several gateways may run it), clears ytime of their statuses; *submitted =
+ * several gateways may run it), clearing the ytime of each one's status before
+ * submitting it (a finished job never shows ytime); *submitted =
  * rows submitted, *next_due = earliest future due (0 = none).  Either out may
  * be NULL. */
 gbx_err gbx_jobmanager_run_due(size_t *submitted, double *next_due, gbx_jobmanager *jm);

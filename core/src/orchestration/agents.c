@@ -20,11 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gearbox/jobmanager.h"
 #include "gearbox/json.h"
 #include "gearbox/log.h"
-#include "orchestration/jobmanager_internal.h"
+#include "orchestration/jm_thread.h"
 
 /* The environ entry of the runner's event jobs that says which level (1-based,
  * in run order) the agent that fired it belongs to. */
@@ -80,10 +81,58 @@ static size_t find_agent(const json_t *agents, const char *name) {
     return NO_LEVEL;
 }
 
+/* The HTTP method of a REST agent ("PUT", "POST", "DELETE", "GET", "HEAD",
+ * any case); false for another word. */
+static bool agent_method(gbx_http_method *out, const char *name) {
+    static const struct { const char *name; gbx_http_method method; } methods[] = {
+        {"GET", GBX_METHOD_GET},   {"PUT", GBX_METHOD_PUT},   {"POST", GBX_METHOD_POST},
+        {"DELETE", GBX_METHOD_DELETE}, {"HEAD", GBX_METHOD_HEAD},
+    };
+    for (size_t i = 0; name && i < sizeof methods / sizeof methods[0]; i++)
+        if (strcasecmp(name, methods[i].name) == 0) {
+            *out = methods[i].method;
+            return true;
+        }
+    return false;
+}
+
+/* Gearbox's object form {handler: {"require": [...], "type": "SYNC",
+ * "method": M, "uri": U}, ...} as the list form (the keys become "name", in
+ * the object's order); a list is returned as it is.  A value may be null or
+ * [] (PHP's empty array) for {}.  *out: new reference. */
+static gbx_err agents_as_list(json_t **out, const json_t *agents) {
+    *out = NULL;
+    if (!json_is_object(agents)) {
+        *out = json_incref((json_t *)agents);
+        return GBX_OK;
+    }
+    json_t *list = json_array();
+    if (!list) return oom();
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)agents, key, value) {
+        bool empty = json_is_null(value) || (json_is_array(value) && json_array_size(value) == 0);
+        if (!empty && !json_is_object(value)) {
+            json_decref(list);
+            return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                                 "agent \"%s\" must be an object {\"require\": [handler names]}", key);
+        }
+        json_t *agent = json_is_object(value) ? json_copy(value) : json_object();
+        if (!agent || json_object_set_new(agent, "name", json_string(key)) != 0 ||
+            json_array_append_new(list, agent) != 0) {
+            json_decref(list);
+            return oom();
+        }
+    }
+    *out = list;
+    return GBX_OK;
+}
+
 static gbx_err check_agents(const json_t *agents) {
     if (!json_is_array(agents))
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
-                             "agents must be a list of {\"name\": handler, \"require\": [agent names]} objects");
+                             "agents must be an object {handler: {\"require\": [handler names]}} or a list "
+                             "of {\"name\": handler, \"require\": [agent names]} objects");
     size_t n = json_array_size(agents);
     for (size_t i = 0; i < n; i++) {
         json_t *a = json_array_get(agents, i);
@@ -107,6 +156,19 @@ static gbx_err check_agents(const json_t *agents) {
         if (env && !json_is_object(env))
             return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
                                  "agent \"%s\": \"envelope\" must be an object", name);
+        json_t *type = json_object_get(a, "type");
+        if (type && !json_is_string(type))
+            return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                                 "agent \"%s\": \"type\" must be \"SYNC\" or \"ASYNC\"", name);
+        json_t *method = json_object_get(a, "method");
+        gbx_http_method m;
+        if (method && !agent_method(&m, json_string_value(method)))
+            return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                                 "agent \"%s\": \"method\" must be PUT, POST, DELETE or GET", name);
+        json_t *uri = json_object_get(a, "uri");
+        if (uri && !json_is_string(uri))
+            return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "agent \"%s\": \"uri\" must be a string",
+                                 name);
     }
     /* Requirements name other agents. */
     for (size_t i = 0; i < n; i++) {
@@ -246,16 +308,26 @@ static gbx_err set_json_content(gbx_job *job, const json_t *content) {
     return err;
 }
 
-/* The job of an agent: job(name) or job(name, envelope); its body is the
- * agent's own "content", else `dflt` (may be NULL: left as it is). */
+/* The job of an agent: a REST job when it has a "method" (to its "uri", else
+ * to its name, as Gearbox's keys were), else job(name) or job(name,
+ * envelope); sync when its "type" is "SYNC".  Its body is the agent's own
+ * "content", else `dflt` (may be NULL: left as it is). */
 static gbx_err make_agent_job(gbx_job **out, gbx_jobmanager *jm, const json_t *agent,
                               const json_t *dflt) {
     *out = NULL;
     const char *name = json_string_value(json_object_get(agent, "name"));
     json_t *envobj = json_object_get(agent, "envelope");
+    const char *method = json_string_value(json_object_get(agent, "method"));
+    gbx_http_method m;
     gbx_job *job = NULL;
     gbx_err err;
-    if (envobj) {
+    if (method && agent_method(&m, method)) {
+        const char *uri = json_string_value(json_object_get(agent, "uri"));
+        err = gbx_jobmanager_rest_job(&job, jm, m, uri ? uri : name);
+        if (err != GBX_OK)
+            err = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "agent \"%s\": %s", name,
+                                gbx_error_last()->message);
+    } else if (envobj) {
         char *text = NULL;
         gbx_envelope *env = NULL;
         err = gbx_json_dump(&text, envobj);
@@ -272,9 +344,11 @@ static gbx_err make_agent_job(gbx_job **out, gbx_jobmanager *jm, const json_t *a
         err = gbx_jobmanager_job(&job, jm, name);
     }
     if (err != GBX_OK) return err;
+    const char *type = json_string_value(json_object_get(agent, "type"));
+    if (!method && type && strcasecmp(type, "SYNC") == 0) err = gbx_job_set_type(job, GBX_JOB_SYNC);
     const json_t *content = json_object_get(agent, "content");
     if (!content) content = dflt;
-    if (content) err = set_json_content(job, content);
+    if (err == GBX_OK && content) err = set_json_content(job, content);
     if (err != GBX_OK) {
         gbx_job_free(job);
         return err;
@@ -358,7 +432,13 @@ static gbx_err build_queue(gbx_job_queue **out, gbx_jobmanager *jm, const json_t
 }
 
 gbx_err gbx_jobmanager_job_queue(gbx_job_queue **out, gbx_jobmanager *jm, const json_t *agents) {
-    return build_queue(out, jm, agents, NULL, true);
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_jobmanager_job_queue: out is required");
+    *out = NULL;
+    json_t *list = NULL;
+    gbx_err err = agents_as_list(&list, agents);
+    if (err == GBX_OK) err = build_queue(out, jm, list, NULL, true);
+    json_decref(list);
+    return err;
 }
 
 gbx_err gbx_job_queue_new(gbx_job_queue **out) {
@@ -439,18 +519,42 @@ static gbx_err agent_failure(const gbx_status *st, const char *name) {
     return gbx_error_set((gbx_err)code, "%s", last);
 }
 
-/* Starts every job of a level; sts[i] gets the status of an async job (NULL
- * for a sync job, which has finished successfully when run returns). */
-static gbx_err start_level(gbx_jobmanager *jm, queue_level *lv, gbx_status **sts) {
-    for (size_t i = 0; i < lv->n; i++) {
-        gbx_response *resp = NULL;
-        gbx_err err = gbx_jobmanager_run(&resp, jm, lv->jobs[i]);
-        const char *uri = err == GBX_OK ? gbx_response_status_uri(resp) : NULL;
-        if (uri) err = gbx_jobmanager_status(&sts[i], jm, uri);
-        gbx_response_free(resp);
-        if (err != GBX_OK) return err;
-    }
-    return GBX_OK;
+static bool is_async(const gbx_job *job) {
+    return !gbx_job_is_rest(job) && !gbx_envelope_is_sync(gbx_job_envelope(job));
+}
+
+/* Runs an agent's job; *st: the status to wait for (an async job's; a REST
+ * job's remote status when it answered with one, e.g. 202), NULL when it
+ * has finished (a sync job, a REST answer without a status).  A REST answer
+ * >= 400 is the agent's failure. */
+static gbx_err start_agent(gbx_status **st, gbx_jobmanager *jm, gbx_job *job) {
+    *st = NULL;
+    gbx_response *resp = NULL;
+    gbx_err err = gbx_jobmanager_run(&resp, jm, job);
+    int code = err == GBX_OK ? gbx_response_code(resp) : 0;
+    if (err == GBX_OK && gbx_job_is_rest(job) && code >= 400)
+        err = gbx_error_set(code <= 599 ? (gbx_err)code : GBX_ERR_BAD_GATEWAY, "agent \"%s\" answered %d",
+                            gbx_job_name(job), code);
+    const char *uri = err == GBX_OK ? gbx_response_status_uri(resp) : NULL;
+    if (uri) err = gbx_jobmanager_status(st, jm, uri);
+    gbx_response_free(resp);
+    return err;
+}
+
+/* Waits for an agent's status until the monotonic `deadline` (0: none);
+ * its failure is the error.  `timeout` and `level` (1-based) only word the
+ * timeout. */
+static gbx_err wait_agent(gbx_jobmanager *jm, gbx_status *st, const gbx_job *job, double deadline,
+                          double timeout, size_t level) {
+    double left = 0;
+    if (deadline > 0 && (left = deadline - gbx__jm_mono()) <= 0) left = -1;
+    gbx_err err = left < 0 ? GBX_ERR_GATEWAY_TIMEOUT : gbx_jobmanager_wait(jm, st, left);
+    if (err == GBX_ERR_GATEWAY_TIMEOUT)
+        return gbx_error_set(GBX_ERR_GATEWAY_TIMEOUT,
+                             "agents did not finish within %g seconds (agent \"%s\" on level %zu is still running)",
+                             timeout, gbx_job_name(job), level);
+    if (err == GBX_OK && !gbx_status_is_success(st)) return agent_failure(st, gbx_job_name(job));
+    return err;
 }
 
 gbx_err gbx_jobmanager_job_queue_run(gbx_jobmanager *jm, gbx_job_queue *q, double timeout) {
@@ -459,19 +563,10 @@ gbx_err gbx_jobmanager_job_queue_run(gbx_jobmanager *jm, gbx_job_queue *q, doubl
         queue_level *lv = &q->levels[l];
         gbx_status **sts = calloc(lv->n ? lv->n : 1, sizeof *sts);
         if (!sts) return oom();
-        gbx_err err = start_level(jm, lv, sts);
-        for (size_t i = 0; i < lv->n && err == GBX_OK; i++) {
-            if (!sts[i]) continue;
-            double left = 0;
-            if (deadline > 0 && (left = deadline - gbx__jm_mono()) <= 0) left = -1;
-            err = left < 0 ? GBX_ERR_GATEWAY_TIMEOUT : gbx_jobmanager_wait(jm, sts[i], left);
-            if (err == GBX_ERR_GATEWAY_TIMEOUT)
-                err = gbx_error_set(GBX_ERR_GATEWAY_TIMEOUT,
-                                    "agents did not finish within %g seconds (agent \"%s\" on level %zu is still running)",
-                                    timeout, gbx_job_name(lv->jobs[i]), l + 1);
-            else if (err == GBX_OK && !gbx_status_is_success(sts[i]))
-                err = agent_failure(sts[i], gbx_job_name(lv->jobs[i]));
-        }
+        gbx_err err = GBX_OK;
+        for (size_t i = 0; i < lv->n && err == GBX_OK; i++) err = start_agent(&sts[i], jm, lv->jobs[i]);
+        for (size_t i = 0; i < lv->n && err == GBX_OK; i++)
+            if (sts[i]) err = wait_agent(jm, sts[i], lv->jobs[i], deadline, timeout, l + 1);
         for (size_t i = 0; i < lv->n; i++) gbx_status_free(sts[i]);
         free(sts);
         if (err != GBX_OK) return err;
@@ -487,13 +582,41 @@ static int level_progress(size_t nlevels, size_t done) {
     return p < 1 ? 1 : p > 100 ? 100 : (int)p;
 }
 
-/* Level k (0-based, in run order) of the runner: every agent of it runs as a
- * child of the runner's status with on(COMPLETED) = a copy of the runner job
- * (same status, so it runs as a continuation) marked with k + 1. */
-static gbx_err runner_start_level(gbx_jobmanager *jm, gbx_job *runner, gbx_job_queue *q, size_t k) {
+/* Level k (0-based, in run order) of the runner.  Its sync and REST agents
+ * run first, here (they block the runner while they run, as every agent did
+ * in Gearbox's runner; a REST agent's remote status is waited for, up to
+ * jobs.sync_timeout), and count towards the level at once.  Every async
+ * agent then runs as a child of the runner's status with on(COMPLETED) = a
+ * copy of the runner job (same status, so it runs as a continuation) marked
+ * with k + 1.  *done: the level has finished here (no async agents). */
+static gbx_err runner_start_level(bool *done, gbx_jobmanager *jm, gbx_job *runner, gbx_job_queue *q,
+                                  size_t k) {
+    *done = false;
     gbx_status *st = gbx_job_status(runner);
     gbx_err err = gbx_status_set_progress(st, level_progress(q->nlevels, k));
     if (err != GBX_OK) return err;
+
+    queue_level *lv = &q->levels[k];
+    long long inline_done = 0;
+    double deadline = gbx__jm_mono() + jm->sync_timeout;
+    for (size_t i = 0; i < lv->n && err == GBX_OK; i++) {
+        if (is_async(lv->jobs[i])) continue;
+        gbx_status *ast = NULL;
+        err = start_agent(&ast, jm, lv->jobs[i]);
+        if (err == GBX_OK && ast) err = wait_agent(jm, ast, lv->jobs[i], deadline, jm->sync_timeout, k + 1);
+        gbx_status_free(ast);
+        inline_done++;
+    }
+    if (err != GBX_OK) return err;
+    if (inline_done == (long long)lv->n) {
+        *done = true;
+        return GBX_OK;
+    }
+    char counter[32];
+    long long value = 0;
+    snprintf(counter, sizeof counter, "level-%zu", k + 1);
+    if (inline_done && (err = gbx_status_counter_add(&value, st, counter, inline_done)) != GBX_OK)
+        return err;
 
     json_t *environ_ = json_deep_copy(gbx_job_environ(runner));
     char mark[32];
@@ -510,8 +633,8 @@ static gbx_err runner_start_level(gbx_jobmanager *jm, gbx_job *runner, gbx_job_q
     if (err == GBX_OK) err = gbx_job_set(next, "event_status", NULL);
     json_decref(environ_);
 
-    queue_level *lv = &q->levels[k];
     for (size_t i = 0; i < lv->n && err == GBX_OK; i++) {
+        if (!is_async(lv->jobs[i])) continue;
         err = gbx_job_on(lv->jobs[i], GBX_EVENT_COMPLETED, next);
         if (err == GBX_OK) err = gbx_jobmanager_run(NULL, jm, lv->jobs[i]);
     }
@@ -520,6 +643,22 @@ static gbx_err runner_start_level(gbx_jobmanager *jm, gbx_job *runner, gbx_job_q
         gbx_log(GBX_LOG_DEBUG, "agents runner %s: level %zu of %zu started (%zu agents)",
                 gbx_status_id(st), k + 1, q->nlevels, lv->n);
     return err;
+}
+
+/* Starts the levels from k (0-based) on: until one waits for its async
+ * agents (CONTINUE) or the last one has finished (SUCCESS). */
+static gbx_worker_result runner_from(gbx_jobmanager *jm, gbx_job *job, gbx_job_queue *q, size_t k,
+                                     const json_t *agents, const json_t *content) {
+    for (; k < q->nlevels; k++) {
+        bool done = false;
+        gbx_err err = make_level_jobs(q, k, jm, agents, content);
+        if (err == GBX_OK) err = runner_start_level(&done, jm, job, q, k);
+        if (err != GBX_OK) return GBX_WORKER_ERROR;
+        if (!done) return GBX_WORKER_CONTINUE;
+    }
+    gbx_log(GBX_LOG_DEBUG, "agents runner %s: all %zu levels done", gbx_status_id(gbx_job_status(job)),
+            q->nlevels);
+    return GBX_WORKER_SUCCESS;
 }
 
 /* An event invocation: the agent of level k (1-based) behind event_status
@@ -568,13 +707,7 @@ static gbx_worker_result runner_resume(gbx_jobmanager *jm, gbx_job *job, gbx_job
                 gbx_status_id(st), k, value, size);
         return GBX_WORKER_CONTINUE;
     }
-    if (k == q->nlevels) {
-        gbx_log(GBX_LOG_DEBUG, "agents runner %s: all %zu levels done", gbx_status_id(st), k);
-        return GBX_WORKER_SUCCESS;
-    }
-    err = make_level_jobs(q, k, jm, agents, content);
-    if (err == GBX_OK) err = runner_start_level(jm, job, q, k);
-    return err == GBX_OK ? GBX_WORKER_CONTINUE : GBX_WORKER_ERROR;
+    return runner_from(jm, job, q, k, agents, content);
 }
 
 /* The level marker of an event job: 0 when absent (the first call). */
@@ -598,12 +731,18 @@ static gbx_worker_result run_agents(gbx_job *job, gbx_response *resp, void *user
     gbx_jobmanager *jm = gbx_worker_job_manager((gbx_worker *)user);
     json_t *body = NULL;
     if (gbx_job_json_content(&body, job) != GBX_OK) return GBX_WORKER_ERROR;
-    json_t *agents = json_object_get(body, "agents");
-    if (!json_is_object(body) || !agents) {
+    json_t *given = json_object_get(body, "agents");
+    json_t *agents = NULL;
+    if (!json_is_object(body) || !given) {
         json_decref(body);
         gbx_error_set(GBX_ERR_BAD_REQUEST,
-                      "%s: content must be {\"agents\": [{\"name\", \"require\"}, ...], \"content\": ...}",
+                      "%s: content must be {\"agents\": {handler: {\"require\": [...]}, ...} or "
+                      "[{\"name\", \"require\"}, ...], \"content\": ...}",
                       gbx_job_name(job));
+        return GBX_WORKER_ERROR;
+    }
+    if (agents_as_list(&agents, given) != GBX_OK) {
+        json_decref(body);
         return GBX_WORKER_ERROR;
     }
     json_t *content = json_object_get(body, "content");
@@ -630,12 +769,13 @@ static gbx_worker_result run_agents(gbx_job *job, gbx_response *resp, void *user
     } else if (q->nlevels == 0) {
         result = GBX_WORKER_SUCCESS;
     } else if (k == 0) {
-        result = runner_start_level(jm, job, q, 0) == GBX_OK ? GBX_WORKER_CONTINUE : GBX_WORKER_ERROR;
+        result = runner_from(jm, job, q, 0, agents, content);
     } else {
         result = runner_resume(jm, job, q, k, agents, content);
     }
 done:
     gbx_job_queue_free(q);
+    json_decref(agents);
     json_decref(body);
     return result;
 }

@@ -10,7 +10,8 @@
  *                (concurrency 0: pending, or waiting in the queue) its queued
  *                jobs are dropped and T is STOPPED at once; otherwise the
  *                worker running its handler finishes the step when the
- *                handler returns (worker.c).  STOPPED fires T's STOPPED events.
+ *                handler returns (worker.c).  STOPPED fires T's STOPPED events,
+ *                then its COMPLETED and FAILED events (as Gearbox did).
  *   cancelling   STOPPED|COMPLETED -> CANCELLING; T's children are cancelled
  *                (local ones in this process, others by POST to their status
  *                URI; their cancel statuses become children of C); T's CANCEL
@@ -214,7 +215,7 @@ static gbx_err post_remote(char **status_uri, gbx_jobmanager *jm, const char *ur
 
 /* ---- the cancel operation's status ------------------------------------- */
 
-/* C: operation "cancel", uri = target's status_uri, under the target's
+/* C: operation "update" (Gearbox's), uri = target's status_uri, under the target's
  * status base and scope, RUNNING with progress 1; a child of `parent` when
  * given. */
 static gbx_err make_cancel_status(gbx_status **out, gbx_jobmanager *jm, gbx_status *target,
@@ -226,7 +227,7 @@ static gbx_err make_cancel_status(gbx_status **out, gbx_jobmanager *jm, gbx_stat
     if (slash && !(base = strndup(suri, (size_t)(slash - suri))))
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     gbx_status_spec spec = {
-        .operation = "cancel",
+        .operation = "update",
         .component = gbx_status_component(target),
         .uri = suri,
         .status_base = base,
@@ -342,7 +343,8 @@ static gbx_err start_event_job(bool *done, gbx_jobmanager *jm, gbx_status *targe
 /* ---- the steps ------------------------------------------------------------ */
 
 /* Drops T's queued jobs and moves it STOPPING -> STOPPED; true for the
- * caller that made the move (it fires the STOPPED events). */
+ * caller that made the move (it fires the STOPPED, then the COMPLETED and
+ * FAILED events). */
 static bool stop_step(gbx_jobmanager *jm, gbx_status *target, const gbx_envelope *env) {
     char cancel_id[160] = "";
     const char *cid = priv_str(target, P_CANCEL_STATUS);
@@ -367,6 +369,10 @@ static bool stop_step(gbx_jobmanager *jm, gbx_status *target, const gbx_envelope
         gbx_log(GBX_LOG_WARN, "status %s: cannot note its children", gbx_status_id(target));
     json_decref(n);
     fire_stored(jm, target, env, GBX_EVENT_STOPPED);
+    /* The job ended here: as Gearbox's worker did for a STOPPED status, its
+     * COMPLETED events fire too (and FAILED: its code is not 0), so that
+     * whoever waits for it to complete goes on. */
+    fire_stored(jm, target, env, GBX_EVENT_COMPLETED);
     return true;
 }
 

@@ -27,25 +27,18 @@
 #include "store/status_internal.h"
 #include "store/store_internal.h"
 
+/* Retry defaults, Gearbox's (max_delay 300, max_jitter 15) and an attempt
+ * cap that lets a job retry for about an hour (as Sidekiq does). */
+#define RETRY_MAX_ATTEMPTS 25
+#define RETRY_MAX_DELAY 300.0
+#define RETRY_MAX_JITTER 15.0
+
 /* Rows the scheduler claims per step. */
 #define RUN_DUE_BATCH 256
 
 static gbx_err oom(void) { return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory"); }
 
-double gbx__jm_mono(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- per-thread state --------------------------------------------------- */
-
-static void thread_list_remove(gbx_jobmanager *jm, gbx__jm_thread *t) {
-    if (t->prev) t->prev->next = t->next;
-    else jm->threads = t->next;
-    if (t->next) t->next->prev = t->prev;
-    t->next = t->prev = NULL;
-}
 
 static void thread_state_free(gbx__jm_thread *t) {
     if (!t) return;
@@ -59,35 +52,9 @@ static void thread_state_destroy(void *p) {
     gbx__jm_thread *t = p;
     gbx_jobmanager *jm = t->owner;
     pthread_mutex_lock(&jm->lock);
-    thread_list_remove(jm, t);
+    gbx__jm_thread_unlist(jm, t);
     pthread_mutex_unlock(&jm->lock);
     thread_state_free(t);
-}
-
-gbx__jm_thread *gbx__jm_thread_get(const gbx_jobmanager *cjm, bool create) {
-    gbx_jobmanager *jm = (gbx_jobmanager *)cjm;
-    gbx__jm_thread *t = pthread_getspecific(jm->key);
-    if (t || !create) return t;
-    t = calloc(1, sizeof *t);
-    if (!t) {
-        oom();
-        return NULL;
-    }
-    t->owner = jm;
-    pthread_mutex_lock(&jm->lock);
-    t->next = jm->threads;
-    if (jm->threads) jm->threads->prev = t;
-    jm->threads = t;
-    pthread_mutex_unlock(&jm->lock);
-    if (pthread_setspecific(jm->key, t) != 0) {
-        pthread_mutex_lock(&jm->lock);
-        thread_list_remove(jm, t);
-        pthread_mutex_unlock(&jm->lock);
-        free(t);
-        gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "pthread_setspecific failed");
-        return NULL;
-    }
-    return t;
 }
 
 /* ---- construction ----------------------------------------------------- */
@@ -118,14 +85,17 @@ gbx_err gbx_jobmanager_new(gbx_jobmanager **out, const gbx_config *cfg, gbx_stor
     jm->sync_timeout = cfg_real(cfg, "jobs.sync_timeout", 30);
     jm->rest_timeout = cfg_real(cfg, "jobs.rest_timeout", 30);
     jm->submit_timeout = cfg_real(cfg, "jobs.submit_timeout", cfg_real(cfg, "submit_timeout", 5));
-    jm->retry_max_attempts = (int)(cfg ? gbx_config_get_int(cfg, "jobs.retry_max_attempts", 5) : 5);
-    jm->retry_max_delay = cfg_real(cfg, "jobs.retry_max_delay", 60);
+    jm->retry_max_attempts =
+        (int)(cfg ? gbx_config_get_int(cfg, "jobs.retry_max_attempts", RETRY_MAX_ATTEMPTS) : RETRY_MAX_ATTEMPTS);
+    jm->retry_max_delay = cfg_real(cfg, "jobs.retry_max_delay", RETRY_MAX_DELAY);
+    jm->retry_max_jitter = cfg_real(cfg, "jobs.retry_max_jitter", RETRY_MAX_JITTER);
     jm->resubmit_after = cfg_real(cfg, "jobs.resubmit_after", 60);
     if (!(jm->sync_timeout > 0)) jm->sync_timeout = 30;
     if (!(jm->rest_timeout > 0)) jm->rest_timeout = 30;
     if (!(jm->submit_timeout > 0)) jm->submit_timeout = 5;
-    if (jm->retry_max_attempts < 1) jm->retry_max_attempts = 1;
+    if (jm->retry_max_attempts < 0) jm->retry_max_attempts = RETRY_MAX_ATTEMPTS; /* 0: no limit */
     if (!(jm->retry_max_delay >= 1)) jm->retry_max_delay = 1;
+    if (!(jm->retry_max_jitter >= 0)) jm->retry_max_jitter = 0;
     if (!(jm->resubmit_after > 0)) jm->resubmit_after = 60;
     if (pthread_key_create(&jm->key, thread_state_destroy) != 0) {
         free(jm->servers);
@@ -142,7 +112,7 @@ void gbx_jobmanager_free(gbx_jobmanager *jm) {
     pthread_key_delete(jm->key);
     while (jm->threads) {
         gbx__jm_thread *t = jm->threads;
-        thread_list_remove(jm, t);
+        gbx__jm_thread_unlist(jm, t);
         thread_state_free(t);
     }
     pthread_mutex_destroy(&jm->lock);
@@ -155,21 +125,6 @@ void gbx_jobmanager_free(gbx_jobmanager *jm) {
 gbx_store *gbx_jobmanager_store(const gbx_jobmanager *jm) { return jm ? jm->store : NULL; }
 
 const gbx_config *gbx_jobmanager_config(const gbx_jobmanager *jm) { return jm ? jm->cfg : NULL; }
-
-void gbx_jobmanager_set_current(gbx_jobmanager *jm, gbx_job *job) {
-    if (!jm) return;
-    gbx__jm_thread *t = gbx__jm_thread_get(jm, job != NULL);
-    if (t) t->current = job;
-    else if (job)
-        gbx_log(GBX_LOG_ERROR, "job manager: cannot remember the current job: %s",
-                gbx_error_last()->message);
-}
-
-gbx_job *gbx_jobmanager_current(const gbx_jobmanager *jm) {
-    if (!jm) return NULL;
-    gbx__jm_thread *t = gbx__jm_thread_get(jm, false);
-    return t ? t->current : NULL;
-}
 
 gbx_err gbx_jobmanager_set_base_uri(gbx_jobmanager *jm, const char *base_uri) {
     if (!jm) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_jobmanager_set_base_uri: no job manager");
@@ -280,17 +235,6 @@ gbx_err gbx_jobmanager_job_from_envelope(gbx_job **out, gbx_jobmanager *jm, cons
     return gbx__job_new_owned(out, copy);
 }
 
-const char *gbx__jm_method_name(gbx_http_method method) {
-    switch (method) {
-    case GBX_METHOD_GET: return "GET";
-    case GBX_METHOD_DELETE: return "DELETE";
-    case GBX_METHOD_POST: return "POST";
-    case GBX_METHOD_PUT: return "PUT";
-    case GBX_METHOD_HEAD: return "HEAD";
-    }
-    return NULL;
-}
-
 gbx_err gbx_jobmanager_rest_job(gbx_job **out, gbx_jobmanager *jm, gbx_http_method method,
                                 const char *uri) {
     if (!out) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "gbx_jobmanager_rest_job: out is NULL");
@@ -341,42 +285,6 @@ gbx_err gbx_jobmanager_gen_id(char **out, const char *prefix) {
 }
 
 /* ---- statuses ------------------------------------------------------------ */
-
-/* A status to work with: the job's own handle (borrowed, *owned false) or
- * one fetched by the job's status id (*owned true). */
-static gbx_err job_status(gbx_status **out, bool *owned, gbx_jobmanager *jm, gbx_job *job) {
-    *out = NULL;
-    *owned = false;
-    gbx_status *st = gbx_job_status(job);
-    if (st) {
-        *out = st;
-        return GBX_OK;
-    }
-    const char *id = gbx_envelope_get(gbx_job_envelope(job), "status");
-    if (!id) return GBX_OK;
-    if (!jm->store)
-        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "job manager has no status store");
-    gbx_err err = gbx_status_fetch(&st, jm->store, id);
-    if (err != GBX_OK) return err;
-    *out = st;
-    *owned = true;
-    return GBX_OK;
-}
-
-gbx_err gbx__jm_hand_over(gbx_response **out, gbx_response *resp, gbx_err err) {
-    if (err == GBX_OK && out) *out = resp;
-    else gbx_response_free(resp);
-    return err;
-}
-
-/* The status of the current job (the parent of new async jobs), as job_status. */
-gbx_err gbx__jm_current_status(gbx_status **out, bool *owned, gbx_jobmanager *jm) {
-    *out = NULL;
-    *owned = false;
-    gbx_job *current = gbx_jobmanager_current(jm);
-    if (!current || gbx_envelope_is_sync(gbx_job_envelope(current))) return GBX_OK;
-    return job_status(out, owned, jm, current);
-}
 
 /* The scope of a status made without a parent: the path of base_uri
  * without its "/v<N>" (the gateway location's prefix); "/" for none. */
@@ -541,7 +449,7 @@ static gbx_err run_async(gbx_response **out, gbx_jobmanager *jm, gbx_job *job, g
                              "job manager has no status store: cannot run async job %s", name);
     gbx_status *st = NULL;
     bool owned = false;
-    gbx_err err = job_status(&st, &owned, jm, job);
+    gbx_err err = gbx__jm_job_status(&st, &owned, jm, job);
     if (err != GBX_OK) return err;
     if (!st) {
         err = start_new(&st, jm, job, parent, delay);
@@ -663,7 +571,7 @@ gbx_err gbx_jobmanager_delay(gbx_response **out, gbx_jobmanager *jm, gbx_job *jo
     return err;
 }
 
-double gbx__jm_retry_delay(int failures, double max_delay, double jitter) {
+double gbx__jm_retry_delay(int failures, double max_delay, double max_jitter, double jitter) {
     if (failures < 1) failures = 1;
     double a = 1, b = 1; /* F(1), F(2) */
     for (int i = 1; i < failures && a < max_delay; i++) {
@@ -672,23 +580,30 @@ double gbx__jm_retry_delay(int failures, double max_delay, double jitter) {
         b = next;
     }
     double d = a < max_delay ? a : max_delay;
-    if (d > 15) {
+    if (d > max_jitter && max_jitter > 0) {
         if (jitter > 1) jitter = 1;
-        if (jitter < -1) jitter = -1;
-        d *= 1.0 + 0.1 * jitter;
+        if (jitter < 0) jitter = 0;
+        d += jitter * max_jitter;
     }
     return d;
 }
 
-/* A jitter in -1..1 (not for anything secret). */
+/* A jitter in 0..1 (not for anything secret). */
 static double random_jitter(void) {
     static _Thread_local unsigned seed;
     if (!seed) seed = (unsigned)(gbx__jm_mono() * 1e6) ^ (unsigned)(uintptr_t)&seed;
-    return (double)rand_r(&seed) / RAND_MAX * 2.0 - 1.0;
+    return (double)rand_r(&seed) / ((double)RAND_MAX + 1.0);
 }
 
-gbx_err gbx_jobmanager_retry(gbx_jobmanager *jm, gbx_job *job) {
+/* Gearbox capped max_delay at Fibonacci(35) s (about 106 days). */
+#define RETRY_DELAY_LIMIT 9220695.0
+
+gbx_err gbx_jobmanager_retry(gbx_jobmanager *jm, gbx_job *job, double max_delay, double max_jitter) {
     if (!jm || !job) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_jobmanager_retry: no job manager or job");
+    if (!(max_delay > 0)) max_delay = jm->retry_max_delay; /* also NaN */
+    if (max_delay > RETRY_DELAY_LIMIT) max_delay = RETRY_DELAY_LIMIT;
+    if (!(max_jitter >= 0)) max_jitter = jm->retry_max_jitter;
+    if (max_jitter > RETRY_DELAY_LIMIT) max_jitter = RETRY_DELAY_LIMIT;
     /* What made the handler ask for a retry, before anything below resets it. */
     char last[1024];
     snprintf(last, sizeof last, "%s", gbx_error_last()->code != GBX_OK ? gbx_error_last()->message : "");
@@ -698,14 +613,14 @@ gbx_err gbx_jobmanager_retry(gbx_jobmanager *jm, gbx_job *job) {
     if (!jm->store) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "job manager has no status store");
     gbx_status *st = NULL;
     bool owned = false;
-    gbx_err err = job_status(&st, &owned, jm, job);
+    gbx_err err = gbx__jm_job_status(&st, &owned, jm, job);
     if (err != GBX_OK) return err;
     if (!st) return gbx_error_set(GBX_ERR_BAD_REQUEST, "retry: %s has no status", name);
 
     gbx_job *copy = NULL;
     err = gbx_status_add_failure(st);
     int failures = gbx_status_failures(st);
-    if (err == GBX_OK && failures >= jm->retry_max_attempts) {
+    if (err == GBX_OK && jm->retry_max_attempts > 0 && failures >= jm->retry_max_attempts) {
         if (!last[0]) {
             json_t *messages = gbx_status_messages(st);
             const char *m = json_string_value(json_array_get(messages, json_array_size(messages) - 1));
@@ -723,9 +638,11 @@ gbx_err gbx_jobmanager_retry(gbx_jobmanager *jm, gbx_job *job) {
         free(formatted);
         err = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "%s", message);
     } else if (err == GBX_OK) {
-        double delay = gbx__jm_retry_delay(failures, jm->retry_max_delay, random_jitter());
-        gbx_log(GBX_LOG_INFO, "status %s: %s retries in %.1f s (failure %d of %d)", gbx_status_id(st),
-                name, delay, failures, jm->retry_max_attempts);
+        double delay = gbx__jm_retry_delay(failures, max_delay, max_jitter, random_jitter());
+        char cap[32] = "no limit";
+        if (jm->retry_max_attempts > 0) snprintf(cap, sizeof cap, "%d", jm->retry_max_attempts);
+        gbx_log(GBX_LOG_INFO, "status %s: %s retries in %.1f s (failure %d of %s)", gbx_status_id(st),
+                name, delay, failures, cap);
         err = gbx_job_copy(&copy, job);
         if (err == GBX_OK)
             err = gbx_envelope_set_int(gbx__job_envelope_mut(copy), "attempt", failures);
@@ -795,21 +712,21 @@ gbx_err gbx_jobmanager_run_due(size_t *submitted, double *next_due, gbx_jobmanag
     if (err != GBX_OK) return err;
     for (size_t i = 0; i < n; i++) {
         gbx__queued *r = &rows[i];
+        /* It runs now, whatever time was shown (a reschedule may have moved
+         * the row).  Cleared before the submit: a fast worker must never
+         * finish the job while its status still shows ytime. */
+        gbx_status *st = NULL;
+        if (r->status_id && gbx_status_fetch(&st, jm->store, r->status_id) == GBX_OK &&
+            gbx_status_ytime(st) > 0 && gbx_status_set_ytime(st, 0) != GBX_OK)
+            gbx_log(GBX_LOG_WARN, "scheduler: status %s: cannot clear ytime: %s", r->status_id,
+                    gbx_error_last()->message);
+        gbx_status_free(st);
         if (gbx_jobmanager_submit(jm, r->name, r->ticket, r->envelope, strlen(r->envelope)) == GBX_OK) {
             done++;
         } else {
             gbx_log(GBX_LOG_WARN, "scheduler: job %s (ticket %s) not submitted, trying again in %g s: %s",
                     r->name, r->ticket, jm->resubmit_after, gbx_error_last()->message);
         }
-        if (!r->status_id) continue;
-        gbx_status *st = NULL;
-        if (gbx_status_fetch(&st, jm->store, r->status_id) == GBX_OK) {
-            /* It runs now, whatever time was shown (a reschedule may have moved the row). */
-            if (gbx_status_ytime(st) > 0 && gbx_status_set_ytime(st, 0) != GBX_OK)
-                gbx_log(GBX_LOG_WARN, "scheduler: status %s: cannot clear ytime: %s", r->status_id,
-                        gbx_error_last()->message);
-        }
-        gbx_status_free(st);
     }
     gbx__queued_free(rows, n);
     gbx_error_clear();

@@ -11,7 +11,7 @@
  * followed; any HTTP answer is the job's response (framing headers and
  * Content-Encoding dropped: curl decodes the body).
  */
-#include "orchestration/jobmanager_internal.h"
+#include "orchestration/rest_internal.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * foreground (sync) jobs through one blocking libgearman client per
  * thread, and the admin "status" command that says which handlers have
  * workers. */
-#include "orchestration/jobmanager_internal.h"
+#include "orchestration/submit_internal.h"
 
 #include <errno.h>
 #include <netdb.h>

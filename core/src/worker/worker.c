@@ -574,7 +574,7 @@ static void serve_async(gbx_worker *w, handler_entry *h, gbx_job *job, gbx_statu
         now_completed = record_failure(status, *code, message);
     } else if (*result == GBX_WORKER_RETRY) {
         gbx_worker_clear_afterwards(w);
-        if (gbx_jobmanager_retry(w->jm, job) != GBX_OK) {
+        if (gbx_jobmanager_retry(w->jm, job, 0, -1) != GBX_OK) {
             /* Gave up (the status failed), or could not re-queue it. */
             *code = (int)gbx_error_last()->code;
             snprintf(message, sizeof message, "%s", gbx_error_last()->message);

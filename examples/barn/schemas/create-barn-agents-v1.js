@@ -1,13 +1,15 @@
 // Body of POST /barn/v1/agents (the built-in agents runner): the agents,
-// each a handler name with the names of the agents it requires, and the
+// each a handler name with the names of the agents it requires - as a
+// list, or in Gearbox's form {handler: {"require": [...]}} - and the
 // content every agent receives.
 {
     "type": "object",
     "additionalProperties": false,
     "properties": {
         "agents": {
-            "type": "array",
+            "type": ["array", "object"],
             "minItems": 1,
+            "additionalProperties": { "type": ["object", "array", "null"] },
             "items": {
                 "type": "object",
                 "properties": {

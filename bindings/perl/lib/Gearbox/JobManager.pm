@@ -130,12 +130,15 @@ sub delay {
         Gearbox::Core::gbx_jobmanager_delay( $self->_p, $job->_p, 0 + ( $seconds // 0 ) ), $self );
 }
 
-# retry($job): runs it again after a Fibonacci pause; dies with the final
-# error once the attempts are used up.  (Gearbox's max_delay / max_jitter
-# arguments are the config's "jobs" section now.)
+# retry($job[, MAX_DELAY[, MAX_JITTER]]): runs it again after a Fibonacci
+# pause capped at MAX_DELAY s, plus up to MAX_JITTER s when the pause is
+# above it, as Gearbox's retry (defaults: jobs.retry_max_delay 300,
+# jobs.retry_max_jitter 15); dies with the final error once
+# jobs.retry_max_attempts (25; 0 = no limit) are used up.
 sub retry {
-    my ( $self, $job ) = @_;
-    Gearbox::Core::gbx_jobmanager_retry( $self->_p, $job->_p );
+    my ( $self, $job, $max_delay, $max_jitter ) = @_;
+    Gearbox::Core::gbx_jobmanager_retry( $self->_p, $job->_p, 0 + ( $max_delay // 0 ),
+        0 + ( $max_jitter // -1 ) );
     return;
 }
 
@@ -175,8 +178,10 @@ sub reschedule {
 # One scheduler step: (jobs submitted, next due time or 0).
 sub run_due { my @r = Gearbox::Core::gbx_jobmanager_run_due( $_[0]->_p ); return @r }
 
-# job_queue(\@agents): agents [{name => handler, require => [...]}, ...]
-# levelled by dependency: as in Gearbox, an arrayref of levels (arrayrefs
+# job_queue(\%agents | \@agents): agents levelled by dependency, in
+# Gearbox's form {handler => {require => [handlers], type => 'SYNC',
+# method => 'PUT', uri => ...}} (a method makes a REST job, to uri or else
+# to the key) or as [{name => handler, require => [...]}, ...]: as in Gearbox, an arrayref of levels (arrayrefs
 # of Gearbox::Job), blessed into Gearbox::JobQueue for levels/jobs/reverse.
 # The jobs are the caller's: change the levels before job_queue_run.
 sub job_queue {
