@@ -88,6 +88,14 @@ def _make_error_classes():
         globals()["ERR_CODE_%d" % code] = cls
         __all__.extend(["ERR_" + name, "ERR_CODE_%d" % code])
         _ERRORS_BY_CODE[code] = cls
+    # The other names of a code (GBX_ERROR_ALIASES: ERR_GATEWAY_TIMEOUT is
+    # ERR_GATEWAY_TIME_OUT) are the same class.
+    for i in range(_core.gbx_err_name_count()):
+        name = _core.gbx_err_name_at(i)
+        code = _core.gbx_err_from_name(name)
+        if name != _core.gbx_err_name(code):
+            globals()["ERR_" + name] = _ERRORS_BY_CODE[code]
+            __all__.append("ERR_" + name)
     _core.gbx_py_set_error_classes(GearboxError, _ERRORS_BY_CODE)
 
 
