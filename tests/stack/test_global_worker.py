@@ -57,8 +57,12 @@ def stack(tmp_path_factory):
                      stack_env(root, gearman_port, http_port)).start()
     try:
         sup.wait_started()
-        wait_for(lambda: gearman_status(gearman_port).get(RUNNER, (0, 0, 0))[2] >= 1
-                 and gearman_status(gearman_port).get("do_agent_graph_a_v1", (0, 0, 0))[2] >= 2,
+        # Started is not yet registered: wait until gearmand knows every
+        # handler (the runner looks the agents up there).
+        wanted = {RUNNER: 1, "do_post_graph_run_v1": 2}
+        wanted.update(("do_agent_graph_%s_v1" % x, 2) for x in "abcd")
+        wait_for(lambda: all(gearman_status(gearman_port).get(name, (0, 0, 0))[2] >= n
+                             for name, n in wanted.items()),
                  "the global worker and both graph workers registered")
         yield sup, Client(http_port), gearman_port
     finally:

@@ -99,6 +99,8 @@ int main(void) {
     if (!mkdtemp(tmpdir)) return 2;
     atexit(cleanup);
     char path[700], conf[1024];
+    /* The handlers are listed in the config, so jobs for them can be made
+     * before the worker has registered with gearmand (gearmand queues them). */
     snprintf(path, sizeof path, "%s/worker.log", tmpdir);
     FILE *log = fopen(path, "w");
     gbx_log_set_callback(gbx_log_to_file, log);
@@ -110,6 +112,7 @@ int main(void) {
     snprintf(conf, sizeof conf,
              "{\"component\": \"cerr\", \"gearman\": {\"servers\": [\"127.0.0.1:%d\"]},\n"
              " \"status\": {\"type\": \"sqlite\", \"path\": \"state/status.db\"},\n"
+             " \"handlers\": [\"do_get_cerr_fail_v1\", \"do_put_cerr_fail_v1\"],\n"
              " \"jobs\": {\"sync_timeout\": 30}}\n",
              port);
     snprintf(path, sizeof path, "%s/test.conf", tmpdir);
