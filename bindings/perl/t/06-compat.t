@@ -77,15 +77,7 @@ my $config = write_config( $port, component => 'perlcompat' );
 Gearbox::log_to_file( tmpdir() . '/worker.log' );
 my $w = CompatWorker->new($config);
 
-# Submits a sync job and serves it in this process; the decoded reply.
-sub call_sync {
-    my ( $fn, %env ) = @_;
-    my $wait = submit( $port, $fn, envelope( $fn, %env ) );
-    my $served = 0;
-    for ( 1 .. 20 ) { last if $served = $w->work_once(1000) }
-    ok( $served, "$fn served" );
-    return JSON::PP->new->decode( $wait->() );
-}
+sub call_sync { serve_sync( $port, $w, @_ ) }
 
 for my $e ( @ERRORS, [ GATEWAY_TIMEOUT => 504 ] ) {
     my ( $name, $code ) = @$e;
