@@ -90,7 +90,12 @@ static void test_counters(void) {
     CHECK_INT(gbx_scoreboard_counter(&n, "testbasic", "status", "testbasic"), GBX_OK);
     CHECK_INT(n, 2);
 
+    /* Reading makes nothing: an unknown component reads 0 and stays unknown. */
+    CHECK_INT(gbx_scoreboard_counter(&n, "ghost", "status", "x"), GBX_OK);
+    CHECK_INT(n, 0);
+
     json_t *doc = snapshot();
+    CHECK(json_object_get(json_object_get(doc, "components"), "ghost") == NULL);
     json_t *tb = json_object_get(json_object_get(doc, "components"), "testbasic");
     CHECK_INT(json_integer_value(json_object_get(json_object_get(json_object_get(tb, "counters"), "status"),
                                                  "testbasic")),

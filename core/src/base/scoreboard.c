@@ -34,9 +34,9 @@ static json_t *child(json_t *obj, const char *key) {
     return c;
 }
 
-/* The scoreboard of `component` (NULL: the current one), created on first
- * use.  Called with the lock held; sets the error when it returns NULL. */
-static json_t *board(const char *component) {
+/* The component a call means (NULL: the current one).  Called with the lock
+ * held; sets the error when it returns NULL. */
+static const char *resolve(const char *component) {
     if (!component) {
         if (!current) {
             gbx_error_set(GBX_ERR_PRECONDITION_FAILED,
@@ -49,6 +49,13 @@ static json_t *board(const char *component) {
         gbx_error_set(GBX_ERR_BAD_REQUEST, "a scoreboard needs a component name");
         return NULL;
     }
+    return component;
+}
+
+/* The scoreboard of `component` (NULL: the current one), created on first
+ * use.  Called with the lock held; sets the error when it returns NULL. */
+static json_t *board(const char *component) {
+    if (!(component = resolve(component))) return NULL;
     if (!boards && !(boards = json_object())) {
         oom();
         return NULL;
@@ -95,13 +102,17 @@ gbx_err gbx_scoreboard_component(char **out) {
     return *out ? GBX_OK : oom();
 }
 
-/* Reads (n == 0 && !add) or adds to a counter, with the lock held. */
+/* Reads (!add: creates nothing) or adds `n` to a counter, with the lock held. */
 static gbx_err counter_op(long long *out, const char *component, const char *group, const char *name,
                           long long n, bool add) {
     gbx_err err = check_names(group, name);
     if (err != GBX_OK) return err;
-    json_t *b = board(component);
-    if (!b) return gbx_error_last()->code;
+    json_t *b = add ? board(component) : NULL;
+    if (add && !b) return gbx_error_last()->code;
+    if (!add) {
+        if (!(component = resolve(component))) return gbx_error_last()->code;
+        b = json_object_get(boards, component);
+    }
     json_t *g = add ? child(json_object_get(b, "counters"), group)
                     : json_object_get(json_object_get(b, "counters"), group);
     if (add && !g) return oom();
