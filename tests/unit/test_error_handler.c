@@ -125,6 +125,11 @@ int main(void) {
         fprintf(stderr, "gbx_worker_new: %s\n", gbx_error_last()->message);
         return 1;
     }
+    /* The worker made its component the current scoreboard, as Gearbox's did. */
+    char *component = NULL;
+    CHECK_INT(gbx_scoreboard_component(&component), GBX_OK);
+    CHECK_STR(component, "cerr");
+    free(component);
     CHECK_INT(gbx_worker_register(worker, "do_get_cerr_fail_v1", do_fail, NULL), GBX_OK);
     CHECK_INT(gbx_worker_register(worker, "do_put_cerr_fail_v1", do_fail, NULL), GBX_OK);
     pthread_t thread;

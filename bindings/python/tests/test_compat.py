@@ -102,6 +102,12 @@ def test_raising_an_old_name_fails_with_gearboxs_name(served):
     assert json.loads(reply["content"])["messages"] == ["GATEWAY_TIME_OUT [504]: raised GATEWAY_TIMEOUT"]
 
 
+def test_a_worker_makes_its_component_the_current_scoreboard(tmp_path, gearmand):
+    gearbox.Scoreboard.initialize("someone-else")
+    with ErrorWorker(str(write_config(tmp_path, "pyown", gearmand, []))):
+        assert gearbox.get_scoreboard().component() == "pyown"
+
+
 def test_scoreboard_in_a_handler(served):
     before = gearbox.Scoreboard("pycompat").counter("status", "pycompat")
     reply = sync_call(*served, "do_get_pycompat_metrics_v1")

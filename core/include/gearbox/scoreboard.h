@@ -22,7 +22,9 @@
  * expects of a process counter.
  *
  * `component` may be NULL in every call below: the current component, set by
- * gbx_scoreboard_initialize (GBX_ERR_PRECONDITION_FAILED before that).
+ * gbx_scoreboard_initialize (GBX_ERR_PRECONDITION_FAILED before that).  A
+ * worker made from a config with a "component" initializes it, as Gearbox's
+ * Worker did, so its handlers need no initialize of their own.
  * Groups, names and metrics are any non-empty strings.
  */
 #ifndef GEARBOX_SCOREBOARD_H
