@@ -69,3 +69,5 @@
 %include "gearbox/jobmanager.h"
 %include "gearbox/worker.h"
 %include "gearbox/agents.h"
+%include "gearbox/stopwatch.h"
+%include "gearbox/scoreboard.h"

@@ -82,6 +82,18 @@ static void gbx_php__register_errors(void) {
         snprintf(cls, sizeof cls, "Gearbox\\ERR_CODE_%d", code);
         gbx_php__alias(cls, err);
     }
+    /* The other names of a code (ERR_GATEWAY_TIMEOUT for Gearbox's
+     * ERR_GATEWAY_TIME_OUT): aliases of the same class. */
+    for (size_t i = 0; i < gbx_err_name_count(); i++) {
+        const char *alias = gbx_err_name_at(i);
+        int code = gbx_err_from_name(alias);
+        if (strcmp(alias, gbx_err_name(code)) == 0 || !gbx_php__err_ce[code]) continue;
+        char cls[160];
+        snprintf(cls, sizeof cls, "Gearbox\\ERR_%s", alias);
+        gbx_php__alias(cls, gbx_php__err_ce[code]);
+        snprintf(cls, sizeof cls, "ERR_%s", alias);
+        gbx_php__alias(cls, gbx_php__err_ce[code]);
+    }
 }
 
 /* ---- JSON <-> PHP ----------------------------------------------------- */
@@ -438,6 +450,7 @@ GBX_PHP_HANDLE_OUT(gbx_schema)
 GBX_PHP_HANDLE_OUT(gbx_schema_registry)
 GBX_PHP_HANDLE_OUT(gbx_jobmanager)
 GBX_PHP_HANDLE_OUT(gbx_job_queue)
+GBX_PHP_HANDLE_OUT(gbx_stopwatch)
 
 /* long long *out (gbx_status_counter_add) -> int. */
 %typemap(in, numinputs=0) long long *out (long long tmp = 0) %{ $1 = &tmp; %}

@@ -359,6 +359,7 @@ GBX_PY_HANDLE_OUT(gbx_job)
 GBX_PY_HANDLE_OUT(gbx_worker)
 GBX_PY_HANDLE_OUT(gbx_jobmanager)
 GBX_PY_HANDLE_OUT(gbx_job_queue)
+GBX_PY_HANDLE_OUT(gbx_stopwatch)
 
 /* Calls that wait (for gearmand, a reply, an HTTP answer, a status) run
  * without the GIL, so that other Python threads - a worker serving the job

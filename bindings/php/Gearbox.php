@@ -1265,3 +1265,148 @@ namespace {
     }
     unset($gearbox_class);
 }
+
+// ---- StopWatch and Scoreboard (worker metrics; core/include/gearbox/scoreboard.h) ----
+
+namespace Gearbox {
+
+/** Gearbox's StopWatch on the core's monotonic clock: start(), stop()
+ *  (returns the seconds between them), elapsed() (so far, while it runs). */
+class StopWatch
+{
+    /** @internal the C handle */
+    public $sw;
+
+    public function __construct()
+    {
+        $this->sw = \gbx_stopwatch_new();
+    }
+
+    public function __destruct()
+    {
+        if ($this->sw !== null) {
+            \gbx_stopwatch_free($this->sw);
+            $this->sw = null;
+        }
+    }
+
+    /** Starts timing from zero (a running stopwatch restarts). */
+    public function start(): void
+    {
+        \gbx_stopwatch_start($this->sw);
+    }
+
+    /** Stops timing; the seconds between start and stop. */
+    public function stop(): float
+    {
+        return \gbx_stopwatch_stop($this->sw);
+    }
+
+    /** Seconds between start and stop, or until now while it runs. */
+    public function elapsed(): float
+    {
+        return \gbx_stopwatch_elapsed($this->sw);
+    }
+
+    public function running(): bool
+    {
+        return (bool)\gbx_stopwatch_running($this->sw);
+    }
+}
+
+/** Gearbox's Scoreboard: per-component worker metrics (counters and
+ *  durations) kept in memory by the core, one scoreboard per component,
+ *  thread-safe.  Scoreboard::initialize($component) makes one current,
+ *  Scoreboard::get_scoreboard() (or get_scoreboard()) returns it, and
+ *  Scoreboard::snapshot() gives every scoreboard of the process (the
+ *  document a metrics endpoint exports; docs/worker.md). */
+class Scoreboard
+{
+    private string $component;
+
+    public function __construct(string $component)
+    {
+        $this->component = $component;
+    }
+
+    /** Makes $component's scoreboard the current one; returns it. */
+    public static function initialize($component): Scoreboard
+    {
+        \gbx_scoreboard_initialize((string)$component);
+        return new Scoreboard((string)$component);
+    }
+
+    /** The current scoreboard (ERR_PRECONDITION_FAILED before initialize). */
+    public static function get_scoreboard(): Scoreboard
+    {
+        return new Scoreboard(\gbx_scoreboard_component());
+    }
+
+    /** Every scoreboard of the process: ['components' => [name => ['counters' => ..., 'durations' => ...]]]. */
+    public static function snapshot(): array
+    {
+        return json_decode(\gbx_scoreboard_snapshot(), true);
+    }
+
+    public function component(): string
+    {
+        return $this->component;
+    }
+
+    /** Adds 1 to counter $name of $group. */
+    public function increment_counter($group, $name): void
+    {
+        \gbx_scoreboard_increment_counter($this->component, (string)$group, (string)$name);
+    }
+
+    /** Adds $n (may be negative); returns the new value. */
+    public function add_counter($group, $name, int $n): int
+    {
+        return \gbx_scoreboard_add_counter($this->component, (string)$group, (string)$name, $n);
+    }
+
+    /** The value of counter $name of $group (0 if never counted). */
+    public function counter($group, $name): int
+    {
+        return \gbx_scoreboard_counter($this->component, (string)$group, (string)$name);
+    }
+
+    /** Records the stopwatch's reading as one sample of duration $metric of
+     *  ($group, $name): count, total, min, max, and per UTC hour. */
+    public function update_duration_hours($group, $name, $metric, StopWatch $sw): void
+    {
+        \gbx_scoreboard_update_duration_hours($this->component, (string)$group, (string)$name,
+                                              (string)$metric, $sw->sw);
+    }
+
+    /** The same with a number of seconds. */
+    public function update_duration($group, $name, $metric, float $seconds): void
+    {
+        \gbx_scoreboard_update_duration($this->component, (string)$group, (string)$name,
+                                        (string)$metric, $seconds);
+    }
+}
+
+/** The current scoreboard (Scoreboard::get_scoreboard()). */
+function get_scoreboard(): Scoreboard
+{
+    return Scoreboard::get_scoreboard();
+}
+
+} // namespace Gearbox
+
+namespace {
+    foreach (['StopWatch', 'Scoreboard'] as $gearbox_class) {
+        if (!class_exists($gearbox_class, false)) {
+            class_alias("Gearbox\\$gearbox_class", $gearbox_class);
+        }
+    }
+    unset($gearbox_class);
+    if (!function_exists('get_scoreboard')) {
+        /** The current scoreboard, as Gearbox's PHP workers call it. */
+        function get_scoreboard(): \Gearbox\Scoreboard
+        {
+            return \Gearbox\Scoreboard::get_scoreboard();
+        }
+    }
+}

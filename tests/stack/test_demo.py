@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 
-from conftest import BUILD_DIR, SOURCE_DIR, Client, free_port, free_ports, pid_alive, wait_for
+from conftest import BUILD_DIR, SOURCE_DIR, Client, free_port, free_ports, gearman_status, pid_alive, wait_for
 
 DEMO = SOURCE_DIR / "tools/demo"
 
@@ -45,6 +45,9 @@ def test_demo_serves_the_barn_and_stops_on_ctrl_c(tmp_path):
         base = "http://127.0.0.1:%d" % port
         assert "gearmand on 127.0.0.1:%d" % gearman_port in text
         assert "curl -i -X PUT" in text and base + "/barn/v1/animal/Wilbur" in text
+        # The global worker serves the agents runner for every service.
+        wait_for(lambda: gearman_status(gearman_port).get("do_run_global_agents_v1", (0, 0, 0))[2] == 1,
+                 "the global worker to register do_run_global_agents_v1")
 
         # The walk-through of the README, on each of the four barns.
         client = Client(port)
@@ -93,7 +96,8 @@ def test_demo_serves_the_barn_and_stops_on_ctrl_c(tmp_path):
             raise
     assert rc == 0, output()
     assert sorted(re.findall(r"started (\S+) pid", output())) == \
-        ["barn.0", "barn.1", "barnperl.0", "barnphp.0", "barnpython.0", "barnpython.1", "gateway.0", "gearmand.0"]
+        ["barn.0", "barn.1", "barnperl.0", "barnphp.0", "barnpython.0", "barnpython.1", "gateway.0", "gearmand.0",
+         "global.0"]
     assert "all daemons stopped" in output()
     for pid in pids:
         wait_for(lambda: not pid_alive(pid), "pid %d to be gone" % pid, timeout=10)

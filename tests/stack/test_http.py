@@ -59,7 +59,7 @@ def test_keep_alive(client):
 
 def test_sync_without_worker_is_504(client):
     r = client.get("/silo/v1/grain/wheat")
-    check_error(r, 504, "get", "GATEWAY_TIMEOUT [504]", "/silo/v1/grain/wheat")
+    check_error(r, 504, "get", "GATEWAY_TIME_OUT [504]", "/silo/v1/grain/wheat")
 
 
 # ---- request errors (400, 413) -----------------------------------------------

@@ -5,7 +5,8 @@
 #
 # `use Gearbox;` loads every class: Gearbox::Job, Gearbox::JobResponse,
 # Gearbox::Status, Gearbox::JobManager, Gearbox::JobQueue, Gearbox::StatusManager,
-# Gearbox::ConfigFile, the ERR_<NAME> exceptions (Gearbox::Errors) and the
+# Gearbox::ConfigFile, Gearbox::StopWatch, Gearbox::Scoreboard, the ERR_<NAME>
+# exceptions (Gearbox::Errors) and the
 # constants $Gearbox::HttpClient::METHOD_GET ... on their classes.  The flat
 # C functions are in Gearbox::Core (SWIG).  See docs/perl.md.
 package Gearbox;
@@ -24,6 +25,8 @@ use Gearbox::JobResponse ();
 use Gearbox::StatusManager ();
 use Gearbox::JobQueue ();
 use Gearbox::JobManager ();
+use Gearbox::StopWatch ();
+use Gearbox::Scoreboard ();
 
 # Log levels of gbx_log.
 our ( $LOG_DEBUG, $LOG_INFO, $LOG_WARN, $LOG_ERROR ) = ( 0, 1, 2, 3 );

@@ -81,16 +81,7 @@ Gearbox::log_to_file( tmpdir() . '/worker.log' );
 my $w = TestWorker->new($config);
 isa_ok( $w, 'Gearbox::Worker' );
 
-# Submits a sync job and serves it in this process; the decoded reply.
-sub call_sync {
-    my ( $fn, %env ) = @_;
-    my $wait = submit( $port, $fn, envelope( $fn, %env ) );
-    my $served = 0;
-    for ( 1 .. 20 ) { last if $served = $w->work_once(1000) }
-    ok( $served, "$fn served" );
-    my $out = $wait->();
-    return JSON::PP->new->decode($out);
-}
+sub call_sync { serve_sync( $port, $w, @_ ) }
 
 my $r = call_sync(
     'do_get_perltest_thing_v1', resource_name => 'Wilbur', arguments => ['Wilbur'],

@@ -170,7 +170,8 @@ final class Stack
                 [$k, $v] = explode(':', $l, 2);
                 $h[strtolower($k)] = trim($v);
             }
-            $len = (int)($h['content-length'] ?? 0);
+            // A 304 or 204 (or an answer to HEAD) has no body, whatever its Content-Length says.
+            $len = in_array($code, [204, 304]) || $method === 'HEAD' ? 0 : (int)($h['content-length'] ?? 0);
             $data = '';
             while (strlen($data) < $len && !feof($this->sock)) {
                 $data .= fread($this->sock, $len - strlen($data));

@@ -88,6 +88,14 @@ def _make_error_classes():
         globals()["ERR_CODE_%d" % code] = cls
         __all__.extend(["ERR_" + name, "ERR_CODE_%d" % code])
         _ERRORS_BY_CODE[code] = cls
+    # The other names of a code (GBX_ERROR_ALIASES: ERR_GATEWAY_TIMEOUT is
+    # ERR_GATEWAY_TIME_OUT) are the same class.
+    for i in range(_core.gbx_err_name_count()):
+        name = _core.gbx_err_name_at(i)
+        code = _core.gbx_err_from_name(name)
+        if name != _core.gbx_err_name(code):
+            globals()["ERR_" + name] = _ERRORS_BY_CODE[code]
+            __all__.append("ERR_" + name)
     _core.gbx_py_set_error_classes(GearboxError, _ERRORS_BY_CODE)
 
 
@@ -1313,3 +1321,96 @@ for _n in ("STATE_UNKNOWN", "STATE_PENDING", "STATE_RUNNING", "STATE_COMPLETED",
 for _n in ("METHOD_GET", "METHOD_DELETE", "METHOD_POST", "METHOD_PUT", "METHOD_HEAD"):
     globals()[_n] = getattr(HttpClient, _n)
 del _n
+
+
+# ---- StopWatch and Scoreboard (worker metrics; core/include/gearbox/scoreboard.h) --
+
+class StopWatch:
+    """Gearbox's StopWatch on the monotonic clock: ``start()``, ``stop()``
+    (returns the seconds between them), ``elapsed()`` (so far, while it runs)."""
+
+    def __init__(self):
+        self._sw = _core.gbx_stopwatch_new()
+
+    def __del__(self):
+        sw, self._sw = getattr(self, "_sw", None), None
+        if sw is not None:
+            _core.gbx_stopwatch_free(sw)
+
+    def start(self):
+        """Starts timing from zero (a running stopwatch restarts)."""
+        _core.gbx_stopwatch_start(self._sw)
+
+    def stop(self):
+        """Stops timing; the seconds between start and stop."""
+        return _core.gbx_stopwatch_stop(self._sw)
+
+    def elapsed(self):
+        """Seconds between start and stop, or until now while it runs."""
+        return _core.gbx_stopwatch_elapsed(self._sw)
+
+    def running(self):
+        return bool(_core.gbx_stopwatch_running(self._sw))
+
+
+class Scoreboard:
+    """Gearbox's Scoreboard: per-component worker metrics (counters and
+    durations) kept in memory by the core, one scoreboard per component,
+    thread-safe.  ``Scoreboard.initialize(component)`` makes one current,
+    ``Scoreboard.get_scoreboard()`` (or ``gearbox.get_scoreboard()``) returns
+    it; ``Scoreboard.snapshot()`` gives every scoreboard of the process as
+    data (the document a metrics endpoint exports; docs/worker.md)."""
+
+    def __init__(self, component):
+        self._component = str(component)
+
+    @staticmethod
+    def initialize(component):
+        """Makes `component`'s scoreboard the current one; returns it."""
+        _core.gbx_scoreboard_initialize(str(component))
+        return Scoreboard(component)
+
+    @staticmethod
+    def get_scoreboard():
+        """The current scoreboard (ERR_PRECONDITION_FAILED before initialize)."""
+        return Scoreboard(_core.gbx_scoreboard_component())
+
+    @staticmethod
+    def snapshot():
+        """Every scoreboard of the process: {"components": {name: {"counters":
+        ..., "durations": ...}}}."""
+        return parse_json(_core.gbx_scoreboard_snapshot())
+
+    def component(self):
+        return self._component
+
+    def increment_counter(self, group, name):
+        """Adds 1 to counter `name` of `group`."""
+        _core.gbx_scoreboard_increment_counter(self._component, str(group), str(name))
+
+    def add_counter(self, group, name, n):
+        """Adds `n` (may be negative); returns the new value."""
+        return _core.gbx_scoreboard_add_counter(self._component, str(group), str(name), int(n))
+
+    def counter(self, group, name):
+        """The value of counter `name` of `group` (0 if never counted)."""
+        return _core.gbx_scoreboard_counter(self._component, str(group), str(name))
+
+    def update_duration_hours(self, group, name, metric, stopwatch):
+        """Records the stopwatch's reading as one sample of duration `metric`
+        of (group, name): count, total, min, max, and per UTC hour."""
+        _core.gbx_scoreboard_update_duration_hours(self._component, str(group), str(name), str(metric),
+                                                   stopwatch._sw)
+
+    def update_duration(self, group, name, metric, seconds):
+        """The same with a number of seconds."""
+        _core.gbx_scoreboard_update_duration(self._component, str(group), str(name), str(metric),
+                                             float(seconds))
+
+
+def get_scoreboard():
+    """The current scoreboard (Scoreboard.get_scoreboard())."""
+    return Scoreboard.get_scoreboard()
+
+
+__all__.extend(["StopWatch", "Scoreboard", "get_scoreboard"])

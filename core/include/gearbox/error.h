@@ -18,13 +18,15 @@
 extern "C" {
 #endif
 
-/* The HTTP errors that Gearbox named: X(NAME, code).  This list is the one
- * source for the C enum, the name table and every language binding's
- * ERR_<NAME> / ERR_CODE_<n> classes. */
+/* The HTTP errors, under the names Yahoo Gearbox gave them in
+ * gearbox/core/Errors.h (DEFINE_ERROR), plus 425 and 449: X(NAME, code).
+ * This list is the one source for the C enum, the name table and every
+ * language binding's ERR_<NAME> / ERR_CODE_<n> classes; its name is the
+ * one gbx_err_name and gbx_error_format give. */
 #define GBX_ERROR_TABLE(X)                      \
     X(MULTIPLE_CHOICES, 300)                    \
     X(MOVED_PERMANENTLY, 301)                   \
-    X(FOUND, 302)                               \
+    X(MOVED_TEMPORARILY, 302)                   \
     X(SEE_OTHER, 303)                           \
     X(NOT_MODIFIED, 304)                        \
     X(USE_PROXY, 305)                           \
@@ -37,15 +39,15 @@ extern "C" {
     X(METHOD_NOT_ALLOWED, 405)                  \
     X(NOT_ACCEPTABLE, 406)                      \
     X(PROXY_AUTHENTICATION_REQUIRED, 407)       \
-    X(REQUEST_TIMEOUT, 408)                     \
+    X(REQUEST_TIME_OUT, 408)                    \
     X(CONFLICT, 409)                            \
     X(GONE, 410)                                \
     X(LENGTH_REQUIRED, 411)                     \
     X(PRECONDITION_FAILED, 412)                 \
     X(REQUEST_ENTITY_TOO_LARGE, 413)            \
-    X(REQUEST_URI_TOO_LONG, 414)                \
+    X(REQUEST_URI_TOO_LARGE, 414)               \
     X(UNSUPPORTED_MEDIA_TYPE, 415)              \
-    X(REQUESTED_RANGE_NOT_SATISFIABLE, 416)     \
+    X(RANGE_NOT_SATISFIABLE, 416)               \
     X(EXPECTATION_FAILED, 417)                  \
     X(UNPROCESSABLE_ENTITY, 422)                \
     X(LOCKED, 423)                              \
@@ -57,14 +59,29 @@ extern "C" {
     X(NOT_IMPLEMENTED, 501)                     \
     X(BAD_GATEWAY, 502)                         \
     X(SERVICE_UNAVAILABLE, 503)                 \
+    X(GATEWAY_TIME_OUT, 504)                    \
+    X(VERSION_NOT_SUPPORTED, 505)               \
+    X(VARIANT_ALSO_VARIES, 506)                 \
+    X(INSUFFICIENT_STORAGE, 507)                \
+    X(NOT_EXTENDED, 510)
+
+/* Other names of codes of GBX_ERROR_TABLE (today's HTTP spellings, which
+ * this library used before it took Gearbox's): X(NAME, code).  They exist
+ * as C enumerators and as binding classes that are the same class as the
+ * table's (ERR_GATEWAY_TIMEOUT is ERR_GATEWAY_TIME_OUT). */
+#define GBX_ERROR_ALIASES(X)                    \
+    X(FOUND, 302)                               \
+    X(REQUEST_TIMEOUT, 408)                     \
+    X(REQUEST_URI_TOO_LONG, 414)                \
+    X(REQUESTED_RANGE_NOT_SATISFIABLE, 416)     \
     X(GATEWAY_TIMEOUT, 504)                     \
-    X(HTTP_VERSION_NOT_SUPPORTED, 505)          \
-    X(INSUFFICIENT_STORAGE, 507)
+    X(HTTP_VERSION_NOT_SUPPORTED, 505)
 
 typedef enum gbx_err {
     GBX_OK = 0,
 #define GBX_ERR_ENUM_(name, code) GBX_ERR_##name = code,
     GBX_ERROR_TABLE(GBX_ERR_ENUM_)
+    GBX_ERROR_ALIASES(GBX_ERR_ENUM_)
 #undef GBX_ERR_ENUM_
 } gbx_err;
 
@@ -80,11 +97,22 @@ size_t gbx_err_count(void);
 /* The i-th code of the table (0 <= i < gbx_err_count()), in table order. */
 gbx_err gbx_err_at(size_t i);
 
-/* "NOT_FOUND" for 404; NULL for a code outside the table.  Static string. */
+/* "NOT_FOUND" for 404 (the table's name, never an alias); NULL for a code
+ * outside the table.  Static string. */
 const char *gbx_err_name(int code);
 
-/* 404 for "NOT_FOUND" (also accepts "ERR_NOT_FOUND"); 0 if unknown. */
+/* 404 for "NOT_FOUND" (also accepts "ERR_NOT_FOUND", any case, and the
+ * aliases: 504 for "GATEWAY_TIMEOUT"); 0 if unknown. */
 int gbx_err_from_name(const char *name);
+
+/* Number of names: the table's and the aliases together. */
+size_t gbx_err_name_count(void);
+
+/* The i-th name (0 <= i < gbx_err_name_count()): the table's in table
+ * order, then the aliases; NULL past the end.  Static string.  Its code is
+ * gbx_err_from_name(name); it is an alias when gbx_err_name(code) differs.
+ * The bindings make their ERR_<NAME> classes from this list. */
+const char *gbx_err_name_at(size_t i);
 
 /* Sets the calling thread's last error and returns `code`, so that a failing
  * call can end with `return gbx_error_set(GBX_ERR_NOT_FOUND, "...", ...)`.

@@ -18,5 +18,7 @@
 #include "gearbox/jobmanager.h"
 #include "gearbox/worker.h"
 #include "gearbox/agents.h"
+#include "gearbox/stopwatch.h"
+#include "gearbox/scoreboard.h"
 
 #endif

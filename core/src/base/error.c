@@ -19,6 +19,14 @@ static const err_entry err_table[] = {
 
 #define ERR_TABLE_LEN (sizeof(err_table) / sizeof(err_table[0]))
 
+static const err_entry err_aliases[] = {
+#define GBX_ERR_ENTRY_(name, code) {#name, code},
+    GBX_ERROR_ALIASES(GBX_ERR_ENTRY_)
+#undef GBX_ERR_ENTRY_
+};
+
+#define ERR_ALIASES_LEN (sizeof(err_aliases) / sizeof(err_aliases[0]))
+
 /* Large enough for any message the library composes; longer ones are cut. */
 #define LAST_ERROR_MAX 1024
 
@@ -37,11 +45,24 @@ const char *gbx_err_name(int code) {
     return NULL;
 }
 
+static const err_entry *name_entry(size_t i) {
+    if (i < ERR_TABLE_LEN) return &err_table[i];
+    return i - ERR_TABLE_LEN < ERR_ALIASES_LEN ? &err_aliases[i - ERR_TABLE_LEN] : NULL;
+}
+
+size_t gbx_err_name_count(void) { return ERR_TABLE_LEN + ERR_ALIASES_LEN; }
+
+const char *gbx_err_name_at(size_t i) {
+    const err_entry *e = name_entry(i);
+    return e ? e->name : NULL;
+}
+
 int gbx_err_from_name(const char *name) {
     if (!name) return 0;
     if (strncasecmp(name, "ERR_", 4) == 0) name += 4;
-    for (size_t i = 0; i < ERR_TABLE_LEN; i++)
-        if (strcasecmp(err_table[i].name, name) == 0) return err_table[i].code;
+    const err_entry *e;
+    for (size_t i = 0; (e = name_entry(i)) != NULL; i++)
+        if (strcasecmp(e->name, name) == 0) return e->code;
     return 0;
 }
 

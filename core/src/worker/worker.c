@@ -33,6 +33,7 @@
 #include "gearbox/json.h"
 #include "gearbox/log.h"
 #include "gearbox/schema.h"
+#include "gearbox/scoreboard.h"
 #include "job/job_internal.h"
 #include "store/queue_internal.h"
 #include "store/status_internal.h"
@@ -159,6 +160,11 @@ gbx_err gbx_worker_new_from_config(gbx_worker **out, gbx_config *cfg) {
     err = schemadir ? gbx_schema_dir_new(&w->schemas, schemadir, dialect) : GBX_OK;
     free(schemadir);
     if (err != GBX_OK) goto fail;
+
+    /* As Gearbox's Worker did: its component's scoreboard becomes the
+     * current one, so handlers may call get_scoreboard() at once. */
+    const char *component = gbx_config_get_string(cfg, "component", NULL);
+    if (component && *component && (err = gbx_scoreboard_initialize(component)) != GBX_OK) goto fail;
 
     *out = w;
     return GBX_OK;

@@ -1,7 +1,9 @@
 # Gearbox::Errors - the exception classes of Gearbox, as Yahoo's Gearbox
 # named them: ERR_<NAME> for every HTTP error code of the core's table
 # (ERR_NOT_FOUND, ERR_CONFLICT, ...) and the aliases ERR_CODE_<n>
-# (ERR_CODE_404 isa ERR_NOT_FOUND), all deriving from Gearbox::Error.
+# (ERR_CODE_404 isa ERR_NOT_FOUND), all deriving from Gearbox::Error; the
+# other names of a code (ERR_GATEWAY_TIMEOUT, today's spelling of Gearbox's
+# ERR_GATEWAY_TIME_OUT) are the same class.
 # The classes are generated when this module loads, from the one list in C
 # (gbx_err_count / gbx_err_at / gbx_err_name), so they cannot drift.
 #
@@ -75,6 +77,17 @@ for my $i ( 0 .. Gearbox::Core::gbx_err_count() - 1 ) {
     *{"ERR_${name}::NAME"} = sub { $n };
     *{"ERR_${name}::CODE"} = sub { $c };
     @{"ERR_CODE_${code}::ISA"} = ("ERR_$name");
+}
+
+# The other names of a code (ERR_GATEWAY_TIMEOUT for ERR_GATEWAY_TIME_OUT):
+# the same class under a second name (an alias of its symbol table), so that
+# isa, ->new and ref agree whichever name a worker uses.
+for my $i ( 0 .. Gearbox::Core::gbx_err_name_count() - 1 ) {
+    my $alias = Gearbox::Core::gbx_err_name_at($i);
+    my $name  = Gearbox::Core::gbx_err_name( Gearbox::Core::gbx_err_from_name($alias) );
+    next if $alias eq $name;
+    no strict 'refs';
+    *{"main::ERR_${alias}::"} = \*{"main::ERR_${name}::"};
 }
 
 1;

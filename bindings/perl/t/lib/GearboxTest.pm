@@ -14,7 +14,7 @@ use JSON::PP ();
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(tmpdir start_gearmand write_config envelope submit wait_until rss_kib);
+our @EXPORT = qw(tmpdir start_gearmand write_config envelope submit serve_sync wait_until rss_kib);
 
 my @PIDS;    # processes we started, stopped by pid at exit
 my $TMP;
@@ -141,6 +141,18 @@ sub submit {
         local $/;
         return scalar <$r>;
     };
+}
+
+# Submits a sync job for handler FN (envelope fields %ENV) and serves it
+# with WORKER in this process; the decoded reply (a test fails when no job
+# came).
+sub serve_sync {
+    my ( $port, $worker, $fn, %env ) = @_;
+    my $wait   = submit( $port, $fn, envelope( $fn, %env ) );
+    my $served = 0;
+    for ( 1 .. 20 ) { last if $served = $worker->work_once(1000) }
+    Test::More::ok( $served, "$fn served" );
+    return JSON::PP->new->decode( $wait->() );
 }
 
 # VmRSS of PID in KiB.
