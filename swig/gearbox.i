@@ -51,6 +51,7 @@
 %ignore gbx_log_to_file;
 %ignore gbx_worker_register;
 %ignore gbx_worker_set_hooks;
+%ignore gbx_worker_run_until_signal;
 %ignore gbx_error;
 
 %include "gearbox/error.h"

@@ -63,7 +63,7 @@ static const char usage_text[] =
     "      \"gearman\": {\"servers\": [\"127.0.0.1:4730\"]},\n"
     "      \"status\": {\"type\": \"sqlite\", \"path\": \"state/status.db\"},\n"
     "      \"max_body_bytes\": 8388608, \"threads\": 4, \"max_connections\": 16384,\n"
-    "      \"scheduler\": true, \"jobs\": {\"retry_max_attempts\": 5},\n"
+    "      \"scheduler\": true, \"jobs\": {\"retry_max_attempts\": 25},\n"
     "      \"log\": {\"level\": \"info\", \"file\": \"gateway.log\"},\n"
     "      \"locations\": [ {\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"sync\": [\"PUT\"],\n"
     "                       \"environ\": {\"K\": \"V\"}, \"timeout\": 30} ] }\n"

@@ -140,7 +140,7 @@ def test_nested_location_answers_post_synchronously(client):
 
 def test_nested_location_has_its_own_timeout(client):
     r = client.get("/silo/v1/grain/quick")
-    body = check_error(r, 504, "get", "GATEWAY_TIMEOUT [504]", "/silo/v1/grain/quick")
+    body = check_error(r, 504, "get", "GATEWAY_TIME_OUT [504]", "/silo/v1/grain/quick")
     # The parent's component and handler, the nested location's 1 s.
     assert "do_get_silo_grain_v1 within 1 s" in body["messages"][0], body
 

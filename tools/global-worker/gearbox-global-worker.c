@@ -16,7 +16,6 @@
  * current job. */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +26,6 @@
 
 /* The handlers this worker serves. */
 static const char *const agent_runners[] = {"do_run_global_agents_v1"};
-
-static gbx_worker *the_worker; /* for the signal handler */
-
-static void on_signal(int sig) {
-    (void)sig;
-    if (the_worker) gbx_worker_stop(the_worker);
-}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -129,29 +121,13 @@ int main(int argc, char **argv) {
     }
     gbx_worker_set_max_requests(worker, max_requests);
 
-    the_worker = worker;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    if (gbx_worker_run(worker) != GBX_OK) {
+    if (gbx_worker_run_until_signal(worker) != GBX_OK) {
         gbx_log(GBX_LOG_ERROR, "global worker: %s", gbx_error_last()->message);
         goto out;
     }
     gbx_log(GBX_LOG_INFO, "global worker: stopped after %lu jobs", gbx_worker_request_count(worker));
     rc = 0;
-out:;
-    /* No signal may reach a worker being freed. */
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigprocmask(SIG_BLOCK, &block, NULL);
-    the_worker = NULL;
+out:
     gbx_worker_free(worker);
     gbx_log_set_callback(NULL, NULL);
     if (log != stderr) fclose(log);

@@ -90,6 +90,14 @@ unsigned long gbx_worker_request_count(const gbx_worker *worker);
  * gearmand is logged and retried, not fatal. */
 gbx_err gbx_worker_run(gbx_worker *worker);
 
+/* gbx_worker_run() for a worker process's main(): SIGTERM and SIGINT stop
+ * the worker after the job in hand (gbx_worker_stop) and SIGPIPE is
+ * ignored while it runs; the previous signal dispositions are restored
+ * before it returns, so no signal reaches the worker once run() is over.
+ * One worker per process may use it at a time (GBX_ERR_CONFLICT otherwise).
+ * Language bindings do not wrap it: their interpreters own the signals. */
+gbx_err gbx_worker_run_until_signal(gbx_worker *worker);
+
 /* Serves at most one job, waiting up to timeout_ms (-1 = no limit).  GBX_OK
  * whether or not a job came; *served (may be NULL) says which.  When no
  * gearmand can be reached it waits a short, growing backoff (at most

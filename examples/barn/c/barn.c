@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +36,6 @@ typedef struct barn {
     char *animals_dir;  /* <state_dir>/animals */
     double web_seconds; /* how long a spider spins */
 } barn;
-
-static gbx_worker *the_worker; /* for the signal handler */
 
 /* ---- storage ----------------------------------------------------------- */
 
@@ -382,11 +379,6 @@ static gbx_worker_result do_delete_barn_animal_v1(gbx_job *job, gbx_response *re
 
 /* ---- program ----------------------------------------------------------- */
 
-static void on_signal(int sig) {
-    (void)sig;
-    if (the_worker) gbx_worker_stop(the_worker);
-}
-
 static int mkdirs(const char *path) {
     char buf[4096];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
@@ -506,29 +498,13 @@ int main(int argc, char **argv) {
     }
     gbx_worker_set_max_requests(worker, max_requests);
 
-    the_worker = worker;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
     gbx_log(GBX_LOG_INFO, "barn: animals in %s", b.animals_dir);
-    if (gbx_worker_run(worker) != GBX_OK) {
+    if (gbx_worker_run_until_signal(worker) != GBX_OK) {
         gbx_log(GBX_LOG_ERROR, "barn: %s", gbx_error_last()->message);
         goto out;
     }
     rc = 0;
-out:;
-    /* No signal may reach a worker being freed. */
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigprocmask(SIG_BLOCK, &block, NULL);
-    the_worker = NULL;
+out:
     gbx_worker_free(worker);
     farmwork_free(fw);
     free(state_dir);
