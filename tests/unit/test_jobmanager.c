@@ -834,6 +834,7 @@ static void test_rest(const char *dir) {
     CHECK(strstr(req, "Idempotency-Key") == NULL);               /* that request's own */
     CHECK(strstr(req, "Host: h:4080") == NULL);                  /* not the old Host */
     CHECK(strstr(req, "\r\nContent-Length: 12\r\n") != NULL);
+    CHECK(strstr(req, "\r\nExpect") == NULL);                   /* none, not even empty */
     char parent_line[300];
     snprintf(parent_line, sizeof parent_line, "\r\nGearbox-Parent-Uri: %s\r\n", gbx_status_status_uri(parent));
     CHECK(strstr(req, parent_line) != NULL);

@@ -276,7 +276,14 @@ gbx_err gbx__jm_rest_run(gbx_response **out, gbx_jobmanager *jm, gbx_job *job) {
         data = gbx_job_content(job, &dlen);
         if (err == GBX_OK && !has_header(own, "Content-Type"))
             err = add_header(&headers, "Content-Type", "application/json");
-        if (err == GBX_OK) err = add_header(&headers, "Expect", ""); /* no 100-continue round trip */
+        /* "Expect:" (no value) is curl's way to leave out the Expect header
+         * it would add: no 100-continue round trip, and the remote worker
+         * sees no "expect" header Gearbox's HttpClient never sent. */
+        if (err == GBX_OK) {
+            struct curl_slist *l = curl_slist_append(headers, "Expect:");
+            if (l) headers = l;
+            else err = oom();
+        }
     }
     if (err == GBX_OK) {
         gbx_log(GBX_LOG_DEBUG, "REST %s %s", method, url);
