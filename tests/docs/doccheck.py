@@ -57,7 +57,6 @@ import shlex
 import subprocess
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
 DOC_BASE = "http://127.0.0.1:4080"

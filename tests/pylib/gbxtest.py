@@ -60,18 +60,23 @@ def port_open(port, host="127.0.0.1"):
         return False
 
 
-def gearman_status(port):
-    """gearmand's admin `status`: {function: (queued, running, workers)}."""
+def gearman_admin(port, command):
+    """The lines gearmand answers to an admin command ("status", "workers")."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(b"status\n")
+        s.sendall(command.encode() + b"\n")
         data = b""
         while not (data == b".\n" or data.endswith(b"\n.\n")):
             chunk = s.recv(65536)
             if not chunk:
                 break
             data += chunk
+    return data.decode(errors="replace").splitlines()
+
+
+def gearman_status(port):
+    """gearmand's admin `status`: {function: (queued, running, workers)}."""
     result = {}
-    for line in data.decode().splitlines():
+    for line in gearman_admin(port, "status"):
         fields = line.split("\t")
         if len(fields) == 4:
             result[fields[0]] = tuple(int(x) for x in fields[1:])

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pylib"))
-from gbxtest import BOUND, free_port, free_ports, gearman_status, pid_alive, port_open, wait_for  # noqa: E402,F401
+from gbxtest import BOUND, free_port, free_ports, gearman_admin, gearman_status, pid_alive, port_open, wait_for  # noqa: E402,F401,E501
 
 SOURCE_DIR = Path(os.environ.get("GBX_SOURCE_DIR") or Path(__file__).resolve().parents[2])
 BUILD_DIR = Path(os.environ.get("GEARBOX_BUILD_DIR") or SOURCE_DIR / "build").resolve()
@@ -170,6 +170,22 @@ class Client:
         r = self.request(method, path, body)
         assert r.status == 202, r
         return r.json()
+
+
+# ---- the demo ---------------------------------------------------------------
+
+def stop_demo(demo, timeout=60):
+    """Ctrl-C to a tools/demo started with start_new_session (SIGINT to its
+    own process group); SIGKILL if it has not stopped within `timeout`.
+    Returns its exit status."""
+    if demo.poll() is None:
+        os.killpg(demo.pid, signal.SIGINT)
+    try:
+        return demo.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(demo.pid, signal.SIGKILL)
+        demo.wait()
+        raise
 
 
 # ---- the supervisor --------------------------------------------------------

@@ -6,11 +6,11 @@ Ctrl-C is what a terminal sends: SIGINT to the demo's process group.
 
 import os
 import re
-import signal
 import socket
 import subprocess
 
-from conftest import BUILD_DIR, SOURCE_DIR, Client, free_port, free_ports, gearman_status, pid_alive, wait_for
+from conftest import BUILD_DIR, SOURCE_DIR, Client, free_port, free_ports, gearman_status, pid_alive, stop_demo, \
+    wait_for
 
 DEMO = SOURCE_DIR / "tools/demo"
 
@@ -86,14 +86,7 @@ def test_demo_serves_the_barn_and_stops_on_ctrl_c(tmp_path):
             assert done["code"] == 410 and len(done["children"]) == 1, (prefix, done)
     finally:
         pids = [int(p) for p in re.findall(r"started \S+ pid (\d+)", output())]
-        if demo.poll() is None:
-            os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C: the demo's own process group
-        try:
-            rc = demo.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(demo.pid, signal.SIGKILL)
-            demo.wait()
-            raise
+        rc = stop_demo(demo)
     assert rc == 0, output()
     assert sorted(re.findall(r"started (\S+) pid", output())) == \
         ["barn.0", "barn.1", "barnperl.0", "barnphp.0", "barnpython.0", "barnpython.1", "gateway.0", "gearmand.0",

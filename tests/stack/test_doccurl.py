@@ -12,14 +12,12 @@ must be gone.
 
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 
 import pytest
 
-from conftest import BUILD_DIR, SOURCE_DIR, free_ports, pid_alive, wait_for
+from conftest import BUILD_DIR, SOURCE_DIR, free_ports, gearman_admin, pid_alive, stop_demo, wait_for
 
 sys.path.insert(0, str(SOURCE_DIR / "tests/docs"))
 import doccheck  # noqa: E402
@@ -31,16 +29,8 @@ DOCS = ["README.md", "docs/orchestration.md", "docs/first-service.md"]
 def registered_worker_pids(gearman_port):
     """Pids of the workers that registered functions with gearmand (from the
     client ids of the admin `workers` command: gearbox-<name>-<pid>)."""
-    with socket.create_connection(("127.0.0.1", gearman_port), timeout=5) as s:
-        s.sendall(b"workers\n")
-        data = b""
-        while not (data == b".\n" or data.endswith(b"\n.\n")):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
     pids = set()
-    for line in data.decode(errors="replace").splitlines():
+    for line in gearman_admin(gearman_port, "workers"):
         head, _, functions = line.partition(" : ")
         m = re.search(r"-(\d+)$", head)
         if m and functions.strip():
@@ -80,14 +70,7 @@ def demo(tmp_path_factory):
                  timeout=120)
         yield "http://127.0.0.1:%d" % port
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the demo's own process group
-        try:
-            rc = proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise
+        rc = stop_demo(proc)
         for pid in started():
             wait_for(lambda: not pid_alive(pid), "pid %d to be gone" % pid, timeout=30)
     assert rc == 0, output()
