@@ -30,6 +30,9 @@ The convention (docs/testing.md#doc-curl-blocks explains it with examples):
   one where the answer has another, the doc's id stands for the answer's id
   from then on, in outputs and in later commands.  `127.0.0.1:4080` is the
   gateway under test.
+* A command with `-w`/`--write-out` is compared as text: its output (for
+  `-o /dev/null -w '%{http_code}'`, the code) against the lines shown.
+  Pipes, redirections and `;`/`&&` are errors (mark the block).
 * In a command, `s-…`, `s-...` or an id the doc has not shown yet stands for
   the status of the latest answer that had a `status_uri`; `'<the same
   body>'` is the body of the previous command.
@@ -383,9 +386,14 @@ class Checker:
 
     def check_command(self, cmd):
         """[mismatch] of one command; raises DocError when it cannot run."""
-        status, headers, values = parse_shown(cmd)
-        text = self.substitute(cmd.text)
+        text = self.substitute(cmd.text).replace("\\\n", " ")
         argv = shlex.split(text, comments=True)
+        bad = [a for a in argv if a in ("|", "||", "&&", ";", ">", "<", "&")]
+        if bad:
+            raise DocError("`%s` in a command: only a single curl runs; mark the block" % bad[0])
+        if any(a in ("-w", "--write-out") for a in argv):
+            return self.check_write_out(cmd, argv)
+        status, headers, values = parse_shown(cmd)
         body = data_of(argv)
         if body == "<the same body>":
             if self.previous_body is None:
@@ -442,6 +450,17 @@ class Checker:
             self.compare(expected, now, "its status (%s)" % state, vary, errors)
         return errors
 
+    def check_write_out(self, cmd, argv):
+        """A `-w` command: its output (e.g. `-o /dev/null -w '%{http_code}'`)
+        is compared as text, lines without `#`, ids, times and `...` masked."""
+        shown = "\n".join(l for _, l in cmd.shown if not l.lstrip().startswith("#")).strip()
+        r = subprocess.run(["curl", "-s", "--max-time", "60"] + argv[1:], capture_output=True, timeout=90)
+        if r.returncode != 0:
+            raise DocError("curl exited with %d: %s" % (r.returncode, r.stderr.decode(errors="replace")))
+        errors = []
+        self.match_string(shown, r.stdout.decode(errors="replace").strip(), "output", errors)
+        return errors
+
     def poll(self, fetch, state):
         """Fetches until the body's state is `state` or another final one."""
         deadline = time.monotonic() + BOUND
@@ -482,7 +501,7 @@ def render(value):
 
 def data_of(argv):
     for i, a in enumerate(argv[:-1]):
-        if a in ("-d", "--data", "--data-raw", "--data-binary"):
+        if a in ("-d", "--data", "--data-raw", "--data-binary", "--json"):
             return argv[i + 1]
     return None
 

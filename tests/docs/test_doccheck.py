@@ -168,6 +168,23 @@ def gateway():
     thread.join()
 
 
+def test_write_out_continuation_lines_and_pipes(tmp_path, gateway):
+    checker = Checker(gateway, log=lambda *_: None)
+    run, failures = checker.check_doc(doc(tmp_path, """```sh
+$ curl -s -o /dev/null -w '%{http_code}\\n' \\
+       http://127.0.0.1:4080/v1/nothing
+404
+$ curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:4080/v1/nothing
+200
+```
+"""), "w.md")
+    assert run == 2
+    assert failures == ["w.md:5: $ curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:4080/v1/nothing"
+                        "\n    output: expected \"200\", got \"404\""]
+    run, failures = checker.check_doc(doc(tmp_path, "```sh\n$ curl -s http://127.0.0.1:4080/v1/x | jq .\n```\n"))
+    assert "only a single curl runs" in failures[0]
+
+
 RUN = """```sh
 $ curl -si -X PUT -d '{}' http://127.0.0.1:4080/v1/thing/x
 HTTP/1.1 202 Accepted
