@@ -1110,10 +1110,14 @@ class Worker
     private array $handlers = [];
     private ?Job $current = null;
 
+    /** new Worker($path), or new Worker($argv): the core picks the config out
+     * of the program's arguments as every worker takes it (PROG CONFIG,
+     * PROG --config CONFIG, PROG --config=CONFIG). */
     public function __construct($config)
     {
         \gbx_php_log_default();
-        $this->ptr = \gbx_worker_new((string)$config);
+        $args = is_array($config) ? array_values($config) : (string)$config;
+        $this->ptr = \gbx_worker_new(\gbx_config_path_from_args($args));
         \gbx_php_worker_hooks($this->ptr, $this);
     }
 

@@ -209,7 +209,7 @@ static void test_errors(void) {
     gbx_config *cfg = (gbx_config *)1;
     CHECK_INT(gbx_config_load(&cfg, "/nonexistent/gearbox.conf"), GBX_ERR_NOT_FOUND);
     CHECK(cfg == NULL);
-    CHECK(strstr(gbx_error_last()->message, "/nonexistent/gearbox.conf") != NULL);
+    CHECK_STR(gbx_error_last()->message, "cannot open config /nonexistent/gearbox.conf: No such file or directory");
     CHECK_INT(gbx_config_load(&cfg, NULL), GBX_ERR_NOT_FOUND);
 }
 
@@ -278,6 +278,82 @@ static void test_from_json_and_servers(void) {
     json_decref(arr);
 }
 
+/* The config path out of a worker's argv: each case is an argv (program
+ * first) and the path picked, or NULL and a piece of the error message. */
+static void test_path_from_argv(void) {
+    static const struct {
+        const char *argv[6];
+        const char *path, *error;
+    } cases[] = {
+        {{"w.pl", "my.conf"}, "my.conf", NULL},
+        {{"w.pl", "--config", "my.conf"}, "my.conf", NULL},
+        {{"w.pl", "--config=my.conf"}, "my.conf", NULL},
+        {{"w.pl", "--max-requests", "5", "--config", "/a/b.conf"}, "/a/b.conf", NULL},
+        {{"w.pl", "first.conf", "--config", "other.conf"}, "other.conf", NULL},
+        {{"w.pl", "my.conf", "--log-file", "x"}, "my.conf", NULL},
+        {{"/usr/bin/w.pl"}, NULL, "w.pl: no config given: run it as w.pl CONFIG or w.pl --config CONFIG"},
+        {{"w.pl", "--max-requests", "5"}, NULL, "w.pl: no config given"},
+        {{"w.pl", ""}, NULL, "no config given"},
+        {{"w.pl", "--config"}, NULL, "w.pl: --config needs a path after it"},
+        {{"w.pl", "--config="}, NULL, "--config needs a path"},
+        {{"w.pl", "--config", "a", "--config=b"}, NULL, "--config given twice (\"a\" and \"b\")"},
+        {{NULL}, NULL, "worker: no config given"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int argc = 0;
+        while (argc < 6 && cases[i].argv[argc]) argc++;
+        char *path = (char *)1;
+        gbx_err rc = gbx_config_path_from_argv(&path, argc, (char *const *)cases[i].argv);
+        if (cases[i].path) {
+            CHECK_INT(rc, GBX_OK);
+            CHECK_STR(path, cases[i].path);
+            free(rc ? NULL : path);
+        } else {
+            const char *msg = gbx_error_last()->message;
+            int ok = rc == GBX_ERR_BAD_REQUEST && path == NULL && strstr(msg, cases[i].error);
+            if (!ok) fprintf(stderr, "argv case %zu: rc %d, message \"%s\"\n", i, rc, msg);
+            CHECK(ok);
+        }
+    }
+}
+
+/* The bindings' form: a JSON array (an argv) or one string (a path). */
+static void test_path_from_args(void) {
+    static const struct {
+        const char *json, *path, *error;
+    } cases[] = {
+        {"\"my.conf\"", "my.conf", NULL},
+        {"\"--config=my.conf\"", "my.conf", NULL},
+        {"[\"w.php\", \"--config\", \"my.conf\"]", "my.conf", NULL},
+        {"[\"w.php\", \"my.conf\"]", "my.conf", NULL},
+        {"\"--config\"", NULL, "\"--config\" is an option, not a config file: give the worker the program's arguments"},
+        {"\"\"", NULL, "no config given"},
+        {"[\"w.php\"]", NULL, "w.php: no config given"},
+        {"[\"w.php\", 5]", NULL, "must be strings (item 1 is not)"},
+        {"null", NULL, "a worker takes the config's path or the program's arguments"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *args = json_loads(cases[i].json, JSON_DECODE_ANY, NULL);
+        CHECK(args != NULL);
+        char *path = NULL;
+        gbx_err rc = gbx_config_path_from_args(&path, args);
+        if (cases[i].path) {
+            CHECK_INT(rc, GBX_OK);
+            CHECK_STR(path, cases[i].path);
+        } else {
+            const char *msg = gbx_error_last()->message;
+            int ok = rc == GBX_ERR_BAD_REQUEST && path == NULL && strstr(msg, cases[i].error);
+            if (!ok) fprintf(stderr, "args case %zu (%s): rc %d, message \"%s\"\n", i, cases[i].json, rc, msg);
+            CHECK(ok);
+        }
+        free(path);
+        json_decref(args);
+    }
+    char *path = (char *)1;
+    CHECK_INT(gbx_config_path_from_args(&path, NULL), GBX_ERR_BAD_REQUEST);
+    CHECK(path == NULL);
+}
+
 int main(void) {
     find_data_dir();
     test_main_file();
@@ -285,5 +361,7 @@ int main(void) {
     test_bad_section();
     test_errors();
     test_from_json_and_servers();
+    test_path_from_argv();
+    test_path_from_args();
     return check_done();
 }

@@ -39,7 +39,7 @@ is( Gearbox::Error->new( 'NOT_FOUND', 404, 'three args' )->code, 404, "Gearbox's
 # ---- gbx_err -> exceptions of the matching class, with the C message ----
 eval { Gearbox::Core::gbx_config_load('/nonexistent/x.conf') };
 is( ref $@, 'ERR_NOT_FOUND', 'missing config file -> ERR_NOT_FOUND' );
-like( $@->msg, qr{^config /nonexistent/x\.conf: }, 'message from gbx_error_last' );
+like( $@->msg, qr{^cannot open config /nonexistent/x\.conf: No such file}, 'message from gbx_error_last' );
 eval { Gearbox::Core::gbx_json_parse('{"a": ') };
 is( ref $@, 'ERR_BAD_REQUEST', 'malformed JSON -> ERR_BAD_REQUEST' );
 like( $@->msg, qr/malformed JSON/, 'its message' );

@@ -329,6 +329,50 @@ final class BindingTest extends TestCase
         $w->register_handler('do_get_phptest_nothing_v1');
     }
 
+    /** Every way a worker program hands its config over: a path, or its
+     * $argv with PROG CONFIG, PROG --config CONFIG or PROG --config=CONFIG
+     * (the core's gbx_config_path_from_args picks the path). */
+    public function testWorkerTakesAPathOrTheProgramsArgv(): void
+    {
+        $back = getcwd();
+        chdir(__DIR__);
+        try {
+            foreach ([__DIR__ . '/phptest.conf', 'phptest.conf', '--config=phptest.conf',
+                      ['w.php', 'phptest.conf'], ['w.php', '--config', 'phptest.conf'],
+                      ['w.php', '--config=phptest.conf'], [1 => 'w.php', 2 => '--config', 3 => 'phptest.conf'],
+                      ['w.php', '--max-requests', '3', '--config', __DIR__ . '/phptest.conf']] as $given) {
+                $cfg = (new Worker($given))->cfg();
+                $this->assertSame('phptest', $cfg->get_string('component'), json_encode($given));
+                $this->assertSame(realpath(__DIR__), $cfg->dir(), json_encode($given));
+            }
+        } finally {
+            chdir($back);
+        }
+    }
+
+    public static function badWorkerArguments(): array
+    {
+        return [
+            ['--config', ERR_BAD_REQUEST::class,
+             '/^"--config" is an option, not a config file: give the worker the program\'s arguments/'],
+            [['w.php'], ERR_BAD_REQUEST::class, '/^w.php: no config given: run it as w.php CONFIG or w.php --config CONFIG$/'],
+            [['w.php', '--config'], ERR_BAD_REQUEST::class, '/^w.php: --config needs a path after it$/'],
+            [['w.php', '--config', 'a.conf', '--config=b.conf'], ERR_BAD_REQUEST::class,
+             '/^w.php: --config given twice \("a.conf" and "b.conf"\)$/'],
+            [['w.php', '--config', '/nonexistent/x.conf'], ERR_NOT_FOUND::class,
+             '#^cannot open config /nonexistent/x.conf: No such file or directory$#'],
+            ['/nonexistent/y.conf', ERR_NOT_FOUND::class, '#^cannot open config /nonexistent/y.conf: No such file#'],
+        ];
+    }
+
+    /** @dataProvider badWorkerArguments */
+    public function testWorkerNamesWhatIsWrongWithItsArguments($given, string $class, string $message): void
+    {
+        $this->expectException($class);
+        $this->expectExceptionMessageMatches($message);
+        new Worker($given);
+    }
+
     public function testConstants(): void
     {
         $this->assertSame([0, 1, 2, 3], [Worker::WORKER_SUCCESS, Worker::WORKER_ERROR, Worker::WORKER_CONTINUE,

@@ -18,7 +18,7 @@ is done in C.
             resp.content('{"hello": "%s"}' % job.arguments()[0])
             return gearbox.WORKER_SUCCESS
 
-    MyWorker("hello.conf").run()
+    MyWorker(sys.argv).run()          # PROG CONFIG or PROG --config CONFIG
 
 Ownership: objects keep what they were made from alive (a Status fetched
 through a StatusManager keeps its store open, ``worker.cfg()`` keeps the
@@ -1187,10 +1187,17 @@ class Worker(_Handle):
     WORKER_RETRY = WORKER_RETRY
 
     def __init__(self, config):
-        """``config``: the component config file (or a Config loaded from one)."""
-        path = config.path if isinstance(config, Config) else _os.fspath(config)
-        if path is None:
-            raise TypeError("Worker(config): a config file path or a Config loaded from a file")
+        """``config``: the component config's path (or a Config loaded from a
+        file), or the program's arguments, ``sys.argv``, from which the core
+        picks the config as every worker takes it: ``PROG CONFIG``, ``PROG
+        --config CONFIG`` or ``PROG --config=CONFIG``."""
+        if isinstance(config, Config):
+            if config.path is None:
+                raise TypeError("Worker(config): a Config loaded from a file, not from data")
+            path = config.path
+        else:
+            args = list(config) if isinstance(config, (list, tuple)) else _os.fsdecode(config)
+            path = _core.gbx_config_path_from_args(args)
         self._config_path = _os.path.abspath(path)
         self._handlers = {}
         self._builtin = set()

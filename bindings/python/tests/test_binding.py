@@ -7,6 +7,7 @@ retries, events, cancellation, job queues, REST jobs)."""
 import gc
 import json
 import math
+import re
 import time
 
 import pytest
@@ -495,8 +496,10 @@ def test_constants_on_classes_and_module():
 
 
 def test_worker_config_errors(tmp_path):
-    with pytest.raises(gearbox.ERR_NOT_FOUND):
-        gearbox.Worker(str(tmp_path / "nope.conf"))
+    missing = tmp_path / "nope.conf"
+    with pytest.raises(gearbox.ERR_NOT_FOUND,
+                       match="^cannot open config %s: No such file or directory$" % re.escape(str(missing))):
+        gearbox.Worker(str(missing))
     conf = write_config(tmp_path, "pytest", 1, [])
     w = gearbox.Worker(str(conf))
     with pytest.raises(AttributeError):
@@ -506,3 +509,37 @@ def test_worker_config_errors(tmp_path):
     w.close()
     with pytest.raises(ReferenceError):
         w.request_count()
+
+
+# Every way a worker program hands its config over: a path, its argv with
+# PROG CONFIG, PROG --config CONFIG or PROG --config=CONFIG; the core
+# (gbx_config_path_from_args) picks the path.
+def test_worker_takes_a_path_or_the_programs_argv(tmp_path, monkeypatch):
+    conf = write_config(tmp_path / "conf", "pytest", 1, [])
+    monkeypatch.chdir(tmp_path)
+    rel = "conf/pytest.conf"
+    for given in (str(conf), conf, rel, "--config=" + rel,
+                  ["w.py", rel], ["w.py", "--config", rel], ["w.py", "--config=" + rel],
+                  ("w.py", "--max-requests", "3", "--config", str(conf))):
+        w = gearbox.Worker(given)
+        assert w.cfg().get_string("component") == "pytest", given
+        assert w.cfg().dir() == str(conf.parent), given
+        w.close()
+
+
+@pytest.mark.parametrize("given, message", [
+    ("--config", '^"--config" is an option, not a config file: give the worker the program\'s arguments'),
+    (["w.py"], "^w.py: no config given: run it as w.py CONFIG or w.py --config CONFIG$"),
+    (["w.py", "--config"], "^w.py: --config needs a path after it$"),
+    (["w.py", "--log-level", "debug"], "^w.py: no config given"),
+    (["w.py", "--config", "a.conf", "--config=b.conf"], '^w.py: --config given twice \\("a.conf" and "b.conf"\\)$'),
+])
+def test_worker_names_what_is_wrong_with_its_arguments(given, message):
+    with pytest.raises(gearbox.ERR_BAD_REQUEST, match=message):
+        gearbox.Worker(given)
+
+
+def test_worker_names_a_missing_config_given_with_config(tmp_path):
+    missing = tmp_path / "missing.conf"
+    with pytest.raises(gearbox.ERR_NOT_FOUND, match="^cannot open config %s: No such file" % re.escape(str(missing))):
+        gearbox.Worker(["w.py", "--config", str(missing)])

@@ -22,8 +22,9 @@
  * read or parsed fails the whole load with a message naming that file.
  *
  * Errors of gbx_config_load: GBX_ERR_NOT_FOUND for a missing file,
- * GBX_ERR_INTERNAL_SERVER_ERROR for anything else; messages start with
- * "config <file>: ".
+ * GBX_ERR_INTERNAL_SERVER_ERROR for anything else; a file that cannot be
+ * opened is "cannot open config <file>: <reason>", other messages start
+ * with "config <file>: ".
  */
 #ifndef GEARBOX_CONFIG_H
 #define GEARBOX_CONFIG_H
@@ -86,6 +87,23 @@ gbx_err gbx_config_get_path(char **out, const gbx_config *cfg, const char *path,
  * "h:p,..." string.  Anything else (empty list, bad port) is
  * GBX_ERR_INTERNAL_SERVER_ERROR.  *out: malloc'ed. */
 gbx_err gbx_config_gearman_servers(char **out, const gbx_config *cfg);
+
+/* The config path of a worker program, picked out of its arguments the way
+ * every Gearbox worker takes them: `PROG CONFIG` (Gearbox's form),
+ * `PROG --config CONFIG` or `PROG --config=CONFIG`.  --config may stand
+ * anywhere among the program's own arguments, which are skipped; without it
+ * the config is the first argument unless that starts with '-'.  argv[0] is
+ * the program, as main() gets it.  *out: malloc'ed.  GBX_ERR_BAD_REQUEST
+ * naming the problem and the program: no config given, --config without a
+ * path, --config twice.  The file itself is not opened here. */
+gbx_err gbx_config_path_from_argv(char **out, int argc, char *const argv[]);
+
+/* The same for the language bindings' Worker constructors: `args` is either
+ * the program's arguments as a JSON array of strings (program first, as
+ * Python's sys.argv and PHP's $argv), or one string, the config's path as
+ * Gearbox's workers passed it (a lone "--config=PATH" is read as PATH, a
+ * lone "--config" is an error saying to pass the whole argv). */
+gbx_err gbx_config_path_from_args(char **out, const json_t *args);
 
 #ifdef __cplusplus
 }

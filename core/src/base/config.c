@@ -189,11 +189,19 @@ static gbx_err expand_tree(json_t *node, const char *file, const char *where) {
 /* Reads one file: comments allowed, variables expanded.  *out: new ref. */
 static gbx_err load_expanded(json_t **out, const char *path) {
     *out = NULL;
+    /* A file that cannot be opened says so plainly, with the reason. */
+    FILE *probe = fopen(path, "rb");
+    if (!probe) {
+        int e = errno;
+        return gbx_error_set(e == ENOENT ? GBX_ERR_NOT_FOUND : GBX_ERR_INTERNAL_SERVER_ERROR,
+                             "cannot open config %s: %s", path, strerror(e));
+    }
+    fclose(probe);
     json_t *doc;
     gbx_err rc = gbx_json_load_file(&doc, path, true);
     if (rc) {
-        /* gbx_json_load_file names the path for bad JSON; make sure a
-         * missing file does too, and that both say it is a config. */
+        /* gbx_json_load_file names the path for bad JSON; make sure any
+         * other failure does too, and that both say it is a config. */
         char msg[900];
         last_message(msg, sizeof msg);
         size_t n = strlen(path);
@@ -543,4 +551,70 @@ gbx_err gbx_config_gearman_servers(char **out, const gbx_config *cfg) {
     }
     *out = b.s;
     return GBX_OK;
+}
+
+/* ---- the config path of a worker program ---- */
+
+gbx_err gbx_config_path_from_argv(char **out, int argc, char *const argv[]) {
+    if (!out) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "gbx_config_path_from_argv: out is NULL");
+    *out = NULL;
+    const char *prog = argc > 0 && argv && argv[0] && argv[0][0] ? argv[0] : "worker";
+    const char *slash = strrchr(prog, '/');
+    if (slash && slash[1]) prog = slash + 1;
+    const char *path = NULL;
+    for (int i = 1; i < argc && argv[i]; i++) {
+        const char *value;
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc || !argv[i + 1])
+                return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: --config needs a path after it", prog);
+            value = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            value = argv[i] + 9;
+        } else {
+            continue; /* the program's own arguments */
+        }
+        if (path)
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: --config given twice (\"%s\" and \"%s\")", prog,
+                                 path, value);
+        if (!value[0]) return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: --config needs a path, not \"\"", prog);
+        path = value;
+    }
+    /* Without --config, Gearbox's form: the config is the first argument. */
+    if (!path && argc > 1 && argv[1] && argv[1][0] && argv[1][0] != '-') path = argv[1];
+    if (!path)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: no config given: run it as %s CONFIG or %s --config CONFIG",
+                             prog, prog, prog);
+    return (*out = strdup(path)) ? GBX_OK : oom();
+}
+
+gbx_err gbx_config_path_from_args(char **out, const json_t *args) {
+    if (!out) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "gbx_config_path_from_args: out is NULL");
+    *out = NULL;
+    if (json_is_string(args)) {
+        const char *s = json_string_value(args);
+        if (strcmp(s, "--config") == 0)
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "\"--config\" is an option, not a config file: give the worker the program's "
+                                 "arguments (its argv) to take --config CONFIG, or the config's path");
+        if (strncmp(s, "--config=", 9) == 0) s += 9;
+        if (!s[0]) return gbx_error_set(GBX_ERR_BAD_REQUEST, "no config given: the config path is empty");
+        return (*out = strdup(s)) ? GBX_OK : oom();
+    }
+    if (!json_is_array(args))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "no config given: a worker takes the config's path or the program's arguments");
+    size_t n = json_array_size(args);
+    if (n > INT_MAX - 1) return gbx_error_set(GBX_ERR_BAD_REQUEST, "too many arguments");
+    const char **argv = calloc(n + 1, sizeof *argv);
+    if (!argv) return oom();
+    for (size_t i = 0; i < n; i++) {
+        argv[i] = json_string_value(json_array_get(args, i));
+        if (!argv[i]) {
+            free(argv);
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "the program's arguments must be strings (item %zu is not)", i);
+        }
+    }
+    gbx_err rc = gbx_config_path_from_argv(out, (int)n, (char *const *)argv);
+    free(argv);
+    return rc;
 }

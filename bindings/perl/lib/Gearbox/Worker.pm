@@ -16,7 +16,7 @@
 #       $resp->content('{"thing": 1}');
 #       return $WORKER_SUCCESS;
 #   }
-#   MyWorker->new($ARGV[0])->run;
+#   MyWorker->new(\@ARGV)->run;          # PROG CONFIG or PROG --config CONFIG
 #
 # `use Gearbox::Worker` exports $WORKER_SUCCESS, $WORKER_ERROR,
 # $WORKER_CONTINUE, $WORKER_RETRY and the log functions _TRACE, _DEBUG,
@@ -57,12 +57,17 @@ sub import {
     return;
 }
 
-# new(CONFIG_FILE): loads the component config and opens the status store;
-# connects to gearmand in run().  The library's log goes to stderr unless
-# Gearbox::log_to_file was called before.
+# new(CONFIG_FILE), new(\@ARGV) or new(@ARGV): loads the component config
+# and opens the status store; connects to gearmand in run().  Given the
+# program's arguments, the core picks the config out of them as every worker
+# takes it: PROG CONFIG, PROG --config CONFIG or PROG --config=CONFIG.  The
+# library's log goes to stderr unless Gearbox::log_to_file was called before.
 sub new {
-    my ( $class, $config ) = @_;
-    die "missing config file\n" unless defined $config && length $config;
+    my ( $class, @args ) = @_;
+    my $given = @args == 1 && ref $args[0] eq 'ARRAY' ? [ $0, @{ $args[0] } ]
+              : @args == 1 && defined $args[0]      ? "$args[0]"
+              :                                       [ $0, map {"$_"} grep {defined} @args ];
+    my $config = Gearbox::Core::gbx_config_path_from_args($given);
     Gearbox::log_to_file() unless $Gearbox::LOG_INSTALLED;
     my $w    = Gearbox::Core::gbx_worker_new("$config");
     my $self = bless { __gearbox => { w => $w, handlers => {}, config => "$config", max_requests => 0 } }, $class;
