@@ -24,7 +24,6 @@
 
 %{
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include "zend_exceptions.h"
@@ -351,17 +350,6 @@ static void gbx_php__hook(gbx_job *job, void *user, const char *phase) {
 static void gbx_php__pre(gbx_job *job, void *user) { gbx_php__hook(job, user, "pre"); }
 static void gbx_php__post(gbx_job *job, void *user) { gbx_php__hook(job, user, "post"); }
 
-/* SIGTERM/SIGINT stop the worker after the current job while run() waits in
- * C (a PHP-level pcntl handler would only run once PHP code runs again).
- * Installed only where the program left the default action. */
-static gbx_worker *volatile gbx_php__running;
-
-static void gbx_php__on_signal(int sig) {
-    (void)sig;
-    gbx_worker *w = gbx_php__running;
-    if (w) gbx_worker_stop(w);
-}
-
 static gbx_err gbx_php__finish(gbx_worker *w, gbx_err rc) {
     gbx_php__binding *b = gbx_php__find(w);
     if (b && b->bailed) zend_bailout(); /* continue PHP's fatal-error shutdown */
@@ -519,24 +507,14 @@ gbx_err gbx_php_worker_hooks(gbx_worker *worker, zval *target) {
     return GBX_OK;
 }
 
-/* gbx_worker_run with SIGTERM/SIGINT stopping it (where the program left
- * the default action), and a fatal error in a handler re-raised. */
+/* gbx_worker_run with SIGTERM/SIGINT stopping it after the current job
+ * (gbx_worker_run_until_signal), and a fatal error in a handler re-raised.
+ * The signals are taken from PHP for the length of run(), whatever PHP (its
+ * zend signal handlers, which would end the process) or a pcntl handler had
+ * there: run() waits in C, where no PHP-level handler could run, and the
+ * previous handlers are back when it returns. */
 gbx_err gbx_php_worker_run(gbx_worker *worker) {
-    struct sigaction sa, old_term, old_int;
-    bool term = false, intr = false;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = gbx_php__on_signal;
-    sigemptyset(&sa.sa_mask);
-    gbx_php__running = worker;
-    if (sigaction(SIGTERM, NULL, &old_term) == 0 && old_term.sa_handler == SIG_DFL)
-        term = sigaction(SIGTERM, &sa, NULL) == 0;
-    if (sigaction(SIGINT, NULL, &old_int) == 0 && old_int.sa_handler == SIG_DFL)
-        intr = sigaction(SIGINT, &sa, NULL) == 0;
-    gbx_err rc = gbx_worker_run(worker);
-    if (term) sigaction(SIGTERM, &old_term, NULL);
-    if (intr) sigaction(SIGINT, &old_int, NULL);
-    gbx_php__running = NULL;
-    return gbx_php__finish(worker, rc);
+    return gbx_php__finish(worker, gbx_worker_run_until_signal(worker));
 }
 
 /* gbx_worker_work_once, with a fatal error in a handler re-raised. */

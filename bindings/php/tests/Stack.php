@@ -119,14 +119,20 @@ final class Stack
         if (!$p) {
             return -1;
         }
+        // proc_get_status gives the exit code only to the first call that
+        // sees the process gone: keep that one.
         $st = proc_get_status($p);
         if ($st['running']) {
             posix_kill($st['pid'], SIGTERM);
-            if (!self::wait_for(fn() => !proc_get_status($p)['running'], 30)) {
+            $ended = function () use ($p, &$st) {
+                $st = proc_get_status($p);
+                return !$st['running'];
+            };
+            if (!self::wait_for($ended, 30)) {
                 posix_kill($st['pid'], SIGKILL);
+                self::wait_for($ended, 30);
             }
         }
-        $st = proc_get_status($p);
         unset($this->procs[$name]);
         proc_close($p);
         return $st['exitcode'];

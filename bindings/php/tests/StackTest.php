@@ -251,6 +251,9 @@ final class StackTest extends TestCase
         [$code, , $body] = $this->http('GET', '/php/barn/v1/animal/.hidden');
         $this->assertSame(400, $code);
         $this->assertStringContainsString('it may not start with a dot', $body);
+        // SIGTERM stops run() after the current job and the worker exits 0
+        // (PHP's own signal handlers would end the process with 143).
+        $this->assertSame(0, self::$stack->stop('barn'), 'SIGTERM stops the PHP barn cleanly');
     }
 
     private static function rss_kib(int $pid): int
