@@ -97,7 +97,7 @@ def test_demo_serves_the_barn_and_stops_on_ctrl_c(tmp_path):
     assert rc == 0, output()
     assert sorted(re.findall(r"started (\S+) pid", output())) == \
         ["barn.0", "barn.1", "barnperl.0", "barnphp.0", "barnpython.0", "barnpython.1", "gateway.0", "gearmand.0",
-         "global.0"]
+         "global.0", "hello.0", "helloperl.0", "hellophp.0", "hellopython.0"]
     assert "all daemons stopped" in output()
     for pid in pids:
         wait_for(lambda: not pid_alive(pid), "pid %d to be gone" % pid, timeout=10)

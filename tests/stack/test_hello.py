@@ -66,3 +66,14 @@ def test_bad_name_fails_the_status(hello, prefix, component):
     done = hello.wait_completed(status["status_uri"])
     assert done["code"] == 400, done
     assert "letters and digits" in done["messages"][-1], done
+
+
+def test_the_page_shows_the_files_as_they_are():
+    """Each code block of docs/first-service.md marked <!-- file: PATH --> is
+    that file of the source tree, so the page cannot drift from examples/hello."""
+    import re
+    page = (SOURCE_DIR / "docs/first-service.md").read_text()
+    blocks = re.findall(r"<!-- file: (\S+) -->\n```[a-z]*\n(.*?)\n```\n", page, re.S)
+    assert len(blocks) >= 9, blocks
+    for path, text in blocks:
+        assert text == (SOURCE_DIR / path).read_text().rstrip("\n"), "%s differs from the page" % path
