@@ -128,3 +128,19 @@ def test_default_directory_is_the_service(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "notes/notes_worker.pl").exists()
     assert "in %s/notes:" % tmp_path in r.stdout
+
+
+def test_outside_the_build_tree_it_names_the_installed_programs(tmp_path):
+    """A copy of the binary elsewhere is an installed gearbox: no build-tree
+    paths in what it writes (it needs no source or build tree either)."""
+    import shutil
+    copy = tmp_path / "bin/gearbox"
+    copy.parent.mkdir()
+    shutil.copy2(GEARBOX, copy)
+    r = subprocess.run([str(copy), "new", "notes", "--lang", "php", "--dir", tmp_path / "notes"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "build tree" not in r.stdout and str(BUILD_DIR) not in r.stdout, r.stdout
+    assert "  gearbox-supervise --foreground stack.conf" in r.stdout
+    stack = (tmp_path / "notes/stack.conf").read_text()
+    assert str(BUILD_DIR) not in stack and '"gearbox-gateway"' in stack and "extension=gearbox.so" in stack
