@@ -194,13 +194,13 @@ static int write_file(written *w, const char *dir, const char *name, const char 
 
 /* ---- gearbox new ------------------------------------------------------------ */
 
-/* True when this program runs from the build tree it was built in: the
- * skeletons then use that tree's bindings, gateway and supervisor. */
+/* True when this program is the one in the build tree it was built in (not
+ * an installed copy): the skeletons then use that tree's bindings, gateway
+ * and supervisor. */
 static bool in_build_tree(void) {
-    char exe[PATH_MAX], build[PATH_MAX];
-    if (!realpath("/proc/self/exe", exe) || !realpath(GBX_BUILD_DIR, build)) return false;
-    size_t n = strlen(build);
-    return strncmp(exe, build, n) == 0 && exe[n] == '/';
+    char exe[PATH_MAX], built[PATH_MAX];
+    if (!realpath("/proc/self/exe", exe) || !realpath(GBX_BUILD_DIR "/tools/gearbox/gearbox", built)) return false;
+    return strcmp(exe, built) == 0;
 }
 
 /* The argv array (JSON) that runs the worker in stack.conf, and its "env". */
