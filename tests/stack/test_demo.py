@@ -66,6 +66,16 @@ def test_demo_serves_the_barn_and_stops_on_ctrl_c(tmp_path):
             assert (tmp_path / "state" / component / "animals" / "Wilbur.json").exists(), prefix
         assert (tmp_path / "state" / "status.db").exists()
 
+        # The hello service of docs/first-service.md, mounted beside the barn.
+        for prefix, component in (("/hello", "hello"), ("/python/hello", "hellopython"),
+                                  ("/perl/hello", "helloperl"), ("/php/hello", "hellophp")):
+            done = client.wait_completed(client.accepted("PUT", prefix + "/v1/greeting/Ann",
+                                                         {"text": "Hello"})["status_uri"])
+            assert done["code"] == 0 and done["component"] == component, (prefix, done)
+            got = client.get(prefix + "/v1/greeting/Ann")
+            assert got.status == 200 and got.json()["greeting"] == "Hello, Ann!", (prefix, got)
+            assert (tmp_path / "state" / component / "Ann.json").exists(), prefix
+
         # The orchestration walk-through of examples/barn/README.md (a
         # continuation, a child job, a cancellable long job) on the barns
         # that have it, with the demo's own configs.
@@ -90,7 +100,7 @@ def test_demo_serves_the_barn_and_stops_on_ctrl_c(tmp_path):
     assert rc == 0, output()
     assert sorted(re.findall(r"started (\S+) pid", output())) == \
         ["barn.0", "barn.1", "barnperl.0", "barnphp.0", "barnpython.0", "barnpython.1", "gateway.0", "gearmand.0",
-         "global.0"]
+         "global.0", "hello.0", "helloperl.0", "hellophp.0", "hellopython.0"]
     assert "all daemons stopped" in output()
     for pid in pids:
         wait_for(lambda: not pid_alive(pid), "pid %d to be gone" % pid, timeout=10)

@@ -1,0 +1,2 @@
+// GET /hello/v1/greeting/<name> takes no body.
+{ "type": "null" }

@@ -1,0 +1,1 @@
+../../c/schemas/get-hello-greeting-v1.js

@@ -1,0 +1,1 @@
+../../c/schemas/create-hello-greeting-v1.js
