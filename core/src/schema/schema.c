@@ -2,6 +2,7 @@
  * documents that `$ref`s may name, compiling and validating. */
 #include "gearbox/schema.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -183,4 +184,18 @@ gbx_err gbx_schema_validate(json_t **violations, const gbx_schema *schema, json_
     if (violations) *violations = NULL;
     if (!schema || !instance) return gbx_error_set(GBX_ERR_BAD_REQUEST, "validate: no schema or no instance");
     return gbx__sch_validate(schema, instance, violations);
+}
+
+gbx_err gbx_schema_violation_text(char **out, const json_t *violation) {
+    *out = NULL;
+    const char *pointer = json_string_value(json_object_get(violation, "pointer"));
+    const char *message = json_string_value(json_object_get(violation, "message"));
+    if (!message) return gbx_error_set(GBX_ERR_BAD_REQUEST, "not a schema violation: no \"message\"");
+    size_t n = (pointer ? strlen(pointer) : 0) + 2 + strlen(message) + 1;
+    if (!(*out = malloc(n))) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    if (pointer && *pointer)
+        snprintf(*out, n, "%s: %s", pointer, message);
+    else
+        snprintf(*out, n, "%s", message);
+    return GBX_OK;
 }
