@@ -56,13 +56,13 @@ static size_t distance(const char *a, const char *b) {
     return d[la][lb];
 }
 
-/* The operation a misnamed schema file most likely meant, NULL if none:
- * HTTP methods name their operation, near misses the nearest one. */
+/* The operation a misnamed schema file most likely meant, NULL if none,
+ * and why: HTTP methods name their operation, near misses the nearest one. */
 static const char *meant_operation(const char *op, const char **why) {
     static const struct { const char *method, *op, *why; } methods[] = {
-        {"put", "create", "PUT requests are validated against"},
-        {"post", "create", "POST requests without arguments are validated against"},
-        {"head", "get", "HEAD requests are validated against"},
+        {"put", "create", "PUT requests are validated against the create schema"},
+        {"post", "create", "POST without arguments uses the create schema, with arguments update"},
+        {"head", "get", "HEAD requests are validated against the get schema"},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         if (strcasecmp(op, methods[i].method) == 0) {
@@ -75,7 +75,7 @@ static const char *meant_operation(const char *op, const char **why) {
         size_t d = distance(op, operations[i]);
         if (d < best_d) best_d = d, best = operations[i];
     }
-    *why = "did you mean";
+    *why = "the nearest operation";
     return best;
 }
 
@@ -157,14 +157,15 @@ static void scan_schemas(reporter *rep, const gbx_gw_location *loc, json_t *hand
         if (!split_schema_name(copy, part) ||
             gbx_handler_name(&handler, "get", part[1], part[2], part[3]) != GBX_OK) {
             say(rep, true, "  warning: schema file %s matches no handler: its name is not "
-                "<operation>-<component>-<resource>-<version>.js (e.g. create-%s-animal-v1.js)",
+                "<operation>-<component>-<resource>-<version>.js (e.g. create-%s-<resource>-v1.js)",
                 names[i], loc->component);
         } else if (!is_operation(part[0])) {
             const char *why = NULL, *meant = meant_operation(part[0], &why);
             if (meant)
                 say(rep, true, "  warning: schema file %s matches no handler: \"%s\" is not an "
                     "operation (get, create, update, delete), so no request is validated against "
-                    "it; %s %s-%s-%s-%s.js", names[i], part[0], why, meant, part[1], part[2], part[3]);
+                    "it; the right name is %s-%s-%s-%s.js (%s)", names[i], part[0], meant, part[1],
+                    part[2], part[3], why);
             else
                 say(rep, true, "  warning: schema file %s matches no handler: \"%s\" is not an "
                     "operation (get, create, update, delete), so no request is validated against it",

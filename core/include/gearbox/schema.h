@@ -91,7 +91,11 @@ gbx_err gbx_schema_validate(json_t **violations, const gbx_schema *schema, json_
  * document; a URI fragment would add '#').  This is the one-line text of a
  * violation: "<pointer>: <message>" ("/tags/0: expected string, got
  * integer"), or the message alone for the whole document, so that Gearbox's
- * legacy texts about the body itself stay as they were.  *out: malloc'ed. */
+ * legacy texts about the body itself stay as they were.  A member or item
+ * that may not be there (additional/unevaluated properties and items) is
+ * named by its message, so the text names the object holding it:
+ * `invalid property "wings": ...` about the body, `/owner: invalid property
+ * "wings": ...` below it.  *out: malloc'ed. */
 gbx_err gbx_schema_violation_text(char **out, const json_t *violation);
 
 /* The request schemas of one service: in one directory, the file
