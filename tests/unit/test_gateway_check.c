@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "gearbox/error.h"
 #include "gearbox/log.h"
 #include "gw_check.h"
@@ -17,14 +18,7 @@
 
 static char dir[64];
 
-static void write_file(const char *name, const char *text) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) exit(1);
-    fputs(text, f);
-    fclose(f);
-}
+static void write_file(const char *name, const char *text) { files_write(dir, name, text); }
 
 typedef struct lines {
     char text[8192];

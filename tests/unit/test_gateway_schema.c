@@ -10,20 +10,14 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "gearbox/error.h"
 #include "gw_config.h"
 #include "gw_schema.h"
 
 static char dir[64];
 
-static void write_file(const char *name, const char *text) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) exit(1);
-    fputs(text, f);
-    fclose(f);
-}
+static void write_file(const char *name, const char *text) { files_write(dir, name, text); }
 
 static gbx_gw_location location(gbx_schema_dir *schemas) {
     gbx_gw_location loc;
