@@ -1,6 +1,8 @@
 /* gw_schema.c - request body validation against the location's schemas. */
 #include "gw_schema.h"
 
+#include <stdlib.h>
+
 #include "gearbox/json.h"
 
 gbx_err gbx_gw_validate_body(json_t **violations, const gbx_gw_location *loc,
@@ -20,7 +22,16 @@ gbx_err gbx_gw_validate_body(json_t **violations, const gbx_gw_location *loc,
         err = gbx_schema_dir_find(&schema, &file, loc->schemas, operation, loc->component,
                                   resource, version);
         if (err == GBX_OK && schema) {
-            err = gbx_schema_validate(violations, schema, instance);
+            json_t *found = NULL;
+            err = gbx_schema_validate(&found, schema, instance);
+            char *text = NULL;
+            /* The plain message names where the first violation is. */
+            if (err == GBX_ERR_BAD_REQUEST && json_array_size(found) > 0 &&
+                gbx_schema_violation_text(&text, json_array_get(found, 0)) == GBX_OK)
+                gbx_error_set(err, "%s", text);
+            free(text);
+            if (violations && json_array_size(found) > 0) *violations = json_incref(found);
+            json_decref(found);
         } else if (err == GBX_OK && loc->require_schemas) {
             err = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
                                 "no schema %s (nor a -global- one) and this service requires schemas",

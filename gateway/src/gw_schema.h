@@ -12,8 +12,9 @@
 
 /* Checks a request body for `loc`: the body must be JSON (empty = null;
  * malformed -> GBX_ERR_BAD_REQUEST "malformed JSON: ...") and, when a
- * schema exists, valid (-> GBX_ERR_BAD_REQUEST with the validator's
- * message).  A missing schema fails only when loc->require_schemas.
+ * schema exists, valid (-> GBX_ERR_BAD_REQUEST naming where the first
+ * violation is: gbx_schema_violation_text, "/tags/0: expected string, got
+ * integer").  A missing schema fails only when loc->require_schemas.
  * *violations (may be NULL): a new reference to the schema violations,
  * [{"pointer", "keyword", "message"}], or NULL when there are none. */
 gbx_err gbx_gw_validate_body(json_t **violations, const gbx_gw_location *loc,

@@ -138,10 +138,13 @@ static bool wants_problem(gw_request *r) {
 
 /* The same error as RFC 9457 problem details: type, title, status, detail,
  * instance, plus Gearbox's operation and, for schema violations, "errors"
- * with the JSON pointer of each one. */
+ * with the JSON pointers of each one (where in the body, which keyword). */
 static json_t *problem_body(gw_request *r, const char *operation, int code, const char *message,
                             const json_t *violations) {
     const char *title = MHD_get_reason_phrase_for((unsigned)code);
+    /* The errors name where each violation is; detail is the first one's. */
+    if (json_array_size(violations) > 0)
+        message = json_string_value(json_object_get(json_array_get(violations, 0), "message"));
     json_t *body = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", "about:blank", "title",
                              title && *title ? title : "Error", "status", code, "detail",
                              message ? message : "", "instance",

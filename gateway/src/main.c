@@ -11,8 +11,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "gearbox/jobmanager.h"
 #include "gearbox/log.h"
 #include "gearbox/store.h"
+#include "gw_check.h"
 #include "gw_config.h"
 #include "gw_server.h"
 
@@ -22,6 +24,7 @@
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
+#define EXIT_PROBLEMS 1 /* --check found something wrong */
 
 static const char usage_text[] =
     "NAME\n"
@@ -54,7 +57,12 @@ static const char usage_text[] =
     "    -l, --log-file FILE   append the log to FILE instead of standard error\n"
     "    -L, --log-level LEVEL debug, info, warn or error (default info; one access-log\n"
     "                          line per request is logged at info)\n"
-    "    -t, --check           load and check the config (and open the store), then exit\n"
+    "    -t, --check           load and check the config, open the store, ask gearmand\n"
+    "                          which handlers exist, and print per location each handler\n"
+    "                          and the schema file it uses, with warnings (schema files\n"
+    "                          that match no handler, write handlers without a schema, a\n"
+    "                          component config naming another status store); exit 0\n"
+    "                          when all is well, 1 when something is wrong\n"
     "    -h, --help            this text\n"
     "    -V, --version         the version\n"
     "\n"
@@ -77,7 +85,8 @@ static const char usage_text[] =
     "\n"
     "EXIT STATUS\n"
     "    0 after a clean stop, 1 when the gateway cannot run (port in use, ...),\n"
-    "    2 for a bad command line or configuration.\n";
+    "    2 for a bad command line or configuration.  With --check: 0 OK, 1 problems\n"
+    "    (a bad configuration included), 2 a bad command line.\n";
 
 static void usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "gearbox-gateway: ");
@@ -130,6 +139,33 @@ static void remove_pid_file(const char *path) {
     if (ok == 1 && pid == (long)getpid()) unlink(path);
 }
 
+static void report_to_stdout(void *user, bool warning, const char *line) {
+    (void)user;
+    (void)warning;
+    puts(line);
+}
+
+static void report_to_log(void *user, bool warning, const char *line) {
+    (void)user;
+    gbx_log(warning ? GBX_LOG_WARN : GBX_LOG_INFO, "%s", line);
+}
+
+/* Each location's handlers and schema files, with warnings, through
+ * `report`; gearmand is asked once (when it answers).  Returns the number of
+ * warnings. */
+static size_t report_locations(const gbx_gw_config *cfg, gbx_store *store, gbx_gw_report_fn report) {
+    gbx_jobmanager *jm = NULL;
+    json_t *registered = NULL;
+    char why[512] = "";
+    if (gbx_jobmanager_new(&jm, cfg->cfg, store) != GBX_OK ||
+        gbx_jobmanager_registered(&registered, jm) != GBX_OK)
+        snprintf(why, sizeof why, "%s", gbx_error_last()->message);
+    size_t warnings = gbx_gw_check(cfg, registered, why, report, NULL);
+    json_decref(registered);
+    gbx_jobmanager_free(jm);
+    return warnings;
+}
+
 int main(int argc, char **argv) {
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},   {"port", required_argument, NULL, 'p'},
@@ -166,7 +202,7 @@ int main(int argc, char **argv) {
     gbx_gw_config *cfg = NULL;
     if (gbx_gw_config_load(&cfg, config_path) != GBX_OK) {
         fprintf(stderr, "gearbox-gateway: bad configuration: %s\n", gbx_error_last()->message);
-        return EXIT_USAGE;
+        return check_only ? EXIT_PROBLEMS : EXIT_USAGE;
     }
     if (port >= 0) cfg->port = (int)port;
     if (!log_level) log_level = cfg->log_level ? cfg->log_level : "info";
@@ -192,14 +228,19 @@ int main(int argc, char **argv) {
         if (log) fprintf(stderr, "gearbox-gateway: cannot open the status store: %s\n", gbx_error_last()->message);
         gbx_gw_config_free(cfg);
         if (log) fclose(log);
-        return EXIT_USAGE;
+        return check_only ? EXIT_PROBLEMS : EXIT_USAGE;
     }
     if (check_only) {
-        printf("%s: configuration OK (%zu location%s)\n", config_path, cfg->nlocations,
-               cfg->nlocations == 1 ? "" : "s");
+        size_t warnings = report_locations(cfg, store, report_to_stdout);
+        if (warnings == 0)
+            printf("%s: configuration OK (%zu location%s)\n", config_path, cfg->nlocations,
+                   cfg->nlocations == 1 ? "" : "s");
+        else
+            printf("%s: %zu problem%s (the lines with \"warning:\" above)\n", config_path,
+                   warnings, warnings == 1 ? "" : "s");
         gbx_store_free(store);
         gbx_gw_config_free(cfg);
-        return 0;
+        return warnings ? EXIT_PROBLEMS : 0;
     }
 
     /* Signals are taken by sigwait in this thread only: block them before
@@ -233,14 +274,7 @@ int main(int argc, char **argv) {
     gbx_log(GBX_LOG_INFO, "gearbox-gateway %s listening on %s port %d (%u threads, gearmand %s, "
             "scheduler %s)", GBX_GATEWAY_VERSION, cfg->listen_address, gbx_gw_server_port(srv),
             cfg->threads, cfg->gearman_servers, cfg->scheduler ? "on" : "off");
-    for (size_t i = 0; i < cfg->nlocations; i++) {
-        const gbx_gw_location *loc = &cfg->locations[i];
-        gbx_log(GBX_LOG_INFO, "location %s%s%s -> component %s (%zu handlers listed, the rest from "
-                "gearmand; timeout %gs, schemas %s)",
-                loc->path[0] ? loc->path : "/", loc->parent ? " nested in " : "",
-                loc->parent ? (loc->prefix[0] ? loc->prefix : "/") : "", loc->component,
-                loc->nhandlers, loc->timeout, loc->schemadir ? loc->schemadir : "none");
-    }
+    report_locations(cfg, store, report_to_log);
 
     for (;;) {
         int sig = 0;

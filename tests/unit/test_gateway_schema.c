@@ -1,7 +1,8 @@
 /* Unit tests of request schemas: the schema directory cache of the core
  * (core/src/schema_dir.c: file lookup with the -global- fallback, compiled
  * once, many threads) and body validation in the gateway
- * (gateway/src/gw_schema.c: JSON parsing, violations, require_schemas). */
+ * (gateway/src/gw_schema.c: JSON parsing, violations, require_schemas, the
+ * 400 text naming where the violation is in each dialect). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,20 +10,14 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "gearbox/error.h"
 #include "gw_config.h"
 #include "gw_schema.h"
 
 static char dir[64];
 
-static void write_file(const char *name, const char *text) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) exit(1);
-    fputs(text, f);
-    fclose(f);
-}
+static void write_file(const char *name, const char *text) { files_write(dir, name, text); }
 
 static gbx_gw_location location(gbx_schema_dir *schemas) {
     gbx_gw_location loc;
@@ -118,6 +113,56 @@ int main(void) {
     gbx_gw_location noschemas = location(NULL);
     noschemas.schemadir = NULL;
     CHECK_INT(validate(&noschemas, "create", "animal", "{}"), GBX_OK);
+
+    /* The plain 400 names where the violation is, in every dialect; the
+     * legacy texts about the body itself stay Gearbox's. */
+    write_file("create-barn-tags-v1.js",
+               "{ \"type\": \"object\", \"properties\": {\n"
+               "  \"tags\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}} },\n"
+               "  \"additionalProperties\": false }\n");
+    static const struct { const char *dialect, *nested, *root; } texts[] = {
+        {"legacy", "/tags/0: schema does not allow for type \"integer\"",
+         "invalid property \"wings\": schema does not allow for this property"},
+        {"draft4", "/tags/0: expected string, got integer", NULL},
+        {"draft7", "/tags/0: expected string, got integer", NULL},
+        {"2019-09", "/tags/0: expected string, got integer", NULL},
+        {"2020-12", "/tags/0: expected string, got integer", NULL},
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        gbx_schema_dir *sd = NULL;
+        CHECK_INT(gbx_schema_dir_new(&sd, dir, (gbx_dialect)gbx_dialect_from_name(texts[i].dialect)), GBX_OK);
+        gbx_gw_location dl = location(sd);
+        json_t *violations = NULL;
+        const char *body = "{\"tags\": [7, \"x\"]}";
+        CHECK_INT(gbx_gw_validate_body(&violations, &dl, "create", "tags", "v1", body, strlen(body)),
+                  GBX_ERR_BAD_REQUEST);
+        CHECK_STR(gbx_error_last()->message, texts[i].nested);
+        /* problem+json keeps the pointers apart, as JSON Pointers */
+        json_t *first = json_array_get(violations, 0);
+        CHECK_STR(json_string_value(json_object_get(first, "pointer")), "/tags/0");
+        CHECK_STR(json_string_value(json_object_get(first, "keyword")), "/properties/tags/items/type");
+        json_decref(violations);
+        body = "{\"tags\": [], \"wings\": 2}";
+        CHECK_INT(validate(&dl, "create", "tags", body), GBX_ERR_BAD_REQUEST);
+        if (texts[i].root) CHECK_STR(gbx_error_last()->message, texts[i].root);
+        else CHECK(gbx_error_last()->message[0] != '/'); /* about the whole body: no pointer */
+        gbx_schema_dir_free(sd);
+    }
+    char *text = NULL;
+    json_t *v = json_pack("{s:s, s:s}", "pointer", "", "message", "m");
+    CHECK_INT(gbx_schema_violation_text(&text, v), GBX_OK);
+    CHECK_STR(text, "m");
+    free(text);
+    json_object_set_new(v, "pointer", json_string("/a~1b/0"));
+    CHECK_INT(gbx_schema_violation_text(&text, v), GBX_OK);
+    CHECK_STR(text, "/a~1b/0: m");
+    free(text);
+    json_object_set_new(v, "pointer", json_string("/owner/wings"));
+    json_object_set_new(v, "keyword", json_string("/properties/owner/additionalProperties"));
+    CHECK_INT(gbx_schema_violation_text(&text, v), GBX_OK);
+    CHECK_STR(text, "/owner: m"); /* the message names the member */
+    free(text);
+    json_decref(v);
 
     /* Many threads on a fresh cache. */
     gbx_schema_dir *fresh = NULL;

@@ -5,7 +5,7 @@
  *
  * validate exits 0 when the instance is valid, 1 when it is not (one
  * violation per line on stdout: pointer, message, schema location, tab
- * separated), 2 on a usage, schema or input error (message on stderr). */
+ * separated, both locations JSON Pointers as the core reports them), 2 on a usage, schema or input error (message on stderr). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,8 @@ static const char usage[] =
     "          Gearbox .js schema files).  Exit status 0: valid; 1: not valid, one\n"
     "          violation per line on standard output as\n"
     "              POINTER <tab> MESSAGE <tab> SCHEMA-LOCATION\n"
-    "          (pointers in URI fragment form, \"#\" being the whole document);\n"
+    "          (JSON Pointers, as the gateway's problem details have them: an\n"
+    "          empty POINTER is the whole document);\n"
     "          2: usage error, unreadable file, malformed JSON or invalid schema.\n"
     "  --draft D      dialect for schemas without \"$schema\": 3, 4, 6, 7, 2019-09,\n"
     "                 2020-12 (the default), or legacy (Gearbox's dialect, used\n"
@@ -92,11 +93,6 @@ static int cmd_format(int argc, char **argv) {
     puts(out);
     free(out);
     return 0;
-}
-
-static void print_fragment(const char *pointer) {
-    fputc('#', stdout);
-    fputs(pointer, stdout);
 }
 
 static int cmd_validate(int argc, char **argv) {
@@ -170,10 +166,10 @@ static int cmd_validate(int argc, char **argv) {
         size_t i;
         json_t *v;
         json_array_foreach(violations, i, v) {
-            print_fragment(json_string_value(json_object_get(v, "pointer")));
-            printf("\t%s\t", json_string_value(json_object_get(v, "message")));
-            print_fragment(json_string_value(json_object_get(v, "keyword")));
-            fputc('\n', stdout);
+            /* The core's JSON Pointers as they are, like the gateway's "errors". */
+            printf("%s\t%s\t%s\n", json_string_value(json_object_get(v, "pointer")),
+                   json_string_value(json_object_get(v, "message")),
+                   json_string_value(json_object_get(v, "keyword")));
         }
         status = 1;
     } else {

@@ -153,6 +153,12 @@ gbx_err gbx_jobmanager_submit(gbx_jobmanager *jm, const char *function, const ch
  * answered (the last ask, within that second). */
 gbx_err gbx_jobmanager_handler_known(bool *known, gbx_jobmanager *jm, const char *name);
 
+/* Asks every gearmand server now (no cache) which functions live workers
+ * registered: *out a new {function: available workers} object over the
+ * servers that answered; GBX_ERR_SERVICE_UNAVAILABLE with the reason when
+ * none did.  For reports such as gearbox-gateway --check. */
+gbx_err gbx_jobmanager_registered(json_t **out, gbx_jobmanager *jm);
+
 /* Scheduler step: submits every due queue row (claimed atomically, so
  * several gateways may run it), clearing the ytime of each one's status before
  * submitting it (a finished job never shows ytime); *submitted =

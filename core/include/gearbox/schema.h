@@ -82,9 +82,21 @@ gbx_dialect gbx_schema_dialect(const gbx_schema *schema);
  * whose message is the first violation's message.  When `violations` is not
  * NULL, *violations receives a new reference to an array of
  *   {"pointer": "/name", "keyword": "/properties/name/type", "message": "..."}
- * (empty when valid).  With the legacy dialect, `default`s are written into
+ * (empty when valid; both pointers as described below).  With the legacy dialect, `default`s are written into
  * `instance` (that is why it is not const); other dialects leave it alone. */
 gbx_err gbx_schema_validate(json_t **violations, const gbx_schema *schema, json_t *instance);
+
+/* Both locations of a violation are JSON Pointers, as keywordLocation and
+ * instanceLocation of the JSON Schema output format ("" is the whole
+ * document; a URI fragment would add '#').  This is the one-line text of a
+ * violation: "<pointer>: <message>" ("/tags/0: expected string, got
+ * integer"), or the message alone for the whole document, so that Gearbox's
+ * legacy texts about the body itself stay as they were.  A member or item
+ * that may not be there (additional/unevaluated properties and items) is
+ * named by its message, so the text names the object holding it:
+ * `invalid property "wings": ...` about the body, `/owner: invalid property
+ * "wings": ...` below it.  *out: malloc'ed. */
+gbx_err gbx_schema_violation_text(char **out, const json_t *violation);
 
 /* The request schemas of one service: in one directory, the file
  * `<operation>-<component>-<resource>-<version>.js`, else

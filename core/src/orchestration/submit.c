@@ -389,3 +389,10 @@ gbx_err gbx_jobmanager_handler_known(bool *known, gbx_jobmanager *jm, const char
     if (!jm || !name) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_jobmanager_handler_known: no job manager or name");
     return gbx__jm_handler_known(known, jm, name);
 }
+
+gbx_err gbx_jobmanager_registered(json_t **out, gbx_jobmanager *jm) {
+    if (!out) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "gbx_jobmanager_registered: out is NULL");
+    *out = NULL;
+    if (!jm) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_jobmanager_registered: no job manager");
+    return ask_gearmand(out, jm);
+}

@@ -2,6 +2,7 @@
  * documents that `$ref`s may name, compiling and validating. */
 #include "gearbox/schema.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -183,4 +184,28 @@ gbx_err gbx_schema_validate(json_t **violations, const gbx_schema *schema, json_
     if (violations) *violations = NULL;
     if (!schema || !instance) return gbx_error_set(GBX_ERR_BAD_REQUEST, "validate: no schema or no instance");
     return gbx__sch_validate(schema, instance, violations);
+}
+
+gbx_err gbx_schema_violation_text(char **out, const json_t *violation) {
+    *out = NULL;
+    const char *pointer = json_string_value(json_object_get(violation, "pointer"));
+    const char *message = json_string_value(json_object_get(violation, "message"));
+    if (!message) return gbx_error_set(GBX_ERR_BAD_REQUEST, "not a schema violation: no \"message\"");
+    if (!pointer) pointer = "";
+    size_t where = strlen(pointer);
+    /* A member or item that may not be there is named by the message
+     * ("invalid property \"wings\": ..."): name the object holding it. */
+    const char *keyword = json_string_value(json_object_get(violation, "keyword"));
+    const char *last = keyword ? strrchr(keyword, '/') : NULL;
+    if (last && (strcmp(last, "/additionalProperties") == 0 || strcmp(last, "/unevaluatedProperties") == 0 ||
+                 strcmp(last, "/additionalItems") == 0 || strcmp(last, "/unevaluatedItems") == 0) &&
+        strrchr(pointer, '/'))
+        where = (size_t)(strrchr(pointer, '/') - pointer);
+    size_t n = where + 2 + strlen(message) + 1;
+    if (!(*out = malloc(n))) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    if (where)
+        snprintf(*out, n, "%.*s: %s", (int)where, pointer, message);
+    else
+        snprintf(*out, n, "%s", message);
+    return GBX_OK;
 }
