@@ -26,7 +26,7 @@ The convention (docs/testing.md#doc-curl-blocks explains it with examples):
   those shown); in an array, "zero or more elements here" (otherwise the
   lengths must agree); inside a string, any text.  Numbers of 10 digits
   (unix times, also inside strings, with decimals) match any such number.
-  Status ids (`s-` + 26 characters) are names: the first time the doc shows
+  Generated ids (`s-`, `a-`, … + 26 characters) are names: the first time the doc shows
   one where the answer has another, the doc's id stands for the answer's id
   from then on, in outputs and in later commands.  `127.0.0.1:4080` is the
   gateway under test.
@@ -66,6 +66,9 @@ DOC_BASE = "http://127.0.0.1:4080"
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 ID = "s-[%s]{26}" % CROCKFORD
 ID_RE = re.compile(ID)
+# Any generated id (gen_id: a prefix, "-", 26 characters): status ids and
+# generated resource names such as a-… alike.
+GENERATED_ID = "[a-z]+-[%s]{26}" % CROCKFORD
 PLACEHOLDER_ID_RE = re.compile(r"s-(?:[%s]{26}|…|\.\.\.)" % CROCKFORD)
 TIME_RE = re.compile(r"(?<![0-9])[0-9]{10}(?:\.[0-9]+)?(?![0-9])")
 ELLIPSIS_RE = re.compile(r"\.\.\.|…")
@@ -259,12 +262,12 @@ class Checker:
         expected = expected.replace(DOC_BASE, self.base)
         parts = []
         pos = 0
-        token = re.compile(r"(%s)|(%s)|(%s)" % (ID, TIME_RE.pattern, ELLIPSIS_RE.pattern))
+        token = re.compile(r"(%s)|(%s)|(%s)" % (GENERATED_ID, TIME_RE.pattern, ELLIPSIS_RE.pattern))
         groups = []
         for m in token.finditer(expected):
             parts.append(re.escape(expected[pos:m.start()]))
             if m.group(1):
-                parts.append("(%s)" % ID)
+                parts.append("(%s)" % GENERATED_ID)
                 groups.append(m.group(1))
             elif m.group(2):
                 parts.append(TIME_RE.pattern)

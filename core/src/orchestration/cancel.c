@@ -284,7 +284,8 @@ static void complete_cancel_status(gbx_jobmanager *jm, const char *cancel_id, in
  * private.notify_cancel = T and T.private[key] names it.  *done: it has
  * completed already (then the caller goes on itself). */
 static gbx_err start_event_job(bool *done, gbx_jobmanager *jm, gbx_status *target,
-                               gbx_status_event event, const char *parent_id, const char *key) {
+                               gbx_status_event event, const char *parent_id, const char *key,
+                               const char *cancel_id, int progress, const char *label) {
     *done = false;
     json_t *entry = json_object_get(gbx_status_events(target), gbx_status_event_name(event));
     const char *name = json_string_value(json_object_get(entry, "name"));
@@ -322,6 +323,13 @@ static gbx_err start_event_job(bool *done, gbx_jobmanager *jm, gbx_status *targe
         err = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "%s job %s got no status",
                             gbx_status_event_name(event), name);
     if (err == GBX_OK) err = gbx_status_fetch(&st, gbx_jobmanager_store(jm), child);
+    /* The cancel status tells of the job before the job can notify T: what
+     * its completion leads to (a veto, "cancelled") comes after. */
+    if (err == GBX_OK) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s %s started", label, gbx_status_id(st));
+        report(jm, cancel_id, progress, msg);
+    }
     /* T names it before it can notify, so that whoever sees it complete
      * finds it. */
     if (err == GBX_OK) err = set_priv(target, key, gbx_status_id(st));
@@ -460,7 +468,7 @@ static gbx_err cancelling(gbx_jobmanager *jm, gbx_status *target, const char *ca
     if (first_to(target, cancel_id, "compensation")) {
         bool done = false;
         if (start_event_job(&done, jm, target, GBX_STATUS_EVENT_CANCEL, gbx_status_id(target),
-                            P_COMPENSATION) != GBX_OK) {
+                            P_COMPENSATION, cancel_id, 70, "compensation") != GBX_OK) {
             char msg[1200];
             snprintf(msg, sizeof msg, "cannot start the compensation: %s", gbx_error_last()->message);
             int code = (int)gbx_error_last()->code;
@@ -469,11 +477,6 @@ static gbx_err cancelling(gbx_jobmanager *jm, gbx_status *target, const char *ca
             finish(jm, target, cancel_id, code ? code : GBX_ERR_INTERNAL_SERVER_ERROR, msg);
             return GBX_OK;
         }
-        char msg[256];
-        const char *started = priv_str(target, P_COMPENSATION);
-        snprintf(msg, sizeof msg, "compensation%s%s started", started ? " " : "",
-                 started ? started : "");
-        report(jm, cancel_id, 70, msg);
         if (!done) return GBX_OK; /* its worker goes on when it completes */
         if (gbx_status_refresh(target) != GBX_OK) return gbx_error_last()->code;
     }
@@ -657,7 +660,7 @@ static gbx_err cancel_local(gbx_status **out, gbx_jobmanager *jm, gbx_status *ta
     if (json_object_get(gbx_status_events(target), "PRECANCEL")) {
         bool done = false;
         err = start_event_job(&done, jm, target, GBX_STATUS_EVENT_PRECANCEL, gbx_status_id(c),
-                              P_PRECANCEL);
+                              P_PRECANCEL, gbx_status_id(c), 5, "PRECANCEL job");
         if (err != GBX_OK) {
             /* A PRECANCEL job that cannot run cannot agree: a veto. */
             char why[1200];
@@ -668,11 +671,6 @@ static gbx_err cancel_local(gbx_status **out, gbx_jobmanager *jm, gbx_status *ta
             (void)gbx_status_counter_add(NULL, target, C_ACTIVE, -1);
             go_on = false;
         } else {
-            char msg[256];
-            const char *started = priv_str(target, P_PRECANCEL);
-            snprintf(msg, sizeof msg, "PRECANCEL job%s%s started", started ? " " : "",
-                     started ? started : "");
-            report(jm, gbx_status_id(c), 5, msg);
             go_on = done;
         }
     }
