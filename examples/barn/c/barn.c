@@ -397,12 +397,12 @@ static int mkdirs(const char *path) {
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: gearbox-barn-worker --config FILE [--max-requests N] [--log-file F]\n"
+            "usage: gearbox-barn-worker [--config] FILE [--max-requests N] [--log-file F]\n"
             "                           [--log-level debug|info|warn|error] [--help]\n"
             "Serves the barn example service (do_{get,put,post,delete}_barn_animal_v1)\n"
             "and its orchestration handlers (chore, family, litter, alarm, mule, field,\n"
             "agents: see examples/barn/README.md).\n"
-            "  --config FILE       the component config (e.g. examples/barn/conf/barn.conf)\n"
+            "  FILE, --config FILE the component config (e.g. examples/barn/conf/barn.conf)\n"
             "  --max-requests N    exit after N jobs (default: never)\n"
             "  --log-file F        append the log to F (default: stderr)\n"
             "  --log-level L       debug, info (default), warn or error\n"
@@ -440,9 +440,12 @@ int main(int argc, char **argv) {
         default: usage(stderr); return 2;
         }
     }
+    /* The config may also come as the one argument (WORKER CONFIG, as
+     * Gearbox's workers were started). */
+    if (!config && optind == argc - 1) config = argv[optind++];
     if (optind < argc || !config) {
         if (optind < argc) fprintf(stderr, "gearbox-barn-worker: unexpected argument \"%s\"\n", argv[optind]);
-        else fprintf(stderr, "gearbox-barn-worker: --config FILE is required\n");
+        else fprintf(stderr, "gearbox-barn-worker: no config given: run it as gearbox-barn-worker FILE or --config FILE\n");
         usage(stderr);
         return 2;
     }
