@@ -52,6 +52,7 @@
 %ignore gbx_worker_register;
 %ignore gbx_worker_set_hooks;
 %ignore gbx_worker_run_until_signal;
+%ignore gbx_response_set_status_maker;
 %ignore gbx_error;
 /* (argc, argv) is C's; the bindings pass theirs as a list to gbx_config_path_from_args. */
 %ignore gbx_config_path_from_argv;

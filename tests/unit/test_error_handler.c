@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "gearmand.h"
 #include "gearbox/gearbox.h"
 
@@ -115,11 +116,8 @@ int main(void) {
              " \"handlers\": [\"do_get_cerr_fail_v1\", \"do_put_cerr_fail_v1\"],\n"
              " \"jobs\": {\"sync_timeout\": 30}}\n",
              port);
+    files_write(tmpdir, "test.conf", conf);
     snprintf(path, sizeof path, "%s/test.conf", tmpdir);
-    FILE *f = fopen(path, "w");
-    if (!f) return 2;
-    fputs(conf, f);
-    fclose(f);
 
     if (gbx_worker_new(&worker, path) != GBX_OK) {
         fprintf(stderr, "gbx_worker_new: %s\n", gbx_error_last()->message);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "gearmand.h"
 #include "gearbox/gearbox.h"
 
@@ -329,11 +330,8 @@ int main(void) {
              " \"status\": {\"type\": \"sqlite\", \"path\": \"state/status.db\"},\n"
              " \"jobs\": {\"retry_max_attempts\": 2, \"sync_timeout\": 30}}\n",
              gearmand_port);
+    files_write(tmpdir, "test.conf", conf);
     snprintf(path, sizeof path, "%s/test.conf", tmpdir);
-    FILE *f = fopen(path, "w");
-    if (!f) return 2;
-    fputs(conf, f);
-    fclose(f);
 
     if (gbx_worker_new(&worker, path) != GBX_OK) {
         fprintf(stderr, "gbx_worker_new: %s\n", gbx_error_last()->message);

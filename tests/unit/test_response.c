@@ -229,23 +229,35 @@ static void test_framing(void) {
     CHECK(!gbx_header_is_framing(NULL));
 }
 
-/* The sync status a response carries is borrowed and never on the wire. */
+/* The sync status a response carries is made on first use, borrowed, and
+ * never on the wire. */
+static int makes;
+static gbx_status *make_local(void *user) {
+    gbx_status **slot = user;
+    makes++;
+    if (!*slot && gbx__status_new_local(slot, "get", NULL, NULL) != GBX_OK) return NULL;
+    return *slot;
+}
+
 static void test_status(void) {
     gbx_response *resp = NULL;
     CHECK_INT(gbx_response_new(&resp), GBX_OK);
     CHECK(gbx_response_status(resp) == NULL);
     gbx_status *st = NULL;
-    CHECK_INT(gbx__status_new_local(&st, "get", NULL, NULL), GBX_OK);
-    gbx_response_set_status(resp, st);
-    CHECK(gbx_response_status(resp) == st);
+    gbx_response_set_status_maker(resp, make_local, &st);
     char *wire = NULL;
+    CHECK_INT(gbx_response_serialize(&wire, resp), GBX_OK);
+    CHECK_INT(makes, 0); /* nobody asked: nothing made */
+    free(wire);
+    CHECK(gbx_response_status(resp) != NULL && gbx_response_status(resp) == st);
+    CHECK_INT(makes, 1); /* made once */
     CHECK_INT(gbx_response_serialize(&wire, resp), GBX_OK);
     CHECK(wire && !strstr(wire, "st-"));
     free(wire);
-    gbx_response_set_status(resp, NULL);
+    gbx_response_set_status_maker(resp, NULL, NULL);
     CHECK(gbx_response_status(resp) == NULL);
     gbx_response_free(resp);
-    gbx_status_free(st); /* still the caller's */
+    gbx_status_free(st); /* still the maker's */
 }
 
 int main(void) {

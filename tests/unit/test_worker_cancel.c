@@ -15,7 +15,7 @@
 #include "gearbox/gearbox.h"
 #include "store/queue_internal.h"
 #include "store/status_internal.h"
-#include "store/store_internal.h"
+#include "store/backend.h" /* gbx__now, gbx__queued */
 
 #define BASE "http://127.0.0.1:4080/barn/v1"
 

@@ -8,11 +8,11 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "fixtures.h"
+#include "gearmand.h" /* pause_ms */
 #include "gearbox/config.h"
 #include "gearbox/worker.h"
 
@@ -47,11 +47,6 @@ static sighandler_t handler_of(int sig) {
     struct sigaction now;
     sigaction(sig, NULL, &now);
     return now.sa_handler;
-}
-
-static void pause_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 int main(void) {

@@ -51,15 +51,21 @@ int gbx_response_code(const gbx_response *resp);
 gbx_err gbx_response_set_status_uri(gbx_response *resp, const char *uri);
 const char *gbx_response_status_uri(const gbx_response *resp);
 
+/* Makes the status of gbx_response_status on its first call (NULL, with
+ * the error set, when it cannot). */
+typedef struct gbx_status *(*gbx_response_status_fn)(void *user);
+
 /* The status a sync handler reports to through its response: the worker
- * runtime sets a throw-away local status (gbx_status_is_local: id "st-…",
- * in memory, never stored) for the handler's call, as Gearbox gave sync
- * handlers a transient "st-" status.  Borrowed: the setter's caller keeps
- * ownership and must outlive the response's use of it (NULL clears); the
- * getter returns NULL when none is set (async handlers report to
- * gbx_job_status).  Not part of the wire format. */
-void gbx_response_set_status(gbx_response *resp, struct gbx_status *status);
-struct gbx_status *gbx_response_status(const gbx_response *resp);
+ * runtime sets a maker of a throw-away local status (gbx_status_is_local:
+ * id "st-…", in memory, never stored), as Gearbox gave sync handlers a
+ * transient "st-" status; it is made the first time a handler asks, so a
+ * handler that never asks costs nothing.  The status belongs to the maker's
+ * owner, who must outlive the response's use of it (the worker runtime
+ * frees it after the handler).  NULL `make` clears.  The getter returns
+ * NULL when no maker is set (async handlers report to gbx_job_status).
+ * Not part of the wire format. */
+void gbx_response_set_status_maker(gbx_response *resp, gbx_response_status_fn make, void *user);
+struct gbx_status *gbx_response_status(gbx_response *resp);
 
 /* Serialises to / parses from the wire format above.  *out: malloc'ed /
  * new handle.  Parsing a malformed reply is GBX_ERR_BAD_GATEWAY ("malformed

@@ -17,7 +17,9 @@ struct gbx_response {
     char *content;   /* NUL-terminated for convenience; may hold NULs */
     size_t content_len;
     char *status_uri; /* of the async job answered (job manager); NULL if none */
-    struct gbx_status *status; /* a sync handler's local status (borrowed); NULL if none */
+    struct gbx_status *status; /* a sync handler's local status (borrowed); NULL until made */
+    gbx_response_status_fn make_status; /* makes it on the first gbx_response_status */
+    void *make_status_user;
 };
 
 static gbx_err oom(void) { return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory"); }
@@ -194,12 +196,17 @@ gbx_err gbx_response_set_status_uri(gbx_response *resp, const char *uri) {
 
 const char *gbx_response_status_uri(const gbx_response *resp) { return resp ? resp->status_uri : NULL; }
 
-void gbx_response_set_status(gbx_response *resp, struct gbx_status *status) {
-    if (resp) resp->status = status;
+void gbx_response_set_status_maker(gbx_response *resp, gbx_response_status_fn make, void *user) {
+    if (!resp) return;
+    resp->status = NULL;
+    resp->make_status = make;
+    resp->make_status_user = user;
 }
 
-struct gbx_status *gbx_response_status(const gbx_response *resp) {
-    return resp ? resp->status : NULL;
+struct gbx_status *gbx_response_status(gbx_response *resp) {
+    if (!resp) return NULL;
+    if (!resp->status && resp->make_status) resp->status = resp->make_status(resp->make_status_user);
+    return resp->status;
 }
 
 /* Adds `data` to `obj` as "content", base64-encoded with `encoding_key` set

@@ -81,16 +81,12 @@ static size_t find_agent(const json_t *agents, const char *name) {
     return NO_LEVEL;
 }
 
-/* The HTTP method of a REST agent ("PUT", "POST", "DELETE", "GET", "HEAD",
- * any case); false for another word. */
+/* The HTTP method of a REST agent (a name of gbx__jm_method_name, any
+ * case); false for another word. */
 static bool agent_method(gbx_http_method *out, const char *name) {
-    static const struct { const char *name; gbx_http_method method; } methods[] = {
-        {"GET", GBX_METHOD_GET},   {"PUT", GBX_METHOD_PUT},   {"POST", GBX_METHOD_POST},
-        {"DELETE", GBX_METHOD_DELETE}, {"HEAD", GBX_METHOD_HEAD},
-    };
-    for (size_t i = 0; name && i < sizeof methods / sizeof methods[0]; i++)
-        if (strcasecmp(name, methods[i].name) == 0) {
-            *out = methods[i].method;
+    for (int m = GBX_METHOD_GET; name && m <= GBX_METHOD_HEAD; m++)
+        if (strcasecmp(name, gbx__jm_method_name((gbx_http_method)m)) == 0) {
+            *out = (gbx_http_method)m;
             return true;
         }
     return false;

@@ -54,7 +54,7 @@ gbx__jm_thread *gbx__jm_thread_get(const gbx_jobmanager *jm, bool create);
 /* Takes a thread's state off the manager's list (caller holds jm->lock). */
 void gbx__jm_thread_unlist(gbx_jobmanager *jm, gbx__jm_thread *t);
 
-/* Monotonic seconds (unix seconds: gbx__now(), store_internal.h). */
+/* Monotonic seconds (unix seconds: gbx__now(), store/backend.h). */
 double gbx__jm_mono(void);
 
 /* A status to work with for `job`: its own handle (borrowed, *owned false)

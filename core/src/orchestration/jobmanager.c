@@ -25,7 +25,7 @@
 #include "job/job_internal.h"
 #include "store/queue_internal.h"
 #include "store/status_internal.h"
-#include "store/store_internal.h"
+#include "store/backend.h" /* gbx__now, gbx__queued */
 
 /* Retry defaults, Gearbox's (max_delay 300, max_jitter 15) and an attempt
  * cap that lets a job retry for about an hour (as Sidekiq does). */

@@ -435,21 +435,34 @@ static gbx_worker_result call_handler(gbx_worker *w, handler_entry *h, gbx_job *
     return result;
 }
 
+/* resp.status() of a sync job: a throw-away status, never stored, made
+ * only if the handler asks for it. */
+typedef struct sync_status {
+    const gbx_job *job;
+    gbx_status *local;
+} sync_status;
+
+static gbx_status *make_sync_status(void *user) {
+    sync_status *ss = user;
+    if (!ss->local &&
+        gbx__status_new_local(&ss->local, gbx_job_operation(ss->job), gbx_job_component(ss->job),
+                              gbx_job_resource_uri(ss->job)) != GBX_OK)
+        return NULL;
+    return ss->local;
+}
+
 static char *serve_sync(gbx_worker *w, handler_entry *h, gbx_job *job, size_t *len,
                         gbx_worker_result *result, int *code) {
     gbx_response *resp = NULL;
-    gbx_status *local = NULL; /* resp.status(): throw-away, never stored */
+    sync_status ss = {.job = job, .local = NULL};
     char message[1024];
     char *reply = NULL;
-    if (gbx_response_new(&resp) != GBX_OK ||
-        gbx__status_new_local(&local, gbx_job_operation(job), gbx_job_component(job),
-                              gbx_job_resource_uri(job)) != GBX_OK) {
+    if (gbx_response_new(&resp) != GBX_OK) {
         *code = GBX_ERR_INTERNAL_SERVER_ERROR;
         snprintf(message, sizeof message, "%s", gbx_error_last()->message);
-        gbx_response_free(resp);
         return error_reply(gbx_job_resource_uri(job), gbx_job_operation(job), *code, message, len);
     }
-    gbx_response_set_status(resp, local);
+    gbx_response_set_status_maker(resp, make_sync_status, &ss);
     gbx_jobmanager_set_current(w->jm, job);
     *result = call_handler(w, h, job, resp, code, message, sizeof message);
     if (*result == GBX_WORKER_CONTINUE)
@@ -481,7 +494,7 @@ static char *serve_sync(gbx_worker *w, handler_entry *h, gbx_job *job, size_t *l
         *len = strlen(reply);
     if (w->post) w->post(job, w->hook_user);
     gbx_response_free(resp);
-    gbx_status_free(local);
+    gbx_status_free(ss.local);
     return reply;
 }
 
