@@ -157,7 +157,8 @@ static void test_known(void) {
     /* The worker registers its functions once it runs: wait for all of
      * them (gearmand may list one before the others). */
     static const char *const registered[] = {"do_put_test_thing_v1", "do_put_test_parent_v1",
-                                             "do_post_test_flaky_v1", "do_get_test_thing_v1"};
+                                             "do_post_test_flaky_v1", "do_get_test_thing_v1",
+                                             "do_put_test_punctual_v1"};
     gbx_job *job = NULL;
     double until = mono_s() + WAIT_LIMIT_S;
     gbx_err err = GBX_OK;
