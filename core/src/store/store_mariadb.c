@@ -307,6 +307,33 @@ static gbx_err query_buf(conn *c, const sqlbuf *b, MYSQL_RES **res, const char *
     return GBX_OK;
 }
 
+/* Runs a batch of statements separated by ";" in one round trip (the
+ * server stops at the first that fails); *res (may be NULL) receives the
+ * first result set, *insert_id (may be NULL) the id of the first INSERT
+ * that made one. */
+static gbx_err exec_batch(conn *c, const sqlbuf *b, MYSQL_RES **res, uint64_t *insert_id,
+                          const char *what) {
+    if (res) *res = NULL;
+    if (insert_id) *insert_id = 0;
+    gbx_err rc = exec_buf(c, b, NULL, what);
+    while (!rc) {
+        MYSQL_RES *r = mysql_store_result(c->db);
+        if (r && res && !*res) *res = r;
+        else if (r) mysql_free_result(r);
+        else if (mysql_field_count(c->db) != 0) rc = db_error(c, what);
+        if (insert_id && !*insert_id) *insert_id = mysql_insert_id(c->db);
+        if (rc) break;
+        int next = mysql_next_result(c->db);
+        if (next < 0) break;
+        if (next > 0) rc = db_error(c, what);
+    }
+    if (rc && res && *res) {
+        mysql_free_result(*res);
+        *res = NULL;
+    }
+    return rc;
+}
+
 static gbx_err begin(conn *c) {
     gbx_err rc = exec_sql(c, "START TRANSACTION", "starting a transaction");
     if (!rc) c->in_tx = true;
@@ -379,7 +406,7 @@ static gbx_err conn_connect(conn *c) {
                   "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
     const char *host = s->socket ? "localhost" : s->host;
     if (!mysql_real_connect(db, host, s->user, s->password, s->database, s->port, s->socket,
-                            CLIENT_FOUND_ROWS)) {
+                            CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS)) {
         unsigned e = mysql_errno(db);
         gbx_err code = unavailable(e) || e == 0 ? GBX_ERR_SERVICE_UNAVAILABLE
                                                 : GBX_ERR_INTERNAL_SERVER_ERROR;
@@ -534,18 +561,21 @@ static gbx_err read_row(MYSQL_RES *res, MYSQL_ROW r, gbx__status_row *row) {
     return rc;
 }
 
-/* Reads the one status `id` (FOR UPDATE inside a transaction); *found
- * says whether it exists. */
-static gbx_err select_row(conn *c, const char *id, bool for_update, gbx__status_row *out,
+/* Reads the one status `id`; *found says whether it exists.  `lock`: in a
+ * new transaction that holds the row's lock until it ends. */
+static gbx_err select_row(conn *c, const char *id, bool lock, gbx__status_row *out,
                           bool *found) {
     *found = false;
     sqlbuf b = sql_for(c);
+    if (lock) sql_add(&b, "START TRANSACTION; ");
     sql_add(&b, "SELECT " ROW_COLUMNS " FROM gbx_status WHERE id = ");
     sql_str(&b, id);
-    if (for_update) sql_add(&b, " FOR UPDATE");
+    if (lock) sql_add(&b, " FOR UPDATE");
     MYSQL_RES *res = NULL;
-    gbx_err rc = query_buf(c, &b, &res, "reading a status");
+    c->in_tx = lock;
+    gbx_err rc = exec_batch(c, &b, &res, NULL, "reading a status");
     sql_free(&b);
+    if (!rc && !res) rc = out_of_memory();
     if (rc) return rc;
     MYSQL_ROW r = mysql_fetch_row(res);
     if (r && !(rc = read_row(res, r, out))) *found = true;
@@ -633,6 +663,7 @@ static gbx_err insert_body(conn *c, void *p) {
     char *fold = ascii_fold(row->uri);
     if (!fold) return out_of_memory();
     sqlbuf b = sql_for(c);
+    if (a->queued) sql_add(&b, "START TRANSACTION; ");
     sql_add(&b, "INSERT INTO gbx_status (id, operation, component, uri, uri_fold, status_uri,"
                 " parent_uri, scope, state, progress, code, messages, children, meta, events,"
                 " priv, failures, concurrency, ctime, mtime, ytime, envelope) VALUES (");
@@ -670,24 +701,23 @@ static gbx_err insert_body(conn *c, void *p) {
     sql_str(&b, a->envelope);
     sql_add(&b, ")");
     free(fold);
-
-    gbx_err rc = a->queued ? begin(c) : GBX_OK;
-    if (!rc) {
-        rc = exec_buf(c, &b, NULL, "creating a status");
-        if (rc == GBX_ERR_CONFLICT)
-            rc = gbx_error_set(GBX_ERR_CONFLICT, "status \"%s\" already exists", row->id);
-    }
-    int64_t seq = rc ? 0 : (int64_t)mysql_insert_id(c->db);
-    sql_free(&b);
-    if (!rc && a->queued) {
-        b = sql_for(c);
+    /* With a queue row: both in one transaction, in one round trip. */
+    if (a->queued) {
+        sql_add(&b, "; ");
         sql_queue_values(&b, a->queued);
-        rc = exec_buf(c, &b, NULL, "queueing a job");
-        sql_free(&b);
-        if (rc == GBX_ERR_CONFLICT) rc = ticket_exists(a->queued->ticket);
-        if (!rc) rc = commit(c, "creating a status");
+        sql_add(&b, "; COMMIT");
+        c->in_tx = true;
     }
-    return rc ? rc : stored_copy(a->out, row, seq);
+    uint64_t seq = 0;
+    gbx_err rc = exec_batch(c, &b, NULL, &seq, "creating a status");
+    sql_free(&b);
+    if (!rc) c->in_tx = false;
+    /* Which key was duplicate: the status's id or the queue's ticket. */
+    if (rc == GBX_ERR_CONFLICT && a->queued && !strstr(gbx_error_last()->message, "gbx_status_id"))
+        return ticket_exists(a->queued->ticket);
+    if (rc == GBX_ERR_CONFLICT)
+        return gbx_error_set(GBX_ERR_CONFLICT, "status \"%s\" already exists", row->id);
+    return rc ? rc : stored_copy(a->out, row, (int64_t)seq);
 }
 
 static gbx_err md_insert(gbx_store *store, const gbx__status_row *row, const char *envelope,
@@ -812,8 +842,7 @@ static gbx_err update_body(conn *c, void *p) {
     update_arg *a = p;
     gbx__status_row row = {0};
     bool found = false;
-    gbx_err rc = begin(c);
-    if (!rc) rc = select_row(c, a->id, true, &row, &found);
+    gbx_err rc = select_row(c, a->id, true, &row, &found);
     if (!rc && !found) rc = gbx__store_not_found(a->id);
     /* A failed precondition changes nothing: the transaction is rolled back. */
     if (!rc) rc = gbx__change_apply(&row, a->change);
@@ -824,10 +853,11 @@ static gbx_err update_body(conn *c, void *p) {
         sql_changed_columns(&b, a->change, &row);
         sql_add(&b, " WHERE id = ");
         sql_str(&b, a->id);
-        rc = exec_buf(c, &b, NULL, "updating a status");
+        sql_add(&b, "; COMMIT");
+        rc = exec_batch(c, &b, NULL, NULL, "updating a status");
         sql_free(&b);
+        if (!rc) c->in_tx = false;
     }
-    if (!rc) rc = commit(c, "updating a status");
     if (rc) {
         gbx__status_row_clear(&row);
         return rc;
