@@ -121,6 +121,11 @@ static gbx_err wrap(gbx_status **out, gbx_store *store, gbx__status_row *row) {
 }
 
 gbx_err gbx_status_create(gbx_status **out, gbx_store *store, const gbx_status_spec *spec) {
+    return gbx__status_create_queued(out, store, spec, NULL, NULL);
+}
+
+gbx_err gbx__status_create_queued(gbx_status **out, gbx_store *store, const gbx_status_spec *spec,
+                                  const char *job_name, const char *ticket) {
     if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no output handle");
     *out = NULL;
     if (!store) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no store");
@@ -177,8 +182,17 @@ gbx_err gbx_status_create(gbx_status **out, gbx_store *store, const gbx_status_s
         gbx__status_row_clear(&row);
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     }
+    /* The first submit of the job, queued with its status in one write. */
+    gbx__queued queued = {.ticket = (char *)ticket, .status_id = row.id, .name = (char *)job_name,
+                          .envelope = (char *)spec->envelope, .due = now, .submitted = now};
+    bool queue = job_name && ticket;
+    if (queue && (!*job_name || !*ticket || !spec->envelope)) {
+        gbx__status_row_clear(&row);
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: a queued job needs a name, a ticket "
+                                                  "and an envelope");
+    }
     gbx__status_row stored;
-    gbx_err rc = store->ops->insert(store, &row, spec->envelope, &stored);
+    gbx_err rc = store->ops->insert(store, &row, spec->envelope, queue ? &queued : NULL, &stored);
     gbx__status_row_clear(&row);
     if (rc) return rc;
     return wrap(out, store, &stored);
