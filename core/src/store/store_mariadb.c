@@ -67,7 +67,7 @@ static const char *const migration_1[] = {
     " due DOUBLE NOT NULL,"
     " submitted DOUBLE NOT NULL DEFAULT 0,"
     " lease DOUBLE NOT NULL DEFAULT 0,"
-    " retryable TINYINT NOT NULL DEFAULT 0,"
+    " retryable TINYINT NOT NULL DEFAULT 1,"
     " KEY gbx_queue_due (due),"
     " KEY gbx_queue_status (status_id)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
