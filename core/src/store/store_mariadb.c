@@ -358,6 +358,20 @@ static sqlbuf sql_for(conn *c) {
     return (sqlbuf){.db = c->db};
 }
 
+/* Ends the SELECT in `b` with " LIMIT max FOR UPDATE SKIP LOCKED", runs it
+ * in a new transaction (rows another process holds are skipped, not waited
+ * for: they are its own) and frees `b`. */
+static gbx_err select_skip_locked(conn *c, sqlbuf *b, size_t max, MYSQL_RES **res,
+                                  const char *what) {
+    sql_add(b, " LIMIT ");
+    sql_fmt_num(b, "%zu", max > (size_t)INT32_MAX ? (size_t)INT32_MAX : max);
+    sql_add(b, " FOR UPDATE SKIP LOCKED");
+    gbx_err rc = begin(c);
+    if (!rc) rc = query_buf(c, b, res, what);
+    sql_free(b);
+    return rc;
+}
+
 /* ---- connections ------------------------------------------------------- */
 
 static pthread_once_t library_once = PTHREAD_ONCE_INIT;
@@ -1130,8 +1144,6 @@ static gbx_err claim_body(conn *c, void *p) {
     gbx__queued_free(a->rows, a->count);
     a->rows = NULL;
     a->count = 0;
-    /* Rows another scheduler is claiming right now are skipped, not waited
-     * for: they are its rows. */
     sqlbuf b = sql_for(c);
     sql_add(&b, "SELECT " QUEUE_COLUMNS " FROM gbx_queue WHERE (lease = 0 AND due <= ");
     sql_double(&b, a->now);
@@ -1139,13 +1151,9 @@ static gbx_err claim_body(conn *c, void *p) {
     sql_double(&b, a->now - a->resubmit_after);
     sql_add(&b, ")) OR (lease > 0 AND lease < ");
     sql_double(&b, a->now);
-    sql_add(&b, ") ORDER BY due, ticket LIMIT ");
-    sql_fmt_num(&b, "%zu", a->max > (size_t)INT32_MAX ? (size_t)INT32_MAX : a->max);
-    sql_add(&b, " FOR UPDATE SKIP LOCKED");
+    sql_add(&b, ") ORDER BY due, ticket");
     MYSQL_RES *res = NULL;
-    gbx_err rc = begin(c);
-    if (!rc) rc = query_buf(c, &b, &res, "claiming due jobs");
-    sql_free(&b);
+    gbx_err rc = select_skip_locked(c, &b, a->max, &res, "claiming due jobs");
     if (!rc) rc = read_claimed(res, a);
     mysql_free_result(res);
     if (!rc && a->count > 0) {
@@ -1246,13 +1254,9 @@ static gbx_err purge_body(conn *c, void *p) {
     sql_str(&b, gbx_state_name(GBX_STATE_CANCELLED));
     sql_add(&b, ") AND mtime < ");
     sql_double(&b, a->before);
-    sql_add(&b, " ORDER BY mtime LIMIT ");
-    sql_fmt_num(&b, "%zu", a->max > (size_t)INT32_MAX ? (size_t)INT32_MAX : a->max);
-    sql_add(&b, " FOR UPDATE SKIP LOCKED");
+    sql_add(&b, " ORDER BY mtime");
     MYSQL_RES *res = NULL;
-    gbx_err rc = begin(c);
-    if (!rc) rc = query_buf(c, &b, &res, "purging statuses");
-    sql_free(&b);
+    gbx_err rc = select_skip_locked(c, &b, a->max, &res, "purging statuses");
     if (rc) return rc;
     /* " IN ('id1', 'id2', ...)" of the rows found, then one DELETE per table. */
     sqlbuf in = sql_for(c);
