@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gbxtest import BOUND, free_port, pid_alive, wait_for  # noqa: E402
+from gbxtest import BOUND, free_port, pid_alive, port_open, wait_for  # noqa: E402
 
 MARIADBD = "/usr/sbin/mariadbd"
 INSTALL_DB = "mariadb-install-db"
@@ -96,7 +96,11 @@ class MariaDB:
             state = json.loads(self.state_file.read_text())
             self.port, self.socket, self.password = state["port"], state["socket"], state["password"]
             self.pid = state.get("pid")
+            # Left by an earlier process whose server is gone: its port may
+            # have been handed out since.
+            self._stale_port = not self.running()
         else:
+            self._stale_port = False
             self.port = free_port()
             self.socket = str(self.workdir / "mariadbd.sock")
             if len(self.socket) > 100:  # sun_path holds 108 bytes
@@ -120,6 +124,9 @@ class MariaDB:
         fixture's command line)."""
         if self.running():
             return self
+        if self._stale_port and port_open(self.port):
+            self.port = free_port()
+        self._stale_port = False
         first = not self.datadir.exists()
         if first:
             shutil.copytree(_template(), self.datadir, symlinks=True)
