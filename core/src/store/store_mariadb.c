@@ -174,21 +174,20 @@ static void conn_drop(conn *c) {
 /* The error of the last statement on `c` as a gbx_err: SERVICE_UNAVAILABLE
  * for outages (a lost connection is dropped, to be reopened by the next
  * call), CONFLICT for a duplicate key (the caller words the message), else
- * INTERNAL_SERVER_ERROR with the server's message. */
+ * INTERNAL_SERVER_ERROR with the server's message.  Messages may reach
+ * clients (a 503's body): they do not name the server or the user. */
 static gbx_err db_error(conn *c, const char *what) {
     unsigned e = c->db ? mysql_errno(c->db) : CR_SERVER_GONE_ERROR;
     char message[512];
     snprintf(message, sizeof message, "%s", c->db ? mysql_error(c->db) : "not connected");
     c->last_errno = e;
-    const char *where = c->owner->where;
     if (connection_lost(e)) conn_drop(c);
     if (e == ER_DUP_ENTRY || e == ER_DUP_ENTRY_WITH_KEY_NAME)
         return gbx_error_set(GBX_ERR_CONFLICT, "status store: %s: %s", what, message);
     if (unavailable(e))
-        return gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE,
-                             "status store %s unavailable: %s: %s", where, what, message);
-    return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store %s: %s: %s", where, what,
-                         message);
+        return gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "status store unavailable: %s: %s",
+                             what, message);
+    return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store: %s: %s", what, message);
 }
 
 /* ---- SQL text ---------------------------------------------------------- */
@@ -424,7 +423,7 @@ static gbx_err conn_connect(conn *c) {
         unsigned e = mysql_errno(db);
         gbx_err code = unavailable(e) || e == 0 ? GBX_ERR_SERVICE_UNAVAILABLE
                                                 : GBX_ERR_INTERNAL_SERVER_ERROR;
-        gbx_err rc = gbx_error_set(code, "status store %s%s: cannot connect: %s", s->where,
+        gbx_err rc = gbx_error_set(code, "status store%s: cannot connect: %s",
                                    code == GBX_ERR_SERVICE_UNAVAILABLE ? " unavailable" : "",
                                    mysql_error(db));
         c->last_errno = e;
@@ -1315,7 +1314,6 @@ static gbx_err query_int(conn *c, const char *sql, long long dflt, long long *ou
 /* Creates or migrates the schema.  DDL commits by itself in MySQL, so the
  * processes that open a new database at once take turns by a named lock. */
 static gbx_err migrate_locked(conn *c) {
-    mariadb_store *s = c->owner;
     gbx_err rc = exec_sql(c,
                           "CREATE TABLE IF NOT EXISTS gbx_schema_version ("
                           " part VARCHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY,"
@@ -1327,9 +1325,9 @@ static gbx_err migrate_locked(conn *c) {
                        &version, "reading the schema version");
     if (!rc && version > SCHEMA_VERSION)
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
-                             "status store %s: schema version %lld is newer than this build "
+                             "status store: schema version %lld is newer than this build "
                              "understands (%d)",
-                             s->where, version, SCHEMA_VERSION);
+                             version, SCHEMA_VERSION);
     for (long long v = version; !rc && v < SCHEMA_VERSION; v++) {
         for (const char *const *st = migrations[v]; !rc && *st; st++)
             rc = exec_sql(c, *st, "migrating the schema");
@@ -1358,9 +1356,8 @@ static gbx_err migrate(conn *c) {
     if (rc) return rc;
     if (got != 1)
         return gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE,
-                             "status store %s unavailable: another process kept the schema "
-                             "locked for 60 s",
-                             c->owner->where);
+                             "status store unavailable: another process kept the schema "
+                             "locked for 60 s");
     rc = migrate_locked(c);
     b = sql_for(c);
     sql_add(&b, "DO RELEASE_LOCK(");
@@ -1519,6 +1516,10 @@ static gbx_err md_open(gbx_store **out, const json_t *section, const char *base_
     rc = conn_get(&s->base, &c);
     if (!rc) rc = migrate(c);
     if (rc) {
+        /* At start the operator wants to know which database failed. */
+        char message[512];
+        snprintf(message, sizeof message, "%s", gbx_error_last()->message);
+        gbx_error_set(rc, "%s (%s)", message, s->where);
         mariadb_ops.close(&s->base);
         return rc;
     }
