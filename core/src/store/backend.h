@@ -243,9 +243,10 @@ typedef struct gbx__store_ops {
     gbx_err (*purge)(gbx_store *store, double before, size_t max, size_t *n);
 } gbx__store_ops;
 
-/* Every backend handle starts with this. */
+/* Every backend handle starts with this (zeroed but for ops). */
 struct gbx_store {
     const gbx__store_ops *ops;
+    double patience; /* gbx_store_set_patience; 0 = fail at once */
 };
 
 /* A backend as store.c's table lists it. */
@@ -267,6 +268,15 @@ gbx_err gbx__store_not_found(const char *id);
 
 /* Sets and returns GBX_ERR_CONFLICT `state is currently <STATE>`. */
 gbx_err gbx__store_conflict(gbx_state current);
+
+/* Waiting out an outage: `do rc = call; while (gbx__store_again(store, rc,
+ * &wait));` runs a call again while it fails with GBX_ERR_SERVICE_UNAVAILABLE,
+ * pausing 50 ms, doubling up to 2 s, for up to the store's patience.  Only
+ * for calls that change nothing when they fail so. */
+typedef struct gbx__store_wait {
+    double since, pause;
+} gbx__store_wait;
+bool gbx__store_again(const gbx_store *store, gbx_err rc, gbx__store_wait *wait);
 
 /* Current time, unix seconds with sub-second precision. */
 double gbx__now(void);
