@@ -401,6 +401,53 @@ gbx_err gbx_jobmanager_accept(gbx_status **out, gbx_jobmanager *jm, const char *
     return GBX_OK;
 }
 
+/* How long an Idempotency-Key names its first request's status. */
+#define IDEMPOTENCY_WINDOW_S 86400.0
+
+gbx_err gbx_jobmanager_accept_idempotent(gbx_status **out, bool *replayed, gbx_jobmanager *jm,
+                                         const char *name, const gbx_status_spec *spec,
+                                         const char *key, const char *digest) {
+    if (!out || !replayed)
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "gbx_jobmanager_accept_idempotent: no output");
+    *out = NULL;
+    *replayed = false;
+    if (!jm || !spec || !spec->id || !key || !*key || !digest)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "gbx_jobmanager_accept_idempotent: job manager, spec id, key and digest required");
+    if (!jm->store) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "job manager has no status store");
+    char *existing = NULL, *existing_digest = NULL;
+    gbx_err err = gbx__idempotency_put(&existing, &existing_digest, jm->store, key, digest, spec->id,
+                                       IDEMPOTENCY_WINDOW_S);
+    if (err != GBX_OK) return err;
+    if (!existing) {
+        err = gbx_jobmanager_accept(out, jm, name, spec);
+        if (err != GBX_OK) {
+            /* Not accepted: the key stays free for the client's retry. */
+            char why[1024];
+            snprintf(why, sizeof why, "%s", gbx_error_last()->message);
+            if (gbx__idempotency_drop(jm->store, key, spec->id) != GBX_OK)
+                gbx_log(GBX_LOG_ERROR, "status %s: cannot free its idempotency key: %s", spec->id,
+                        gbx_error_last()->message);
+            gbx_error_set(err, "%s", why);
+        }
+        return err;
+    }
+    if (strcmp(existing_digest, digest) != 0) {
+        err = gbx_error_set(GBX_ERR_UNPROCESSABLE_ENTITY,
+                            "the Idempotency-Key was used for another request (status %s) within "
+                            "the last 24 hours", existing);
+    } else {
+        err = gbx_status_fetch(out, jm->store, existing);
+        if (err == GBX_ERR_NOT_FOUND)
+            err = gbx_error_set(GBX_ERR_CONFLICT, "a request with this Idempotency-Key is still "
+                                                  "being accepted; try again");
+        *replayed = err == GBX_OK;
+    }
+    free(existing);
+    free(existing_digest);
+    return err;
+}
+
 /* Creates the status of an async job that has none, as a child of
  * `parent` (may be NULL), and queues the job.  *out: the new status. */
 static gbx_err start_new(gbx_status **out, gbx_jobmanager *jm, gbx_job *job, gbx_status *parent,
