@@ -24,7 +24,7 @@ gbx_err gbx__jm_handler_known(bool *known, gbx_jobmanager *jm, const char *name)
  * {function: available workers} (*out: new reference). */
 gbx_err gbx__jm_gearman_status(json_t **out, const char *server, double timeout);
 
-/* Releases the thread's gearman client (NULL-safe). */
+/* Releases the thread's gearman clients, one per server (NULL-safe). */
 void gbx__jm_thread_close_gearman(gbx__jm_thread *t);
 
 #endif
