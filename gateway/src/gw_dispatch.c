@@ -11,7 +11,7 @@
  * Several gearmand servers: one client per server (a single libgearman
  * client for the whole list does not fail over).  A job goes to the first
  * server of gbx_servers_order (rotating start, servers marked down
- * skipped); when that server cannot be reached, or its connection breaks
+ * last); when that server cannot be reached, or its connection breaks
  * before gearmand took the job, the job is added again on the next server
  * it has not tried, so a job is answered 503 only when every server
  * failed it.  A connection that worked before and breaks (a gearmand

@@ -2,12 +2,13 @@
  * down: the failover bookkeeping that the job manager and the gateway's
  * dispatcher share.
  *
- * A request tries the servers in the order gbx_servers_order gives: those
- * not marked down, starting at an index that moves on with every request
- * (so that load spreads over the servers).  A server that failed is marked
- * down for GBX_SERVERS_DOWN_SECONDS and skipped meanwhile; after that it is
- * tried again.  When every server is marked down, all of them are tried.
- * Safe to share between threads.
+ * A request tries the servers in the order gbx_servers_order gives, until
+ * one takes it: those not marked down, starting at an index that moves on
+ * with every request (so that load spreads over the servers), then those
+ * marked down.  A server that failed is marked down for
+ * GBX_SERVERS_DOWN_SECONDS: meanwhile it comes last, so it costs a request
+ * nothing as long as another server takes it; after that it is tried in
+ * turn again.  Safe to share between threads.
  */
 #ifndef GEARBOX_SERVERS_H
 #define GEARBOX_SERVERS_H
@@ -41,8 +42,8 @@ size_t gbx_servers_count(const gbx_servers *s);
 const char *gbx_servers_name(const gbx_servers *s, size_t i);
 
 /* Fills order[] (room for gbx_servers_count entries) with the indexes of
- * the servers one request should try, in that order, and returns how many
- * there are (at least 1). */
+ * all servers in the order one request should try them, and returns their
+ * number. */
 size_t gbx_servers_order(gbx_servers *s, size_t *order);
 
 /* Marks server `i` down (skipped for GBX_SERVERS_DOWN_SECONDS from now);

@@ -83,13 +83,12 @@ size_t gbx_servers_order(gbx_servers *s, size_t *order) {
     double now = mono();
     pthread_mutex_lock(&s->lock);
     size_t start = s->next++ % s->count, n = 0;
-    for (size_t k = 0; k < s->count; k++) {
-        size_t i = (start + k) % s->count;
-        if (s->list[i].down_until <= now) order[n++] = i;
-    }
+    for (int pass = 0; pass < 2; pass++) /* those up, then those down */
+        for (size_t k = 0; k < s->count; k++) {
+            size_t i = (start + k) % s->count;
+            if ((s->list[i].down_until > now) == (pass == 1)) order[n++] = i;
+        }
     pthread_mutex_unlock(&s->lock);
-    if (n == 0) /* every one is down: nothing to lose by trying them all */
-        for (size_t k = 0; k < s->count; k++) order[n++] = (start + k) % s->count;
     return n;
 }
 

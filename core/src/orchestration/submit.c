@@ -6,8 +6,8 @@
  * Several gearmand servers: each thread keeps one client per server (one
  * libgearman client for the whole list does not fail over reliably); a
  * request tries the servers in jm->server_list's order (rotating start,
- * servers marked down skipped for a while) and goes to the next when one
- * cannot take the job. */
+ * servers marked down last) and goes to the next when one cannot take the
+ * job. */
 #include "orchestration/submit_internal.h"
 
 #include <errno.h>
@@ -375,8 +375,9 @@ static bool configured(const gbx_jobmanager *jm, const char *name) {
     return false;
 }
 
-/* Asks every server that is not marked down; *out {function: workers},
- * summed over those that answered. */
+/* Asks every server that is not marked down (those marked down only when
+ * none of the others answers); *out {function: workers}, summed over those
+ * that answered. */
 static gbx_err ask_gearmand(json_t **out, gbx_jobmanager *jm) {
     *out = NULL;
     size_t n = 0, *order = server_order(&n, jm);
@@ -388,6 +389,7 @@ static gbx_err ask_gearmand(json_t **out, gbx_jobmanager *jm) {
     bool any = false;
     char why[512] = "";
     for (size_t k = 0; k < n; k++) {
+        if (any && gbx_servers_is_down(jm->server_list, order[k])) break; /* the rest are down too */
         const char *server = gbx_servers_name(jm->server_list, order[k]);
         json_t *one = NULL;
         if (gbx__jm_gearman_status(&one, server, ADMIN_TIMEOUT) != GBX_OK) {
