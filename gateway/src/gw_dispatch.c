@@ -39,6 +39,10 @@
 #include "gearbox/servers.h"
 
 #define DISPATCH_TICK_MS 2
+/* A new connection on which gearmand has taken no job within this many
+ * seconds is given up (a server that accepts connections but does not
+ * answer, or whose connect hangs). */
+#define DISPATCH_ANSWER_S 3.0
 /* A job's tried servers are bits of a uint64_t. */
 #define MAX_SERVERS 64
 
@@ -72,6 +76,7 @@ typedef struct dispatch_conn {
     gearman_return_t rc;               /* of the last run_tasks */
     bool need_run;                     /* news since: run its tasks */
     bool worked;                       /* gearmand took a job on this connection */
+    double since;                      /* monotonic seconds it was made */
     size_t tasks;                      /* jobs in flight on it */
 } dispatch_conn;
 
@@ -270,6 +275,7 @@ static bool client_ensure(gbx_gw_dispatcher *d, size_t i, char *why, size_t whyl
     gearman_client_set_fail_fn(c, on_fail);
     gearman_client_set_exception_fn(c, on_exception);
     cn->client = c;
+    cn->since = now_mono();
     return true;
 }
 
@@ -381,6 +387,7 @@ static void conn_failed(gbx_gw_dispatcher *d, size_t i, const char *why) {
             continue;
         }
         flight_remove(d, j);
+        j->task = NULL; /* freed with the client below */
         snprintf(j->why, sizeof j->why, "%s: %.200s", gbx_servers_name(d->list, i), why);
         if (worked && !j->fresh_retry) {
             j->fresh_retry = true;
@@ -428,6 +435,22 @@ static void run_connections(gbx_gw_dispatcher *d) {
     }
 }
 
+/* Gives up on new connections on which gearmand has not taken a job in
+ * DISPATCH_ANSWER_S: their jobs go to the next server. */
+static void give_up_silent(gbx_gw_dispatcher *d, double now) {
+    size_t n = gbx_servers_count(d->list);
+    for (size_t i = 0; i < n; i++) {
+        dispatch_conn *cn = &d->conns[i];
+        if (!cn->client || cn->worked || cn->tasks == 0 || now - cn->since < DISPATCH_ANSWER_S) continue;
+        for (dispatch_job *j = d->flight; j && !cn->worked; j = j->next)
+            if (j->server == i && j->task && gearman_task_is_known(j->task)) took(j);
+        if (cn->worked) continue;
+        char why[64];
+        snprintf(why, sizeof why, "no answer within %g s", DISPATCH_ANSWER_S);
+        conn_failed(d, i, why);
+    }
+}
+
 /* Waits up to wait_ms for news on any connection with tasks, or for the
  * wake-up fd.  libgearman waits on one client at a time: the first busy
  * one gets the time, the others are only polled. */
@@ -441,7 +464,7 @@ static void wait_connections(gbx_gw_dispatcher *d, int wait_ms) {
             cn->need_run = true;
             continue;
         }
-        gearman_client_set_timeout(cn->client, slept ? 0 : wait_ms);
+        gearman_client_set_timeout(cn->client, slept ? 1 : wait_ms);
         gearman_return_t wrc = gearman_client_wait(cn->client);
         if (wrc != GEARMAN_TIMEOUT) cn->need_run = true;
         if (wrc == GEARMAN_SUCCESS || wrc == GEARMAN_TIMEOUT) slept = true;
@@ -478,6 +501,7 @@ static void *dispatcher_main(void *arg) {
         }
         run_connections(d);
         double now = now_mono();
+        give_up_silent(d, now);
         expire(d, now);
         if (d->nflight == 0) continue;
 

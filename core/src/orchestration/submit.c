@@ -153,6 +153,22 @@ gbx_err gbx_jobmanager_submit(gbx_jobmanager *jm, const char *function, const ch
                          function, jm->servers, why);
 }
 
+/* Whether server `i` answers an echo on the new client `c` within the
+ * submit timeout: a job's own wait (up to the sync timeout) is no time to
+ * find out that a server does not answer at all.  Marks it down when not. */
+static bool echoed(gbx_jobmanager *jm, gearman_client_st *c, size_t i, double left, char *why,
+                   size_t whylen) {
+    double wait = jm->submit_timeout < left ? jm->submit_timeout : left;
+    gearman_client_set_timeout(c, wait * 1000 < 1 ? 1 : (int)(wait * 1000 + 0.5));
+    gearman_return_t rc = gearman_client_echo(c, "ping", 4);
+    gearman_client_set_timeout(c, (int)(left * 1000 + 0.5));
+    if (gearman_success(rc)) return true;
+    client_error(why, whylen, c, rc);
+    drop_client(jm, i);
+    gbx_servers_mark_down(jm->server_list, i, why);
+    return false;
+}
+
 /* One foreground run on server `i`: GBX_OK with the result, *next when
  * the server could not take the job (try the next one), else the job's
  * own error. */
@@ -167,6 +183,7 @@ static gbx_err do_on(char **result, size_t *len, bool *next, gbx_jobmanager *jm,
         bool fresh = false;
         gearman_client_st *c = client_for(jm, i, left, &fresh, why, whylen);
         if (!c) break;
+        if (fresh && !echoed(jm, c, i, left, why, whylen)) break;
         gearman_return_t rc = GEARMAN_SUCCESS;
         size_t size = 0;
         void *data = gearman_client_do(c, function, unique, workload, wlen, &size, &rc);
