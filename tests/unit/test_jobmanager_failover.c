@@ -22,7 +22,7 @@
 #include "check.h"
 #include "files.h"
 #include "gearmand.h"
-#include "gearbox/gearbox.h"
+#include "thing_jobs.h"
 
 #define WAIT_LIMIT_S 30.0
 #define ROUNDS 8
@@ -72,32 +72,13 @@ static void cleanup(void) {
     if (!getenv("GBX_KEEP_TMP")) remove_tree();
 }
 
-/* ---- handlers -------------------------------------------------------------- */
-
-static gbx_worker_result do_get_thing(gbx_job *job, gbx_response *resp, void *user) {
-    (void)user;
-    const char *name = json_string_value(json_array_get(gbx_job_arguments(job), 0));
-    char body[256];
-    snprintf(body, sizeof body, "{\"name\": \"%s\"}", name ? name : "");
-    gbx_response_set_content(resp, body, strlen(body));
-    gbx_response_set_code(resp, 200);
-    return GBX_WORKER_SUCCESS;
-}
-
-static gbx_worker_result do_put_thing(gbx_job *job, gbx_response *resp, void *user) {
-    (void)job;
-    (void)resp;
-    (void)user;
-    return GBX_WORKER_SUCCESS;
-}
+/* ---- helpers ------------------------------------------------------------- */
 
 static void *run_worker(void *arg) {
     (void)arg;
     gbx_worker_run(worker);
     return NULL;
 }
-
-/* ---- helpers ------------------------------------------------------------- */
 
 /* Workers gearmand servers list for `name`, summed over the servers that
  * answer (-1 when none does). */
@@ -118,73 +99,13 @@ static bool wait_workers(gbx_jobmanager *jm, const char *name, long n) {
     return true;
 }
 
-/* A background job (the gateway's way: status, then submit with the
- * status id as unique) that must complete. */
-static void submit_one(gbx_jobmanager *jm) {
-    gbx_status_spec spec = {.operation = "create", .component = "test",
-                            .status_base = "http://127.0.0.1:1/test/v1/status"};
-    gbx_status *st = NULL;
-    CHECK_INT(gbx_status_create(&st, store, &spec), GBX_OK);
-    if (!st) return;
-    gbx_envelope *env = NULL;
-    gbx_envelope_new(&env);
-    gbx_envelope_set(env, "name", "do_put_test_thing_v1");
-    gbx_envelope_set(env, "operation", "create");
-    gbx_envelope_set(env, "component", "test");
-    gbx_envelope_set(env, "resource.type", "thing");
-    gbx_envelope_set(env, "status", gbx_status_id(st));
-    char *text = NULL;
-    gbx_envelope_serialize(&text, env);
-    gbx_err err = gbx_jobmanager_submit(jm, "do_put_test_thing_v1", gbx_status_id(st), text, strlen(text));
-    CHECK_INT(err, GBX_OK);
-    if (err != GBX_OK) fprintf(stderr, "submit: %s\n", gbx_error_last()->message);
-    else CHECK_INT(gbx_jobmanager_wait(jm, st, WAIT_LIMIT_S), GBX_OK);
-    CHECK(gbx_status_is_success(st));
-    free(text);
-    gbx_envelope_free(env);
-    gbx_status_free(st);
-}
-
-/* A sync run that must answer 200. */
-static void sync_one(gbx_jobmanager *jm) {
-    gbx_job *job = NULL;
-    gbx_response *resp = NULL;
-    CHECK_INT(gbx_jobmanager_job(&job, jm, "do_get_test_thing_v1"), GBX_OK);
-    if (!job) return;
-    CHECK_INT(gbx_job_set_type(job, GBX_JOB_SYNC), GBX_OK);
-    CHECK_INT(gbx_job_add_argument(job, "Wilbur"), GBX_OK);
-    gbx_err err = gbx_jobmanager_run(&resp, jm, job);
-    CHECK_INT(err, GBX_OK);
-    if (err != GBX_OK) fprintf(stderr, "sync: %s\n", gbx_error_last()->message);
-    CHECK_INT(gbx_response_code(resp), 200);
-    CHECK_STR(gbx_response_content(resp, NULL), "{\"name\": \"Wilbur\"}");
-    gbx_response_free(resp);
-    gbx_job_free(job);
-}
-
 /* Jobs of both kinds; the rotating start sends every other one to each
  * server first. */
 static void traffic(gbx_jobmanager *jm) {
     for (int i = 0; i < ROUNDS; i++) {
-        submit_one(jm);
-        sync_one(jm);
+        thing_submit(jm, store, WAIT_LIMIT_S);
+        gbx_job_free(thing_sync(jm));
     }
-}
-
-/* A loopback listener that never accepts: the kernel completes the
- * connections, nobody answers. */
-static int silent_listener(int *port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 64) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("silent listener");
-        exit(2);
-    }
-    *port = ntohs(a.sin_port);
-    return fd;
 }
 
 /* Connections waiting on the listener (taken off it, kept open). */
@@ -239,6 +160,8 @@ static void test_kill_and_restart(gbx_jobmanager *jm) {
 static void test_silent_server(void) {
     int silent_port;
     int fd = silent_listener(&silent_port);
+    CHECK(fd >= 0 && fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
+    if (fd < 0) return;
     char servers[128];
     snprintf(servers, sizeof servers, "\"127.0.0.1:%d\", \"127.0.0.1:%d\"", silent_port, port_b);
     gbx_config *cfg = NULL;
@@ -247,8 +170,8 @@ static void test_silent_server(void) {
     int nheld = 0;
     double started = mono_s();
     for (int i = 0; i < ROUNDS; i++) {
-        submit_one(jm);
-        sync_one(jm);
+        thing_submit(jm, store, WAIT_LIMIT_S);
+        gbx_job_free(thing_sync(jm));
         nheld += take_connections(fd, held + nheld, (int)(sizeof held / sizeof held[0]) - nheld);
     }
     double elapsed = mono_s() - started;
