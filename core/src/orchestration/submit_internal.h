@@ -8,7 +8,8 @@
 /* Runs `function` as a foreground job and waits up to `timeout` s for its
  * result (*result malloc'ed, NUL-terminated, *len bytes; NULL for an empty
  * result).  GBX_ERR_GATEWAY_TIMEOUT when no worker answered in time,
- * GBX_ERR_SERVICE_UNAVAILABLE when gearmand cannot be reached,
+ * GBX_ERR_SERVICE_UNAVAILABLE when no gearmand of the list takes the job
+ * (the servers are tried in turn; one that fails is marked down),
  * GBX_ERR_BAD_GATEWAY when the worker failed the job. */
 gbx_err gbx__jm_gearman_do(char **result, size_t *len, gbx_jobmanager *jm, const char *function,
                            const char *unique, const char *workload, size_t wlen, double timeout);
