@@ -82,6 +82,11 @@ gbx_err gbx_jobmanager_new(gbx_jobmanager **out, const gbx_config *cfg, gbx_stor
         free(jm);
         return oom();
     }
+    if ((err = gbx_servers_new(&jm->server_list, jm->servers)) != GBX_OK) {
+        free(jm->servers);
+        free(jm);
+        return err;
+    }
     jm->sync_timeout = cfg_real(cfg, "jobs.sync_timeout", 30);
     jm->rest_timeout = cfg_real(cfg, "jobs.rest_timeout", 30);
     jm->submit_timeout = cfg_real(cfg, "jobs.submit_timeout", cfg_real(cfg, "submit_timeout", 5));
@@ -100,6 +105,7 @@ gbx_err gbx_jobmanager_new(gbx_jobmanager **out, const gbx_config *cfg, gbx_stor
     double retention_days = cfg_real(cfg, "status.retention_days", 30);
     jm->retention_s = retention_days > 0 ? retention_days * 86400 : 0; /* 0: keep forever */
     if (pthread_key_create(&jm->key, thread_state_destroy) != 0) {
+        gbx_servers_free(jm->server_list);
         free(jm->servers);
         free(jm);
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "pthread_key_create failed");
@@ -120,6 +126,7 @@ void gbx_jobmanager_free(gbx_jobmanager *jm) {
     pthread_mutex_destroy(&jm->lock);
     json_decref(jm->known);
     free(jm->base_uri);
+    gbx_servers_free(jm->server_list);
     free(jm->servers);
     free(jm);
 }
