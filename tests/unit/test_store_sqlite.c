@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -80,7 +81,7 @@ static void test_config(void) {
     sqlite3_prepare_v2(raw, "SELECT version FROM gbx_schema_version WHERE part = 'status'", -1,
                        &q, NULL);
     CHECK_INT(sqlite3_step(q), SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(q, 0), 3);
+    CHECK_INT(sqlite3_column_int(q, 0), 4);
     sqlite3_finalize(q);
     /* A database from a newer build is refused, not misread. */
     sqlite3_exec(raw, "UPDATE gbx_schema_version SET version = 99", NULL, NULL, NULL);
@@ -203,6 +204,14 @@ static void test_connection_lifecycle(void) {
 }
 
 /* A writer that waits longer than busy_timeout_ms gets SQLite's message. */
+/* Commits the lock holder's transaction 300 ms later. */
+static void *commit_later(void *raw) {
+    struct timespec pause = {0, 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    sqlite3_exec(raw, "COMMIT", NULL, NULL, NULL);
+    return NULL;
+}
+
 static void test_busy(void) {
     char db[128];
     path_in(db, sizeof db, "busy.db");
@@ -231,6 +240,17 @@ static void test_busy(void) {
     CHECK_INT(gbx_status_add_message(s, "free"), GBX_OK);
     CHECK_INT(gbx_status_set_meta(s, "k", json_true()), GBX_OK);
     CHECK_INT(json_array_size(gbx_status_messages(s)), 1);
+
+    /* With patience (a worker's), a write waits the lock out. */
+    gbx_store_set_patience(st, 60);
+    CHECK_INT(sqlite3_open(db, &raw), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(raw, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    pthread_t unlocker;
+    CHECK_INT(pthread_create(&unlocker, NULL, commit_later, raw), 0);
+    CHECK_INT(gbx_status_add_message(s, "waited"), GBX_OK);
+    pthread_join(unlocker, NULL);
+    sqlite3_close(raw);
+    CHECK_INT(json_array_size(gbx_status_messages(s)), 2);
     gbx_status_free(s);
     gbx_store_free(st);
 }
@@ -282,7 +302,7 @@ static void test_migrate_v1(void) {
     sqlite3_prepare_v2(raw, "SELECT version FROM gbx_schema_version WHERE part = 'status'", -1,
                        &q, NULL);
     CHECK_INT(sqlite3_step(q), SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(q, 0), 3);
+    CHECK_INT(sqlite3_column_int(q, 0), 4);
     sqlite3_finalize(q);
     sqlite3_prepare_v2(raw, "SELECT events, private FROM gbx_status WHERE id = 's-old'", -1, &q,
                        NULL);

@@ -86,7 +86,15 @@
  *
  * Retention.  purge() deletes, in one transaction, up to `max` statuses in
  * a final state (COMPLETED, CANCELLED) whose mtime < before, with their
- * counters and queue rows.
+ * counters and queue rows, and idempotency keys created before `before`.
+ *
+ * Idempotency keys.  idempotency_put() keeps, per key (scoped by the
+ * caller), the status made for the first request that carried it and a
+ * digest of that request, atomically: it adds (key, digest, status_id,
+ * created = now) unless the key exists with created >= expire_before (an
+ * older row is replaced); when the existing row stays, *existing_id and
+ * *existing_digest receive it (malloc'ed), else both are NULL.
+ * idempotency_drop() deletes the key if it still names status_id.
  *
  * Outages.  When the database cannot be reached, stays locked beyond the
  * backend's wait, or is full, a call fails with GBX_ERR_SERVICE_UNAVAILABLE
@@ -239,13 +247,20 @@ typedef struct gbx__store_ops {
                                 size_t *n);
     gbx_err (*queue_drop)(gbx_store *store, const char *status_id, size_t *n);
 
+    /* Idempotency keys (see the contract above). */
+    gbx_err (*idempotency_put)(gbx_store *store, const char *key, const char *digest,
+                               const char *status_id, double now, double expire_before,
+                               char **existing_id, char **existing_digest);
+    gbx_err (*idempotency_drop)(gbx_store *store, const char *key, const char *status_id);
+
     /* Retention: *n = statuses deleted (see the contract above). */
     gbx_err (*purge)(gbx_store *store, double before, size_t max, size_t *n);
 } gbx__store_ops;
 
-/* Every backend handle starts with this. */
+/* Every backend handle starts with this (zeroed but for ops). */
 struct gbx_store {
     const gbx__store_ops *ops;
+    double patience; /* gbx_store_set_patience; 0 = fail at once */
 };
 
 /* A backend as store.c's table lists it. */
@@ -267,6 +282,15 @@ gbx_err gbx__store_not_found(const char *id);
 
 /* Sets and returns GBX_ERR_CONFLICT `state is currently <STATE>`. */
 gbx_err gbx__store_conflict(gbx_state current);
+
+/* Waiting out an outage: `do rc = call; while (gbx__store_again(store, rc,
+ * &wait));` runs a call again while it fails with GBX_ERR_SERVICE_UNAVAILABLE,
+ * pausing 50 ms, doubling up to 2 s, for up to the store's patience.  Only
+ * for calls that change nothing when they fail so. */
+typedef struct gbx__store_wait {
+    double since, pause;
+} gbx__store_wait;
+bool gbx__store_again(const gbx_store *store, gbx_err rc, gbx__store_wait *wait);
 
 /* Current time, unix seconds with sub-second precision. */
 double gbx__now(void);

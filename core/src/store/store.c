@@ -65,6 +65,10 @@ void gbx_store_free(gbx_store *store) {
     if (store) store->ops->close(store);
 }
 
+void gbx_store_set_patience(gbx_store *store, double seconds) {
+    if (store) store->patience = seconds > 0 && seconds < 86400 ? seconds : 0;
+}
+
 const char *gbx_store_backend(const gbx_store *store) {
     return store ? store->ops->name : NULL;
 }
@@ -89,7 +93,10 @@ gbx_err gbx__queue_put(gbx_store *s, const char *ticket, const char *status_id, 
     gbx__queued row = {.ticket = (char *)ticket, .status_id = (char *)status_id,
                        .name = (char *)name, .envelope = (char *)envelope, .due = due,
                        .submitted = submitted ? gbx__now() : 0};
-    return s->ops->queue_put(s, &row);
+    gbx__store_wait wait = {0};
+    do rc = s->ops->queue_put(s, &row);
+    while (gbx__store_again(s, rc, &wait));
+    return rc;
 }
 
 static gbx_err lease_check(double lease_seconds) {
@@ -105,8 +112,12 @@ gbx_err gbx__queue_take(bool *taken, gbx_store *s, const char *ticket, double le
     gbx_err rc = queue_check(s, ticket);
     if (!rc) rc = lease_check(lease_seconds);
     if (rc) return rc;
-    double now = gbx__now();
-    return s->ops->queue_take(s, ticket, now, now + lease_seconds, retryable, taken);
+    gbx__store_wait wait = {0};
+    do {
+        double now = gbx__now();
+        rc = s->ops->queue_take(s, ticket, now, now + lease_seconds, retryable, taken);
+    } while (gbx__store_again(s, rc, &wait));
+    return rc;
 }
 
 gbx_err gbx__queue_renew(bool *held, gbx_store *s, const char *ticket, double lease_seconds) {
@@ -121,7 +132,30 @@ gbx_err gbx__queue_renew(bool *held, gbx_store *s, const char *ticket, double le
 gbx_err gbx__queue_done(gbx_store *s, const char *ticket) {
     gbx_err rc = queue_check(s, ticket);
     if (rc) return rc;
-    return s->ops->queue_done(s, ticket);
+    gbx__store_wait wait = {0};
+    do rc = s->ops->queue_done(s, ticket);
+    while (gbx__store_again(s, rc, &wait));
+    return rc;
+}
+
+gbx_err gbx__idempotency_put(char **existing_id, char **existing_digest, gbx_store *s,
+                             const char *key, const char *digest, const char *status_id,
+                             double window) {
+    if (!existing_id || !existing_digest)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "idempotency key: no output pointer");
+    *existing_id = *existing_digest = NULL;
+    if (!s || !key || !*key || !digest || !status_id || !*status_id || !(window > 0))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "idempotency key: store, key, digest, status id and window required");
+    double now = gbx__now();
+    return s->ops->idempotency_put(s, key, digest, status_id, now, now - window, existing_id,
+                                   existing_digest);
+}
+
+gbx_err gbx__idempotency_drop(gbx_store *s, const char *key, const char *status_id) {
+    if (!s || !key || !status_id)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "idempotency key: store, key and status id required");
+    return s->ops->idempotency_drop(s, key, status_id);
 }
 
 gbx_err gbx__store_purge(size_t *n, gbx_store *s, double before, size_t max) {

@@ -79,7 +79,19 @@ static const char *const migration_1[] = {
     ") ENGINE=InnoDB",
     NULL,
 };
-static const char *const *const migrations[] = {migration_1};
+static const char *const migration_2[] = {
+    /* Idempotency keys (the Idempotency-Key request header), scoped by
+     * the caller: the status of the first request that carried the key. */
+    "CREATE TABLE IF NOT EXISTS gbx_idempotency ("
+    " idem_key VARBINARY(3072) NOT NULL PRIMARY KEY,"
+    " digest VARBINARY(255) NOT NULL,"
+    " status_id VARBINARY(255) NOT NULL,"
+    " created DOUBLE NOT NULL,"
+    " KEY gbx_idempotency_created (created)"
+    ") ENGINE=InnoDB",
+    NULL,
+};
+static const char *const *const migrations[] = {migration_1, migration_2};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define ROW_COLUMNS                                                                     \
@@ -1024,28 +1036,28 @@ static gbx_err md_counter_add(gbx_store *store, const char *id, const char *name
 
 /* ---- the job queue ----------------------------------------------------- */
 
-/* One statement on the queue; *n (may be NULL) = rows it matched. */
-typedef struct queue_stmt_arg {
+/* One statement (the queue's, an idempotency key's) and the rows it matched. */
+typedef struct one_stmt_arg {
     sqlbuf sql;
     const char *what;
     unsigned long long matched;
-} queue_stmt_arg;
+} one_stmt_arg;
 
-static gbx_err queue_stmt_body(conn *c, void *p) {
-    queue_stmt_arg *a = p;
+static gbx_err one_stmt_body(conn *c, void *p) {
+    one_stmt_arg *a = p;
     return exec_buf(c, &a->sql, &a->matched, a->what);
 }
 
 /* Runs the statement `build` writes, on the calling thread's connection
  * (escaping needs one); *n = rows matched (may be NULL). */
-static gbx_err queue_statement(gbx_store *store, void (*build)(sqlbuf *b, const void *arg),
+static gbx_err one_statement(gbx_store *store, void (*build)(sqlbuf *b, const void *arg),
                                const void *arg, const char *what, size_t *n) {
     conn *c = NULL;
     gbx_err rc = conn_get(store, &c);
     if (rc) return rc;
-    queue_stmt_arg a = {.sql = sql_for(c), .what = what};
+    one_stmt_arg a = {.sql = sql_for(c), .what = what};
     build(&a.sql, arg);
-    rc = run_op(store, queue_stmt_body, &a, false);
+    rc = run_op(store, one_stmt_body, &a, false);
     sql_free(&a.sql);
     if (n) *n = rc ? 0 : (size_t)a.matched;
     return rc;
@@ -1054,7 +1066,7 @@ static gbx_err queue_statement(gbx_store *store, void (*build)(sqlbuf *b, const 
 static void build_put(sqlbuf *b, const void *arg) { sql_queue_values(b, arg); }
 
 static gbx_err md_queue_put(gbx_store *store, const gbx__queued *row) {
-    gbx_err rc = queue_statement(store, build_put, row, "queueing a job", NULL);
+    gbx_err rc = one_statement(store, build_put, row, "queueing a job", NULL);
     return rc == GBX_ERR_CONFLICT ? ticket_exists(row->ticket) : rc;
 }
 
@@ -1079,7 +1091,7 @@ static gbx_err md_queue_take(gbx_store *store, const char *ticket, double now, d
                              bool retryable, bool *taken) {
     take_arg a = {ticket, now, lease, retryable};
     size_t n = 0;
-    gbx_err rc = queue_statement(store, build_take, &a, "taking a queued job", &n);
+    gbx_err rc = one_statement(store, build_take, &a, "taking a queued job", &n);
     *taken = !rc && n > 0;
     return rc;
 }
@@ -1096,7 +1108,7 @@ static void build_renew(sqlbuf *b, const void *arg) {
 static gbx_err md_queue_renew(gbx_store *store, const char *ticket, double lease, bool *held) {
     take_arg a = {.ticket = ticket, .lease = lease};
     size_t n = 0;
-    gbx_err rc = queue_statement(store, build_renew, &a, "renewing a lease", &n);
+    gbx_err rc = one_statement(store, build_renew, &a, "renewing a lease", &n);
     *held = !rc && n > 0;
     return rc;
 }
@@ -1107,7 +1119,7 @@ static void build_done(sqlbuf *b, const void *arg) {
 }
 
 static gbx_err md_queue_done(gbx_store *store, const char *ticket) {
-    return queue_statement(store, build_done, ticket, "finishing a queued job", NULL);
+    return one_statement(store, build_done, ticket, "finishing a queued job", NULL);
 }
 
 typedef struct claim_arg {
@@ -1228,12 +1240,12 @@ static void build_drop(sqlbuf *b, const void *arg) {
 static gbx_err md_queue_reschedule(gbx_store *store, const char *status_id, double due,
                                    size_t *n) {
     by_status_arg a = {status_id, due};
-    return queue_statement(store, build_reschedule, &a, "rescheduling queued jobs", n);
+    return one_statement(store, build_reschedule, &a, "rescheduling queued jobs", n);
 }
 
 static gbx_err md_queue_drop(gbx_store *store, const char *status_id, size_t *n) {
     by_status_arg a = {status_id, 0};
-    return queue_statement(store, build_drop, &a, "dropping queued jobs", n);
+    return one_statement(store, build_drop, &a, "dropping queued jobs", n);
 }
 
 /* ---- retention --------------------------------------------------------- */
@@ -1280,6 +1292,15 @@ static gbx_err purge_body(conn *c, void *p) {
         sql_free(&b);
     }
     sql_free(&in);
+    if (!rc) {
+        b = sql_for(c);
+        sql_add(&b, "DELETE FROM gbx_idempotency WHERE created < ");
+        sql_double(&b, a->before);
+        sql_add(&b, " LIMIT ");
+        sql_fmt_num(&b, "%zu", a->max > (size_t)INT32_MAX ? (size_t)INT32_MAX : a->max);
+        rc = exec_buf(c, &b, NULL, "purging idempotency keys");
+        sql_free(&b);
+    }
     if (!rc) rc = commit(c, "purging statuses");
     if (!rc) *a->n = count;
     return rc;
@@ -1291,6 +1312,93 @@ static gbx_err md_purge(gbx_store *store, double before, size_t max, size_t *n) 
     gbx_err rc = max ? run_op(store, purge_body, &a, false) : GBX_OK;
     *n = rc ? 0 : deleted;
     return rc;
+}
+
+/* ---- idempotency keys -------------------------------------------------- */
+
+typedef struct idem_arg {
+    const char *key, *digest, *status_id;
+    double now, expire_before;
+    char **existing_id, **existing_digest;
+} idem_arg;
+
+static gbx_err idem_put_body(conn *c, void *p) {
+    idem_arg *a = p;
+    free(*a->existing_id);
+    free(*a->existing_digest);
+    *a->existing_id = *a->existing_digest = NULL;
+    /* One round trip: the upsert replaces only a row older than the window
+     * (`created` is assigned last: the IFs before it see the old one), and
+     * the SELECT reads, under the row's lock, what stays. */
+    sqlbuf b = sql_for(c);
+    sql_add(&b, "START TRANSACTION; INSERT INTO gbx_idempotency (idem_key, digest, status_id,"
+                " created) VALUES (");
+    sql_str(&b, a->key);
+    sql_add(&b, ", ");
+    sql_str(&b, a->digest);
+    sql_add(&b, ", ");
+    sql_str(&b, a->status_id);
+    sql_add(&b, ", ");
+    sql_double(&b, a->now);
+    sql_add(&b, ") ON DUPLICATE KEY UPDATE");
+    const char *columns[] = {"digest", "status_id", "created"};
+    for (size_t i = 0; i < 3; i++) {
+        sql_add(&b, i ? ", " : " ");
+        sql_add(&b, columns[i]);
+        sql_add(&b, " = IF(created < ");
+        sql_double(&b, a->expire_before);
+        sql_add(&b, ", VALUES(");
+        sql_add(&b, columns[i]);
+        sql_add(&b, "), ");
+        sql_add(&b, columns[i]);
+        sql_add(&b, ")");
+    }
+    sql_add(&b, "; SELECT status_id, digest FROM gbx_idempotency WHERE idem_key = ");
+    sql_str(&b, a->key);
+    sql_add(&b, "; COMMIT");
+    MYSQL_RES *res = NULL;
+    c->in_tx = true;
+    gbx_err rc = exec_batch(c, &b, &res, NULL, "keeping an idempotency key");
+    sql_free(&b);
+    if (rc) return rc;
+    c->in_tx = false;
+    MYSQL_ROW r = res ? mysql_fetch_row(res) : NULL;
+    if (!r || !r[0] || !r[1]) {
+        rc = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                           "status store: idempotency key \"%s\" vanished", a->key);
+    } else if (strcmp(r[0], a->status_id) != 0) {
+        unsigned long *n = mysql_fetch_lengths(res);
+        if (!dup_field(a->existing_id, r[0], n[0]) || !dup_field(a->existing_digest, r[1], n[1]))
+            rc = out_of_memory();
+    }
+    mysql_free_result(res);
+    if (rc) {
+        free(*a->existing_id);
+        free(*a->existing_digest);
+        *a->existing_id = *a->existing_digest = NULL;
+    }
+    return rc;
+}
+
+static gbx_err md_idempotency_put(gbx_store *store, const char *key, const char *digest,
+                                  const char *status_id, double now, double expire_before,
+                                  char **existing_id, char **existing_digest) {
+    *existing_id = *existing_digest = NULL;
+    idem_arg a = {key, digest, status_id, now, expire_before, existing_id, existing_digest};
+    return run_op(store, idem_put_body, &a, false);
+}
+
+static void build_idem_drop(sqlbuf *b, const void *arg) {
+    const idem_arg *a = arg;
+    sql_add(b, "DELETE FROM gbx_idempotency WHERE idem_key = ");
+    sql_str(b, a->key);
+    sql_add(b, " AND status_id = ");
+    sql_str(b, a->status_id);
+}
+
+static gbx_err md_idempotency_drop(gbx_store *store, const char *key, const char *status_id) {
+    idem_arg a = {.key = key, .status_id = status_id};
+    return one_statement(store, build_idem_drop, &a, "dropping an idempotency key", NULL);
 }
 
 /* ---- schema ------------------------------------------------------------ */
@@ -1567,5 +1675,7 @@ static const gbx__store_ops mariadb_ops = {
     .queue_next_due = md_queue_next_due,
     .queue_reschedule = md_queue_reschedule,
     .queue_drop = md_queue_drop,
+    .idempotency_put = md_idempotency_put,
+    .idempotency_drop = md_idempotency_drop,
     .purge = md_purge,
 };

@@ -51,6 +51,8 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "stop flag must be lock-free");
 #define RUN_WAIT_MS 1000
 /* jobs.lease_seconds: how long a worker's claim on a job lasts unrenewed. */
 #define LEASE_SECONDS_DEFAULT 30.0
+/* jobs.store_patience: how long store calls wait out a database outage. */
+#define STORE_PATIENCE_DEFAULT 60.0
 /* Backoff while no gearmand can be reached. */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
@@ -146,6 +148,9 @@ gbx_err gbx_worker_new_from_config(gbx_worker **out, gbx_config *cfg) {
     }
     err = gbx_store_open(&w->store, status_section, gbx_config_dir(cfg));
     if (err != GBX_OK) goto fail;
+    /* A database restart must not fail the jobs running meanwhile. */
+    gbx_store_set_patience(w->store, gbx_config_get_real(cfg, "jobs.store_patience",
+                                                         STORE_PATIENCE_DEFAULT));
     err = gbx_jobmanager_new(&w->jm, cfg, w->store);
     if (err != GBX_OK) goto fail;
     double lease_seconds = gbx_config_get_real(cfg, "jobs.lease_seconds", LEASE_SECONDS_DEFAULT);
