@@ -9,7 +9,10 @@
  * the row handed back is exactly the row after this change.  Counters are
  * INSERT ... ON DUPLICATE KEY UPDATE, queue claims SELECT ... FOR UPDATE SKIP
  * LOCKED (several schedulers share the due rows rather than wait for each
- * other) followed by an UPDATE in the same transaction.
+ * other) followed by an UPDATE in the same transaction, idempotency keys an
+ * upsert that replaces only an expired key.  Statements of one step go to
+ * the server as one multi-statement batch where they can (an update is two
+ * round trips, an insert with its queue row one).
  *
  * Failures: a deadlock or a lock wait timeout rolls back and runs the whole
  * operation again a few times; a server that cannot be reached, a lost
