@@ -172,6 +172,14 @@ static inline double fixture_raw_number(fixture_raw *r, const char *sql, double 
     return v;
 }
 
+/* A barn "create" status for `uri` in `store`; NULL and a test failure if
+ * not. */
+static inline gbx_status *fixture_create(gbx_store *store, const char *uri) {
+    gbx_status_spec spec = {.operation = "create", .component = "barn", .uri = uri,
+                            .status_base = "http://h/barn/v1/status"};
+    return fixture_status(store, &spec);
+}
+
 static inline int fixture_remove_entry(const char *path, const struct stat *sb, int flag,
                                        struct FTW *ftw) {
     (void)sb, (void)flag, (void)ftw;

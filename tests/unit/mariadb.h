@@ -6,7 +6,8 @@
  * shares one server (mariadb_shared(): ctest's "mariadb" fixture server
  * when GBX_TEST_MARIADB_DIR names one that runs, else one it starts and stops
  * at exit) and gives every test a database of its own.  Servers are stopped
- * by the PID they were started with.
+ * by the PID they were started with; one this process starts is its child
+ * (it is the servers' subreaper), so it is reaped, not left a zombie.
  */
 #ifndef GBX_TEST_MARIADB_H
 #define GBX_TEST_MARIADB_H
@@ -19,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,7 +98,11 @@ static inline void mariadb_pause_ms(int ms) {
 static inline bool mariadb_signal(mariadb_server *m, int sig) {
     if (m->pid <= 0) return true;
     kill(m->pid, sig);
-    for (int i = 0; i < 6000 && mariadb_pid_alive(m->pid); i++) mariadb_pause_ms(10);
+    for (int i = 0; i < 6000 && mariadb_pid_alive(m->pid); i++) {
+        if (waitpid(m->pid, NULL, WNOHANG) == m->pid) break;
+        mariadb_pause_ms(10);
+    }
+    waitpid(m->pid, NULL, WNOHANG);
     bool gone = !mariadb_pid_alive(m->pid);
     if (!gone) fprintf(stderr, "mariadbd %d did not stop\n", (int)m->pid);
     return gone;
@@ -113,6 +120,8 @@ static inline bool mariadb_start_new(mariadb_server *m) {
         return false;
     }
     m->owned = true;
+    /* mariadb.py's server outlives the script: it becomes our child. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     return mariadb_start(m);
 }
 

@@ -42,16 +42,10 @@ static gbx_err open_path(gbx_store **out, const char *path) {
     return rc;
 }
 
-static gbx_status *create_in(gbx_store *store, const char *uri) {
-    gbx_status_spec spec = {.operation = "create", .component = "barn", .uri = uri,
-                            .status_base = "http://h/barn/v1/status"};
-    return fixture_status(store, &spec);
-}
-
 static void test_reopen_and_two_handles(void) {
     char db[128];
     gbx_store *a = new_store(db, sizeof db, false), *b = NULL;
-    gbx_status *s = a ? create_in(a, "http://h/barn/v1/animal/Wilbur") : NULL;
+    gbx_status *s = a ? fixture_create(a, "http://h/barn/v1/animal/Wilbur") : NULL;
     if (!s) return;
     char id[64];
     snprintf(id, sizeof id, "%s", gbx_status_id(s));
@@ -168,7 +162,7 @@ static void test_threads(void) {
     char db[128];
     gbx_store *a = new_store(db, sizeof db, true), *b = NULL;
     CHECK_INT(fixture_open_patient(&b, db), GBX_OK);
-    gbx_status *s = a && b ? create_in(a, "u") : NULL;
+    gbx_status *s = a && b ? fixture_create(a, "u") : NULL;
     if (!s) return;
 
     /* Four writers: two threads on one handle, two on another. */
@@ -193,7 +187,7 @@ static void test_threads(void) {
 static void test_processes(void) {
     char db[128];
     gbx_store *a = new_store(db, sizeof db, false);
-    gbx_status *s = a ? create_in(a, "u") : NULL;
+    gbx_status *s = a ? fixture_create(a, "u") : NULL;
     if (!s) return;
     char id[64];
     snprintf(id, sizeof id, "%s", gbx_status_id(s));
@@ -256,7 +250,7 @@ static void test_transition_race(void) {
     char db[128];
     gbx_store *st = new_store(db, sizeof db, true);
     for (int round = 0; st && round < 5; round++) {
-        gbx_status *s = create_in(st, "u");
+        gbx_status *s = fixture_create(st, "u");
         if (!s) return;
         race_arg args[6];
         pthread_t th[6];
@@ -286,11 +280,11 @@ static void test_transition_race(void) {
 static void test_list_cap(void) {
     char db[128];
     gbx_store *st = new_store(db, sizeof db, false);
-    gbx_status *first = st ? create_in(st, "u") : NULL;
+    gbx_status *first = st ? fixture_create(st, "u") : NULL;
     if (!first) return;
     char last[64] = "";
     for (int i = 0; i < GBX_STATUS_LIST_MAX + 20; i++) {
-        gbx_status *s = create_in(st, "u");
+        gbx_status *s = fixture_create(st, "u");
         if (!s) return;
         snprintf(last, sizeof last, "%s", gbx_status_id(s));
         gbx_status_free(s);

@@ -34,12 +34,6 @@ static gbx_store *open_db(const char *database) {
     return st;
 }
 
-static gbx_status *create_in(gbx_store *store, const char *uri) {
-    gbx_status_spec spec = {.operation = "create", .component = "barn", .uri = uri,
-                            .status_base = "http://h/barn/v1/status"};
-    return fixture_status(store, &spec);
-}
-
 /* The message of the last error contains `text`. */
 static void check_message(const char *text) {
     if (!strstr(gbx_error_last()->message, text)) {
@@ -57,7 +51,7 @@ static void test_config(void) {
     gbx_store *st = NULL;
     CHECK_INT(gbx_store_open(&st, sec, NULL), GBX_OK);
     CHECK_STR(gbx_store_backend(st), "mariadb");
-    gbx_status *s = create_in(st, "u");
+    gbx_status *s = fixture_create(st, "u");
     gbx_status_free(s);
     gbx_store_free(st);
     json_decref(sec);
@@ -136,7 +130,7 @@ static void test_schema(void) {
     for (int i = 0; i < PROCS; i++) {
         if ((pids[i] = fork()) == 0) {
             gbx_store *mine = open_db("schema");
-            gbx_status *s = mine ? create_in(mine, "u") : NULL;
+            gbx_status *s = mine ? fixture_create(mine, "u") : NULL;
             bool ok = s != NULL;
             gbx_status_free(s);
             gbx_store_free(mine);
@@ -172,9 +166,9 @@ static void test_values(void) {
     CHECK(mariadb_create_database(&server, "vals"));
     gbx_store *st = open_db("vals");
     if (!st) return;
-    gbx_status *a = create_in(st, "http://h/barn/v1/animal/100%_Pig");
-    gbx_status *b = create_in(st, "http://h/barn/v1/animal/100xyPig");
-    gbx_status *c = create_in(st, "http://h/barn/v1/animal/\xc3\x89mile");
+    gbx_status *a = fixture_create(st, "http://h/barn/v1/animal/100%_Pig");
+    gbx_status *b = fixture_create(st, "http://h/barn/v1/animal/100xyPig");
+    gbx_status *c = fixture_create(st, "http://h/barn/v1/animal/\xc3\x89mile");
     if (!a || !b || !c) return;
     CHECK_INT(gbx_status_set_ytime(a, 1764870000.123456), GBX_OK);
     gbx_status *again = NULL;
@@ -250,7 +244,7 @@ static void test_outage(void) {
     CHECK_INT(gbx_store_open(&st, sec, NULL), GBX_OK);
     json_decref(sec);
     if (!st) return;
-    gbx_status *s = create_in(st, "u");
+    gbx_status *s = fixture_create(st, "u");
     if (!s) return;
     /* Other threads, with connections of their own. */
     char id[64];

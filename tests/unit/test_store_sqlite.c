@@ -31,12 +31,6 @@ static bool exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
-static gbx_status *create_in(gbx_store *store, const char *uri) {
-    gbx_status_spec spec = {.operation = "create", .component = "barn", .uri = uri,
-                            .status_base = "http://h/barn/v1/status"};
-    return fixture_status(store, &spec);
-}
-
 /* Number of this process's file descriptors open on files under `prefix`. */
 static int fds_on(const char *prefix) {
     DIR *d = opendir("/proc/self/fd");
@@ -99,7 +93,7 @@ static void test_config(void) {
     json_decref(sec);
     /* Connections opened later do not depend on the current directory. */
     CHECK_INT(chdir("/"), 0);
-    gbx_status *s = create_in(st, "u");
+    gbx_status *s = fixture_create(st, "u");
     gbx_status_free(s);
     gbx_store_free(st);
     char rel[200];
@@ -174,7 +168,7 @@ static char lifecycle_prefix[128];
 
 static void *lifecycle_thread(void *p) {
     (void)p;
-    gbx_status *s = create_in(lifecycle_store, "u");
+    gbx_status *s = fixture_create(lifecycle_store, "u");
     gbx_status_free(s);
     fds_in_thread = fds_on(lifecycle_prefix);
     return NULL;
@@ -219,7 +213,7 @@ static void test_busy(void) {
     gbx_store *st = NULL;
     CHECK_INT(gbx_store_open(&st, sec, NULL), GBX_OK);
     json_decref(sec);
-    gbx_status *s = create_in(st, "u");
+    gbx_status *s = fixture_create(st, "u");
     if (!s) return;
 
     sqlite3 *raw = NULL;
