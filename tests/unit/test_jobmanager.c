@@ -404,6 +404,52 @@ static void test_worker_died(const char *dir) {
     worker_died(dir, GBX_STATE_PENDING, true);
 }
 
+/* The scheduler step deletes finished statuses past status.retention_days
+ * (here 0.00001 days, 0.864 s) and keeps the others. */
+static void test_retention(const char *dir) {
+    char path[600], text[512];
+    snprintf(path, sizeof path, "%s/retention.db", dir);
+    snprintf(text, sizeof text,
+             "{\"gearman\": {\"servers\": [\"127.0.0.1:%d\"]},"
+             " \"status\": {\"retention_days\": 0.00001}}", closed_port());
+    json_t *root = NULL;
+    gbx_config *cfg = NULL;
+    gbx_store *store = NULL;
+    gbx_jobmanager *jm = NULL;
+    CHECK_INT(gbx_json_parse(&root, text, strlen(text)), GBX_OK);
+    CHECK_INT(gbx_config_from_json(&cfg, root, NULL), GBX_OK);
+    json_decref(root);
+    CHECK_INT(gbx_store_open_sqlite(&store, path), GBX_OK);
+    gbx_status_spec done_spec = {.id = "s-old-done", .operation = "create"};
+    gbx_status_spec open_spec = {.id = "s-old-open", .operation = "create"};
+    gbx_status *done = NULL, *open = NULL;
+    CHECK_INT(gbx_status_create(&done, store, &done_spec), GBX_OK);
+    CHECK_INT(gbx_status_create(&open, store, &open_spec), GBX_OK);
+    if (done) {
+        CHECK_INT(gbx_status_set_state(done, GBX_STATE_RUNNING), GBX_OK);
+        CHECK_INT(gbx_status_success(done), GBX_OK);
+    }
+    double until = now_s() + 30;
+    while (now_s() < gbx_status_mtime(done) + 1 && now_s() < until) pause_ms(20);
+    CHECK_INT(gbx_jobmanager_new(&jm, cfg, store), GBX_OK);
+    CHECK_INT(gbx_jobmanager_run_due(NULL, NULL, jm), GBX_OK);
+    gbx_status *st = NULL;
+    CHECK_INT(gbx_status_fetch(&st, store, "s-old-done"), GBX_ERR_NOT_FOUND);
+    CHECK_INT(gbx_status_fetch(&st, store, "s-old-open"), GBX_OK);
+    gbx_status_free(st);
+    gbx_status_free(done);
+    gbx_status_free(open);
+    gbx_jobmanager_free(jm);
+    gbx_store_free(store);
+    gbx_config_free(cfg);
+    static const char *const sides[] = {"", "-wal", "-shm"};
+    for (size_t k = 0; k < 3; k++) {
+        char side[620];
+        snprintf(side, sizeof side, "%s%s", path, sides[k]);
+        unlink(side);
+    }
+}
+
 static void test_job_from_name(void) {
     int port = closed_port();
     gbx_config *cfg = make_config(port);
@@ -1019,6 +1065,7 @@ int main(void) {
     test_retry_schedule();
     test_retry_caps(dir);
     test_worker_died(dir);
+    test_retention(dir);
     test_job_from_name();
     test_known_handlers();
     test_async(dir);
