@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -69,7 +70,11 @@ def mariadb_server():
             _mariadb.append(MariaDB(shared))
         else:
             server = MariaDB(tempfile.mkdtemp(prefix="gbx-stack-mariadb-")).start()
-            atexit.register(server.stop)
+
+            def discard():
+                server.stop()
+                shutil.rmtree(server.workdir, ignore_errors=True)
+            atexit.register(discard)
             _mariadb.append(server)
     return _mariadb[0]
 
