@@ -13,7 +13,6 @@
 
 /* The backends this build knows ("mysql" names the MariaDB backend too);
  * open NULL = known but not built in. */
-extern const gbx__store_backend gbx__store_backend_mariadb, gbx__store_backend_mysql;
 static const gbx__store_backend *const backends[] = {
     &gbx__store_backend_sqlite,
     &gbx__store_backend_mariadb,
