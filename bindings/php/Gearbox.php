@@ -1178,6 +1178,14 @@ class Worker
     public function stop() { \gbx_worker_stop($this->ptr); }
 
     public function max_requests($n) { \gbx_worker_set_max_requests($this->ptr, (int)$n); }
+
+    /** Whether the job of handler $name runs again when its worker dies in
+     * the middle of it (true, the default: at least once) or fails with 500
+     * "worker died" (false: for handlers that must never run twice). */
+    public function set_retryable($name, $retryable = true)
+    {
+        \gbx_worker_set_retryable($this->ptr, (string)$name, (bool)$retryable);
+    }
     public function request_count() { return \gbx_worker_request_count($this->ptr); }
 
     public function cfg() { return new ConfigFile(null, \gbx_worker_config($this->ptr), $this); }

@@ -421,6 +421,9 @@ static gbx_err build_envelope(char **out, gw_request *r, const routed *rt, bool 
     if (e == GBX_OK) e = gbx_envelope_set(env, "resource.type", gbx_uri_resource(rt->uri));
     if (e == GBX_OK && rt->resource_name) e = gbx_envelope_set(env, "resource.name", rt->resource_name);
     if (e == GBX_OK && status_id) e = gbx_envelope_set(env, "status", status_id);
+    /* The job's first queue row is named by its status id (the worker leases
+     * it; gbx_jobmanager_accept). */
+    if (e == GBX_OK && status_id) e = gbx_envelope_set(env, "ticket", status_id);
     if (e == GBX_OK && parent_uri) e = gbx_envelope_set(env, "parent_uri", parent_uri);
     if (e == GBX_OK) e = gbx_envelope_set(env, "base_uri", rt->base_uri);
     if (e == GBX_OK) e = gbx_envelope_set_json(env, "arguments", rt->arguments);
@@ -516,22 +519,11 @@ static void process_async(gw_request *r, routed *rt) {
             .envelope = workload,
             .scope = gbx_gw_status_scope(rt->loc->prefix),
         };
-        e = gbx_status_create(&st, srv->store, &spec);
+        /* Status and queue row in one write, then gearmand. */
+        e = gbx_jobmanager_accept(&st, srv->jm, rt->handler, &spec);
     }
     if (e != GBX_OK) {
         respond_last_error(r, e);
-        goto done;
-    }
-    e = gbx_jobmanager_submit(srv->jm, rt->handler, sid, workload, strlen(workload));
-    if (e != GBX_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", gbx_error_last()->message);
-        char *formatted = gbx_error_format((int)e, msg);
-        if (gbx_status_fail(st, (int)e, formatted ? formatted : msg) != GBX_OK)
-            gbx_log(GBX_LOG_ERROR, "status %s: cannot record the failed submit: %s", sid,
-                    gbx_error_last()->message);
-        free(formatted);
-        respond_error(r, (int)e, msg);
         goto done;
     }
     json_t *body = NULL;

@@ -76,3 +76,33 @@ def test_gearmand_down_is_503_and_status_failed(doomed_stack):
     assert client.get("/barn/v1/animal/" + name).status == 503
     # Status reads need no Gearman.
     assert client.get("/barn/v1/status;_count=1").status == 200
+
+
+def test_locked_store_is_503_then_recovers(tmp_path):
+    """Another process holds the SQLite file's write lock: a PUT answers 503
+    with Retry-After (after the store's busy timeout), writes nothing, and
+    the next PUT once the lock is gone is accepted and runs."""
+    import sqlite3
+    stack = start_stack(tmp_path, workers=1)
+    try:
+        client = stack.client
+        db = sqlite3.connect(str(tmp_path / "state" / "status.db"), isolation_level=None, timeout=60)
+        db.execute("BEGIN IMMEDIATE")
+        name = "Locked-" + uuid.uuid4().hex[:8]
+        try:
+            r = client.put("/barn/v1/animal/" + name, {"name": name})
+        finally:
+            db.execute("COMMIT")
+            db.close()
+        assert r.status == 503, r
+        assert r.headers.get("Retry-After"), r.headers
+        body = r.json()
+        assert body["code"] == 503 and "status store unavailable" in body["messages"][0], body
+        assert "Location" not in r.headers
+        # Nothing half-written: no status for the refused request.
+        assert client.get("/barn/v1/status;uri=" + name).json()["statuses"] == []
+        # The lock gone, the same request is accepted and runs.
+        s = client.accepted("PUT", "/barn/v1/animal/" + name, {"name": name})
+        assert client.wait_completed(s["status_uri"])["code"] == 0
+    finally:
+        assert stack.supervisor.stop() == 0, stack.supervisor.output()

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "gearmand.h" /* pause_ms */
 #include "gearbox/gearbox.h"
 #include "job/job_internal.h"
 #include "orchestration/jobmanager_internal.h"
@@ -313,6 +314,94 @@ static void test_retry_caps(const char *dir) {
     retry_attempts(dir, "{}", 25, 25);                         /* the default cap */
     retry_attempts(dir, "{\"retry_max_attempts\": 4}", 4, 4);
     retry_attempts(dir, "{\"retry_max_attempts\": 0}", 0, 40); /* never gives up */
+}
+
+/* A job whose worker died (its lease ran out): the scheduler step decides
+ * by its status.  No gearmand listens; the store is what matters. */
+static void worker_died(const char *dir, gbx_state state, bool retryable) {
+    char path[600], text[512];
+    snprintf(path, sizeof path, "%s/died.db", dir);
+    snprintf(text, sizeof text,
+             "{\"gearman\": {\"servers\": [\"127.0.0.1:%d\"]}, \"handlers\": [\"do_put_barn_animal_v1\"],"
+             " \"jobs\": {\"submit_timeout\": 1}}", closed_port());
+    json_t *root = NULL;
+    gbx_config *cfg = NULL;
+    gbx_store *store = NULL;
+    gbx_jobmanager *jm = NULL;
+    gbx_job *job = NULL;
+    CHECK_INT(gbx_json_parse(&root, text, strlen(text)), GBX_OK);
+    CHECK_INT(gbx_config_from_json(&cfg, root, NULL), GBX_OK);
+    json_decref(root);
+    CHECK_INT(gbx_store_open_sqlite(&store, path), GBX_OK);
+    CHECK_INT(gbx_jobmanager_new(&jm, cfg, store), GBX_OK);
+    CHECK_INT(gbx_jobmanager_job(&job, jm, "do_put_barn_animal_v1"), GBX_OK);
+    CHECK_INT(gbx_jobmanager_run(NULL, jm, job), GBX_OK);
+    gbx_status *st = job ? gbx_job_status(job) : NULL;
+    const char *ticket = job ? gbx_envelope_get(gbx_job_envelope(job), "ticket") : NULL;
+    CHECK(st && ticket);
+    if (!st || !ticket) goto done;
+    /* A worker takes it for 50 ms, starts it (or not), and dies. */
+    bool taken = false;
+    CHECK_INT(gbx__queue_take(&taken, store, ticket, 0.05, retryable), GBX_OK);
+    CHECK(taken);
+    if (state == GBX_STATE_RUNNING) {
+        CHECK_INT(gbx_status_set_state(st, GBX_STATE_RUNNING), GBX_OK);
+        CHECK_INT(gbx_status_add_concurrency(st, 1), GBX_OK);
+    }
+    double until = now_s() + 30;
+    bool handled = false;
+    while (!handled && now_s() < until) {
+        pause_ms(20);
+        CHECK_INT(gbx_jobmanager_run_due(NULL, NULL, jm), GBX_OK);
+        CHECK_INT(gbx_status_refresh(st), GBX_OK);
+        if (state == GBX_STATE_PENDING) {
+            /* Back in the queue as it was: the next worker takes it. */
+            CHECK_INT(gbx__queue_take(&taken, store, ticket, 30, true), GBX_OK);
+            handled = taken;
+        } else {
+            handled = gbx_status_failures(st) > 0 || gbx_status_has_completed(st);
+        }
+    }
+    CHECK(handled);
+    json_t *messages = gbx_status_messages(st);
+    const char *last = json_string_value(json_array_get(messages, json_array_size(messages) - 1));
+    if (state == GBX_STATE_PENDING) {
+        /* Never started: no failure counted. */
+        CHECK_INT(gbx_status_state(st), GBX_STATE_PENDING);
+        CHECK_INT(gbx_status_failures(st), 0);
+    } else if (retryable) {
+        /* A failed attempt, retried after the first Fibonacci pause. */
+        CHECK_INT(gbx_status_state(st), GBX_STATE_RUNNING);
+        CHECK_INT(gbx_status_failures(st), 1);
+        CHECK_INT(gbx_status_concurrency(st), 0);
+        CHECK(gbx_status_ytime(st) > 0);
+        CHECK_INT(gbx__queue_take(&taken, store, ticket, 30, true), GBX_OK);
+        CHECK(!taken); /* the dead worker's row is gone ... */
+        size_t rows = 0;
+        CHECK_INT(gbx__queue_reschedule(&rows, store, gbx_status_id(st), gbx__now()), GBX_OK);
+        CHECK_INT(rows, 1); /* ... and the retry's is there */
+    } else {
+        CHECK_INT(gbx_status_state(st), GBX_STATE_COMPLETED);
+        CHECK_INT(gbx_status_code(st), 500);
+        CHECK(last && strstr(last, "worker died") != NULL);
+    }
+done:
+    gbx_job_free(job);
+    gbx_jobmanager_free(jm);
+    gbx_store_free(store);
+    gbx_config_free(cfg);
+    static const char *const sides[] = {"", "-wal", "-shm"};
+    for (size_t k = 0; k < 3; k++) {
+        char side[620];
+        snprintf(side, sizeof side, "%s%s", path, sides[k]);
+        unlink(side);
+    }
+}
+
+static void test_worker_died(const char *dir) {
+    worker_died(dir, GBX_STATE_RUNNING, true);
+    worker_died(dir, GBX_STATE_RUNNING, false);
+    worker_died(dir, GBX_STATE_PENDING, true);
 }
 
 static void test_job_from_name(void) {
@@ -609,10 +698,11 @@ static void test_async(const char *dir) {
 
     /* The row is there: the worker takes it exactly once. */
     bool taken = false;
-    CHECK_INT(gbx__queue_take(&taken, store, ticket), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, store, ticket, 30, true), GBX_OK);
     CHECK(taken);
-    CHECK_INT(gbx__queue_take(&taken, store, ticket), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, store, ticket, 30, true), GBX_OK);
     CHECK(!taken);
+    CHECK_INT(gbx__queue_done(store, ticket), GBX_OK);
 
     /* A continuation (a copy of the job): same status, a new ticket. */
     gbx_job *cont = NULL;
@@ -623,8 +713,9 @@ static void test_async(const char *dir) {
     CHECK_STR(gbx_job_status_id(cont), child_id);
     const char *ticket2 = gbx_envelope_get(gbx_job_envelope(cont), "ticket");
     CHECK(ticket2 && strcmp(ticket2, ticket) != 0);
-    CHECK_INT(gbx__queue_take(&taken, store, ticket2), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, store, ticket2, 30, true), GBX_OK);
     CHECK(taken);
+    CHECK_INT(gbx__queue_done(store, ticket2), GBX_OK);
     CHECK_INT(json_array_size(gbx_status_children(parent)), 2); /* no new child */
     gbx_response_free(resp);
     gbx_job_free(cont);
@@ -927,6 +1018,7 @@ int main(void) {
     test_basics();
     test_retry_schedule();
     test_retry_caps(dir);
+    test_worker_died(dir);
     test_job_from_name();
     test_known_handlers();
     test_async(dir);

@@ -1,7 +1,8 @@
 /* Unit tests of the job queue of the status store (core/src/store/queue_internal.h,
  * store.c, store_sqlite.c): put, take exactly once (also racing threads on
  * two connections), claim_due exactly once per resubmit window (also racing),
- * next_due, reschedule, drop, and argument errors. */
+ * next_due, reschedule, drop, leases (take, renew, done, expiry), the first
+ * queue row written with its status, retention, and argument errors. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */
 #include <math.h>
 #include <pthread.h>
@@ -13,8 +14,10 @@
 
 #include "check.h"
 #include "fixtures.h"
+#include "gearbox/status.h"
 #include "gearbox/store.h"
 #include "store/queue_internal.h"
+#include "store/status_internal.h"
 #include "store/backend.h" /* gbx__now */
 
 #define RACE_ROUNDS 20
@@ -65,24 +68,24 @@ static void test_put_take(void) {
     CHECK_INT(rows_where("1"), 2);
 
     bool taken = false;
-    CHECK_INT(gbx__queue_take(&taken, store, "t-1"), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, store, "t-1", 30, true), GBX_OK);
     CHECK(taken);
-    CHECK_INT(gbx__queue_take(&taken, store, "t-1"), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, store, "t-1", 30, true), GBX_OK);
     CHECK(!taken); /* already run */
-    CHECK_INT(gbx__queue_take(&taken, store, "t-2"), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, store, "t-2", 30, true), GBX_OK);
     CHECK(taken); /* submitted or not, it runs once */
-    CHECK_INT(gbx__queue_take(&taken, store, "t-unknown"), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, store, "t-unknown", 30, true), GBX_OK);
     CHECK(!taken);
 
     /* Not yet due (beyond the 0.5 s grace): not taken, and still there. */
     CHECK_INT(gbx__queue_put(store, "t-later", "s-a", "do_x", "{}", now + 3600, false), GBX_OK);
-    CHECK_INT(gbx__queue_take(&taken, store, "t-later"), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, store, "t-later", 30, true), GBX_OK);
     CHECK(!taken);
     CHECK_INT(rows_where("ticket = 't-later'"), 1);
     /* Within the grace (a gearmand clock a little ahead): taken. */
     CHECK_INT(gbx__queue_put(store, "t-soon", "s-a", "do_x", "{}", gbx__now() + 0.2, false),
               GBX_OK);
-    CHECK_INT(gbx__queue_take(&taken, store, "t-soon"), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, store, "t-soon", 30, true), GBX_OK);
     CHECK(taken);
 
     /* Errors. */
@@ -93,9 +96,9 @@ static void test_put_take(void) {
     CHECK_INT(gbx__queue_put(store, "t", NULL, "n", NULL, now, false), GBX_ERR_BAD_REQUEST);
     CHECK_INT(gbx__queue_put(store, "t", NULL, "n", "{}", NAN, false), GBX_ERR_BAD_REQUEST);
     CHECK_INT(gbx__queue_put(store, "t", NULL, "n", "{}", -1, false), GBX_ERR_BAD_REQUEST);
-    CHECK_INT(gbx__queue_take(NULL, store, "t"), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx__queue_take(NULL, store, "t", 30, true), GBX_ERR_BAD_REQUEST);
     taken = true;
-    CHECK_INT(gbx__queue_take(&taken, store, NULL), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx__queue_take(&taken, store, NULL, 30, true), GBX_ERR_BAD_REQUEST);
     CHECK(!taken);
     CHECK_INT(rows_where("ticket = 't'"), 0);
 }
@@ -111,7 +114,7 @@ typedef struct take_arg {
 static void *take_thread(void *p) {
     take_arg *a = p;
     pthread_barrier_wait(a->start);
-    a->rc = gbx__queue_take(&a->taken, a->store, a->ticket);
+    a->rc = gbx__queue_take(&a->taken, a->store, a->ticket, 30, true);
     return NULL;
 }
 
@@ -139,7 +142,8 @@ static void test_take_race(void) {
         CHECK_INT(args[1].rc, GBX_OK);
         CHECK_INT((int)args[0].taken + (int)args[1].taken, 1);
     }
-    CHECK_INT(rows_where("1"), 0);
+    /* Taken rows stay, leased, until their worker is done. */
+    CHECK_INT(rows_where("lease > 0"), RACE_ROUNDS);
     gbx_store_free(other);
 }
 
@@ -315,7 +319,7 @@ static void test_next_reschedule_drop(void) {
     /* A job rescheduled later is not taken when gearmand delivers it early. */
     bool taken = true;
     CHECK_INT(gbx__queue_reschedule(&n, store, "s-c", gbx__now() + 3600), GBX_OK);
-    CHECK_INT(gbx__queue_take(&taken, store, "n-0"), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, store, "n-0", 30, true), GBX_OK);
     CHECK(!taken);
 
     /* Drop deletes every row of a status (cancel). */
@@ -323,7 +327,7 @@ static void test_next_reschedule_drop(void) {
     CHECK_INT(n, 2);
     CHECK_INT(gbx__queue_drop(&n, store, "s-a"), GBX_OK);
     CHECK_INT(n, 0);
-    CHECK_INT(gbx__queue_take(&taken, store, "n-1"), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, store, "n-1", 30, true), GBX_OK);
     CHECK(!taken);
     CHECK_INT(gbx__queue_drop(NULL, store, "s-b"), GBX_OK);
     CHECK_INT(rows_where("1"), 1);
@@ -334,6 +338,138 @@ static void test_next_reschedule_drop(void) {
     CHECK_INT(gbx__queue_reschedule(&n, store, "s-c", INFINITY), GBX_ERR_BAD_REQUEST);
     CHECK_INT(gbx__queue_drop(&n, store, ""), GBX_ERR_BAD_REQUEST);
     CHECK_INT(gbx__queue_drop(&n, NULL, "s-c"), GBX_ERR_BAD_REQUEST);
+}
+
+/* ---- leases ------------------------------------------------------------------ */
+
+static void test_leases(void) {
+    clear_queue();
+    double now = gbx__now();
+    CHECK_INT(gbx__queue_put(store, "t-l", "s-l", "do_x", "{}", now, true), GBX_OK);
+    bool taken = false, held = false;
+    CHECK_INT(gbx__queue_take(&taken, store, "t-l", 30, false), GBX_OK);
+    CHECK(taken);
+    CHECK_INT(gbx__queue_take(&taken, store, "t-l", 30, true), GBX_OK);
+    CHECK(!taken); /* leased: one worker at a time */
+    /* A live lease is not claimed, whatever the resubmit window says. */
+    gbx__queued *rows = NULL;
+    size_t n = 9;
+    CHECK_INT(gbx__queue_claim_due(&rows, &n, store, now + 20, 1, 10), GBX_OK);
+    CHECK_INT(n, 0);
+    double next = 0;
+    CHECK_INT(gbx__queue_next_due(&next, store), GBX_OK);
+    CHECK(next >= now + 29 && next <= gbx__now() + 30); /* the lease's end */
+    /* Renewed, it lasts longer. */
+    CHECK_INT(gbx__queue_renew(&held, store, "t-l", 60), GBX_OK);
+    CHECK(held);
+    CHECK_INT(gbx__queue_claim_due(&rows, &n, store, now + 45, 1, 10), GBX_OK);
+    CHECK_INT(n, 0);
+    /* Run out, the row goes back to the scheduler once, marked. */
+    CHECK_INT(gbx__queue_claim_due(&rows, &n, store, gbx__now() + 61, 1000, 10), GBX_OK);
+    CHECK_INT(n, 1);
+    if (n == 1) {
+        CHECK_STR(rows[0].ticket, "t-l");
+        CHECK_STR(rows[0].status_id, "s-l");
+        CHECK(rows[0].lease_expired);
+        CHECK(!rows[0].retryable);
+    }
+    gbx__queued_free(rows, n);
+    CHECK_INT(gbx__queue_claim_due(&rows, &n, store, gbx__now() + 62, 1000, 10), GBX_OK);
+    CHECK_INT(n, 0);
+    /* The resubmitted job is taken by the next worker, which is done. */
+    CHECK_INT(gbx__queue_take(&taken, store, "t-l", 30, true), GBX_OK);
+    CHECK(taken);
+    CHECK_INT(gbx__queue_done(store, "t-l"), GBX_OK);
+    CHECK_INT(gbx__queue_renew(&held, store, "t-l", 30), GBX_OK);
+    CHECK(!held);
+    CHECK_INT(gbx__queue_take(&taken, store, "t-l", 30, true), GBX_OK);
+    CHECK(!taken);
+    CHECK_INT(rows_where("1"), 0);
+    /* Reschedule and drop (a cancel) leave a running job's row alone. */
+    CHECK_INT(gbx__queue_put(store, "t-m", "s-m", "do_x", "{}", now, true), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, store, "t-m", 30, true), GBX_OK);
+    size_t changed = 9;
+    CHECK_INT(gbx__queue_drop(&changed, store, "s-m"), GBX_OK);
+    CHECK_INT(changed, 0);
+    CHECK_INT(gbx__queue_reschedule(&changed, store, "s-m", now + 100), GBX_OK);
+    CHECK_INT(changed, 0);
+    CHECK_INT(gbx__queue_done(store, "t-m"), GBX_OK);
+    /* Bad arguments. */
+    CHECK_INT(gbx__queue_take(&taken, store, "t-m", 0, true), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx__queue_renew(&held, store, "t-m", NAN), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx__queue_done(store, NULL), GBX_ERR_BAD_REQUEST);
+}
+
+/* The gateway's first submit: status and queue row in one write. */
+static void test_create_queued(void) {
+    clear_queue();
+    gbx_status_spec spec = {.id = "s-q1", .operation = "create", .component = "t",
+                            .envelope = "{\"ticket\":\"s-q1\"}"};
+    gbx_status *st = NULL;
+    CHECK_INT(gbx__status_create_queued(&st, store, &spec, "do_put_t_x_v1", "s-q1"), GBX_OK);
+    gbx_status_free(st);
+    CHECK_INT(rows_where("ticket = 's-q1' AND status_id = 's-q1' AND submitted > 0"), 1);
+    bool taken = false;
+    CHECK_INT(gbx__queue_take(&taken, store, "s-q1", 30, true), GBX_OK);
+    CHECK(taken);
+    /* A ticket that exists already: neither the status nor the row is written. */
+    CHECK_INT(gbx__queue_put(store, "t-dup", NULL, "do_x", "{}", gbx__now(), false), GBX_OK);
+    spec.id = "s-q2";
+    st = NULL;
+    CHECK_INT(gbx__status_create_queued(&st, store, &spec, "do_put_t_x_v1", "t-dup"),
+              GBX_ERR_CONFLICT);
+    CHECK(st == NULL);
+    CHECK_INT(gbx_status_fetch(&st, store, "s-q2"), GBX_ERR_NOT_FOUND);
+    CHECK_INT(rows_where("status_id = 's-q2'"), 0);
+    /* A name without a ticket is a mistake, not a status without a row. */
+    spec.id = "s-q3";
+    CHECK_INT(gbx__status_create_queued(&st, store, &spec, "", "s-q3"), GBX_ERR_BAD_REQUEST);
+}
+
+/* ---- retention ------------------------------------------------------------- */
+
+static gbx_status *finished(const char *id, bool complete) {
+    gbx_status_spec spec = {.id = id, .operation = "create", .component = "t"};
+    gbx_status *st = NULL;
+    CHECK_INT(gbx_status_create(&st, store, &spec), GBX_OK);
+    if (st && complete) {
+        CHECK_INT(gbx_status_set_state(st, GBX_STATE_RUNNING), GBX_OK);
+        CHECK_INT(gbx_status_success(st), GBX_OK);
+    }
+    return st;
+}
+
+static void test_purge(void) {
+    clear_queue();
+    gbx_status *done1 = finished("s-p1", true), *done2 = finished("s-p2", true);
+    gbx_status *open = finished("s-p3", false);
+    long long value = 0;
+    if (done1) CHECK_INT(gbx_status_counter_add(&value, done1, "n", 1), GBX_OK);
+    CHECK_INT(gbx__queue_put(store, "t-p1", "s-p1", "do_x", "{}", gbx__now() + 100, false), GBX_OK);
+    double after = gbx__now() + 1;
+    size_t n = 9;
+    /* Not old enough: nothing goes. */
+    CHECK_INT(gbx__store_purge(&n, store, after - 3600, 10), GBX_OK);
+    CHECK_INT(n, 0);
+    /* Small batches. */
+    CHECK_INT(gbx__store_purge(&n, store, after, 1), GBX_OK);
+    CHECK_INT(n, 1);
+    CHECK_INT(gbx__store_purge(&n, store, after, 10), GBX_OK);
+    CHECK_INT(n, 1);
+    CHECK_INT(gbx__store_purge(&n, store, after, 10), GBX_OK);
+    CHECK_INT(n, 0);
+    gbx_status *st = NULL;
+    CHECK_INT(gbx_status_fetch(&st, store, "s-p1"), GBX_ERR_NOT_FOUND);
+    CHECK_INT(gbx_status_fetch(&st, store, "s-p2"), GBX_ERR_NOT_FOUND);
+    CHECK_INT(gbx_status_fetch(&st, store, "s-p3"), GBX_OK); /* not finished: kept */
+    gbx_status_free(st);
+    CHECK_INT(rows_where("status_id = 's-p1'"), 0);
+    /* Its counters went with it: counting anew on it is an unknown status. */
+    if (done1) CHECK_INT(gbx_status_counter_add(&value, done1, "n", 1), GBX_ERR_NOT_FOUND);
+    gbx_status_free(done1);
+    gbx_status_free(done2);
+    gbx_status_free(open);
+    CHECK_INT(gbx__store_purge(&n, NULL, after, 10), GBX_ERR_BAD_REQUEST);
 }
 
 int main(void) {
@@ -348,6 +484,9 @@ int main(void) {
     test_claim_due();
     test_claim_race();
     test_next_reschedule_drop();
+    test_leases();
+    test_create_queued();
+    test_purge();
 
     sqlite3_close(raw);
     gbx_store_free(store);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -84,7 +85,7 @@ static void test_config(void) {
     sqlite3_prepare_v2(raw, "SELECT version FROM gbx_schema_version WHERE part = 'status'", -1,
                        &q, NULL);
     CHECK_INT(sqlite3_step(q), SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(q, 0), 2);
+    CHECK_INT(sqlite3_column_int(q, 0), 3);
     sqlite3_finalize(q);
     /* A database from a newer build is refused, not misread. */
     sqlite3_exec(raw, "UPDATE gbx_schema_version SET version = 99", NULL, NULL, NULL);
@@ -447,6 +448,14 @@ static void test_connection_lifecycle(void) {
 }
 
 /* A writer that waits longer than busy_timeout_ms gets SQLite's message. */
+/* Commits the lock holder's transaction 300 ms later. */
+static void *commit_later(void *raw) {
+    struct timespec pause = {0, 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    sqlite3_exec(raw, "COMMIT", NULL, NULL, NULL);
+    return NULL;
+}
+
 static void test_busy(void) {
     char db[128];
     path_in(db, sizeof db, "busy.db");
@@ -460,9 +469,10 @@ static void test_busy(void) {
     sqlite3 *raw = NULL;
     CHECK_INT(sqlite3_open(db, &raw), SQLITE_OK);
     CHECK_INT(sqlite3_exec(raw, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    CHECK_INT(gbx_status_add_message(s, "blocked"), GBX_ERR_INTERNAL_SERVER_ERROR);
+    /* Locked past the busy timeout: unavailable (503), not broken (500). */
+    CHECK_INT(gbx_status_add_message(s, "blocked"), GBX_ERR_SERVICE_UNAVAILABLE);
     CHECK(strstr(gbx_error_last()->message, "database is locked") != NULL);
-    CHECK_INT(gbx_status_set_meta(s, "k", json_true()), GBX_ERR_INTERNAL_SERVER_ERROR);
+    CHECK_INT(gbx_status_set_meta(s, "k", json_true()), GBX_ERR_SERVICE_UNAVAILABLE);
     /* Reading is not blocked by a writer (WAL). */
     gbx_status *r = NULL;
     CHECK_INT(gbx_status_fetch(&r, st, gbx_status_id(s)), GBX_OK);
@@ -474,6 +484,17 @@ static void test_busy(void) {
     CHECK_INT(gbx_status_add_message(s, "free"), GBX_OK);
     CHECK_INT(gbx_status_set_meta(s, "k", json_true()), GBX_OK);
     CHECK_INT(json_array_size(gbx_status_messages(s)), 1);
+
+    /* With patience (a worker's), a write waits the lock out. */
+    gbx_store_set_patience(st, 60);
+    CHECK_INT(sqlite3_open(db, &raw), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(raw, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    pthread_t unlocker;
+    CHECK_INT(pthread_create(&unlocker, NULL, commit_later, raw), 0);
+    CHECK_INT(gbx_status_add_message(s, "waited"), GBX_OK);
+    pthread_join(unlocker, NULL);
+    sqlite3_close(raw);
+    CHECK_INT(json_array_size(gbx_status_messages(s)), 2);
     gbx_status_free(s);
     gbx_store_free(st);
 }
@@ -558,7 +579,7 @@ static void test_migrate_v1(void) {
     sqlite3_prepare_v2(raw, "SELECT version FROM gbx_schema_version WHERE part = 'status'", -1,
                        &q, NULL);
     CHECK_INT(sqlite3_step(q), SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(q, 0), 2);
+    CHECK_INT(sqlite3_column_int(q, 0), 3);
     sqlite3_finalize(q);
     sqlite3_prepare_v2(raw, "SELECT events, private FROM gbx_status WHERE id = 's-old'", -1, &q,
                        NULL);
@@ -590,7 +611,7 @@ static void test_migrate_v1(void) {
     /* The new tables are there. */
     CHECK_INT(gbx__queue_put(st, "t-1", "s-old", "do_x", "{}", 1, false), GBX_OK);
     bool taken = false;
-    CHECK_INT(gbx__queue_take(&taken, st, "t-1"), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, st, "t-1", 30, true), GBX_OK);
     CHECK(taken);
     gbx_store_free(st);
 

@@ -86,7 +86,7 @@ static bool said(const gbx_status *st, const char *needle) {
 static bool has_row(const char *ticket) {
     /* take deletes it: only for rows the test does not need any more */
     bool taken = false;
-    CHECK_INT(gbx__queue_take(&taken, store, ticket), GBX_OK);
+    CHECK_INT(gbx__queue_take(&taken, store, ticket, 30, true), GBX_OK);
     return taken;
 }
 

@@ -265,6 +265,10 @@ static gbx_worker_result do_put(gbx_job *job, gbx_response *resp, void *user) {
         }
         return GBX_WORKER_SUCCESS;
     }
+    if (strcmp(name, "outlast") == 0) { /* runs 2.5 s: longer than the 1 s lease */
+        pause_ms(2500);
+        return GBX_WORKER_SUCCESS;
+    }
     if (strcmp(name, "self") == 0) { /* completes the status itself */
         gbx_status_fail(st, 409, "CONFLICT [409]: handled by the handler");
         return GBX_WORKER_SUCCESS;
@@ -507,6 +511,42 @@ static void test_async(void) {
     CHECK_INT(atomic_load(&pre_calls), pre + 1);
     CHECK_INT(atomic_load(&post_calls), post + 1);
     gbx_status_free(st);
+}
+
+/* A job accepted as the gateway does (status and queue row in one write)
+ * whose handler runs longer than the lease (1 s here): the worker renews
+ * the lease, so the scheduler running beside never takes it for dead, and
+ * the job runs once; its row is gone when it is done. */
+static void test_lease_renewed(void) {
+    char sid[GBX_ID_MAX];
+    CHECK_INT(gbx_id_generate(sid, sizeof sid, "s"), GBX_OK);
+    char *w = envelope("do_put_test_thing_v1", "async", "create", "outlast", sid, NULL);
+    gbx_envelope *env = NULL;
+    char *text = NULL;
+    CHECK_INT(gbx_envelope_parse(&env, w, strlen(w)), GBX_OK);
+    CHECK_INT(gbx_envelope_set(env, "ticket", sid), GBX_OK);
+    CHECK_INT(gbx_envelope_serialize(&text, env), GBX_OK);
+    gbx_status_spec spec = {.id = sid, .operation = "create", .component = "test", .envelope = text};
+    gbx_status *st = NULL;
+    CHECK_INT(gbx_jobmanager_accept(&st, test_jm, "do_put_test_thing_v1", &spec), GBX_OK);
+    if (st) {
+        CHECK(wait_completed(st));
+        CHECK_INT(gbx_status_code(st), 0);
+        CHECK_INT(gbx_status_failures(st), 0);
+        int runs = 0;
+        json_t *m;
+        size_t i;
+        json_array_foreach(gbx_status_messages(st), i, m)
+            if (strstr(json_string_value(m), "\"outlast\" running")) runs++;
+        CHECK_INT(runs, 1);
+        bool taken = true;
+        CHECK_INT(gbx__queue_take(&taken, store, sid, 30, true), GBX_OK);
+        CHECK(!taken); /* the row went with the job */
+    }
+    gbx_status_free(st);
+    gbx_envelope_free(env);
+    free(text);
+    free(w);
 }
 
 static void test_async_errors(void) {
@@ -1024,7 +1064,7 @@ int main(int argc, char **argv) {
              "{\"component\": \"test\",\n"
              " \"gearman\": {\"servers\": [\"127.0.0.1:%d\"]},\n"
              " \"status\": {\"type\": \"sqlite\", \"path\": \"state/status.db\"},\n"
-             " \"jobs\": {\"retry_max_attempts\": 3},\n"
+             " \"jobs\": {\"retry_max_attempts\": 3, \"lease_seconds\": 1},\n"
              " \"schemadir\": \"schemas\", \"schema_dialect\": \"legacy\"}\n",
              gearmand_port);
     snprintf(config_path, sizeof config_path, "%s/test.conf", tmpdir);
@@ -1071,6 +1111,7 @@ int main(int argc, char **argv) {
     test_sync_error();
     test_async();
     test_async_errors();
+    test_lease_renewed();
     test_continue();
     test_continuation_chain();
     test_ticket_once();

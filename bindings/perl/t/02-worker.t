@@ -215,6 +215,10 @@ is( $sm2->fetch( $st->name )->code, 0, 'the status manager still reads the store
 # Registration errors.
 eval { $w->register_handler('do_get_perltest_missing_v1') };
 is( ref $@, 'ERR_NOT_FOUND', 'registering a method that does not exist dies' );
+eval { $w->set_retryable( 'do_get_perltest_unregistered_v1', 0 ) };
+is( ref $@, 'ERR_NOT_FOUND', 'set_retryable of a handler that is not registered dies' );
+eval { $w->set_retryable( 'do_get_perltest_fail_v1', 0 ); 1 } or diag $@;
+ok( !$@, 'set_retryable of a registered handler' );
 eval { TestWorker->new('/nonexistent.conf') };
 is( ref $@, 'ERR_NOT_FOUND', 'a missing config file dies with ERR_NOT_FOUND' );
 

@@ -325,6 +325,12 @@ final class BindingTest extends TestCase
             $this->assertStringContainsString('none.conf', $e->getMessage());
         }
         $w = $this->worker();
+        try {
+            $w->set_retryable('do_get_phptest_unregistered_v1', false);
+            $this->fail('set_retryable of an unregistered handler');
+        } catch (ERR_NOT_FOUND $e) {
+            $this->assertStringContainsString('not registered', $e->getMessage());
+        }
         $this->expectException(ERR_INTERNAL_SERVER_ERROR::class);
         $w->register_handler('do_get_phptest_nothing_v1');
     }

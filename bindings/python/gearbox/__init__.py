@@ -1227,6 +1227,12 @@ class Worker(_Handle):
     def handlers(self):
         return sorted(set(self._handlers) | self._builtin)
 
+    def set_retryable(self, name, retryable=True):
+        """Whether the job of handler ``name`` runs again when its worker
+        dies in the middle of it (True, the default: at least once) or fails
+        with 500 "worker died" (False: for handlers that must never run twice)."""
+        _core.gbx_worker_set_retryable(self._p(), name, bool(retryable))
+
     def pre_request(self, job):
         """Called before every handler; override it."""
 

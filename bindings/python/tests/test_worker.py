@@ -228,3 +228,11 @@ def test_sync_handler_status_is_a_throw_away_status(stack):
     assert sm.list(count=1000) == before
     with pytest.raises(gearbox.ERR_NOT_FOUND):
         sm.fetch(seen["name"])
+
+
+def test_set_retryable_names_a_registered_handler(stack):
+    worker, _, _ = stack
+    worker.set_retryable("do_get_pytest_thing_v1", False)
+    worker.set_retryable("do_get_pytest_thing_v1")
+    with pytest.raises(gearbox.ERR_NOT_FOUND, match="not registered"):
+        worker.set_retryable("do_get_pytest_nowhere_v1", False)

@@ -137,6 +137,17 @@ gbx_err gbx_jobmanager_status(gbx_status **out, gbx_jobmanager *jm, const char *
  * limit). */
 gbx_err gbx_jobmanager_wait(gbx_jobmanager *jm, gbx_status *status, double timeout);
 
+/* Accepts an async job as the gateway does: creates its PENDING status
+ * (`spec`; spec->id required) and, in the same write, the job's first queue
+ * row, whose ticket is the status id (spec->envelope is the job's envelope
+ * and carries "ticket": spec->id), then submits job `name` to gearmand.  If
+ * no gearmand takes it, nothing is left behind: the status records the
+ * failure, the row goes, and the submit's error (GBX_ERR_SERVICE_UNAVAILABLE)
+ * comes back.  If gearmand loses it later, the scheduler submits it again
+ * (jobs.resubmit_after).  *out: the new status, free with gbx_status_free. */
+gbx_err gbx_jobmanager_accept(gbx_status **out, gbx_jobmanager *jm, const char *name,
+                              const gbx_status_spec *spec);
+
 /* Queues a serialized envelope on gearmand as a background job (the
  * gateway's submit); `unique` (may be NULL) makes gearmand merge a repeated
  * submit.  GBX_ERR_SERVICE_UNAVAILABLE with the reason when gearmand does

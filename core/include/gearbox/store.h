@@ -46,6 +46,13 @@ gbx_err gbx_store_open_sqlite(gbx_store **out, const char *path);
  * the handle but leaves the parent's connections alone. */
 void gbx_store_free(gbx_store *store);
 
+/* How long calls wait out an unavailable database (GBX_ERR_SERVICE_UNAVAILABLE:
+ * locked, full, unreachable), trying again with a backoff from 50 ms to 2 s:
+ * 0 (the default, the gateway's: answer 503 at once) fails at once.  The
+ * worker runtime sets jobs.store_patience (default 60 s), so that a database
+ * restart does not fail the jobs running meanwhile. */
+void gbx_store_set_patience(gbx_store *store, double seconds);
+
 /* "sqlite" or "mysql".  Static string. */
 const char *gbx_store_backend(const gbx_store *store);
 

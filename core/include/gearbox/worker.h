@@ -75,6 +75,12 @@ void gbx_worker_free(gbx_worker *worker);
  * "do_get_barn_animal_v1"); registering a name again replaces it. */
 gbx_err gbx_worker_register(gbx_worker *worker, const char *name, gbx_handler_fn fn, void *user);
 
+/* Whether the job of handler `name` (registered) is run again when its
+ * worker dies in the middle of it (true, the default: at-least-once) or
+ * fails with 500 "worker died" (false: for handlers that must never run
+ * twice).  GBX_ERR_NOT_FOUND if `name` is not registered. */
+gbx_err gbx_worker_set_retryable(gbx_worker *worker, const char *name, bool retryable);
+
 /* Called before / after every handler call (either may be NULL); not for
  * jobs that are rejected or skipped.  `post` runs once the result is
  * recorded on the status, before concurrency is lowered again. */

@@ -45,6 +45,8 @@ struct gbx_jobmanager {
     json_t *known;          /* {handler: workers} from gearmand's status; NULL before the first
                              * answer, json null when no server answered the last ask */
     double known_at;        /* monotonic seconds of the last ask (set when it starts) */
+    double retention_s;     /* status.retention_days in seconds; 0 = keep forever */
+    double next_purge;      /* unix seconds of the next look for old statuses (lock) */
 };
 
 /* The calling thread's state; created when `create` (NULL then only when

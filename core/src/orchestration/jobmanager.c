@@ -97,6 +97,8 @@ gbx_err gbx_jobmanager_new(gbx_jobmanager **out, const gbx_config *cfg, gbx_stor
     if (!(jm->retry_max_delay >= 1)) jm->retry_max_delay = 1;
     if (!(jm->retry_max_jitter >= 0)) jm->retry_max_jitter = 0;
     if (!(jm->resubmit_after > 0)) jm->resubmit_after = 60;
+    double retention_days = cfg_real(cfg, "status.retention_days", 30);
+    jm->retention_s = retention_days > 0 ? retention_days * 86400 : 0; /* 0: keep forever */
     if (pthread_key_create(&jm->key, thread_state_destroy) != 0) {
         free(jm->servers);
         free(jm);
@@ -367,6 +369,36 @@ static gbx_err enqueue(gbx_jobmanager *jm, gbx_job *job, const char *status_id, 
     }
     free(text);
     return err;
+}
+
+gbx_err gbx_jobmanager_accept(gbx_status **out, gbx_jobmanager *jm, const char *name,
+                              const gbx_status_spec *spec) {
+    if (!out) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "gbx_jobmanager_accept: out is NULL");
+    *out = NULL;
+    if (!jm || !name || !*name || !spec || !spec->id || !spec->envelope)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "gbx_jobmanager_accept: job manager, name, spec id and envelope required");
+    if (!jm->store) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "job manager has no status store");
+    gbx_status *st = NULL;
+    gbx_err err = gbx__status_create_queued(&st, jm->store, spec, name, spec->id);
+    if (err != GBX_OK) return err;
+    err = gbx_jobmanager_submit(jm, name, spec->id, spec->envelope, strlen(spec->envelope));
+    if (err != GBX_OK) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", gbx_error_last()->message);
+        if (gbx__queue_drop(NULL, jm->store, spec->id) != GBX_OK)
+            gbx_log(GBX_LOG_ERROR, "status %s: cannot drop the job no gearmand took: %s", spec->id,
+                    gbx_error_last()->message);
+        char *formatted = gbx_error_format((int)err, why);
+        if (gbx_status_fail(st, (int)err, formatted ? formatted : why) != GBX_OK)
+            gbx_log(GBX_LOG_ERROR, "status %s: cannot record the failed submit: %s", spec->id,
+                    gbx_error_last()->message);
+        free(formatted);
+        gbx_status_free(st);
+        return gbx_error_set(err, "%s", why);
+    }
+    *out = st;
+    return GBX_OK;
 }
 
 /* Creates the status of an async job that has none, as a child of
@@ -712,6 +744,7 @@ gbx_err gbx_jobmanager_run_due(size_t *submitted, double *next_due, gbx_jobmanag
     if (err != GBX_OK) return err;
     for (size_t i = 0; i < n; i++) {
         gbx__queued *r = &rows[i];
+        if (r->lease_expired && !gbx__jm_recover(jm, r)) continue;
         /* It runs now, whatever time was shown (a reschedule may have moved
          * the row).  Cleared before the submit: a fast worker must never
          * finish the job while its status still shows ytime. */
@@ -729,6 +762,7 @@ gbx_err gbx_jobmanager_run_due(size_t *submitted, double *next_due, gbx_jobmanag
         }
     }
     gbx__queued_free(rows, n);
+    gbx__jm_purge_old(jm, now);
     gbx_error_clear();
     if (submitted) *submitted = done;
     if (next_due) {

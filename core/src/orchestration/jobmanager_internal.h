@@ -18,4 +18,16 @@
  * 0 = none). */
 double gbx__jm_retry_delay(int failures, double max_delay, double max_jitter, double jitter);
 
+/* recovery.c, for the scheduler step (gbx_jobmanager_run_due). */
+#include "store/backend.h" /* gbx__queued */
+
+/* A queue row whose lease ran out (its worker died): decides by its status
+ * (recovery.c says how).  True when the caller submits the row again as it
+ * is; false when it was handled here (or stays for a later look). */
+bool gbx__jm_recover(gbx_jobmanager *jm, const gbx__queued *row);
+
+/* Retention: at most once a minute (at once again while there is more),
+ * deletes a batch of statuses finished more than status.retention_days ago. */
+void gbx__jm_purge_old(gbx_jobmanager *jm, double now);
+
 #endif

@@ -19,6 +19,28 @@ double gbx__now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double monotonic_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool gbx__store_again(const gbx_store *store, gbx_err rc, gbx__store_wait *wait) {
+    if (rc != GBX_ERR_SERVICE_UNAVAILABLE || !store || !(store->patience > 0)) return false;
+    double now = monotonic_now();
+    if (wait->since == 0) {
+        wait->since = now;
+        wait->pause = 0.05;
+    }
+    double left = wait->since + store->patience - now;
+    if (left <= 0) return false;
+    double pause = wait->pause < left ? wait->pause : left;
+    struct timespec ts = {(time_t)pause, (long)((pause - (double)(time_t)pause) * 1e9)};
+    nanosleep(&ts, NULL);
+    wait->pause = wait->pause * 2 > 2 ? 2 : wait->pause * 2;
+    return true;
+}
+
 void gbx__status_row_clear(gbx__status_row *row) {
     if (!row) return;
     free(row->id);

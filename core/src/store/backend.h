@@ -60,16 +60,38 @@
  * replaces it; load_envelope() reads it back.  It is opaque text.
  *
  * The job queue.  Each queue call is one atomic statement, and a queued row
- * goes to exactly one caller: queue_take() deletes the row and says so only
- * to the one caller that deleted it (if due <= now + 0.5); queue_claim_due()
- * marks up to `max` due rows (due <= now, and submitted == 0 or submitted <
- * now - resubmit_after) as submitted = now and returns them, earliest due
- * first, so that a due row goes to one caller per resubmit window even when
- * several schedulers run at once.  queue_next_due() is the earliest due of
- * rows not submitted (0 if none); queue_reschedule() sets due and submitted
- * = 0 for every row of a status; queue_drop() deletes them.  Queue rows are
- * not tied to status rows (status_id may be NULL or name a status that does
- * not exist).
+ * goes to exactly one caller at a time.  A row is waiting (lease 0,
+ * submitted 0), submitted (lease 0, submitted = when it was last handed to
+ * gearmand) or taken (lease > 0: a worker runs it until `lease`, unix
+ * seconds, and renews the lease while it runs).  queue_put() adds a row
+ * (row->submitted as given, lease 0).  queue_take() leases the row to its
+ * one caller: it sets lease and retryable and says so only if the row
+ * existed, was not leased and due <= now + 0.5.  queue_renew() moves the
+ * lease of a taken row on (held = false when the row is gone: cancelled or
+ * done elsewhere); queue_done() deletes the row.  queue_claim_due() marks up
+ * to `max` rows as submitted = now and returns them, earliest due first:
+ * waiting or submitted rows with due <= now and (submitted == 0 or submitted
+ * < now - resubmit_after), and taken rows whose lease < now (their worker
+ * died: lease_expired is true in the copy handed back, with the retryable
+ * flag the worker set; the row's lease goes back to 0), so that a row goes
+ * to one caller per resubmit window even when several schedulers run at
+ * once.  queue_next_due() is the earliest moment a row becomes claimable:
+ * the due of rows neither submitted nor leased, and the lease of taken ones
+ * (0 if none).  queue_reschedule() sets due and submitted = 0, and
+ * queue_drop() deletes, the rows of a status that are not taken (a running
+ * job's row stays until its worker is done or its lease expires).  Queue
+ * rows are not tied to status rows (status_id may be NULL or name a status
+ * that does not exist).  insert() may add one queue row in the same
+ * transaction as the status (the first submit of a job).
+ *
+ * Retention.  purge() deletes, in one transaction, up to `max` statuses in
+ * a final state (COMPLETED, CANCELLED) whose mtime < before, with their
+ * counters and queue rows.
+ *
+ * Outages.  When the database cannot be reached, stays locked beyond the
+ * backend's wait, or is full, a call fails with GBX_ERR_SERVICE_UNAVAILABLE
+ * (the caller may try again later; the gateway answers 503 with
+ * Retry-After); the next call reconnects by itself.
  *
  * Schema.  open() creates or migrates the backend's schema (in one
  * transaction, safe when several processes open a new database at once).
@@ -168,6 +190,9 @@ typedef struct gbx__status_query {
 typedef struct gbx__queued {
     char *ticket, *status_id, *name, *envelope;
     double due;
+    double submitted;   /* queue_put/insert: 0 = not submitted, else when */
+    bool lease_expired; /* queue_claim_due: the row was taken and its lease ran out */
+    bool retryable;     /* queue_claim_due of an expired row: what its worker said */
 } gbx__queued;
 
 typedef struct gbx__store_ops {
@@ -175,10 +200,12 @@ typedef struct gbx__store_ops {
     /* Closes every connection and frees the handle. */
     void (*close)(gbx_store *store);
     /* Inserts `row` (seq is assigned by the backend, events and priv start
-     * as {}; the rest is kept as given) with its envelope (NULL: none); *out
-     * receives the stored row.  GBX_ERR_CONFLICT if the id exists. */
+     * as {}; the rest is kept as given) with its envelope (NULL: none) and,
+     * in the same transaction, the queue row `queued` (NULL: none); *out
+     * receives the stored row.  GBX_ERR_CONFLICT if the id or the ticket
+     * exists (then neither is written). */
     gbx_err (*insert)(gbx_store *store, const gbx__status_row *row, const char *envelope,
-                      gbx__status_row *out);
+                      const gbx__queued *queued, gbx__status_row *out);
     /* Reads one row; gbx__store_not_found if there is none. */
     gbx_err (*load)(gbx_store *store, const char *id, gbx__status_row *out);
     /* *out: malloc'ed envelope, NULL when none is kept. */
@@ -198,8 +225,11 @@ typedef struct gbx__store_ops {
     /* The job queue, each one atomic statement (see the contract above).
      * `now`/`submitted` are the caller's clock (gbx__now()); submitted 0 =
      * not submitted yet.  Arguments are checked by store.c. */
-    gbx_err (*queue_put)(gbx_store *store, const gbx__queued *row, double submitted);
-    gbx_err (*queue_take)(gbx_store *store, const char *ticket, double now, bool *taken);
+    gbx_err (*queue_put)(gbx_store *store, const gbx__queued *row);
+    gbx_err (*queue_take)(gbx_store *store, const char *ticket, double now, double lease,
+                          bool retryable, bool *taken);
+    gbx_err (*queue_renew)(gbx_store *store, const char *ticket, double lease, bool *held);
+    gbx_err (*queue_done)(gbx_store *store, const char *ticket);
     /* *out: malloc'ed array (NULL when *n is 0), freed with gbx__queued_free. */
     gbx_err (*queue_claim_due)(gbx_store *store, double now, double resubmit_after,
                                size_t max, gbx__queued **out, size_t *n);
@@ -208,11 +238,15 @@ typedef struct gbx__store_ops {
     gbx_err (*queue_reschedule)(gbx_store *store, const char *status_id, double due,
                                 size_t *n);
     gbx_err (*queue_drop)(gbx_store *store, const char *status_id, size_t *n);
+
+    /* Retention: *n = statuses deleted (see the contract above). */
+    gbx_err (*purge)(gbx_store *store, double before, size_t max, size_t *n);
 } gbx__store_ops;
 
-/* Every backend handle starts with this. */
+/* Every backend handle starts with this (zeroed but for ops). */
 struct gbx_store {
     const gbx__store_ops *ops;
+    double patience; /* gbx_store_set_patience; 0 = fail at once */
 };
 
 /* A backend as store.c's table lists it. */
@@ -234,6 +268,15 @@ gbx_err gbx__store_not_found(const char *id);
 
 /* Sets and returns GBX_ERR_CONFLICT `state is currently <STATE>`. */
 gbx_err gbx__store_conflict(gbx_state current);
+
+/* Waiting out an outage: `do rc = call; while (gbx__store_again(store, rc,
+ * &wait));` runs a call again while it fails with GBX_ERR_SERVICE_UNAVAILABLE,
+ * pausing 50 ms, doubling up to 2 s, for up to the store's patience.  Only
+ * for calls that change nothing when they fail so. */
+typedef struct gbx__store_wait {
+    double since, pause;
+} gbx__store_wait;
+bool gbx__store_again(const gbx_store *store, gbx_err rc, gbx__store_wait *wait);
 
 /* Current time, unix seconds with sub-second precision. */
 double gbx__now(void);

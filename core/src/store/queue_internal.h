@@ -3,9 +3,13 @@
  * Every job handed over inside the system (continuations, event jobs,
  * delayed jobs, retries, children started by workers) is a gbx_queue row
  * first, so that no job is lost: the scheduler (gbx__queue_claim_due)
- * submits due rows to gearmand, and the worker claims a row by deleting it
- * (gbx__queue_take), so it runs exactly once however often gearmand delivers
- * it.  Every call is one atomic statement, safe from any number of threads
+ * submits due rows to gearmand, and the worker claims a row by leasing it
+ * (gbx__queue_take), so it runs once however often gearmand delivers it; the
+ * worker renews the lease while the handler runs and deletes the row when it
+ * is done (gbx__queue_done).  A row whose lease runs out (its worker died)
+ * goes back to the scheduler, which records a failed attempt and runs the
+ * job again (at least once for a job whose worker died mid-run, exactly once
+ * otherwise).  Every call is one atomic statement, safe from any number of threads
  * and processes sharing the database.  Times are unix seconds with sub-second
  * precision (gbx__now()).
  */
@@ -26,25 +30,42 @@
 gbx_err gbx__queue_put(gbx_store *s, const char *ticket, const char *status_id, const char *name,
                        const char *envelope, double due, bool submitted);
 
-/* Claims a row for running: deletes it if it exists and due <= now + 0.5;
- * *taken says if this caller got it (false: already run, cancelled, or
- * rescheduled to later). */
-gbx_err gbx__queue_take(bool *taken, gbx_store *s, const char *ticket);
+/* Claims a row for running: leases it for `lease_seconds` if it exists, is
+ * not leased and due <= now + 0.5; *taken says if this caller got it (false:
+ * already run or running, cancelled, or rescheduled to later).  `retryable`
+ * false: if the lease runs out the job is not run again but fails. */
+gbx_err gbx__queue_take(bool *taken, gbx_store *s, const char *ticket, double lease_seconds,
+                        bool retryable);
+
+/* Moves the lease of a taken row to now + lease_seconds; *held false when the
+ * row is gone (done, or dropped by a cancel). */
+gbx_err gbx__queue_renew(bool *held, gbx_store *s, const char *ticket, double lease_seconds);
+
+/* Deletes the row: its job is done (or will never run). */
+gbx_err gbx__queue_done(gbx_store *s, const char *ticket);
 
 /* Marks up to `max` rows with due <= now and (submitted == 0 or submitted <
- * now - resubmit_after) as submitted now, in one atomic statement, and
- * returns them, earliest due first: a due row goes to exactly one caller per
- * resubmit window.  *out: malloc'ed array (NULL when *n is 0), free with
+ * now - resubmit_after), and taken rows whose lease ran out (lease_expired
+ * set in the copy; the lease is cleared), as submitted now, in one atomic
+ * statement, and returns them, earliest due first: a due row goes to exactly
+ * one caller per resubmit window.  *out: malloc'ed array (NULL when *n is 0), free with
  * gbx__queued_free. */
 gbx_err gbx__queue_claim_due(gbx__queued **out, size_t *n, gbx_store *s, double now,
                              double resubmit_after, size_t max);
 
-/* Earliest due among rows not submitted (0 if none). */
+/* When the next row becomes claimable without a resubmit: the earliest due
+ * of rows neither submitted nor taken, or lease of taken ones (0 if none). */
 gbx_err gbx__queue_next_due(double *out, gbx_store *s);
 
-/* The rows of a status: due = `due` and submitted = 0 (reschedule) /
- * deleted (drop, when it is cancelled); *n = rows changed (may be NULL). */
+/* The rows of a status that are not taken: due = `due` and submitted = 0
+ * (reschedule) / deleted (drop, when it is cancelled); *n = rows changed
+ * (may be NULL). */
 gbx_err gbx__queue_reschedule(size_t *n, gbx_store *s, const char *status_id, double due);
 gbx_err gbx__queue_drop(size_t *n, gbx_store *s, const char *status_id);
+
+/* Retention: deletes up to `max` statuses that are COMPLETED or CANCELLED
+ * and unchanged since `before` (unix seconds), with their counters and queue
+ * rows; *n = statuses deleted (may be NULL). */
+gbx_err gbx__store_purge(size_t *n, gbx_store *s, double before, size_t max);
 
 #endif

@@ -121,6 +121,11 @@ static gbx_err wrap(gbx_status **out, gbx_store *store, gbx__status_row *row) {
 }
 
 gbx_err gbx_status_create(gbx_status **out, gbx_store *store, const gbx_status_spec *spec) {
+    return gbx__status_create_queued(out, store, spec, NULL, NULL);
+}
+
+gbx_err gbx__status_create_queued(gbx_status **out, gbx_store *store, const gbx_status_spec *spec,
+                                  const char *job_name, const char *ticket) {
     if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no output handle");
     *out = NULL;
     if (!store) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no store");
@@ -177,8 +182,20 @@ gbx_err gbx_status_create(gbx_status **out, gbx_store *store, const gbx_status_s
         gbx__status_row_clear(&row);
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     }
+    /* The first submit of the job, queued with its status in one write. */
+    gbx__queued queued = {.ticket = (char *)ticket, .status_id = row.id, .name = (char *)job_name,
+                          .envelope = (char *)spec->envelope, .due = now, .submitted = now};
+    bool queue = job_name && ticket;
+    if (queue && (!*job_name || !*ticket || !spec->envelope)) {
+        gbx__status_row_clear(&row);
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: a queued job needs a name, a ticket "
+                                                  "and an envelope");
+    }
     gbx__status_row stored;
-    gbx_err rc = store->ops->insert(store, &row, spec->envelope, &stored);
+    gbx_err rc;
+    gbx__store_wait wait = {0};
+    do rc = store->ops->insert(store, &row, spec->envelope, queue ? &queued : NULL, &stored);
+    while (gbx__store_again(store, rc, &wait));
     gbx__status_row_clear(&row);
     if (rc) return rc;
     return wrap(out, store, &stored);
@@ -206,7 +223,10 @@ gbx_err gbx_status_fetch(gbx_status **out, gbx_store *store, const char *id_or_u
     gbx_err rc = id_from(id, sizeof id, id_or_uri);
     if (rc) return rc;
     gbx__status_row row;
-    if ((rc = store->ops->load(store, id, &row))) return rc;
+    gbx__store_wait wait = {0};
+    do rc = store->ops->load(store, id, &row);
+    while (gbx__store_again(store, rc, &wait));
+    if (rc) return rc;
     return wrap(out, store, &row);
 }
 
@@ -217,7 +237,10 @@ gbx_err gbx_status_refresh(gbx_status *status) {
     if (status->remote) return remote_refresh(status);
     if (status->local) return GBX_OK;
     gbx__status_row row;
-    gbx_err rc = status->store->ops->load(status->store, status->row.id, &row);
+    gbx_err rc;
+    gbx__store_wait wait = {0};
+    do rc = status->store->ops->load(status->store, status->row.id, &row);
+    while (gbx__store_again(status->store, rc, &wait));
     if (rc) return rc;
     gbx__status_row_clear(&status->row);
     status->row = row;
@@ -327,7 +350,10 @@ static gbx_err apply(gbx_status *status, gbx__change *change) {
     change->now = gbx__now();
     if (status->local) return gbx__change_apply(&status->row, change);
     gbx__status_row row;
-    gbx_err rc = status->store->ops->update(status->store, status->row.id, change, &row);
+    gbx_err rc;
+    gbx__store_wait wait = {0};
+    do rc = status->store->ops->update(status->store, status->row.id, change, &row);
+    while (gbx__store_again(status->store, rc, &wait));
     if (rc) return rc;
     gbx__status_row_clear(&status->row);
     status->row = row;
@@ -488,8 +514,10 @@ gbx_err gbx_status_counter_add(long long *out, gbx_status *status, const char *n
         return gbx_error_set(GBX_ERR_METHOD_NOT_ALLOWED,
                              "status %s of a sync job keeps no counters", status->row.id);
     long long value = 0;
-    gbx_err rc = status->store->ops->counter_add(status->store, status->row.id, name, delta,
-                                                 &value);
+    gbx_err rc;
+    gbx__store_wait wait = {0};
+    do rc = status->store->ops->counter_add(status->store, status->row.id, name, delta, &value);
+    while (gbx__store_again(status->store, rc, &wait));
     if (!rc && out) *out = value;
     return rc;
 }

@@ -26,6 +26,13 @@ gbx_err gbx__status_set_private(gbx_status *status, const char *key, json_t *val
  * from CANCELLING (GBX_ERR_CONFLICT "state is currently <STATE>" otherwise). */
 gbx_err gbx__status_finish_cancel(gbx_status *status, int code, const char *message);
 
+/* gbx_status_create, and when `job_name` and `ticket` are given, in the same
+ * write, the queue row of the job's first submit (marked submitted now: the
+ * caller submits it; the scheduler submits it again if no worker takes it).
+ * The spec's envelope is the job's and must carry `ticket`. */
+gbx_err gbx__status_create_queued(gbx_status **out, gbx_store *store, const gbx_status_spec *spec,
+                                  const char *job_name, const char *ticket);
+
 /* Reads the status object at `status_uri` (an http URI of another service):
  * *out receives a new reference to the object (as gbx_status_to_json makes
  * it); an error code (with gbx_error_set) otherwise. */

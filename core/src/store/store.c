@@ -63,6 +63,10 @@ void gbx_store_free(gbx_store *store) {
     if (store) store->ops->close(store);
 }
 
+void gbx_store_set_patience(gbx_store *store, double seconds) {
+    if (store) store->patience = seconds > 0 && seconds < 86400 ? seconds : 0;
+}
+
 const char *gbx_store_backend(const gbx_store *store) {
     return store ? store->ops->name : NULL;
 }
@@ -85,16 +89,62 @@ gbx_err gbx__queue_put(gbx_store *s, const char *ticket, const char *status_id, 
     if (!isfinite(due) || due < 0)
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: due must be unix seconds >= 0");
     gbx__queued row = {.ticket = (char *)ticket, .status_id = (char *)status_id,
-                       .name = (char *)name, .envelope = (char *)envelope, .due = due};
-    return s->ops->queue_put(s, &row, submitted ? gbx__now() : 0);
+                       .name = (char *)name, .envelope = (char *)envelope, .due = due,
+                       .submitted = submitted ? gbx__now() : 0};
+    gbx__store_wait wait = {0};
+    do rc = s->ops->queue_put(s, &row);
+    while (gbx__store_again(s, rc, &wait));
+    return rc;
 }
 
-gbx_err gbx__queue_take(bool *taken, gbx_store *s, const char *ticket) {
+static gbx_err lease_check(double lease_seconds) {
+    if (!isfinite(lease_seconds) || lease_seconds <= 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: lease_seconds must be > 0");
+    return GBX_OK;
+}
+
+gbx_err gbx__queue_take(bool *taken, gbx_store *s, const char *ticket, double lease_seconds,
+                        bool retryable) {
     if (!taken) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: no output pointer");
     *taken = false;
     gbx_err rc = queue_check(s, ticket);
+    if (!rc) rc = lease_check(lease_seconds);
     if (rc) return rc;
-    return s->ops->queue_take(s, ticket, gbx__now(), taken);
+    gbx__store_wait wait = {0};
+    do {
+        double now = gbx__now();
+        rc = s->ops->queue_take(s, ticket, now, now + lease_seconds, retryable, taken);
+    } while (gbx__store_again(s, rc, &wait));
+    return rc;
+}
+
+gbx_err gbx__queue_renew(bool *held, gbx_store *s, const char *ticket, double lease_seconds) {
+    if (!held) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: no output pointer");
+    *held = false;
+    gbx_err rc = queue_check(s, ticket);
+    if (!rc) rc = lease_check(lease_seconds);
+    if (rc) return rc;
+    return s->ops->queue_renew(s, ticket, gbx__now() + lease_seconds, held);
+}
+
+gbx_err gbx__queue_done(gbx_store *s, const char *ticket) {
+    gbx_err rc = queue_check(s, ticket);
+    if (rc) return rc;
+    gbx__store_wait wait = {0};
+    do rc = s->ops->queue_done(s, ticket);
+    while (gbx__store_again(s, rc, &wait));
+    return rc;
+}
+
+gbx_err gbx__store_purge(size_t *n, gbx_store *s, double before, size_t max) {
+    size_t deleted = 0;
+    if (n) *n = 0;
+    if (!s) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status store: no store");
+    if (!isfinite(before)) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status store: bad purge time");
+    if (max == 0) return GBX_OK;
+    gbx_err rc = s->ops->purge(s, before, max, &deleted);
+    if (n) *n = deleted;
+    return rc;
 }
 
 gbx_err gbx__queue_claim_due(gbx__queued **out, size_t *n, gbx_store *s, double now,

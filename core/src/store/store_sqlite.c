@@ -67,6 +67,16 @@ static const char *const migrations[] = {
     " name TEXT NOT NULL,"
     " value INTEGER NOT NULL,"
     " PRIMARY KEY (status_id, name));",
+    /* 3: leases (a worker takes a queued job by leasing its row until
+     * `lease` and deletes it when done; a lease that runs out sends the job
+     * back to the scheduler; lease_expired is set by the claim that found
+     * it so), and an index for retention. */
+    "ALTER TABLE gbx_queue ADD COLUMN lease REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE gbx_queue ADD COLUMN retryable INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE gbx_queue ADD COLUMN lease_expired INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX gbx_queue_lease ON gbx_queue (lease) WHERE lease > 0;"
+    "CREATE INDEX gbx_status_final ON gbx_status (mtime)"
+    " WHERE state IN ('COMPLETED', 'CANCELLED');",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -99,6 +109,8 @@ typedef enum stmt_id {
     ST_COUNTER_ADD,
     ST_QUEUE_PUT,
     ST_QUEUE_TAKE,
+    ST_QUEUE_RENEW,
+    ST_QUEUE_DONE,
     ST_QUEUE_CLAIM,
     ST_QUEUE_NEXT,
     ST_QUEUE_RESCHEDULE,
@@ -111,6 +123,9 @@ typedef enum stmt_id {
     ST_COMMIT,
     ST_ROLLBACK,
     ST_LIST,
+    ST_PURGE_COUNTERS,
+    ST_PURGE_QUEUE,
+    ST_PURGE_STATUSES,
     ST_COUNT
 } stmt_id;
 
@@ -153,16 +168,25 @@ static const char *const stmt_sql[ST_COUNT] = {
                        " RETURNING value",
     [ST_QUEUE_PUT] = "INSERT INTO gbx_queue (ticket, status_id, name, envelope, due, submitted)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_QUEUE_TAKE] = "DELETE FROM gbx_queue WHERE ticket = ?1 AND due <= ?2 + 0.5",
-    /* ?1 = now, ?2 = resubmit_after, ?3 = max. */
-    [ST_QUEUE_CLAIM] = "UPDATE gbx_queue SET submitted = ?1 WHERE ticket IN ("
-                       " SELECT ticket FROM gbx_queue WHERE due <= ?1"
-                       " AND (submitted = 0 OR submitted < ?1 - ?2)"
+    /* ?1 = ticket, ?2 = now, ?3 = lease, ?4 = retryable. */
+    [ST_QUEUE_TAKE] = "UPDATE gbx_queue SET lease = ?3, retryable = ?4"
+                      " WHERE ticket = ?1 AND lease = 0 AND due <= ?2 + 0.5",
+    [ST_QUEUE_RENEW] = "UPDATE gbx_queue SET lease = ?2 WHERE ticket = ?1 AND lease > 0",
+    [ST_QUEUE_DONE] = "DELETE FROM gbx_queue WHERE ticket = ?1",
+    /* ?1 = now, ?2 = resubmit_after, ?3 = max.  SET reads the old row, so
+     * lease_expired says whether this claim found an expired lease. */
+    [ST_QUEUE_CLAIM] = "UPDATE gbx_queue SET submitted = ?1, lease_expired = (lease > 0), lease = 0"
+                       " WHERE ticket IN ("
+                       " SELECT ticket FROM gbx_queue WHERE (lease = 0 AND due <= ?1"
+                       " AND (submitted = 0 OR submitted < ?1 - ?2)) OR (lease > 0 AND lease < ?1)"
                        " ORDER BY due, ticket LIMIT ?3)"
-                       " RETURNING ticket, status_id, name, envelope, due",
-    [ST_QUEUE_NEXT] = "SELECT MIN(due) FROM gbx_queue WHERE submitted = 0",
-    [ST_QUEUE_RESCHEDULE] = "UPDATE gbx_queue SET due = ?2, submitted = 0 WHERE status_id = ?1",
-    [ST_QUEUE_DROP] = "DELETE FROM gbx_queue WHERE status_id = ?1",
+                       " RETURNING ticket, status_id, name, envelope, due, lease_expired, retryable",
+    [ST_QUEUE_NEXT] = "SELECT MIN(t) FROM ("
+                      " SELECT MIN(due) AS t FROM gbx_queue WHERE submitted = 0 AND lease = 0"
+                      " UNION ALL SELECT MIN(lease) FROM gbx_queue WHERE lease > 0)",
+    [ST_QUEUE_RESCHEDULE] = "UPDATE gbx_queue SET due = ?2, submitted = 0"
+                            " WHERE status_id = ?1 AND lease = 0",
+    [ST_QUEUE_DROP] = "DELETE FROM gbx_queue WHERE status_id = ?1 AND lease = 0",
     [ST_CONCURRENCY] = UPDATE_HEAD "concurrency = MAX(0, concurrency + ?3)"
                        " WHERE id = ?2" UPDATE_TAIL,
     [ST_FAILURE] = UPDATE_HEAD "failures = failures + 1 WHERE id = ?2" UPDATE_TAIL,
@@ -180,6 +204,13 @@ static const char *const stmt_sql[ST_COUNT] = {
                 " AND (?6 IS NULL OR code = ?6)"
                 " AND (?7 IS NULL OR progress = ?7)"
                 " ORDER BY ctime DESC, seq DESC LIMIT ?8",
+    /* Retention, in one write transaction: ?1 = before, ?2 = max. */
+#define PURGED "(SELECT id FROM gbx_status WHERE state IN ('COMPLETED', 'CANCELLED')" \
+               " AND mtime < ?1 ORDER BY mtime LIMIT ?2)"
+    [ST_PURGE_COUNTERS] = "DELETE FROM gbx_counter WHERE status_id IN " PURGED,
+    [ST_PURGE_QUEUE] = "DELETE FROM gbx_queue WHERE status_id IN " PURGED,
+    [ST_PURGE_STATUSES] = "DELETE FROM gbx_status WHERE id IN " PURGED,
+#undef PURGED
 };
 
 struct sqlite_store;
@@ -212,7 +243,27 @@ static const gbx__store_ops sqlite_ops;
 
 /* ---- errors ------------------------------------------------------------ */
 
+/* Locked past the busy timeout, full, or failing I/O: the database is
+ * unavailable for now (503 with Retry-After), not broken (500). */
+static bool unavailable(int code) {
+    switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static gbx_err db_error(sqlite3 *db, const char *what) {
+    if (db && unavailable(sqlite3_extended_errcode(db)))
+        return gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "status store unavailable: %s: %s", what,
+                             sqlite3_errmsg(db));
     return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store: %s: %s", what,
                          db ? sqlite3_errmsg(db) : "out of memory");
 }
@@ -280,7 +331,9 @@ static gbx_err conn_open(sqlite_store *s, conn **out) {
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
     if (rc != SQLITE_OK) {
-        gbx_err e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store %s: %s", s->path,
+        gbx_err e = gbx_error_set(unavailable(rc) ? GBX_ERR_SERVICE_UNAVAILABLE
+                                                  : GBX_ERR_INTERNAL_SERVER_ERROR,
+                                  "status store %s: %s", s->path,
                                   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
         conn_close(c);
         return e;
@@ -738,8 +791,11 @@ static gbx_err step_row(conn *c, sqlite3_stmt *st, gbx__status_row *out, bool *f
 
 /* ---- operations -------------------------------------------------------- */
 
+static gbx_err queue_put_locked(conn *c, const gbx__queued *row);
+static gbx_err run_simple(conn *c, stmt_id id, const char *what);
+
 static gbx_err sq_insert(gbx_store *store, const gbx__status_row *row, const char *envelope,
-                         gbx__status_row *out) {
+                         const gbx__queued *queued, gbx__status_row *out) {
     conn *c = NULL;
     sqlite3_stmt *st = NULL;
     gbx_err rc = conn_statement(store, ST_INSERT, &c, &st);
@@ -773,15 +829,23 @@ static gbx_err sq_insert(gbx_store *store, const gbx__status_row *row, const cha
     sqlite3_bind_double(st, 18, row->ytime);
     bind_text(st, 19, envelope);
 
-    bool found;
+    bool found = false;
     c->failed_step = SQLITE_OK;
     pthread_mutex_lock(&c->owner->write_lock);
-    rc = step_row(c, st, out, &found, "creating a status");
-    pthread_mutex_unlock(&c->owner->write_lock);
+    /* With the job's first queue row: both in one transaction. */
+    if (queued) rc = run_simple(c, ST_BEGIN_IMMEDIATE, "starting a transaction");
+    if (!rc) rc = step_row(c, st, out, &found, "creating a status");
+    else finish(st);
     if (rc && duplicate_key(c))
         rc = gbx_error_set(GBX_ERR_CONFLICT, "status \"%s\" already exists", row->id);
     else if (!rc && !found)
         rc = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store: insert returned no row");
+    if (queued && !rc) rc = queue_put_locked(c, queued);
+    if (queued && !rc) rc = run_simple(c, ST_COMMIT, "committing a new status");
+    if (queued && rc && !sqlite3_get_autocommit(c->db))
+        (void)run_simple(c, ST_ROLLBACK, "rolling back a new status");
+    pthread_mutex_unlock(&c->owner->write_lock);
+    if (rc && found) gbx__status_row_clear(out);
 done:
     free(messages);
     free(children);
@@ -1093,6 +1157,20 @@ static gbx_err sq_counter_add(gbx_store *store, const char *id, const char *name
 
 /* ---- the job queue ----------------------------------------------------- */
 
+/* Runs a statement without parameters or rows (BEGIN, COMMIT, ROLLBACK). */
+static gbx_err run_simple(conn *c, stmt_id id, const char *what) {
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = prepare(c, id, &st);
+    if (rc) return rc;
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE) {
+        c->failed_step = sqlite3_extended_errcode(c->db);
+        rc = db_error(c->db, what);
+    }
+    finish(st);
+    return rc;
+}
+
 /* Runs a write statement without result rows under the write lock; *changes
  * = rows it changed (may be NULL). */
 static gbx_err step_write(conn *c, sqlite3_stmt *st, size_t *changes, const char *what) {
@@ -1111,35 +1189,75 @@ static gbx_err step_write(conn *c, sqlite3_stmt *st, size_t *changes, const char
     return rc;
 }
 
-static gbx_err sq_queue_put(gbx_store *store, const gbx__queued *row, double submitted) {
-    conn *c = NULL;
+/* Inserts a queue row; the caller holds the write lock. */
+static gbx_err queue_put_locked(conn *c, const gbx__queued *row) {
     sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_statement(store, ST_QUEUE_PUT, &c, &st);
+    gbx_err rc = prepare(c, ST_QUEUE_PUT, &st);
     if (rc) return rc;
     bind_text(st, 1, row->ticket);
     bind_text(st, 2, row->status_id);
     bind_text(st, 3, row->name);
     bind_text(st, 4, row->envelope);
     sqlite3_bind_double(st, 5, row->due);
-    sqlite3_bind_double(st, 6, submitted);
-    rc = step_write(c, st, NULL, "queueing a job");
-    if (rc && duplicate_key(c))
-        rc = gbx_error_set(GBX_ERR_CONFLICT, "job queue: ticket \"%s\" already exists",
-                           row->ticket);
+    sqlite3_bind_double(st, 6, row->submitted);
+    c->failed_step = SQLITE_OK;
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        c->failed_step = sqlite3_extended_errcode(c->db);
+        rc = duplicate_key(c) ? gbx_error_set(GBX_ERR_CONFLICT,
+                                              "job queue: ticket \"%s\" already exists",
+                                              row->ticket)
+                              : db_error(c->db, "queueing a job");
+    }
+    finish(st);
     return rc;
 }
 
-static gbx_err sq_queue_take(gbx_store *store, const char *ticket, double now, bool *taken) {
+static gbx_err sq_queue_put(gbx_store *store, const gbx__queued *row) {
+    conn *c = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (rc) return rc;
+    pthread_mutex_lock(&c->owner->write_lock);
+    rc = queue_put_locked(c, row);
+    pthread_mutex_unlock(&c->owner->write_lock);
+    return rc;
+}
+
+static gbx_err sq_queue_take(gbx_store *store, const char *ticket, double now, double lease,
+                             bool retryable, bool *taken) {
     conn *c = NULL;
     sqlite3_stmt *st = NULL;
     gbx_err rc = conn_statement(store, ST_QUEUE_TAKE, &c, &st);
     if (rc) return rc;
     bind_text(st, 1, ticket);
     sqlite3_bind_double(st, 2, now);
+    sqlite3_bind_double(st, 3, lease);
+    sqlite3_bind_int(st, 4, retryable ? 1 : 0);
     size_t n = 0;
     rc = step_write(c, st, &n, "taking a queued job");
     *taken = !rc && n > 0;
     return rc;
+}
+
+static gbx_err sq_queue_renew(gbx_store *store, const char *ticket, double lease, bool *held) {
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_statement(store, ST_QUEUE_RENEW, &c, &st);
+    if (rc) return rc;
+    bind_text(st, 1, ticket);
+    sqlite3_bind_double(st, 2, lease);
+    size_t n = 0;
+    rc = step_write(c, st, &n, "renewing a lease");
+    *held = !rc && n > 0;
+    return rc;
+}
+
+static gbx_err sq_queue_done(gbx_store *store, const char *ticket) {
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_statement(store, ST_QUEUE_DONE, &c, &st);
+    if (rc) return rc;
+    bind_text(st, 1, ticket);
+    return step_write(c, st, NULL, "deleting a done job");
 }
 
 static int queued_by_due(const void *a, const void *b) {
@@ -1185,6 +1303,9 @@ static gbx_err sq_queue_claim_due(gbx_store *store, double now, double resubmit_
             !r->name || !r->envelope)
             oom = true;
         r->due = sqlite3_column_double(st, 4);
+        r->submitted = now;
+        r->lease_expired = sqlite3_column_int(st, 5) != 0;
+        r->retryable = sqlite3_column_int(st, 6) != 0;
     }
     if (step != SQLITE_DONE) rc = db_error(c->db, "claiming due jobs");
     finish(st);
@@ -1239,6 +1360,33 @@ static gbx_err sq_queue_drop(gbx_store *store, const char *status_id, size_t *n)
     return queue_by_status(store, ST_QUEUE_DROP, status_id, 0, n, "dropping queued jobs");
 }
 
+/* ---- retention ---------------------------------------------------------- */
+
+static gbx_err sq_purge(gbx_store *store, double before, size_t max, size_t *n) {
+    conn *c = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (rc) return rc;
+    static const stmt_id steps[] = {ST_PURGE_COUNTERS, ST_PURGE_QUEUE, ST_PURGE_STATUSES};
+    sqlite3_int64 limit = max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max;
+    pthread_mutex_lock(&c->owner->write_lock);
+    rc = run_simple(c, ST_BEGIN_IMMEDIATE, "starting a transaction");
+    for (size_t i = 0; !rc && i < sizeof steps / sizeof steps[0]; i++) {
+        sqlite3_stmt *st = NULL;
+        if ((rc = prepare(c, steps[i], &st))) break;
+        sqlite3_bind_double(st, 1, before);
+        sqlite3_bind_int64(st, 2, limit);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = db_error(c->db, "deleting old statuses");
+        else if (steps[i] == ST_PURGE_STATUSES) *n = (size_t)sqlite3_changes(c->db);
+        finish(st);
+    }
+    if (!rc) rc = run_simple(c, ST_COMMIT, "committing deleted statuses");
+    if (rc && !sqlite3_get_autocommit(c->db))
+        (void)run_simple(c, ST_ROLLBACK, "rolling back deleted statuses");
+    pthread_mutex_unlock(&c->owner->write_lock);
+    if (rc) *n = 0;
+    return rc;
+}
+
 static const gbx__store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1250,8 +1398,11 @@ static const gbx__store_ops sqlite_ops = {
     .counter_add = sq_counter_add,
     .queue_put = sq_queue_put,
     .queue_take = sq_queue_take,
+    .queue_renew = sq_queue_renew,
+    .queue_done = sq_queue_done,
     .queue_claim_due = sq_queue_claim_due,
     .queue_next_due = sq_queue_next_due,
     .queue_reschedule = sq_queue_reschedule,
     .queue_drop = sq_queue_drop,
+    .purge = sq_purge,
 };

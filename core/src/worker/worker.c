@@ -6,11 +6,14 @@
  * gearmand hand it out again, and a job that cannot succeed would loop
  * forever; failures are recorded in the status store instead.
  *
- * Orchestration (DESIGN §6): a job handed over inside the system carries a
- * `ticket`, the gbx_queue row it came from; the worker claims the row
- * (gbx__queue_take) before anything else, so such a job runs once however
- * often gearmand delivers it.  Only ticketed jobs (continuations, event
- * jobs, retries) may run on a RUNNING status.  Cancellation is cooperative:
+ * Orchestration (DESIGN §6): every async job carries a `ticket`, the
+ * gbx_queue row it came from (the gateway's first submit too); the worker
+ * claims the row by leasing it (gbx__queue_take) before anything else, so
+ * the job runs once however often gearmand delivers it.  The lease is
+ * renewed while the handler runs (lease.c) and the row is deleted when the
+ * job is done; a worker that dies lets the lease run out and the scheduler
+ * runs the job again (jobmanager recovery).  Only ticketed jobs
+ * (continuations, event jobs, retries) may run on a RUNNING status.  Cancellation is cooperative:
  * a STOPPING status never starts a job, the status is checked once more
  * just before the handler, and a status found STOPPING after the handler is
  * moved on to STOPPED by the worker (cancel_internal.h).
@@ -37,6 +40,7 @@
 #include "job/job_internal.h"
 #include "store/queue_internal.h"
 #include "store/status_internal.h"
+#include "worker/lease.h"
 
 /* stop() is called from signal handlers and from other threads: a lock-free
  * atomic is safe for both. */
@@ -45,6 +49,10 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "stop flag must be lock-free");
 /* How long run() waits in gearman_worker_work before it looks at the stop
  * flag again. */
 #define RUN_WAIT_MS 1000
+/* jobs.lease_seconds: how long a worker's claim on a job lasts unrenewed. */
+#define LEASE_SECONDS_DEFAULT 30.0
+/* jobs.store_patience: how long store calls wait out a database outage. */
+#define STORE_PATIENCE_DEFAULT 60.0
 /* Backoff while no gearmand can be reached. */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
@@ -62,7 +70,8 @@ typedef struct handler_entry {
     char *name;
     gbx_handler_fn fn;
     void *user;
-    bool added; /* registered with the gearman worker */
+    bool added;     /* registered with the gearman worker */
+    bool retryable; /* run again when its worker dies mid-job (default) */
 } handler_entry;
 
 struct gbx_worker {
@@ -83,6 +92,7 @@ struct gbx_worker {
     unsigned backoff_ms;        /* 0 while gearmand is reachable */
     unsigned long failure_streak;
     after_job *after, *after_last; /* afterwards queue of the job being served */
+    gbx__lease_keeper *leases;     /* renews the lease of the job being served */
 };
 
 static const char *result_name(gbx_worker_result r) {
@@ -138,7 +148,18 @@ gbx_err gbx_worker_new_from_config(gbx_worker **out, gbx_config *cfg) {
     }
     err = gbx_store_open(&w->store, status_section, gbx_config_dir(cfg));
     if (err != GBX_OK) goto fail;
+    /* A database restart must not fail the jobs running meanwhile. */
+    gbx_store_set_patience(w->store, gbx_config_get_real(cfg, "jobs.store_patience",
+                                                         STORE_PATIENCE_DEFAULT));
     err = gbx_jobmanager_new(&w->jm, cfg, w->store);
+    if (err != GBX_OK) goto fail;
+    double lease_seconds = gbx_config_get_real(cfg, "jobs.lease_seconds", LEASE_SECONDS_DEFAULT);
+    if (!(lease_seconds >= 1)) {
+        err = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                            "config: jobs.lease_seconds must be a number >= 1");
+        goto fail;
+    }
+    err = gbx__lease_keeper_new(&w->leases, w->store, lease_seconds);
     if (err != GBX_OK) goto fail;
 
     const char *dialect_name = gbx_config_get_string(cfg, "schema_dialect", NULL);
@@ -185,6 +206,7 @@ void gbx_worker_free(gbx_worker *w) {
         h = next;
     }
     gbx_schema_dir_free(w->schemas);
+    gbx__lease_keeper_free(w->leases); /* before the store it renews in */
     gbx_jobmanager_free(w->jm);
     gbx_store_free(w->store);
     free(w->servers);
@@ -221,11 +243,22 @@ gbx_err gbx_worker_register(gbx_worker *w, const char *name, gbx_handler_fn fn, 
     h->worker = w;
     h->fn = fn;
     h->user = user;
+    h->retryable = true;
     h->next = w->handlers;
     w->handlers = h;
     w->handler_count++;
     if (w->gm) return add_to_gearman(w, h);
     return GBX_OK;
+}
+
+gbx_err gbx_worker_set_retryable(gbx_worker *w, const char *name, bool retryable) {
+    if (!w || !name) return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_worker_set_retryable: no worker or name");
+    for (handler_entry *h = w->handlers; h; h = h->next)
+        if (strcmp(h->name, name) == 0) {
+            h->retryable = retryable;
+            return GBX_OK;
+        }
+    return gbx_error_set(GBX_ERR_NOT_FOUND, "handler \"%s\" is not registered", name);
 }
 
 void gbx_worker_set_hooks(gbx_worker *w, gbx_request_hook pre, gbx_request_hook post, void *user) {
@@ -378,8 +411,7 @@ static char *reject_envelope(gbx_worker *w, const char *function, const char *wo
     gbx_log(GBX_LOG_ERROR, "job %s: bad envelope (status %s): %s", function,
             status_id ? status_id : "-", reason);
     /* Its queue row goes too, or the scheduler would submit it forever. */
-    bool taken = false;
-    if (ticket && gbx__queue_take(&taken, w->store, ticket) != GBX_OK)
+    if (ticket && gbx__queue_done(w->store, ticket) != GBX_OK)
         gbx_log(GBX_LOG_WARN, "job %s: cannot drop ticket %s of the bad envelope: %s", function,
                 ticket, gbx_error_last()->message);
     if (status_id) {
@@ -646,13 +678,17 @@ static void serve_async(gbx_worker *w, handler_entry *h, gbx_job *job, gbx_statu
  * (NULL: the job is not run; already logged), *started whether this job
  * moved it PENDING -> RUNNING. */
 static void claim_status(gbx_worker *w, const char *name, const gbx_envelope *env,
-                         bool ticketed, gbx_status **out, bool *started) {
+                         bool ticketed, gbx_status **out, bool *started, bool *store_failed) {
     *out = NULL;
     *started = false;
     const char *status_id = gbx_envelope_get(env, "status");
     gbx_status *status = NULL;
     if (gbx_status_fetch(&status, w->store, status_id) != GBX_OK) {
-        gbx_log(GBX_LOG_WARN, "job %s status %s: dropped: %s", name, status_id,
+        /* A status that does not exist is dropped; a store that fails keeps
+         * the job for later (its lease runs out, the scheduler resends it). */
+        *store_failed = gbx_error_last()->code != GBX_ERR_NOT_FOUND;
+        gbx_log(GBX_LOG_WARN, "job %s status %s: %s: %s", name, status_id,
+                *store_failed ? "not started, the store failed" : "dropped",
                 gbx_error_last()->message);
         return;
     }
@@ -665,7 +701,12 @@ static void claim_status(gbx_worker *w, const char *name, const gbx_envelope *en
                 *out = status;
                 return;
             }
-            if (gbx_status_refresh(status) != GBX_OK) break;
+            if (gbx_error_last()->code != GBX_ERR_CONFLICT || gbx_status_refresh(status) != GBX_OK) {
+                *store_failed = true;
+                gbx_log(GBX_LOG_WARN, "job %s status %s: not started, the store failed: %s", name,
+                        status_id, gbx_error_last()->message);
+                break;
+            }
             continue;
         }
         if (state == GBX_STATE_RUNNING && ticketed) {
@@ -691,6 +732,9 @@ static void claim_status(gbx_worker *w, const char *name, const gbx_envelope *en
 
 /* Serves one job; returns the Gearman result (malloc'ed, or NULL for an
  * empty one) and its length. */
+static char *serve_leased(gbx_worker *w, handler_entry *h, gbx_envelope *env, bool sync,
+                          const char *ticket, size_t *len, double started_ms, bool *keep_row);
+
 static char *serve(gbx_worker *w, handler_entry *h, const char *workload, size_t size, size_t *len) {
     *len = 0;
     double started_ms = now_ms();
@@ -730,11 +774,12 @@ static char *serve(gbx_worker *w, handler_entry *h, const char *workload, size_t
                                len);
     }
 
-    /* A ticketed job runs only if this worker claims its queue row. */
+    /* A ticketed job runs only if this worker leases its queue row. */
     const char *ticket = gbx_envelope_get(env, "ticket");
     if (ticket) {
         bool taken = false;
-        if (gbx__queue_take(&taken, w->store, ticket) != GBX_OK) {
+        if (gbx__queue_take(&taken, w->store, ticket, gbx__lease_keeper_seconds(w->leases),
+                            h->retryable) != GBX_OK) {
             /* The row stays; the scheduler submits it again later. */
             gbx_log(GBX_LOG_ERROR, "job %s ticket %s: cannot claim it: %s", h->name, ticket,
                     gbx_error_last()->message);
@@ -752,11 +797,39 @@ static char *serve(gbx_worker *w, handler_entry *h, const char *workload, size_t
             return reply;
         }
     }
+    /* The ticket outlives the envelope, which the job takes over. */
+    char *leased = ticket ? strdup(ticket) : NULL;
+    if (ticket && !leased) {
+        gbx_envelope_free(env);
+        gbx_log(GBX_LOG_ERROR, "job %s: out of memory", h->name);
+        return NULL; /* the lease runs out; the scheduler sends the job again */
+    }
+    if (leased && gbx__lease_keeper_hold(w->leases, leased) != GBX_OK)
+        gbx_log(GBX_LOG_WARN, "job %s ticket %s: its lease is not renewed: %s", h->name, leased,
+                gbx_error_last()->message);
+    bool keep_row = false;
+    char *reply = serve_leased(w, h, env, sync, leased, len, started_ms, &keep_row);
+    if (leased) {
+        /* Done (or not ours to run): the row goes.  A row kept (the store
+         * failed before the job started), or one whose delete fails, waits
+         * for its lease to run out: then the scheduler sends it again. */
+        gbx__lease_keeper_release(w->leases);
+        if (!keep_row && gbx__queue_done(w->store, leased) != GBX_OK)
+            gbx_log(GBX_LOG_WARN, "job %s ticket %s: cannot delete its queue row: %s", h->name,
+                    leased, gbx_error_last()->message);
+        free(leased);
+    }
+    return reply;
+}
 
+/* serve() once the job's ticket (if any) is leased: claims the status of an
+ * async job and runs the handler.  Takes `env` over. */
+static char *serve_leased(gbx_worker *w, handler_entry *h, gbx_envelope *env, bool sync,
+                          const char *ticket, size_t *len, double started_ms, bool *keep_row) {
     gbx_status *status = NULL;
     bool started = false;
     if (!sync) {
-        claim_status(w, h->name, env, ticket != NULL, &status, &started);
+        claim_status(w, h->name, env, ticket != NULL, &status, &started, keep_row);
         if (!status) {
             gbx_envelope_free(env);
             return NULL;

@@ -105,6 +105,15 @@ sub register_handler {
     return;
 }
 
+# set_retryable(NAME, FLAG): whether the job of handler NAME runs again when
+# its worker dies in the middle of it (true, the default: at least once) or
+# fails with 500 "worker died" (false: for handlers that must never run twice).
+sub set_retryable {
+    my ( $self, $name, $flag ) = @_;
+    Gearbox::Core::gbx_worker_set_retryable( $self->_w, "$name", $flag ? 1 : 0 );
+    return;
+}
+
 # Serves jobs until stop(), SIGTERM / SIGINT (unless the program has its own
 # %SIG handler for them) or max_requests.
 sub run {
