@@ -43,6 +43,7 @@ BACKENDS = ["sqlite"]
 JOBS = int(os.environ.get("GBX_FAULTS_JOBS", "240"))  # async PUTs per fault
 CLIENTS = 6  # client threads of a burst
 HANDLER = "do_put_faults_job_v1"
+HANDLERS = [HANDLER, "do_put_faults_once_v1"]  # the second one registered as not retryable
 # Small knobs keep the suite short: a dead worker's lease runs out after 2 s,
 # an unclaimed job is submitted again after 2 s, a retry waits about 1 s.
 JOB_KNOBS = {"lease_seconds": 2, "resubmit_after": 2, "retry_max_attempts": 5,
@@ -171,7 +172,7 @@ class Cluster:
             "status": backend.section,
             "schemadir": str(HERE / "schemas"),
             "schema_dialect": "legacy",
-            "handlers": [HANDLER],
+            "handlers": HANDLERS,
             "jobs": JOB_KNOBS,
             "faults": {"runs": str(self.runs)},
         })
@@ -356,45 +357,54 @@ class Cluster:
     def run_lines_of(self, sids):
         return [line for line in self.runs.read_text().splitlines() if line.split()[1] in sids]
 
-    def check(self, burst, statuses, killed_mid=(), killed_after=()):
+    def check(self, burst, statuses, killed_mid=(), killed_after=(), retryable=True):
         """Every accepted job ended COMPLETED with code 0 and ran to its end
-        exactly once.  So did every other status of the test (a request
+        exactly once, having started once, plus once for each kill -9 that
+        hit it inside its handler (`killed_mid`, ids counted as often as
+        they were hit).  So did every other status of the test (a request
         whose answer was lost) that ended with code 0; one that ended with
-        an error (its request was answered 503) never ran.  A job started
-        once, plus once for each kill -9 that hit it inside its handler
-        (`killed_mid`, ids counted as often as they were hit).  A worker
-        killed after the handler's end but maybe before the job's status was
-        written (`killed_after`) leaves its job at-least-once: a second whole
-        run is allowed there.  Returns ({id: starts}, {id: ends})."""
+        an error (its request was answered 503) never ran.
+
+        A worker killed after the handler's end but maybe before the job's
+        status was written (`killed_after`) leaves its job at-least-once: a
+        second whole run is allowed there.  With `retryable` False (the
+        handler is registered as not retryable), a job killed inside its
+        handler instead ends COMPLETED 500 "worker died" without running
+        again.  Returns ({id: starts}, {id: ends})."""
         accepted = set(burst.accepted.values())
-        assert accepted <= set(statuses), "accepted but not in the store: %s" % sorted(accepted - set(statuses))[:5]
-        bad = {sid: (s["state"], s["code"], s.get("messages", [])[-2:]) for sid, s in statuses.items()
-               if s["state"] != "COMPLETED" or (s["code"] != 0 and sid in accepted)}
-        assert not bad, "%d of %d statuses (%d accepted) did not end COMPLETED with code 0: %s\n%s" % (
-            len(bad), len(statuses), len(accepted), dict(list(bad.items())[:5]), self.logs())
+        missing = accepted - set(statuses)
+        assert not missing, "accepted but not in the store: %s" % sorted(missing)[:5]
         runs = self.read_runs()
         starts = collections.Counter(sid for what, sid, _ in runs if what == "start")
         ends = collections.Counter(sid for what, sid, _ in runs if what == "end")
         strangers = (set(starts) | set(ends)) - set(statuses)
         assert not strangers, "runs of jobs that are no status of the test: %s" % sorted(strangers)[:5]
-        failed = {sid for sid, s in statuses.items() if s["code"] != 0}
-        ran_failed = {sid: (statuses[sid]["code"], starts[sid]) for sid in failed if starts[sid]}
-        assert not ran_failed, "jobs that ran although their status ended with an error {id: (code, starts)}: %s" % (
-            dict(list(ran_failed.items())[:10]))
-        twice = set(killed_after)
-        wrong_ends = {sid: ends[sid] for sid in set(statuses) - failed
-                      if ends[sid] != 1 and not (sid in twice and ends[sid] == starts[sid] <= 2)}
-        assert not wrong_ends, "jobs that did not run to their end exactly once {id: ends}: %s\n%s" % (
-            dict(list(wrong_ends.items())[:10]), "\n".join(self.run_lines_of(list(wrong_ends)[:5])))
-        hits = collections.Counter(killed_mid)
-        wrong_starts = {sid: starts[sid] for sid in set(statuses) - failed
-                        if starts[sid] != 1 + hits[sid] and not (sid in twice and starts[sid] <= 2)}
-        assert not wrong_starts, "jobs started a wrong number of times {id: starts} (killed mid-run: %d): %s\n%s" % (
-            len(killed_mid), dict(list(wrong_starts.items())[:10]),
-            "\n".join(self.run_lines_of(list(wrong_starts)[:5])))
+        hits, loose = collections.Counter(killed_mid), set(killed_after)
+        problems, wrong = [], []
+        for sid, s in sorted(statuses.items()):
+            code, started, ended = s["code"], starts[sid], ends[sid]
+            died = code == 500 and any("worker died" in m for m in s.get("messages", []))
+            if s["state"] != "COMPLETED":
+                ok, want = False, "COMPLETED"
+            elif not retryable and (hits[sid] or (sid in loose and code != 0)):
+                ok, want = died and started == 1 and ended <= (sid in loose), '500 "worker died", started once'
+            elif code != 0:
+                ok, want = sid not in accepted and started == 0, "code 0 (an error only unaccepted and never run)"
+            elif sid in loose:
+                ok, want = 1 <= ended == started <= 2, "run to its end once or twice"
+            else:
+                ok, want = ended == 1 and started == 1 + hits[sid], "started %d, ended once" % (1 + hits[sid])
+            if not ok:
+                wrong.append(sid)
+                problems.append("%s%s: %s code %s, started %d, ended %d; expected %s; %s"
+                                % (sid, " (accepted)" if sid in accepted else "", s["state"], code, started,
+                                   ended, want, s.get("messages", [])[-2:]))
+        assert not problems, "%d of %d statuses (%d accepted, %d kills inside a handler) went wrong:\n%s\n%s\n%s" % (
+            len(problems), len(statuses), len(accepted), len(killed_mid), "\n".join(problems[:10]),
+            "\n".join(self.run_lines_of(wrong[:5])), self.logs())
         print("%d accepted, %d statuses (%d ended with an error), %d runs started, %d refused attempts: %s"
-              % (len(accepted), len(statuses), len(failed), sum(starts.values()), len(burst.refused),
-                 dict(burst.refusals())))
+              % (len(accepted), len(statuses), sum(1 for s in statuses.values() if s["code"]),
+                 sum(starts.values()), len(burst.refused), dict(burst.refusals())))
         return starts, ends
 
 
@@ -417,15 +427,15 @@ def cluster(tmp_path, backend):
 # ---- a burst of async PUTs ------------------------------------------------
 
 class Burst:
-    """`n` async PUTs /faults/v1/job/<tag>-<i> from `clients` threads, round
+    """`n` async PUTs /faults/v1/<resource>/<tag>-<i> from `clients` threads, round
     robin over the gateways.  A request that gets no 202 (no connection, a
     connection dropped, a 503) is not counted: it is sent again, as a new
     request, until it is accepted, so that the burst ends with `n` accepted
     jobs.  `accepted` maps i to the status id of its 202; `refused` lists
     what the other attempts got."""
 
-    def __init__(self, cluster, n=JOBS, clients=CLIENTS, timeout=120):
-        self.cluster = cluster
+    def __init__(self, cluster, n=JOBS, clients=CLIENTS, timeout=120, resource="job"):
+        self.cluster, self.resource = cluster, resource
         self.tag = "t%s" % uuid.uuid4().hex[:12]
         self.n, self.clients, self.timeout = n, clients, timeout
         self.accepted = {}
@@ -468,7 +478,7 @@ class Burst:
     def send(self, i):
         while time.monotonic() < self.deadline:
             try:
-                code, headers, body = self.cluster.request("PUT", "/faults/v1/job/%s-%d" % (self.tag, i),
+                code, headers, body = self.cluster.request("PUT", "/faults/v1/%s/%s-%d" % (self.resource, self.tag, i),
                                                            {"i": i}, port=self.port())
             except (OSError, http.client.HTTPException) as e:
                 with self.lock:

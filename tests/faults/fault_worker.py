@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""The fault matrix's test service (component "faults"), one async handler:
+"""The fault matrix's test service (component "faults"), two async handlers:
 
-    PUT /faults/v1/job/<name> {"i": <n>}   202; the job sleeps 20-80 ms and succeeds
+    PUT /faults/v1/job/<name> {"i": <n>}    202; the job sleeps 20-80 ms and succeeds
+    PUT /faults/v1/once/<name> {"i": <n>}   the same, registered as not retryable: a job
+                                            whose worker dies inside it fails (500)
 
 Each run appends "start <status id> <pid>" when the handler begins and
 "end <status id> <pid>" when it has done its work to the file `faults.runs`
@@ -27,6 +29,8 @@ class FaultWorker(gearbox.Worker):
         super().__init__(config)
         self.runs = os.open(self.cfg().get_path("faults.runs"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self.register_handler("do_put_faults_job_v1")
+        self.register_handler("do_put_faults_once_v1", self.do_put_faults_job_v1)
+        self.set_retryable("do_put_faults_once_v1", False)
 
     def record(self, what, job):
         os.write(self.runs, ("%s %s %d\n" % (what, job.status_id(), os.getpid())).encode())

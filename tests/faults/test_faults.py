@@ -40,16 +40,14 @@ def worker_mid_job(c, avoid):
     return wait_for(find, "a fault worker in the middle of a job", interval=0.002)
 
 
-def test_worker_killed_mid_job(cluster):
-    """kill -9 of a worker inside its handler, three times during the burst;
-    each time a new worker takes its place.  The killed job's lease runs out
-    and it is retried: it starts twice and ends once."""
-    c = cluster(workers=4)
-    burst = Burst(c).start()
+def kill_workers_mid_job(c, burst, kills):
+    """kill -9 of a worker inside its handler, `kills` times spread over the
+    burst, each time a new worker in its place.  Returns the ids of the
+    jobs killed inside their handler, and of those whose worker had just
+    ended the handler (its last line an end) when the kill landed."""
     killed_mid, killed_after = [], []
-    kills = 3
     for k in range(kills):
-        burst.wait_accepted((k + 1) * JOBS // (kills + 2))
+        burst.wait_accepted((k + 1) * burst.n // (kills + 2))
         victim, _ = worker_mid_job(c, killed_mid)
         victim.kill()
         c.add_worker()
@@ -58,9 +56,29 @@ def test_worker_killed_mid_job(cluster):
     burst.join()
     print("killed mid-run: %s; killed after the handler's end: %s" % (killed_mid, killed_after))
     assert not burst.refused, burst.refusals()
-    starts, _ = c.check(burst, c.settle(burst), killed_mid, killed_after)
     assert killed_mid, "no kill landed inside a handler (killed after the end: %s)" % killed_after
+    return killed_mid, killed_after
+
+
+def test_worker_killed_mid_job(cluster):
+    """Three workers killed inside their handler during the burst: the
+    killed job's lease runs out and it is retried (at least once): it starts
+    twice and ends once."""
+    c = cluster(workers=4)
+    burst = Burst(c).start()
+    killed_mid, killed_after = kill_workers_mid_job(c, burst, 3)
+    starts, _ = c.check(burst, c.settle(burst), killed_mid, killed_after)
     assert all(starts[sid] <= 2 for sid in killed_mid)
+
+
+def test_worker_killed_mid_job_not_retryable(cluster):
+    """The same with a handler registered as not retryable: the killed job
+    ends COMPLETED 500 "worker died" and never runs again; every other job
+    completes once."""
+    c = cluster(workers=4)
+    burst = Burst(c, n=JOBS // 2, resource="once").start()
+    killed_mid, killed_after = kill_workers_mid_job(c, burst, 2)
+    c.check(burst, c.settle(burst), killed_mid, killed_after, retryable=False)
 
 
 def test_gearmand_killed_with_jobs_queued(cluster):
