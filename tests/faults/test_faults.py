@@ -145,6 +145,29 @@ def test_one_of_two_gearmands_down(cluster):
     c.check(burst, c.settle(burst))
 
 
+def test_one_of_two_gearmands_killed_with_jobs_queued(cluster):
+    """Two gearmands; kill -9 of the one that holds queued jobs, not
+    restarted: its jobs are submitted again, to the other one, and new
+    requests go there."""
+    c = cluster(gearmands=2)
+    burst = Burst(c).start()
+    burst.wait_accepted(JOBS // 3)
+
+    def busy():
+        for i, port in enumerate(c.gearman_ports):
+            queued = gearman_status(port).get(HANDLER, (0, 0, 0))[0]
+            if queued >= 10:
+                return i, queued
+        return None
+    i, queued = wait_for(busy, "jobs queued in a gearmand")
+    c.gearmands[i].kill()
+    burst.assert_running()
+    burst.join()
+    print("killed gearmand.%d with %d jobs queued; refused: %s" % (i, queued, dict(burst.refusals())))
+    assert not only(burst.refusals(), {503}), burst.refused[:5]
+    c.check(burst, c.settle(burst))
+
+
 def test_two_gateways_round_robin(cluster):
     """Two gateways on one store, each request (and each status poll) to the
     next one in turn: both schedulers run, each job still runs once."""
