@@ -77,6 +77,12 @@ static const char *const migrations[] = {
     "CREATE INDEX gbx_queue_lease ON gbx_queue (lease) WHERE lease > 0;"
     "CREATE INDEX gbx_status_final ON gbx_status (mtime)"
     " WHERE state IN ('COMPLETED', 'CANCELLED');",
+    /* 4: idempotency keys (the Idempotency-Key request header). */
+    "CREATE TABLE gbx_idempotency ("
+    " key TEXT PRIMARY KEY,"
+    " digest TEXT NOT NULL,"
+    " status_id TEXT NOT NULL,"
+    " created REAL NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -126,6 +132,10 @@ typedef enum stmt_id {
     ST_PURGE_COUNTERS,
     ST_PURGE_QUEUE,
     ST_PURGE_STATUSES,
+    ST_PURGE_KEYS,
+    ST_IDEM_PUT,
+    ST_IDEM_GET,
+    ST_IDEM_DROP,
     ST_COUNT
 } stmt_id;
 
@@ -211,6 +221,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PURGE_QUEUE] = "DELETE FROM gbx_queue WHERE status_id IN " PURGED,
     [ST_PURGE_STATUSES] = "DELETE FROM gbx_status WHERE id IN " PURGED,
 #undef PURGED
+    [ST_PURGE_KEYS] = "DELETE FROM gbx_idempotency WHERE key IN"
+                      " (SELECT key FROM gbx_idempotency WHERE created < ?1 LIMIT ?2)",
+    /* In an upsert's WHERE, `created` is the existing row's. */
+    [ST_IDEM_PUT] = "INSERT INTO gbx_idempotency (key, digest, status_id, created)"
+                    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (key) DO UPDATE SET"
+                    " digest = excluded.digest, status_id = excluded.status_id,"
+                    " created = excluded.created WHERE created < ?5",
+    [ST_IDEM_GET] = "SELECT status_id, digest FROM gbx_idempotency WHERE key = ?1",
+    [ST_IDEM_DROP] = "DELETE FROM gbx_idempotency WHERE key = ?1 AND status_id = ?2",
 };
 
 struct sqlite_store;
@@ -1366,7 +1385,8 @@ static gbx_err sq_purge(gbx_store *store, double before, size_t max, size_t *n) 
     conn *c = NULL;
     gbx_err rc = conn_get(store, &c);
     if (rc) return rc;
-    static const stmt_id steps[] = {ST_PURGE_COUNTERS, ST_PURGE_QUEUE, ST_PURGE_STATUSES};
+    static const stmt_id steps[] = {ST_PURGE_COUNTERS, ST_PURGE_QUEUE, ST_PURGE_STATUSES,
+                                    ST_PURGE_KEYS};
     sqlite3_int64 limit = max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max;
     pthread_mutex_lock(&c->owner->write_lock);
     rc = run_simple(c, ST_BEGIN_IMMEDIATE, "starting a transaction");
@@ -1387,6 +1407,62 @@ static gbx_err sq_purge(gbx_store *store, double before, size_t max, size_t *n) 
     return rc;
 }
 
+/* ---- idempotency keys ---------------------------------------------------- */
+
+static gbx_err sq_idempotency_put(gbx_store *store, const char *key, const char *digest,
+                                  const char *status_id, double now, double expire_before,
+                                  char **existing_id, char **existing_digest) {
+    conn *c = NULL;
+    gbx_err rc = conn_get(store, &c);
+    if (rc) return rc;
+    sqlite3_stmt *put = NULL, *get = NULL;
+    if ((rc = prepare(c, ST_IDEM_PUT, &put)) || (rc = prepare(c, ST_IDEM_GET, &get))) return rc;
+    pthread_mutex_lock(&c->owner->write_lock);
+    rc = run_simple(c, ST_BEGIN_IMMEDIATE, "starting a transaction");
+    bool added = false;
+    if (!rc) {
+        bind_text(put, 1, key);
+        bind_text(put, 2, digest);
+        bind_text(put, 3, status_id);
+        sqlite3_bind_double(put, 4, now);
+        sqlite3_bind_double(put, 5, expire_before);
+        if (sqlite3_step(put) != SQLITE_DONE) rc = db_error(c->db, "keeping an idempotency key");
+        else added = sqlite3_changes(c->db) > 0;
+        finish(put);
+    }
+    if (!rc && !added) {
+        bind_text(get, 1, key);
+        int step = sqlite3_step(get);
+        if (step == SQLITE_ROW) {
+            if (!dup_column(existing_id, get, 0) || !dup_column(existing_digest, get, 1))
+                rc = out_of_memory();
+        } else {
+            rc = db_error(c->db, "reading an idempotency key");
+        }
+        finish(get);
+    }
+    if (!rc) rc = run_simple(c, ST_COMMIT, "committing an idempotency key");
+    if (rc && !sqlite3_get_autocommit(c->db))
+        (void)run_simple(c, ST_ROLLBACK, "rolling back an idempotency key");
+    pthread_mutex_unlock(&c->owner->write_lock);
+    if (rc) {
+        free(*existing_id);
+        free(*existing_digest);
+        *existing_id = *existing_digest = NULL;
+    }
+    return rc;
+}
+
+static gbx_err sq_idempotency_drop(gbx_store *store, const char *key, const char *status_id) {
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_statement(store, ST_IDEM_DROP, &c, &st);
+    if (rc) return rc;
+    bind_text(st, 1, key);
+    bind_text(st, 2, status_id);
+    return step_write(c, st, NULL, "dropping an idempotency key");
+}
+
 static const gbx__store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1404,5 +1480,7 @@ static const gbx__store_ops sqlite_ops = {
     .queue_next_due = sq_queue_next_due,
     .queue_reschedule = sq_queue_reschedule,
     .queue_drop = sq_queue_drop,
+    .idempotency_put = sq_idempotency_put,
+    .idempotency_drop = sq_idempotency_drop,
     .purge = sq_purge,
 };
