@@ -38,7 +38,7 @@ WORKER_SCRIPT = HERE / "fault_worker.py"
 # The store backends every fault runs on (a fault that needs a database
 # server names its backend itself).  The test ids carry the name, so
 # `pytest -k sqlite` runs one backend (ctest's faults.sqlite, faults.mariadb).
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "mariadb"]
 
 JOBS = int(os.environ.get("GBX_FAULTS_JOBS", "240"))  # async PUTs per fault
 CLIENTS = 6  # client threads of a burst
