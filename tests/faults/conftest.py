@@ -44,9 +44,9 @@ JOBS = int(os.environ.get("GBX_FAULTS_JOBS", "240"))  # async PUTs per fault
 CLIENTS = 6  # client threads of a burst
 HANDLER = "do_put_faults_job_v1"
 HANDLERS = [HANDLER, "do_put_faults_once_v1"]  # the second one registered as not retryable
-# Small knobs keep the suite short: a dead worker's lease runs out after 2 s,
+# Small knobs keep the suite short: a dead worker's lease runs out after 3 s,
 # an unclaimed job is submitted again after 2 s, a retry waits about 1 s.
-JOB_KNOBS = {"lease_seconds": 2, "resubmit_after": 2, "retry_max_attempts": 5,
+JOB_KNOBS = {"lease_seconds": 3, "resubmit_after": 2, "retry_max_attempts": 5,
              "retry_max_delay": 1, "retry_max_jitter": 0}
 SETTLE = 60.0  # seconds every accepted job gets to end after its burst
 STATUS_ID = re.compile(r"s-[0-9a-z]{26}")
@@ -155,10 +155,11 @@ def backend(request, tmp_path):
 class Cluster:
     """`gearmands` gearmand processes (those whose index is in `down` are
     listed in every config but never started), `workers` fault workers and
-    `gateways` gateways, all on one store."""
+    `gateways` gateways, all on one store; `knobs` override JOB_KNOBS."""
 
-    def __init__(self, root, backend, gearmands=1, gateways=1, workers=4, down=()):
+    def __init__(self, root, backend, gearmands=1, gateways=1, workers=4, down=(), knobs=None):
         self.root = Path(root)
+        jobs = dict(JOB_KNOBS, **(knobs or {}))
         self.backend = backend
         self.down = set(down)
         ports = free_ports(gearmands + gateways)
@@ -173,7 +174,7 @@ class Cluster:
             "schemadir": str(HERE / "schemas"),
             "schema_dialect": "legacy",
             "handlers": HANDLERS,
-            "jobs": JOB_KNOBS,
+            "jobs": jobs,
             "faults": {"runs": str(self.runs)},
         })
         self.gearmands = [Proc("gearmand.%d" % i,
@@ -188,7 +189,7 @@ class Cluster:
                 "gearman": {"servers": servers},
                 "status": backend.section,
                 "threads": 4,
-                "jobs": JOB_KNOBS,
+                "jobs": jobs,
                 "log": {"level": "info"},
                 "locations": [{"prefix": "/faults", "config": str(self.conf), "timeout": 10}],
             })
@@ -361,7 +362,7 @@ class Cluster:
         """Every accepted job ended COMPLETED with code 0 and ran to its end
         exactly once, having started once, plus once for each kill -9 that
         hit it inside its handler (`killed_mid`, ids counted as often as
-        they were hit).  So did every other status of the test (a request
+        they were hit) and with as many failures counted.  So did every other status of the test (a request
         whose answer was lost) that ended with code 0; one that ended with
         an error (its request was answered 503) never ran.
 
@@ -393,12 +394,13 @@ class Cluster:
             elif sid in loose:
                 ok, want = 1 <= ended == started <= 2, "run to its end once or twice"
             else:
-                ok, want = ended == 1 and started == 1 + hits[sid], "started %d, ended once" % (1 + hits[sid])
+                ok = ended == 1 and started == 1 + hits[sid] and s.get("failures") == hits[sid]
+                want = "started %d, ended once, %d failures counted" % (1 + hits[sid], hits[sid])
             if not ok:
                 wrong.append(sid)
-                problems.append("%s%s: %s code %s, started %d, ended %d; expected %s; %s"
+                problems.append("%s%s: %s code %s, started %d, ended %d, %s failures; expected %s; %s"
                                 % (sid, " (accepted)" if sid in accepted else "", s["state"], code, started,
-                                   ended, want, s.get("messages", [])[-2:]))
+                                   ended, s.get("failures"), want, s.get("messages", [])[-2:]))
         assert not problems, "%d of %d statuses (%d accepted, %d kills inside a handler) went wrong:\n%s\n%s\n%s" % (
             len(problems), len(statuses), len(accepted), len(killed_mid), "\n".join(problems[:10]),
             "\n".join(self.run_lines_of(wrong[:5])), self.logs())

@@ -122,8 +122,11 @@ def test_mariadb_killed_during_burst(cluster, backend):
     """kill -9 of the database server while the clients send, and a restart
     (same datadir and port): requests meet 503 with Retry-After (never a
     500, never a false 202) while it is down, gateways and workers
-    reconnect, workers retry their writes, every 202 completes."""
-    c = cluster()
+    reconnect, workers retry their writes, every 202 completes.  The lease
+    outlasts the outage: a worker that cannot renew its lease for longer
+    than lease_seconds is taken for dead and its job retried (at least
+    once), which is not what this test is about."""
+    c = cluster(knobs={"lease_seconds": 15})
     burst = Burst(c).start()
     burst.wait_accepted(JOBS // 3)
     backend.server.kill()
