@@ -34,8 +34,14 @@ static void deadline_after(struct timespec *ts, double seconds) {
     }
 }
 
+/* After a renewal that failed (the store is away), the next try comes
+ * sooner, so that the lease is renewed as soon as the store is back. */
+#define RETRY_PAUSE_S 0.25
+
 static void *keeper_main(void *arg) {
     gbx__lease_keeper *k = arg;
+    double pause = k->seconds / 3;
+    bool failing = false; /* said once per outage */
     pthread_mutex_lock(&k->lock);
     while (!k->quit) {
         if (!k->ticket) {
@@ -44,7 +50,7 @@ static void *keeper_main(void *arg) {
         }
         unsigned long hold = k->holds;
         struct timespec ts;
-        deadline_after(&ts, k->seconds / 3);
+        deadline_after(&ts, pause);
         int rc = 0;
         while (!k->quit && k->ticket && k->holds == hold && rc != ETIMEDOUT)
             rc = pthread_cond_timedwait(&k->cond, &k->lock, &ts);
@@ -54,10 +60,18 @@ static void *keeper_main(void *arg) {
         k->renewing = true;
         pthread_mutex_unlock(&k->lock);
         bool held = false;
-        if (gbx__queue_renew(&held, k->store, ticket, k->seconds) != GBX_OK)
-            gbx_log(GBX_LOG_WARN, "ticket %s: cannot renew its lease (trying again in %.1f s): %s",
-                    ticket, k->seconds / 3, gbx_error_last()->message);
-        else if (!held)
+        pause = k->seconds / 3;
+        if (gbx__queue_renew(&held, k->store, ticket, k->seconds) != GBX_OK) {
+            pause = pause < RETRY_PAUSE_S ? pause : RETRY_PAUSE_S;
+            gbx_log(failing ? GBX_LOG_DEBUG : GBX_LOG_WARN,
+                    "ticket %s: cannot renew its lease (trying again every %.2f s): %s", ticket,
+                    pause, gbx_error_last()->message);
+            failing = true;
+        } else if (failing) {
+            failing = false;
+            gbx_log(GBX_LOG_INFO, "ticket %s: lease renewed again", ticket);
+        }
+        if (!held && !failing)
             gbx_log(GBX_LOG_DEBUG, "ticket %s: lease no longer held (the job was cancelled)", ticket);
         free(ticket);
         pthread_mutex_lock(&k->lock);
