@@ -94,7 +94,7 @@ static void test_config(void) {
         const char *text;
     } bad[] = {
         {"password", "null", "cannot read \"password_file\" /nonexistent/pw"},
-        {"port", "\"3306\"", "\"port\" must be an integer"},
+        {"port", "\"33o6\"", "\"port\" must be an integer"},
         {"port", "0", "\"port\" must be an integer from 1 to 65535"},
         {"port", "70000", "\"port\" must be an integer"},
         {"host", "\"\"", "\"host\" must not be empty"},

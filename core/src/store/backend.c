@@ -74,10 +74,20 @@ gbx_err gbx__store_option_int(int *out, const json_t *section, const char *key, 
     const json_t *v = json_object_get(section, key);
     *out = dflt;
     if (!v || json_is_null(v)) return GBX_OK;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
+    /* A string of digits too: what "${DB_PORT:-3306}" expands to. */
+    long long value = -1;
+    if (json_is_integer(v)) {
+        value = json_integer_value(v);
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *end = NULL;
+        if (*s >= '0' && *s <= '9' && strlen(s) <= 10) value = strtoll(s, &end, 10);
+        if (!end || *end) value = -1;
+    }
+    if (value < 0 || value > max)
         return gbx_error_set(GBX_ERR_BAD_REQUEST,
                              "status store: \"%s\" must be an integer from 0 to %d", key, max);
-    *out = (int)json_integer_value(v);
+    *out = (int)value;
     return GBX_OK;
 }
 
