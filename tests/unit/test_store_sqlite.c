@@ -419,6 +419,9 @@ static char lifecycle_prefix[128];
 static void *lifecycle_thread(void *p) {
     (void)p;
     gbx_status *s = create_in(lifecycle_store, "u");
+    /* Writes go through the store's one writer connection; a read opens
+     * the thread's own. */
+    CHECK_INT(gbx_status_refresh(s), GBX_OK);
     gbx_status_free(s);
     fds_in_thread = fds_on(lifecycle_prefix);
     return NULL;
