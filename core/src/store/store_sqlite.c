@@ -93,8 +93,13 @@ static const char *const migrations[] = {
     " code, messages, children, meta, failures, concurrency, ctime, mtime, ytime, events," \
     " private"
 
-/* Every UPDATE binds ?1 = now, ?2 = id, ?3... = its own values. */
-#define UPDATE_HEAD "UPDATE gbx_status SET mtime = MAX(mtime, ?1), "
+/* Every write statement is OR FAIL: it checks its constraints before it
+ * writes a row, so one that fails on a single row changed nothing, and
+ * SQLite keeps no statement journal for it inside a transaction (with the
+ * default ABORT each statement of a group commit would allocate, and free,
+ * a 64 KiB sub-journal).
+ * Every UPDATE binds ?1 = now, ?2 = id, ?3... = its own values. */
+#define UPDATE_HEAD "UPDATE OR FAIL gbx_status SET mtime = MAX(mtime, ?1), "
 #define UPDATE_TAIL " RETURNING " ROW_COLUMNS
 
 typedef enum stmt_id {
@@ -143,7 +148,7 @@ typedef enum stmt_id {
 } stmt_id;
 
 static const char *const stmt_sql[ST_COUNT] = {
-    [ST_INSERT] = "INSERT INTO gbx_status (id, operation, component, uri, status_uri,"
+    [ST_INSERT] = "INSERT OR FAIL INTO gbx_status (id, operation, component, uri, status_uri,"
                   " parent_uri, scope, state, progress, code, messages, children, meta,"
                   " failures, concurrency, ctime, mtime, ytime, envelope)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
@@ -183,20 +188,20 @@ static const char *const stmt_sql[ST_COUNT] = {
                           " ELSE json_insert(messages, '$[#]', ?6) END"
                           " WHERE id = ?2 AND instr(?4, ',' || state || ',') > 0" UPDATE_TAIL,
     /* The WHERE also keeps the SELECT from swallowing ON CONFLICT. */
-    [ST_COUNTER_ADD] = "INSERT INTO gbx_counter (status_id, name, value) SELECT ?1, ?2, ?3"
+    [ST_COUNTER_ADD] = "INSERT OR FAIL INTO gbx_counter (status_id, name, value) SELECT ?1, ?2, ?3"
                        " WHERE EXISTS (SELECT 1 FROM gbx_status WHERE id = ?1)"
                        " ON CONFLICT (status_id, name) DO UPDATE SET value = value + excluded.value"
                        " RETURNING value",
-    [ST_QUEUE_PUT] = "INSERT INTO gbx_queue (ticket, status_id, name, envelope, due, submitted)"
+    [ST_QUEUE_PUT] = "INSERT OR FAIL INTO gbx_queue (ticket, status_id, name, envelope, due, submitted)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     /* ?1 = ticket, ?2 = now, ?3 = lease, ?4 = retryable. */
-    [ST_QUEUE_TAKE] = "UPDATE gbx_queue SET lease = ?3, retryable = ?4"
+    [ST_QUEUE_TAKE] = "UPDATE OR FAIL gbx_queue SET lease = ?3, retryable = ?4"
                       " WHERE ticket = ?1 AND lease = 0 AND due <= ?2 + 0.5",
-    [ST_QUEUE_RENEW] = "UPDATE gbx_queue SET lease = ?2 WHERE ticket = ?1 AND lease > 0",
+    [ST_QUEUE_RENEW] = "UPDATE OR FAIL gbx_queue SET lease = ?2 WHERE ticket = ?1 AND lease > 0",
     [ST_QUEUE_DONE] = "DELETE FROM gbx_queue WHERE ticket = ?1",
     /* ?1 = now, ?2 = resubmit_after, ?3 = max.  SET reads the old row, so
      * lease_expired says whether this claim found an expired lease. */
-    [ST_QUEUE_CLAIM] = "UPDATE gbx_queue SET submitted = ?1, lease_expired = (lease > 0), lease = 0"
+    [ST_QUEUE_CLAIM] = "UPDATE OR FAIL gbx_queue SET submitted = ?1, lease_expired = (lease > 0), lease = 0"
                        " WHERE ticket IN ("
                        " SELECT ticket FROM gbx_queue WHERE (lease = 0 AND due <= ?1"
                        " AND (submitted = 0 OR submitted < ?1 - ?2)) OR (lease > 0 AND lease < ?1)"
@@ -205,7 +210,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_QUEUE_NEXT] = "SELECT MIN(t) FROM ("
                       " SELECT MIN(due) AS t FROM gbx_queue WHERE submitted = 0 AND lease = 0"
                       " UNION ALL SELECT MIN(lease) FROM gbx_queue WHERE lease > 0)",
-    [ST_QUEUE_RESCHEDULE] = "UPDATE gbx_queue SET due = ?2, submitted = 0"
+    [ST_QUEUE_RESCHEDULE] = "UPDATE OR FAIL gbx_queue SET due = ?2, submitted = 0"
                             " WHERE status_id = ?1 AND lease = 0",
     [ST_QUEUE_DROP] = "DELETE FROM gbx_queue WHERE status_id = ?1 AND lease = 0",
     [ST_CONCURRENCY] = UPDATE_HEAD "concurrency = MAX(0, concurrency + ?3)"
@@ -265,6 +270,7 @@ typedef struct sqlite_store {
     pthread_cond_t group_done;
     struct write_op *queued, *queued_last; /* writes waiting for the next group */
     bool leading;                           /* a group is being committed */
+    unsigned long groups, grouped;          /* groups committed, writes in them */
     conn *writer; /* every write of the process (the connection open() made) */
 } sqlite_store;
 
@@ -337,15 +343,18 @@ static double monotonic_seconds(void) {
 }
 
 /* Waits for another connection's lock up to busy_timeout_ms, polling often
- * (1, 2, 4, 8, then every 10 ms): SQLite's own handler backs off to 100 ms
- * sleeps, which starves a waiter while other writers keep the lock busy. */
+ * (50 µs, doubling to 10 ms): another process's write holds the lock for
+ * a fraction of a millisecond, so a first pause of 1 ms or more (SQLite's
+ * own handler backs off to 100 ms) would set the pace of every process
+ * that writes beside it. */
 static int busy_wait(void *arg, int count) {
     conn *c = arg;
     double now = monotonic_seconds();
     if (count == 0) c->busy_since = now;
     if ((now - c->busy_since) * 1000.0 >= c->owner->busy_timeout_ms) return 0;
-    long ms = count < 4 ? 1L << count : 10;
-    struct timespec pause = {0, ms * 1000 * 1000};
+    long us = count < 8 ? 50L << count : 10000; /* 50 µs .. 6.4 ms, then 10 ms */
+    if (us > 10000) us = 10000;
+    struct timespec pause = {0, us * 1000};
     nanosleep(&pause, NULL);
     return 1;
 }
@@ -684,6 +693,9 @@ static void sq_close(gbx_store *store) {
     pthread_key_delete(s->key);
     /* In a forked child the connections are the parent's: closing them here
      * could disturb the parent's locks, so they are left alone. */
+    if (s->groups)
+        gbx_log(GBX_LOG_DEBUG, "status store %s: %lu writes in %lu group commits", s->path,
+                s->grouped, s->groups);
     if (s->pid != getpid()) s->conns = s->writer = NULL;
     if (s->writer) conn_close(s->writer);
     pthread_mutex_lock(&s->lock);
@@ -861,11 +873,19 @@ static void group_lost(conn *c, write_op *group, gbx_err rc, const char *message
         if (op->rc == GBX_OK) op_failed(op, rc, message);
 }
 
+/* Whether a write that failed so changed nothing (a one-statement write:
+ * a duplicate key, a failed precondition, no such row). */
+static bool clean_failure(gbx_err rc) {
+    return rc == GBX_ERR_CONFLICT || rc == GBX_ERR_NOT_FOUND;
+}
+
 /* Runs one group on the writer connection: alone, a one-statement write
- * runs as it is (autocommit); otherwise BEGIN IMMEDIATE, each write in its
- * own savepoint (one that fails is rolled back alone and fails alone),
- * COMMIT.  A failure of the database itself (locked, full, I/O: the
- * transaction is gone or cannot go on) fails the whole group. */
+ * runs as it is (autocommit); otherwise BEGIN IMMEDIATE, the writes, COMMIT.
+ * A write of several statements runs in a savepoint of its own (one that
+ * fails is rolled back alone); one statement that fails cleanly changed
+ * nothing (clean_failure).  Any other failure (the database locked, full,
+ * failing I/O: the transaction is gone or cannot go on) fails the whole
+ * group. */
 static void run_group(sqlite_store *s, write_op *group) {
     size_t n = 0;
     for (write_op *op = group; op; op = op->next) {
@@ -886,25 +906,25 @@ static void run_group(sqlite_store *s, write_op *group) {
         group_lost(c, group, rc, gbx_error_last()->message);
         return;
     }
-    bool savepoints = n > 1;
     for (write_op *op = group; op; op = op->next) {
-        if (savepoints && (rc = run_simple(c, ST_SAVEPOINT, "starting a savepoint"))) {
+        bool savepoint = n > 1 && op->several;
+        if (savepoint && (rc = run_simple(c, ST_SAVEPOINT, "starting a savepoint"))) {
             group_lost(c, group, rc, gbx_error_last()->message);
             return;
         }
         if ((rc = op->run(c, op))) {
             op_failed_last(op, rc);
-            if (rc == GBX_ERR_SERVICE_UNAVAILABLE || sqlite3_get_autocommit(c->db) ||
-                !savepoints) {
+            if (rc == GBX_ERR_SERVICE_UNAVAILABLE || sqlite3_get_autocommit(c->db) || n == 1 ||
+                (!savepoint && !clean_failure(rc))) {
                 group_lost(c, group, rc, op->message);
                 return;
             }
-            if ((rc = run_simple(c, ST_ROLLBACK_TO, "rolling back a write"))) {
+            if (savepoint && (rc = run_simple(c, ST_ROLLBACK_TO, "rolling back a write"))) {
                 group_lost(c, group, rc, gbx_error_last()->message);
                 return;
             }
         }
-        if (savepoints && (rc = run_simple(c, ST_RELEASE, "releasing a savepoint"))) {
+        if (savepoint && (rc = run_simple(c, ST_RELEASE, "releasing a savepoint"))) {
             group_lost(c, group, rc, gbx_error_last()->message);
             return;
         }
@@ -945,7 +965,9 @@ static gbx_err write_grouped(gbx_store *store, write_op *op) {
         for (write_op *g = group, *next; g; g = next) {
             next = g->next; /* g may be gone once it is done and the lock free */
             g->done = true;
+            s->grouped++;
         }
+        s->groups++;
         s->leading = false;
         pthread_cond_broadcast(&s->group_done);
     }
