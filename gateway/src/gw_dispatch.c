@@ -7,6 +7,15 @@
  * watch our eventfd (libgearman 1.1 has no hook for it), so the wait is cut
  * into short ticks: a job queued meanwhile is picked up within DISPATCH_TICK_MS.
  * With nothing in flight the thread sleeps on the eventfd alone.
+ *
+ * Several gearmand servers: one client per server (a single libgearman
+ * client for the whole list does not fail over).  A job goes to the first
+ * server of gbx_servers_order (rotating start, servers marked down
+ * last); when that server cannot be reached, or its connection breaks
+ * before gearmand took the job, the job is added again on the next server
+ * it has not tried, so a job is answered 503 only when every server
+ * failed it.  A connection that worked before and breaks (a gearmand
+ * restarted since) gets each job one more try on a fresh connection.
  */
 #include "gw_dispatch.h"
 
@@ -27,8 +36,15 @@
 #include <libgearman-1.0/gearman.h>
 
 #include "gearbox/log.h"
+#include "gearbox/servers.h"
 
 #define DISPATCH_TICK_MS 2
+/* A new connection on which gearmand has taken no job within this many
+ * seconds is given up (a server that accepts connections but does not
+ * answer, or whose connect hangs). */
+#define DISPATCH_ANSWER_S 3.0
+/* A job's tried servers are bits of a uint64_t. */
+#define MAX_SERVERS 64
 
 typedef struct dispatch_job {
     struct dispatch_job *next, *prev;  /* inbox (next only), then in-flight list */
@@ -43,6 +59,10 @@ typedef struct dispatch_job {
     void *user;
     gearman_task_st *task;
     int attempts;                      /* submits so far */
+    size_t server;                     /* index of the server of the last submit */
+    uint64_t tried;                    /* bit i: submitted to server i */
+    bool fresh_retry;                  /* had its one more try after a broken old connection */
+    char why[256];                     /* why the last server failed it */
     bool finished;                     /* set by the libgearman callbacks */
     gbx_err err;
     char *message;
@@ -50,8 +70,19 @@ typedef struct dispatch_job {
     size_t result_len;
 } dispatch_job;
 
+/* One gearmand server's client (dispatcher thread only). */
+typedef struct dispatch_conn {
+    gearman_client_st *client;         /* NULL until a job needs it */
+    gearman_return_t rc;               /* of the last run_tasks */
+    bool need_run;                     /* news since: run its tasks */
+    bool worked;                       /* gearmand took a job on this connection */
+    double since;                      /* monotonic seconds it was made */
+    size_t tasks;                      /* jobs in flight on it */
+} dispatch_conn;
+
 struct gbx_gw_dispatcher {
     char *servers;
+    gbx_servers *list;
     pthread_t thread;
     bool thread_started;
     int wake_fd;
@@ -60,7 +91,8 @@ struct gbx_gw_dispatcher {
     bool stopping;
     atomic_size_t pending;
     /* Owned by the dispatcher thread. */
-    gearman_client_st *client;
+    dispatch_conn *conns;              /* one per server of `list` */
+    size_t *order;                     /* room for gbx_servers_order */
     dispatch_job *flight;
     size_t nflight;
     size_t nfinished;                  /* in flight with an outcome, not yet answered */
@@ -121,6 +153,20 @@ static bool append_result(dispatch_job *j, const void *data, size_t n) {
 
 /* libgearman callbacks: they only record; the loop answers. */
 
+/* gearmand took the job: its server works. */
+static void took(dispatch_job *j) {
+    dispatch_conn *cn = &j->owner->conns[j->server];
+    if (cn->worked) return;
+    cn->worked = true;
+    gbx_servers_mark_up(j->owner->list, j->server);
+}
+
+static gearman_return_t on_created(gearman_task_st *task) {
+    dispatch_job *j = gearman_task_context(task);
+    if (j) took(j);
+    return GEARMAN_SUCCESS;
+}
+
 static gearman_return_t on_data(gearman_task_st *task) {
     dispatch_job *j = gearman_task_context(task);
     if (!j || j->finished) return GEARMAN_SUCCESS;
@@ -132,6 +178,7 @@ static gearman_return_t on_data(gearman_task_st *task) {
 static gearman_return_t on_complete(gearman_task_st *task) {
     dispatch_job *j = gearman_task_context(task);
     if (!j || j->finished) return GEARMAN_SUCCESS;
+    took(j);
     if (!append_result(j, gearman_task_data(task), gearman_task_data_size(task)))
         job_set_outcome(j, GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory reading the worker's answer");
     else
@@ -174,13 +221,18 @@ static void flight_remove(gbx_gw_dispatcher *d, dispatch_job *j) {
     d->nflight--;
 }
 
+/* Frees the job's task (if any) and takes it off its connection. */
+static void job_detach(gbx_gw_dispatcher *d, dispatch_job *j) {
+    if (!j->task) return;
+    gearman_task_set_context(j->task, NULL);
+    gearman_task_free(j->task);
+    j->task = NULL;
+    d->conns[j->server].tasks--;
+}
+
 /* Answers the job and frees it. */
 static void job_answer(gbx_gw_dispatcher *d, dispatch_job *j) {
-    if (j->task) {
-        gearman_task_set_context(j->task, NULL);
-        gearman_task_free(j->task);
-        j->task = NULL;
-    }
+    job_detach(d, j);
     if (j->err != GBX_OK)
         gbx_log(GBX_LOG_DEBUG, "sync job %s (%s): %d %s", j->function, j->unique, (int)j->err,
                 j->message ? j->message : "");
@@ -191,29 +243,39 @@ static void job_answer(gbx_gw_dispatcher *d, dispatch_job *j) {
     atomic_fetch_sub(&d->pending, 1);
 }
 
-static void client_reset(gbx_gw_dispatcher *d) {
-    if (!d->client) return;
-    for (dispatch_job *j = d->flight; j; j = j->next) j->task = NULL;
-    gearman_client_free(d->client);
-    d->client = NULL;
+/* Drops server i's client with its tasks (the jobs stay in flight). */
+static void client_reset(gbx_gw_dispatcher *d, size_t i) {
+    dispatch_conn *cn = &d->conns[i];
+    if (!cn->client) return;
+    for (dispatch_job *j = d->flight; j; j = j->next)
+        if (j->server == i) j->task = NULL;
+    gearman_client_free(cn->client);
+    *cn = (dispatch_conn){.rc = GEARMAN_SUCCESS};
 }
 
-static bool client_ensure(gbx_gw_dispatcher *d) {
-    if (d->client) return true;
+static bool client_ensure(gbx_gw_dispatcher *d, size_t i, char *why, size_t whylen) {
+    dispatch_conn *cn = &d->conns[i];
+    if (cn->client) return true;
+    const char *server = gbx_servers_name(d->list, i);
     gearman_client_st *c = gearman_client_create(NULL);
-    if (!c) return false;
-    if (gearman_failed(gearman_client_add_servers(c, d->servers))) {
-        gbx_log(GBX_LOG_ERROR, "dispatcher: bad gearmand server list \"%s\": %s", d->servers,
-                gearman_client_error(c));
+    if (!c) {
+        snprintf(why, whylen, "cannot create a Gearman client for %s", server);
+        return false;
+    }
+    if (gearman_failed(gearman_client_add_servers(c, server))) {
+        snprintf(why, whylen, "bad gearmand server \"%s\": %s", server, gearman_client_error(c));
+        gbx_gw_trim_gearman_error(why);
         gearman_client_free(c);
         return false;
     }
     gearman_client_add_options(c, GEARMAN_CLIENT_NON_BLOCKING);
+    gearman_client_set_created_fn(c, on_created);
     gearman_client_set_data_fn(c, on_data);
     gearman_client_set_complete_fn(c, on_complete);
     gearman_client_set_fail_fn(c, on_fail);
     gearman_client_set_exception_fn(c, on_exception);
-    d->client = c;
+    cn->client = c;
+    cn->since = now_mono();
     return true;
 }
 
@@ -267,25 +329,81 @@ static void fail_all(gbx_gw_dispatcher *d, gbx_err err, const char *message) {
     }
 }
 
+/* The next server for the job: the first of this request's order it has
+ * not tried; false when none is left. */
+static bool next_server(gbx_gw_dispatcher *d, const dispatch_job *j, size_t *server) {
+    size_t n = gbx_servers_order(d->list, d->order);
+    for (size_t k = 0; k < n; k++)
+        if (!(j->tried & (UINT64_C(1) << d->order[k]))) {
+            *server = d->order[k];
+            return true;
+        }
+    return false;
+}
+
+/* Adds the job as a task on the next server it has not tried; when every
+ * server has failed it, records 503. */
 static void submit(gbx_gw_dispatcher *d, dispatch_job *j) {
     flight_add(d, j);
-    j->attempts++;
-    if (!client_ensure(d)) {
-        job_set_outcome(j, GBX_ERR_SERVICE_UNAVAILABLE, "cannot create a Gearman client for %s",
-                        d->servers);
-        return;
-    }
-    gearman_return_t rc = GEARMAN_SUCCESS;
-    j->task = gearman_client_add_task(d->client, NULL, j, j->function, j->unique, j->workload,
-                                      j->len, &rc);
-    if (!j->task || gearman_failed(rc)) {
+    size_t i;
+    while (next_server(d, j, &i)) {
+        j->attempts++;
+        j->server = i;
+        j->tried |= UINT64_C(1) << i;
+        if (!client_ensure(d, i, j->why, sizeof j->why)) continue;
+        dispatch_conn *cn = &d->conns[i];
+        gearman_return_t rc = GEARMAN_SUCCESS;
+        j->task = gearman_client_add_task(cn->client, NULL, j, j->function, j->unique, j->workload,
+                                          j->len, &rc);
+        if (j->task && !gearman_failed(rc)) {
+            cn->tasks++;
+            cn->need_run = true;
+            return;
+        }
         j->task = NULL;
-        char why[512];
-        snprintf(why, sizeof why, "%s", gearman_client_error(d->client));
-        gbx_gw_trim_gearman_error(why);
-        job_set_outcome(j, GBX_ERR_SERVICE_UNAVAILABLE, "cannot submit job %s to gearmand (%s): %s",
-                        j->function, d->servers, why);
+        snprintf(j->why, sizeof j->why, "%s: %s", gbx_servers_name(d->list, i),
+                 gearman_client_error(cn->client));
+        gbx_gw_trim_gearman_error(j->why);
     }
+    job_set_outcome(j, GBX_ERR_SERVICE_UNAVAILABLE, "cannot submit job %s to gearmand (%s): %s",
+                    j->function, d->servers, j->why[0] ? j->why : "no server left");
+}
+
+/* Server i's connection failed (`why`): jobs that gearmand had taken are
+ * lost with it (503); the others go to the next server.  A connection that
+ * never worked means the server is down. */
+static void conn_failed(gbx_gw_dispatcher *d, size_t i, const char *why) {
+    dispatch_conn *cn = &d->conns[i];
+    bool worked = cn->worked;
+    gbx_log(GBX_LOG_WARN, "dispatcher: gearmand %s: %s", gbx_servers_name(d->list, i), why);
+    if (!worked) gbx_servers_mark_down(d->list, i, why);
+    dispatch_job *retry = NULL;
+    for (dispatch_job *j = d->flight, *next; j; j = next) {
+        next = j->next;
+        if (j->server != i || j->finished) continue;
+        if (j->task && gearman_task_is_known(j->task)) {
+            job_set_outcome(j, GBX_ERR_SERVICE_UNAVAILABLE, "gearmand %s was lost while running job %s: %s",
+                            gbx_servers_name(d->list, i), j->function, why);
+            continue;
+        }
+        flight_remove(d, j);
+        j->task = NULL; /* freed with the client below */
+        snprintf(j->why, sizeof j->why, "%s: %.200s", gbx_servers_name(d->list, i), why);
+        if (worked && !j->fresh_retry) {
+            j->fresh_retry = true;
+            j->tried &= ~(UINT64_C(1) << i);
+        }
+        j->next = retry;
+        retry = j;
+    }
+    client_reset(d, i);
+    answer_finished(d);
+    for (dispatch_job *j = retry, *next; j; j = next) {
+        next = j->next;
+        j->next = NULL;
+        submit(d, j);
+    }
+    answer_finished(d);
 }
 
 static void wait_wake_fd(gbx_gw_dispatcher *d, int timeout_ms) {
@@ -297,13 +415,68 @@ static void wait_wake_fd(gbx_gw_dispatcher *d, int timeout_ms) {
     }
 }
 
+/* Runs the tasks of every connection with news; a connection that fails
+ * hands its jobs on (conn_failed). */
+static void run_connections(gbx_gw_dispatcher *d) {
+    size_t n = gbx_servers_count(d->list);
+    for (size_t i = 0; i < n; i++) {
+        dispatch_conn *cn = &d->conns[i];
+        if (!cn->need_run || !cn->client) continue;
+        cn->need_run = false;
+        cn->rc = gearman_client_run_tasks(cn->client);
+        answer_finished(d);
+        if (cn->rc != GEARMAN_SUCCESS && cn->rc != GEARMAN_IO_WAIT && cn->tasks > 0) {
+            /* Refused, lost, ...: the answers of its jobs will never come. */
+            char why[512];
+            snprintf(why, sizeof why, "%s", gearman_client_error(cn->client));
+            gbx_gw_trim_gearman_error(why);
+            conn_failed(d, i, why);
+        }
+    }
+}
+
+/* Gives up on new connections on which gearmand has not taken a job in
+ * DISPATCH_ANSWER_S: their jobs go to the next server. */
+static void give_up_silent(gbx_gw_dispatcher *d, double now) {
+    size_t n = gbx_servers_count(d->list);
+    for (size_t i = 0; i < n; i++) {
+        dispatch_conn *cn = &d->conns[i];
+        if (!cn->client || cn->worked || cn->tasks == 0 || now - cn->since < DISPATCH_ANSWER_S) continue;
+        for (dispatch_job *j = d->flight; j && !cn->worked; j = j->next)
+            if (j->server == i && j->task && gearman_task_is_known(j->task)) took(j);
+        if (cn->worked) continue;
+        char why[64];
+        snprintf(why, sizeof why, "no answer within %g s", DISPATCH_ANSWER_S);
+        conn_failed(d, i, why);
+    }
+}
+
+/* Waits up to wait_ms for news on any connection with tasks, or for the
+ * wake-up fd.  libgearman waits on one client at a time: the first busy
+ * one gets the time, the others are only polled. */
+static void wait_connections(gbx_gw_dispatcher *d, int wait_ms) {
+    size_t n = gbx_servers_count(d->list);
+    bool slept = false;
+    for (size_t i = 0; i < n; i++) {
+        dispatch_conn *cn = &d->conns[i];
+        if (!cn->client || cn->tasks == 0) continue;
+        if (cn->rc != GEARMAN_IO_WAIT) {
+            cn->need_run = true;
+            continue;
+        }
+        gearman_client_set_timeout(cn->client, slept ? 1 : wait_ms);
+        gearman_return_t wrc = gearman_client_wait(cn->client);
+        if (wrc != GEARMAN_TIMEOUT) cn->need_run = true;
+        if (wrc == GEARMAN_SUCCESS || wrc == GEARMAN_TIMEOUT) slept = true;
+    }
+    if (!slept) wait_wake_fd(d, wait_ms); /* nothing to poll: do not spin */
+}
+
 static void *dispatcher_main(void *arg) {
     gbx_gw_dispatcher *d = arg;
-    /* run_tasks walks every task, so it runs only when there is news: new
-     * jobs, or activity on a Gearman connection.  A quiet tick costs one
-     * poll(), however many jobs are waiting. */
-    bool need_run = false;
-    gearman_return_t rc = GEARMAN_SUCCESS;
+    /* run_tasks walks every task of a client, so it runs only when there is
+     * news: new jobs, or activity on that client's connection.  A quiet
+     * tick costs one poll(), however many jobs are waiting. */
     for (;;) {
         pthread_mutex_lock(&d->lock);
         dispatch_job *inbox = d->inbox_head;
@@ -315,7 +488,6 @@ static void *dispatcher_main(void *arg) {
             next = j->next;
             j->next = NULL;
             submit(d, j);
-            need_run = true;
         }
         if (stopping) {
             fail_all(d, GBX_ERR_SERVICE_UNAVAILABLE, "gateway is shutting down");
@@ -327,65 +499,18 @@ static void *dispatcher_main(void *arg) {
             wait_wake_fd(d, -1);
             continue;
         }
-
-        if (need_run && d->client) {
-            need_run = false;
-            rc = gearman_client_run_tasks(d->client);
-            answer_finished(d);
-            if (rc != GEARMAN_SUCCESS && rc != GEARMAN_IO_WAIT && d->nflight > 0) {
-                /* The connection is gone (refused, lost, ...): the answers
-                 * of the jobs in flight will never come. */
-                char msg[1024];
-                snprintf(msg, sizeof msg, "gearmand unreachable (%s): %s", d->servers,
-                         gearman_client_error(d->client));
-                gbx_gw_trim_gearman_error(msg);
-                gbx_log(GBX_LOG_WARN, "dispatcher: %s (reconnecting)", msg);
-                /* Jobs gearmand had not taken yet get one more try on a
-                 * fresh connection (a gearmand restarted since the last
-                 * request leaves a dead connection behind); the others
-                 * are lost. */
-                dispatch_job *retry = NULL;
-                for (dispatch_job *j = d->flight, *next; j; j = next) {
-                    next = j->next;
-                    if (!j->finished && j->attempts < 2 &&
-                        !(j->task && gearman_task_is_known(j->task))) {
-                        flight_remove(d, j);
-                        j->next = retry;
-                        retry = j;
-                    }
-                }
-                client_reset(d);
-                fail_all(d, GBX_ERR_SERVICE_UNAVAILABLE, msg);
-                for (dispatch_job *j = retry, *next; j; j = next) {
-                    next = j->next;
-                    j->next = NULL;
-                    j->task = NULL;
-                    submit(d, j);
-                    need_run = true;
-                }
-                answer_finished(d);
-                continue;
-            }
-        }
+        run_connections(d);
         double now = now_mono();
+        give_up_silent(d, now);
         expire(d, now);
         if (d->nflight == 0) continue;
 
         int wait_ms = DISPATCH_TICK_MS;
         double until = (d->next_deadline - now) * 1000.0;
         if (until < wait_ms) wait_ms = until < 0 ? 0 : (int)until;
-        if (rc == GEARMAN_IO_WAIT && d->client) {
-            gearman_client_set_timeout(d->client, wait_ms);
-            gearman_return_t wrc = gearman_client_wait(d->client);
-            if (wrc != GEARMAN_TIMEOUT) need_run = true;
-            if (wrc != GEARMAN_SUCCESS && wrc != GEARMAN_TIMEOUT)
-                wait_wake_fd(d, wait_ms);  /* nothing to poll: do not spin */
-        } else {
-            need_run = true;
-            wait_wake_fd(d, wait_ms);
-        }
+        wait_connections(d, wait_ms);
     }
-    client_reset(d);
+    for (size_t i = 0; i < gbx_servers_count(d->list); i++) client_reset(d, i);
     return NULL;
 }
 
@@ -401,16 +526,32 @@ gbx_err gbx_gw_dispatcher_new(gbx_gw_dispatcher **out, const char *servers) {
         gbx_gw_dispatcher_free(d);
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     }
+    gbx_err e = gbx_servers_new(&d->list, d->servers);
+    if (e != GBX_OK) {
+        gbx_gw_dispatcher_free(d);
+        return e;
+    }
+    size_t n = gbx_servers_count(d->list);
+    if (n > MAX_SERVERS) {
+        gbx_gw_dispatcher_free(d);
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "more than %d gearmand servers", MAX_SERVERS);
+    }
+    d->conns = calloc(n, sizeof *d->conns);
+    d->order = calloc(n, sizeof *d->order);
+    if (!d->conns || !d->order) {
+        gbx_gw_dispatcher_free(d);
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    }
     d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (d->wake_fd < 0) {
-        gbx_err e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "eventfd: %s", strerror(errno));
+        e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "eventfd: %s", strerror(errno));
         gbx_gw_dispatcher_free(d);
         return e;
     }
     int rc = pthread_create(&d->thread, NULL, dispatcher_main, d);
     if (rc != 0) {
-        gbx_err e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "cannot start the dispatcher thread: %s",
-                                  strerror(rc));
+        e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "cannot start the dispatcher thread: %s",
+                          strerror(rc));
         gbx_gw_dispatcher_free(d);
         return e;
     }
@@ -456,6 +597,9 @@ void gbx_gw_dispatcher_free(gbx_gw_dispatcher *d) {
     gbx_gw_dispatcher_stop(d);
     if (d->wake_fd >= 0) close(d->wake_fd);
     pthread_mutex_destroy(&d->lock);
+    free(d->conns);
+    free(d->order);
+    gbx_servers_free(d->list);
     free(d->servers);
     free(d);
 }

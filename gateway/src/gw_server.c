@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -483,13 +484,56 @@ static gbx_err parent_uri_header(const char **out, gw_request *r) {
     return GBX_OK;
 }
 
+#define IDEMPOTENCY_KEY_HEADER "Idempotency-Key"
+#define IDEMPOTENCY_KEY_MAX 255
+
+/* The Idempotency-Key header (an RFC 8941 string, quotes optional): *out
+ * NULL when absent; a key that is empty, too long or not printable ASCII is
+ * a 400. */
+static gbx_err idempotency_key(char *out, size_t len, gw_request *r, bool *present) {
+    const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, IDEMPOTENCY_KEY_HEADER);
+    *present = v != NULL;
+    if (!v) return GBX_OK;
+    size_t n = strlen(v);
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+        v++;
+        n -= 2;
+    }
+    bool printable = n > 0 && n <= IDEMPOTENCY_KEY_MAX && n < len;
+    for (size_t i = 0; printable && i < n; i++)
+        printable = v[i] >= 0x20 && v[i] < 0x7f && v[i] != '"' && v[i] != '\\';
+    if (!printable)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, IDEMPOTENCY_KEY_HEADER " must be 1 to %d "
+                             "printable ASCII characters", IDEMPOTENCY_KEY_MAX);
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return GBX_OK;
+}
+
+/* FNV-1a (64 bit) of the request a key stands for: method, path, query and
+ * body.  Not a secret: it only tells one request from another. */
+static void request_digest(char out[17], const gw_request *r) {
+    uint64_t h = 1469598103934665603ULL;
+    const char *parts[] = {r->method_name, r->path, r->query};
+    for (size_t p = 0; p <= sizeof parts / sizeof parts[0]; p++) {
+        const unsigned char *s = (const unsigned char *)(p < 3 ? parts[p] : r->body);
+        size_t n = p < 3 ? (s ? strlen((const char *)s) : 0) : r->body_len;
+        for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL; /* separator */
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
 static void process_async(gw_request *r, routed *rt) {
     gbx_gw_server *srv = r->srv;
     char sid[GBX_ID_MAX];
     char *workload = NULL, *status_base = NULL, *resource_uri = NULL;
     const char *parent_uri = NULL;
     gbx_status *st = NULL;
+    char key[IDEMPOTENCY_KEY_MAX + 1], digest[17];
+    bool has_key = false, replayed = false;
     gbx_err e = parent_uri_header(&parent_uri, r);
+    if (e == GBX_OK) e = idempotency_key(key, sizeof key, r, &has_key);
     if (e == GBX_OK) e = gbx_id_generate(sid, sizeof sid, "s");
     if (e == GBX_OK) e = build_envelope(&workload, r, rt, false, sid, parent_uri);
     if (e == GBX_OK) {
@@ -519,8 +563,23 @@ static void process_async(gw_request *r, routed *rt) {
             .envelope = workload,
             .scope = gbx_gw_status_scope(rt->loc->prefix),
         };
-        /* Status and queue row in one write, then gearmand. */
-        e = gbx_jobmanager_accept(&st, srv->jm, rt->handler, &spec);
+        /* Status and queue row in one write, then gearmand.  A key is
+         * scoped by the location. */
+        if (has_key) {
+            size_t n = strlen(rt->loc->prefix) + strlen(key) + 2;
+            char *scoped = malloc(n);
+            if (scoped) snprintf(scoped, n, "%s %s", rt->loc->prefix, key);
+            if (!scoped) {
+                e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+            } else {
+                request_digest(digest, r);
+                e = gbx_jobmanager_accept_idempotent(&st, &replayed, srv->jm, rt->handler, &spec,
+                                                     scoped, digest);
+                free(scoped);
+            }
+        } else {
+            e = gbx_jobmanager_accept(&st, srv->jm, rt->handler, &spec);
+        }
     }
     if (e != GBX_OK) {
         respond_last_error(r, e);
@@ -536,6 +595,7 @@ static void process_async(gw_request *r, routed *rt) {
     if (r->response) {
         MHD_add_response_header(r->response, MHD_HTTP_HEADER_LOCATION, gbx_status_status_uri(st));
         MHD_add_response_header(r->response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        if (replayed) MHD_add_response_header(r->response, "Idempotent-Replayed", "true");
     }
 done:
     gbx_status_free(st);

@@ -8,6 +8,7 @@ handler no worker serves, 2 s timeout) and a 4096-byte body limit.
 """
 
 import time
+import uuid
 
 import pytest
 
@@ -206,3 +207,42 @@ def test_routing_error_as_problem_details(client):
     plain = client.get("/barn/v1/cow/Bessie")
     assert plain.headers["Content-Type"].startswith("application/json")
     assert plain.json()["messages"] == ["BAD_REQUEST [400]: No valid handler found!"]
+
+
+# ---- Idempotency-Key ----------------------------------------------------------
+
+def test_idempotency_key_replays_the_first_status(client):
+    name = unique("Once")
+    path = "/barn/v1/animal/" + name
+    key = {"Idempotency-Key": '"%s"' % uuid.uuid4()}
+    first = client.put(path, {"name": name}, headers=key)
+    assert first.status == 202, first
+    assert "Idempotent-Replayed" not in first.headers
+    status_uri = first.json()["status_uri"]
+    # The same request again, as a client retrying after a lost answer: the
+    # first status, no second job.
+    again = client.put(path, {"name": name}, headers=key)
+    assert again.status == 202, again
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.headers["Location"] == status_uri
+    assert again.json()["status_uri"] == status_uri
+    assert client.wait_completed(status_uri)["code"] == 0
+    assert client.put(path, {"name": name}, headers=key).json()["state"] == "COMPLETED"
+    assert client.get("/barn/v1/status;uri=" + name).json()["statuses"] == [status_uri.rsplit("/", 1)[1]]
+    # The same key with another body (or resource) is another request: 422.
+    check_error(client.put(path, {"name": name, "legs": 3}, headers=key), 422, "create",
+                "Idempotency-Key was used for another request")
+    check_error(client.put(path + "x", {"name": name}, headers=key), 422, "create",
+                "Idempotency-Key was used for another request")
+    # Keys are the location's: the same key elsewhere is a new request.
+    other = client.put("/silo/v1/grain/" + name, {}, headers=key)
+    assert other.status == 202 and other.json()["status_uri"] != status_uri, other
+
+
+@pytest.mark.parametrize("value", ['""', "x" * 256, "tab\there"])
+def test_bad_idempotency_key_is_400(client, value):
+    name = unique("Badkey")
+    check_error(client.put("/barn/v1/animal/" + name, {"name": name},
+                           headers={"Idempotency-Key": value}),
+                400, "create", "Idempotency-Key must be 1 to 255 printable ASCII characters")
+    assert client.get("/barn/v1/status;uri=" + name).json()["statuses"] == []

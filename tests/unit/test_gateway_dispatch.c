@@ -1,7 +1,10 @@
 /* Unit tests of the gateway's sync dispatcher (gateway/src/gw_dispatch.c)
  * without a gearmand: a closed port (-> 503 at once), a port that accepts
  * but never answers (-> 503 at the deadline, or at shutdown), and the
- * exactly-once callback. */
+ * exactly-once callback; with a gearmand of the test's own (skipped when
+ * there is none) behind a silent server and a closed port: every job goes
+ * to the gearmand, and a job that runs longer than the silence limit is not
+ * taken for one on a silent server. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -13,8 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libgearman-1.0/gearman.h>
+
 #include "check.h"
 #include "gearbox/error.h"
+#include "gearmand.h"
 #include "gw_dispatch.h"
 
 #define JOBS 20
@@ -23,6 +29,7 @@ typedef struct outcome {
     atomic_int calls;
     gbx_err err;
     char message[512];
+    char data[64];
 } outcome;
 
 static outcome outcomes[JOBS];
@@ -32,6 +39,7 @@ static void done(void *user, gbx_err err, const char *message, const char *data,
     if (atomic_fetch_add(&o->calls, 1) == 0) {
         o->err = err;
         snprintf(o->message, sizeof o->message, "%s", message);
+        snprintf(o->data, sizeof o->data, "%.*s", (int)(len < 63 ? len : 63), data);
     }
 }
 
@@ -40,6 +48,7 @@ static void reset(void) {
         atomic_store(&outcomes[i].calls, 0);
         outcomes[i].err = GBX_OK;
         outcomes[i].message[0] = '\0';
+        outcomes[i].data[0] = '\0';
     }
 }
 
@@ -55,17 +64,11 @@ static int wait_answers(int n) {
     return 0;
 }
 
-/* A listening socket on a free loopback port; *port receives the port. */
+/* A listening socket on a free loopback port (the test stops when there is
+ * none). */
 static int listener(int *port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 64) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("listener");
-        exit(1);
-    }
-    *port = ntohs(a.sin_port);
+    int fd = silent_listener(port);
+    if (fd < 0) exit(1);
     return fd;
 }
 
@@ -136,6 +139,79 @@ static void test_silent_server(void) {
     close(fd);
 }
 
+/* A raw libgearman worker: "slow" answers "done" after 4 s (longer than
+ * the dispatcher's silence limit), "fast" at once. */
+static atomic_int worker_stop;
+static int worker_port;
+
+static void *answer(gearman_job_st *job, void *context, size_t *size, gearman_return_t *rc) {
+    (void)job;
+    if (context) pause_ms(4000);
+    *rc = GEARMAN_SUCCESS;
+    *size = 4;
+    return strdup("done");
+}
+
+static void *raw_worker(void *arg) {
+    (void)arg;
+    gearman_worker_st *w = gearman_worker_create(NULL);
+    char server[64];
+    snprintf(server, sizeof server, "127.0.0.1:%d", worker_port);
+    gearman_worker_add_servers(w, server);
+    gearman_worker_add_function(w, "slow", 0, answer, (void *)1);
+    gearman_worker_add_function(w, "fast", 0, answer, NULL);
+    gearman_worker_set_timeout(w, 100);
+    while (!atomic_load(&worker_stop)) gearman_worker_work(w);
+    gearman_worker_free(w);
+    return NULL;
+}
+
+static void test_failover(void) {
+    if (access(gearmand_bin(), X_OK) != 0) {
+        printf("test_failover skipped: no gearmand at %s\n", gearmand_bin());
+        return;
+    }
+    char dir[] = "/tmp/gbx-dispatch-XXXXXX";
+    if (!mkdtemp(dir)) return;
+    worker_port = free_port();
+    pid_t gearmand = gearmand_start(gearmand_bin(), worker_port, dir, 30);
+    CHECK(gearmand > 0);
+    if (gearmand <= 0) return;
+    pthread_t thread;
+    atomic_store(&worker_stop, 0);
+    CHECK_INT(pthread_create(&thread, NULL, raw_worker, NULL), 0);
+    int silent_port, closed_port;
+    int silent = listener(&silent_port);
+    close(listener(&closed_port));
+    char servers[128];
+    snprintf(servers, sizeof servers, "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", silent_port, closed_port,
+             worker_port);
+    gbx_gw_dispatcher *d = NULL;
+    CHECK_INT(gbx_gw_dispatcher_new(&d, servers), GBX_OK);
+    reset();
+    /* The rotating start sends these first to each of the three servers. */
+    for (int i = 0; i < 6; i++)
+        CHECK_INT(gbx_gw_dispatch(d, "fast", NULL, "{}", 2, 30, done, &outcomes[i]), GBX_OK);
+    CHECK_INT(gbx_gw_dispatch(d, "slow", NULL, "{}", 2, 30, done, &outcomes[6]), GBX_OK);
+    CHECK(wait_answers(7));
+    for (int i = 0; i < 7; i++) {
+        CHECK_INT(outcomes[i].err, GBX_OK);
+        CHECK_STR(outcomes[i].data, "done");
+        if (outcomes[i].err != GBX_OK) fprintf(stderr, "job %d: %s\n", i, outcomes[i].message);
+    }
+    gbx_gw_dispatcher_free(d);
+    close(silent);
+    atomic_store(&worker_stop, 1);
+    pthread_join(thread, NULL);
+    gearmand_stop(&gearmand, 30);
+    char path[600];
+    snprintf(path, sizeof path, "%s/gearmand.log", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/gearmand.pid", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_arguments(void) {
     gbx_gw_dispatcher *d = NULL;
     CHECK_INT(gbx_gw_dispatcher_new(&d, "127.0.0.1:1"), GBX_OK);
@@ -153,6 +229,7 @@ static void test_arguments(void) {
 int main(void) {
     test_unreachable();
     test_silent_server();
+    test_failover();
     test_arguments();
     return check_done();
 }

@@ -251,6 +251,38 @@ static void test_retry_schedule(void) {
     CHECK(gbx__jm_retry_delay(12, 300, 0, 1) == 144); /* max_jitter 0: none */
 }
 
+/* A job manager on a config parsed from `text` and a SQLite store at `path`
+ * (no gearmand needs to listen: the store is what these tests look at). */
+typedef struct jm_fixture {
+    gbx_config *cfg;
+    gbx_store *store;
+    gbx_jobmanager *jm;
+} jm_fixture;
+
+static jm_fixture jm_fixture_open(const char *text, const char *path) {
+    jm_fixture f = {0};
+    json_t *root = NULL;
+    CHECK_INT(gbx_json_parse(&root, text, strlen(text)), GBX_OK);
+    CHECK_INT(gbx_config_from_json(&f.cfg, root, NULL), GBX_OK);
+    json_decref(root);
+    CHECK_INT(gbx_store_open_sqlite(&f.store, path), GBX_OK);
+    CHECK_INT(gbx_jobmanager_new(&f.jm, f.cfg, f.store), GBX_OK);
+    return f;
+}
+
+/* Frees the fixture and deletes the database with its WAL files. */
+static void jm_fixture_close(jm_fixture *f, const char *path) {
+    gbx_jobmanager_free(f->jm);
+    gbx_store_free(f->store);
+    gbx_config_free(f->cfg);
+    static const char *const sides[] = {"", "-wal", "-shm"};
+    for (size_t k = 0; k < 3; k++) {
+        char side[620];
+        snprintf(side, sizeof side, "%s%s", path, sides[k]);
+        unlink(side);
+    }
+}
+
 /* retry(job, max_delay, max_jitter) on a job manager with `jobs` as its
  * config section: the caller's cap and jitter bound the pause; after
  * `give_up` failures (0: none within `tries`) the status fails. */
@@ -261,16 +293,9 @@ static void retry_attempts(const char *dir, const char *jobs, int give_up, int t
              "{\"gearman\": {\"servers\": [\"127.0.0.1:%d\"]},"
              " \"handlers\": [\"do_put_barn_animal_v1\"], \"jobs\": %s}",
              closed_port(), jobs);
-    json_t *root = NULL;
-    gbx_config *cfg = NULL;
-    gbx_store *store = NULL;
-    gbx_jobmanager *jm = NULL;
+    jm_fixture f = jm_fixture_open(text, path);
+    gbx_jobmanager *jm = f.jm;
     gbx_job *job = NULL;
-    CHECK_INT(gbx_json_parse(&root, text, strlen(text)), GBX_OK);
-    CHECK_INT(gbx_config_from_json(&cfg, root, NULL), GBX_OK);
-    json_decref(root);
-    CHECK_INT(gbx_store_open_sqlite(&store, path), GBX_OK);
-    CHECK_INT(gbx_jobmanager_new(&jm, cfg, store), GBX_OK);
     CHECK_INT(gbx_jobmanager_job(&job, jm, "do_put_barn_animal_v1"), GBX_OK);
     CHECK_INT(gbx_jobmanager_run(NULL, jm, job), GBX_OK); /* stays queued: no gearmand */
     gbx_status *st = job ? gbx_job_status(job) : NULL;
@@ -298,16 +323,7 @@ static void retry_attempts(const char *dir, const char *jobs, int give_up, int t
         CHECK(!gbx_status_has_completed(st));
     }
     gbx_job_free(job);
-    gbx_jobmanager_free(jm);
-    gbx_store_free(store);
-    gbx_config_free(cfg);
-    unlink(path);
-    static const char *const sides[] = {"-wal", "-shm"};
-    for (size_t k = 0; k < 2; k++) {
-        char side[620];
-        snprintf(side, sizeof side, "%s%s", path, sides[k]);
-        unlink(side);
-    }
+    jm_fixture_close(&f, path);
 }
 
 static void test_retry_caps(const char *dir) {
@@ -324,16 +340,10 @@ static void worker_died(const char *dir, gbx_state state, bool retryable) {
     snprintf(text, sizeof text,
              "{\"gearman\": {\"servers\": [\"127.0.0.1:%d\"]}, \"handlers\": [\"do_put_barn_animal_v1\"],"
              " \"jobs\": {\"submit_timeout\": 1}}", closed_port());
-    json_t *root = NULL;
-    gbx_config *cfg = NULL;
-    gbx_store *store = NULL;
-    gbx_jobmanager *jm = NULL;
+    jm_fixture f = jm_fixture_open(text, path);
+    gbx_jobmanager *jm = f.jm;
+    gbx_store *store = f.store;
     gbx_job *job = NULL;
-    CHECK_INT(gbx_json_parse(&root, text, strlen(text)), GBX_OK);
-    CHECK_INT(gbx_config_from_json(&cfg, root, NULL), GBX_OK);
-    json_decref(root);
-    CHECK_INT(gbx_store_open_sqlite(&store, path), GBX_OK);
-    CHECK_INT(gbx_jobmanager_new(&jm, cfg, store), GBX_OK);
     CHECK_INT(gbx_jobmanager_job(&job, jm, "do_put_barn_animal_v1"), GBX_OK);
     CHECK_INT(gbx_jobmanager_run(NULL, jm, job), GBX_OK);
     gbx_status *st = job ? gbx_job_status(job) : NULL;
@@ -387,21 +397,44 @@ static void worker_died(const char *dir, gbx_state state, bool retryable) {
     }
 done:
     gbx_job_free(job);
-    gbx_jobmanager_free(jm);
-    gbx_store_free(store);
-    gbx_config_free(cfg);
-    static const char *const sides[] = {"", "-wal", "-shm"};
-    for (size_t k = 0; k < 3; k++) {
-        char side[620];
-        snprintf(side, sizeof side, "%s%s", path, sides[k]);
-        unlink(side);
-    }
+    jm_fixture_close(&f, path);
 }
 
 static void test_worker_died(const char *dir) {
     worker_died(dir, GBX_STATE_RUNNING, true);
     worker_died(dir, GBX_STATE_RUNNING, false);
     worker_died(dir, GBX_STATE_PENDING, true);
+}
+
+/* The scheduler step deletes finished statuses past status.retention_days
+ * (here 0.00001 days, 0.864 s) and keeps the others. */
+static void test_retention(const char *dir) {
+    char path[600], text[512];
+    snprintf(path, sizeof path, "%s/retention.db", dir);
+    snprintf(text, sizeof text,
+             "{\"gearman\": {\"servers\": [\"127.0.0.1:%d\"]},"
+             " \"status\": {\"retention_days\": 0.00001}}", closed_port());
+    jm_fixture f = jm_fixture_open(text, path);
+    gbx_store *store = f.store;
+    gbx_status_spec done_spec = {.id = "s-old-done", .operation = "create"};
+    gbx_status_spec open_spec = {.id = "s-old-open", .operation = "create"};
+    gbx_status *done = NULL, *open = NULL;
+    CHECK_INT(gbx_status_create(&done, store, &done_spec), GBX_OK);
+    CHECK_INT(gbx_status_create(&open, store, &open_spec), GBX_OK);
+    if (done) {
+        CHECK_INT(gbx_status_set_state(done, GBX_STATE_RUNNING), GBX_OK);
+        CHECK_INT(gbx_status_success(done), GBX_OK);
+    }
+    double until = now_s() + 30;
+    while (now_s() < gbx_status_mtime(done) + 1 && now_s() < until) pause_ms(20);
+    CHECK_INT(gbx_jobmanager_run_due(NULL, NULL, f.jm), GBX_OK);
+    gbx_status *st = NULL;
+    CHECK_INT(gbx_status_fetch(&st, store, "s-old-done"), GBX_ERR_NOT_FOUND);
+    CHECK_INT(gbx_status_fetch(&st, store, "s-old-open"), GBX_OK);
+    gbx_status_free(st);
+    gbx_status_free(done);
+    gbx_status_free(open);
+    jm_fixture_close(&f, path);
 }
 
 static void test_job_from_name(void) {
@@ -1019,6 +1052,7 @@ int main(void) {
     test_retry_schedule();
     test_retry_caps(dir);
     test_worker_died(dir);
+    test_retention(dir);
     test_job_from_name();
     test_known_handlers();
     test_async(dir);

@@ -22,6 +22,7 @@
 #include "check.h"
 #include "files.h"
 #include "gearmand.h"
+#include "thing_jobs.h"
 #include "gearbox/gearbox.h"
 
 #define WAIT_LIMIT_S 30.0
@@ -73,28 +74,6 @@ static void cleanup(void) {
 }
 
 /* ---- handlers ------------------------------------------------------------- */
-
-static gbx_worker_result do_get_thing(gbx_job *job, gbx_response *resp, void *user) {
-    (void)user;
-    json_t *args = gbx_job_arguments(job);
-    const char *name = json_string_value(json_array_get(args, 0));
-    if (name && strcmp(name, "missing") == 0) {
-        gbx_error_set(GBX_ERR_NOT_FOUND, "thing \"%s\" not found", name);
-        return GBX_WORKER_ERROR;
-    }
-    char body[256];
-    snprintf(body, sizeof body, "{\"name\": \"%s\"}", name ? name : "");
-    gbx_response_set_content(resp, body, strlen(body));
-    gbx_response_set_code(resp, 200);
-    return GBX_WORKER_SUCCESS;
-}
-
-static gbx_worker_result do_put_thing(gbx_job *job, gbx_response *resp, void *user) {
-    (void)job;
-    (void)resp;
-    (void)user;
-    return GBX_WORKER_SUCCESS;
-}
 
 /* Starts a child job and completes. */
 static gbx_worker_result do_put_parent(gbx_job *job, gbx_response *resp, void *user) {
@@ -176,45 +155,13 @@ static void test_known(void) {
     CHECK(job == NULL);
 }
 
-static void test_submit(void) {
-    /* The gateway's way: status first, then the envelope to gearmand. */
-    gbx_status_spec spec = {.operation = "create", .component = "test",
-                            .status_base = "http://127.0.0.1:1/test/v1/status"};
-    gbx_status *st = NULL;
-    CHECK_INT(gbx_status_create(&st, store, &spec), GBX_OK);
-    if (!st) return;
-    gbx_envelope *env = NULL;
-    gbx_envelope_new(&env);
-    gbx_envelope_set(env, "name", "do_put_test_thing_v1");
-    gbx_envelope_set(env, "operation", "create");
-    gbx_envelope_set(env, "component", "test");
-    gbx_envelope_set(env, "resource.type", "thing");
-    gbx_envelope_set(env, "status", gbx_status_id(st));
-    char *text = NULL;
-    gbx_envelope_serialize(&text, env);
-    CHECK_INT(gbx_jobmanager_submit(jm, "do_put_test_thing_v1", gbx_status_id(st), text, strlen(text)), GBX_OK);
-    CHECK_INT(gbx_jobmanager_wait(jm, st, WAIT_LIMIT_S), GBX_OK);
-    CHECK(gbx_status_is_success(st));
-    free(text);
-    gbx_envelope_free(env);
-    gbx_status_free(st);
-}
+static void test_submit(void) { thing_submit(jm, store, WAIT_LIMIT_S); }
 
 static void test_sync(void) {
-    gbx_job *job = NULL;
-    gbx_response *resp = NULL;
-    CHECK_INT(gbx_jobmanager_job(&job, jm, "do_get_test_thing_v1"), GBX_OK);
+    gbx_job *job = thing_sync(jm);
     if (!job) return;
-    CHECK_INT(gbx_job_set_type(job, GBX_JOB_SYNC), GBX_OK);
-    CHECK_INT(gbx_job_add_argument(job, "Wilbur"), GBX_OK);
-    CHECK_INT(gbx_jobmanager_run(&resp, jm, job), GBX_OK);
-    CHECK_INT(gbx_response_code(resp), 200);
-    CHECK_STR(gbx_response_content(resp, NULL), "{\"name\": \"Wilbur\"}");
-    gbx_response_free(resp);
-    resp = NULL;
-
     /* A reply code >= 400 is that error, with the handler's message. */
-    CHECK_INT(gbx_job_set_json(job, "arguments", NULL), GBX_OK);
+    gbx_response *resp = NULL;
     CHECK_INT(gbx_job_add_argument(job, "missing"), GBX_OK);
     CHECK_INT(gbx_jobmanager_run(&resp, jm, job), GBX_ERR_NOT_FOUND);
     CHECK_STR(gbx_error_last()->message, "thing \"missing\" not found");

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -426,6 +427,42 @@ static void test_create_queued(void) {
     CHECK_INT(gbx__status_create_queued(&st, store, &spec, "", "s-q3"), GBX_ERR_BAD_REQUEST);
 }
 
+/* ---- idempotency keys -------------------------------------------------------- */
+
+static void test_idempotency_keys(void) {
+    char *id = NULL, *digest = NULL;
+    /* The first request's status stays with the key ... */
+    CHECK_INT(gbx__idempotency_put(&id, &digest, store, "/barn k1", "d1", "s-i1", 3600), GBX_OK);
+    CHECK(id == NULL && digest == NULL);
+    CHECK_INT(gbx__idempotency_put(&id, &digest, store, "/barn k1", "d2", "s-i2", 3600), GBX_OK);
+    CHECK_STR(id, "s-i1");
+    CHECK_STR(digest, "d1");
+    free(id);
+    free(digest);
+    /* ... until it is older than the window: then the next one takes it. */
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    CHECK_INT(gbx__idempotency_put(&id, &digest, store, "/barn k1", "d3", "s-i3", 0.01), GBX_OK);
+    CHECK(id == NULL);
+    CHECK_INT(gbx__idempotency_put(&id, &digest, store, "/barn k1", "d4", "s-i4", 3600), GBX_OK);
+    CHECK_STR(id, "s-i3");
+    free(id);
+    free(digest);
+    /* Dropped only while it names the status that was not made. */
+    CHECK_INT(gbx__idempotency_drop(store, "/barn k1", "s-i1"), GBX_OK);
+    CHECK_INT(gbx__idempotency_put(&id, &digest, store, "/barn k1", "d5", "s-i5", 3600), GBX_OK);
+    CHECK_STR(id, "s-i3");
+    free(id);
+    free(digest);
+    CHECK_INT(gbx__idempotency_drop(store, "/barn k1", "s-i3"), GBX_OK);
+    CHECK_INT(gbx__idempotency_put(&id, &digest, store, "/barn k1", "d6", "s-i6", 3600), GBX_OK);
+    CHECK(id == NULL);
+    /* Keys are scoped by the caller: another scope is another key. */
+    CHECK_INT(gbx__idempotency_put(&id, &digest, store, "/farm k1", "d1", "s-i7", 3600), GBX_OK);
+    CHECK(id == NULL);
+    CHECK_INT(gbx__idempotency_put(&id, &digest, store, "", "d", "s-x", 3600), GBX_ERR_BAD_REQUEST);
+}
+
 /* ---- retention ------------------------------------------------------------- */
 
 static gbx_status *finished(const char *id, bool complete) {
@@ -486,6 +523,7 @@ int main(void) {
     test_next_reschedule_drop();
     test_leases();
     test_create_queued();
+    test_idempotency_keys();
     test_purge();
 
     sqlite3_close(raw);

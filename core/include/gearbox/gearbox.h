@@ -7,6 +7,7 @@
 #include "gearbox/json.h"
 #include "gearbox/id.h"
 #include "gearbox/config.h"
+#include "gearbox/servers.h"
 #include "gearbox/uri.h"
 #include "gearbox/schema.h"
 #include "gearbox/envelope.h"

@@ -148,6 +148,17 @@ gbx_err gbx_jobmanager_wait(gbx_jobmanager *jm, gbx_status *status, double timeo
 gbx_err gbx_jobmanager_accept(gbx_status **out, gbx_jobmanager *jm, const char *name,
                               const gbx_status_spec *spec);
 
+/* gbx_jobmanager_accept for a request with an Idempotency-Key: `key` (the
+ * client's, scoped by the caller, e.g. "<location> <key>") names the status
+ * of the first request that carried it for 24 hours.  A repeat with the same
+ * `digest` (of the request: method, path and body) gets that status back
+ * (*replayed true, no new job); another digest is GBX_ERR_UNPROCESSABLE_ENTITY;
+ * a repeat while the first is still being accepted is GBX_ERR_CONFLICT.  A
+ * first request that fails leaves the key free.  *out as for accept. */
+gbx_err gbx_jobmanager_accept_idempotent(gbx_status **out, bool *replayed, gbx_jobmanager *jm,
+                                         const char *name, const gbx_status_spec *spec,
+                                         const char *key, const char *digest);
+
 /* Queues a serialized envelope on gearmand as a background job (the
  * gateway's submit); `unique` (may be NULL) makes gearmand merge a repeated
  * submit.  GBX_ERR_SERVICE_UNAVAILABLE with the reason when gearmand does

@@ -18,11 +18,13 @@
 #include <jansson.h>
 
 #include "gearbox/jobmanager.h"
+#include "gearbox/servers.h"
 
 typedef struct gbx__jm_thread {
     struct gbx__jm_thread *next, *prev;
     gbx_jobmanager *owner;
-    void *gearman; /* gearman_client_st *, created on first use (submit.c) */
+    void **gearman; /* gearman_client_st * per server of owner->server_list, each
+                     * created on first use (submit.c) */
     void *curl;    /* CURL *, created on first use (rest.c) */
     gbx_job *current; /* borrowed */
 } gbx__jm_thread;
@@ -31,6 +33,7 @@ struct gbx_jobmanager {
     const gbx_config *cfg;  /* borrowed; may be NULL (all defaults) */
     gbx_store *store;       /* borrowed; may be NULL (no async jobs) */
     char *servers;          /* libgearman server list */
+    gbx_servers *server_list; /* the same, one by one, with down marks (submit.c) */
     double sync_timeout;    /* jobs.sync_timeout */
     double rest_timeout;    /* jobs.rest_timeout */
     double submit_timeout;  /* jobs.submit_timeout, else submit_timeout, else 5 */

@@ -82,6 +82,11 @@ gbx_err gbx_jobmanager_new(gbx_jobmanager **out, const gbx_config *cfg, gbx_stor
         free(jm);
         return oom();
     }
+    if ((err = gbx_servers_new(&jm->server_list, jm->servers)) != GBX_OK) {
+        free(jm->servers);
+        free(jm);
+        return err;
+    }
     jm->sync_timeout = cfg_real(cfg, "jobs.sync_timeout", 30);
     jm->rest_timeout = cfg_real(cfg, "jobs.rest_timeout", 30);
     jm->submit_timeout = cfg_real(cfg, "jobs.submit_timeout", cfg_real(cfg, "submit_timeout", 5));
@@ -100,6 +105,7 @@ gbx_err gbx_jobmanager_new(gbx_jobmanager **out, const gbx_config *cfg, gbx_stor
     double retention_days = cfg_real(cfg, "status.retention_days", 30);
     jm->retention_s = retention_days > 0 ? retention_days * 86400 : 0; /* 0: keep forever */
     if (pthread_key_create(&jm->key, thread_state_destroy) != 0) {
+        gbx_servers_free(jm->server_list);
         free(jm->servers);
         free(jm);
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "pthread_key_create failed");
@@ -120,6 +126,7 @@ void gbx_jobmanager_free(gbx_jobmanager *jm) {
     pthread_mutex_destroy(&jm->lock);
     json_decref(jm->known);
     free(jm->base_uri);
+    gbx_servers_free(jm->server_list);
     free(jm->servers);
     free(jm);
 }
@@ -399,6 +406,53 @@ gbx_err gbx_jobmanager_accept(gbx_status **out, gbx_jobmanager *jm, const char *
     }
     *out = st;
     return GBX_OK;
+}
+
+/* How long an Idempotency-Key names its first request's status. */
+#define IDEMPOTENCY_WINDOW_S 86400.0
+
+gbx_err gbx_jobmanager_accept_idempotent(gbx_status **out, bool *replayed, gbx_jobmanager *jm,
+                                         const char *name, const gbx_status_spec *spec,
+                                         const char *key, const char *digest) {
+    if (!out || !replayed)
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "gbx_jobmanager_accept_idempotent: no output");
+    *out = NULL;
+    *replayed = false;
+    if (!jm || !spec || !spec->id || !key || !*key || !digest)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "gbx_jobmanager_accept_idempotent: job manager, spec id, key and digest required");
+    if (!jm->store) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "job manager has no status store");
+    char *existing = NULL, *existing_digest = NULL;
+    gbx_err err = gbx__idempotency_put(&existing, &existing_digest, jm->store, key, digest, spec->id,
+                                       IDEMPOTENCY_WINDOW_S);
+    if (err != GBX_OK) return err;
+    if (!existing) {
+        err = gbx_jobmanager_accept(out, jm, name, spec);
+        if (err != GBX_OK) {
+            /* Not accepted: the key stays free for the client's retry. */
+            char why[1024];
+            snprintf(why, sizeof why, "%s", gbx_error_last()->message);
+            if (gbx__idempotency_drop(jm->store, key, spec->id) != GBX_OK)
+                gbx_log(GBX_LOG_ERROR, "status %s: cannot free its idempotency key: %s", spec->id,
+                        gbx_error_last()->message);
+            gbx_error_set(err, "%s", why);
+        }
+        return err;
+    }
+    if (strcmp(existing_digest, digest) != 0) {
+        err = gbx_error_set(GBX_ERR_UNPROCESSABLE_ENTITY,
+                            "the Idempotency-Key was used for another request (status %s) within "
+                            "the last 24 hours", existing);
+    } else {
+        err = gbx_status_fetch(out, jm->store, existing);
+        if (err == GBX_ERR_NOT_FOUND)
+            err = gbx_error_set(GBX_ERR_CONFLICT, "a request with this Idempotency-Key is still "
+                                                  "being accepted; try again");
+        *replayed = err == GBX_OK;
+    }
+    free(existing);
+    free(existing_digest);
+    return err;
 }
 
 /* Creates the status of an async job that has none, as a child of

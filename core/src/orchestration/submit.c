@@ -1,7 +1,13 @@
 /* submit.c - the job manager's way to gearmand: background submits and
- * foreground (sync) jobs through one blocking libgearman client per
+ * foreground (sync) jobs through blocking libgearman clients of each
  * thread, and the admin "status" command that says which handlers have
- * workers. */
+ * workers.
+ *
+ * Several gearmand servers: each thread keeps one client per server (one
+ * libgearman client for the whole list does not fail over reliably); a
+ * request tries the servers in jm->server_list's order (rotating start,
+ * servers marked down last) and goes to the next when one cannot take the
+ * job. */
 #include "orchestration/submit_internal.h"
 
 #include <errno.h>
@@ -34,40 +40,53 @@ static void trim_gearman_error(char *msg) {
 
 void gbx__jm_thread_close_gearman(gbx__jm_thread *t) {
     if (!t || !t->gearman) return;
-    gearman_client_free(t->gearman);
+    size_t n = gbx_servers_count(t->owner->server_list);
+    for (size_t i = 0; i < n; i++)
+        if (t->gearman[i]) gearman_client_free(t->gearman[i]);
+    free(t->gearman);
     t->gearman = NULL;
 }
 
-/* The calling thread's client, with `timeout` s for every wait. */
-static gearman_client_st *client_for_thread(gbx_jobmanager *jm, double timeout, char *why,
-                                            size_t whylen) {
+/* The calling thread's client for server `i`, with `timeout` s for every
+ * wait; *fresh when it was created now (no connection yet). */
+static gearman_client_st *client_for(gbx_jobmanager *jm, size_t i, double timeout, bool *fresh,
+                                     char *why, size_t whylen) {
+    *fresh = false;
     gbx__jm_thread *t = gbx__jm_thread_get(jm, true);
-    if (!t) {
+    if (t && !t->gearman && !(t->gearman = calloc(gbx_servers_count(jm->server_list), sizeof(void *))))
+        gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    if (!t || !t->gearman) {
         snprintf(why, whylen, "%s", gbx_error_last()->message);
         return NULL;
     }
-    if (!t->gearman) {
+    const char *server = gbx_servers_name(jm->server_list, i);
+    if (!t->gearman[i]) {
         gearman_client_st *c = gearman_client_create(NULL);
         if (!c) {
             snprintf(why, whylen, "cannot create a Gearman client");
             return NULL;
         }
-        if (gearman_failed(gearman_client_add_servers(c, jm->servers))) {
-            snprintf(why, whylen, "bad server list \"%s\": %s", jm->servers, gearman_client_error(c));
+        if (gearman_failed(gearman_client_add_servers(c, server))) {
+            snprintf(why, whylen, "bad server \"%s\": %s", server, gearman_client_error(c));
             gearman_client_free(c);
             return NULL;
         }
-        t->gearman = c;
+        t->gearman[i] = c;
+        *fresh = true;
     }
     int ms = timeout > 0 ? (int)(timeout * 1000 + 0.5) : 5000;
     if (ms < 1) ms = 1;
-    gearman_client_set_timeout(t->gearman, ms);
-    return t->gearman;
+    gearman_client_set_timeout(t->gearman[i], ms);
+    return t->gearman[i];
 }
 
-/* Drops the thread's client after a failure: the next call reconnects. */
-static void drop_thread_client(gbx_jobmanager *jm) {
-    gbx__jm_thread_close_gearman(gbx__jm_thread_get(jm, false));
+/* Drops the thread's client for server `i` after a failure: the next call
+ * reconnects. */
+static void drop_client(gbx_jobmanager *jm, size_t i) {
+    gbx__jm_thread *t = gbx__jm_thread_get(jm, false);
+    if (!t || !t->gearman || !t->gearman[i]) return;
+    gearman_client_free(t->gearman[i]);
+    t->gearman[i] = NULL;
 }
 
 static void client_error(char *why, size_t whylen, gearman_client_st *c, gearman_return_t rc) {
@@ -76,73 +95,154 @@ static void client_error(char *why, size_t whylen, gearman_client_st *c, gearman
     trim_gearman_error(why);
 }
 
+/* The servers to try for one request, in order (gbx_servers_order); NULL
+ * when out of memory (error set). */
+static size_t *server_order(size_t *n, gbx_jobmanager *jm) {
+    size_t *order = malloc(gbx_servers_count(jm->server_list) * sizeof *order);
+    if (!order) {
+        gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+        return NULL;
+    }
+    *n = gbx_servers_order(jm->server_list, order);
+    return order;
+}
+
+/* A failed call on server `i`: an old connection may only have outlived a
+ * gearmand restarted since (*retry: once more on a fresh one); a fresh one
+ * failing means the server is down. */
+static void server_failed(gbx_jobmanager *jm, size_t i, bool fresh, bool *retry, const char *why) {
+    drop_client(jm, i);
+    *retry = !fresh;
+    if (fresh) gbx_servers_mark_down(jm->server_list, i, why);
+}
+
 gbx_err gbx_jobmanager_submit(gbx_jobmanager *jm, const char *function, const char *unique,
                               const char *workload, size_t len) {
     if (!jm || !function || !*function || (!workload && len))
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "gbx_jobmanager_submit: missing argument");
+    size_t n = 0, *order = server_order(&n, jm);
+    if (!order) return GBX_ERR_INTERNAL_SERVER_ERROR;
     char why[512] = "";
-    for (int attempt = 0; attempt < 2; attempt++) {
-        gearman_client_st *c = client_for_thread(jm, jm->submit_timeout, why, sizeof why);
-        if (!c) break;
-        char handle[GEARMAN_JOB_HANDLE_SIZE];
-        gearman_return_t rc =
-            gearman_client_do_background(c, function, unique, workload ? workload : "", len, handle);
-        if (gearman_success(rc)) {
-            gbx_log(GBX_LOG_DEBUG, "queued %s (%s) as %s", function, unique ? unique : "", handle);
-            return GBX_OK;
+    /* Server by server, from the rotating start; a server that is down is
+     * marked so and the job goes to the next. */
+    for (size_t k = 0; k < n; k++) {
+        size_t i = order[k];
+        bool retry = true;
+        for (int attempt = 0; attempt < 2 && retry; attempt++) {
+            bool fresh = false;
+            gearman_client_st *c = client_for(jm, i, jm->submit_timeout, &fresh, why, sizeof why);
+            if (!c) break;
+            char handle[GEARMAN_JOB_HANDLE_SIZE];
+            gearman_return_t rc =
+                gearman_client_do_background(c, function, unique, workload ? workload : "", len, handle);
+            if (gearman_success(rc)) {
+                gbx_servers_mark_up(jm->server_list, i);
+                gbx_log(GBX_LOG_DEBUG, "queued %s (%s) as %s on %s", function, unique ? unique : "",
+                        handle, gbx_servers_name(jm->server_list, i));
+                free(order);
+                return GBX_OK;
+            }
+            client_error(why, sizeof why, c, rc);
+            gbx_log(GBX_LOG_WARN, "cannot queue %s on gearmand %s: %s", function,
+                    gbx_servers_name(jm->server_list, i), why);
+            server_failed(jm, i, fresh, &retry, why);
         }
-        client_error(why, sizeof why, c, rc);
-        drop_thread_client(jm);
-        gbx_log(GBX_LOG_WARN, "cannot queue %s on gearmand (%s), attempt %d: %s", function,
-                jm->servers, attempt + 1, why);
     }
+    free(order);
     return gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "cannot queue job %s on gearmand (%s): %s",
                          function, jm->servers, why);
+}
+
+/* Whether server `i` answers an echo on the new client `c` within the
+ * submit timeout: a job's own wait (up to the sync timeout) is no time to
+ * find out that a server does not answer at all.  Marks it down when not. */
+static bool echoed(gbx_jobmanager *jm, gearman_client_st *c, size_t i, double left, char *why,
+                   size_t whylen) {
+    double wait = jm->submit_timeout < left ? jm->submit_timeout : left;
+    gearman_client_set_timeout(c, wait * 1000 < 1 ? 1 : (int)(wait * 1000 + 0.5));
+    gearman_return_t rc = gearman_client_echo(c, "ping", 4);
+    gearman_client_set_timeout(c, (int)(left * 1000 + 0.5));
+    if (gearman_success(rc)) return true;
+    client_error(why, whylen, c, rc);
+    drop_client(jm, i);
+    gbx_servers_mark_down(jm->server_list, i, why);
+    return false;
+}
+
+/* One foreground run on server `i`: GBX_OK with the result, *next when
+ * the server could not take the job (try the next one), else the job's
+ * own error. */
+static gbx_err do_on(char **result, size_t *len, bool *next, gbx_jobmanager *jm, size_t i,
+                     const char *function, const char *unique, const char *workload, size_t wlen,
+                     double timeout, double until, char *why, size_t whylen) {
+    *next = false;
+    bool retry = true;
+    for (int attempt = 0; attempt < 2 && retry; attempt++) {
+        double left = until - gbx__jm_mono();
+        if (left <= 0) break;
+        bool fresh = false;
+        gearman_client_st *c = client_for(jm, i, left, &fresh, why, whylen);
+        if (!c) break;
+        if (fresh && !echoed(jm, c, i, left, why, whylen)) break;
+        gearman_return_t rc = GEARMAN_SUCCESS;
+        size_t size = 0;
+        void *data = gearman_client_do(c, function, unique, workload, wlen, &size, &rc);
+        if (gearman_success(rc)) {
+            gbx_servers_mark_up(jm->server_list, i);
+            char *copy = malloc(size + 1);
+            if (!copy) {
+                free(data);
+                return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+            }
+            if (size) memcpy(copy, data, size);
+            copy[size] = '\0';
+            free(data);
+            *result = copy;
+            *len = size;
+            return GBX_OK;
+        }
+        free(data);
+        client_error(why, whylen, c, rc);
+        /* Whatever the failure, the connection may still carry the job's
+         * answer: the next call starts on a fresh one. */
+        drop_client(jm, i);
+        switch (rc) {
+        case GEARMAN_TIMEOUT:
+            return gbx_error_set(GBX_ERR_GATEWAY_TIMEOUT, "no worker answered %s within %g s", function,
+                                 timeout);
+        case GEARMAN_WORK_FAIL:
+            return gbx_error_set(GBX_ERR_BAD_GATEWAY, "the worker failed job %s", function);
+        case GEARMAN_WORK_EXCEPTION:
+            return gbx_error_set(GBX_ERR_BAD_GATEWAY, "the worker raised an exception in job %s: %s",
+                                 function, why);
+        default:
+            gbx_log(GBX_LOG_WARN, "cannot run %s on gearmand %s: %s", function,
+                    gbx_servers_name(jm->server_list, i), why);
+            server_failed(jm, i, fresh, &retry, why);
+        }
+    }
+    *next = true;
+    return GBX_ERR_SERVICE_UNAVAILABLE;
 }
 
 gbx_err gbx__jm_gearman_do(char **result, size_t *len, gbx_jobmanager *jm, const char *function,
                            const char *unique, const char *workload, size_t wlen, double timeout) {
     *result = NULL;
     *len = 0;
+    size_t n = 0, *order = server_order(&n, jm);
+    if (!order) return GBX_ERR_INTERNAL_SERVER_ERROR;
     char why[512] = "";
-    gearman_client_st *c = client_for_thread(jm, timeout, why, sizeof why);
-    if (!c)
+    double until = gbx__jm_mono() + (timeout > 0 ? timeout : 5);
+    bool next = true;
+    gbx_err err = GBX_ERR_SERVICE_UNAVAILABLE;
+    for (size_t k = 0; k < n && next; k++)
+        err = do_on(result, len, &next, jm, order[k], function, unique, workload, wlen, timeout, until,
+                    why, sizeof why);
+    free(order);
+    if (next)
         return gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "cannot run job %s on gearmand (%s): %s",
-                             function, jm->servers, why);
-    gearman_return_t rc = GEARMAN_SUCCESS;
-    size_t size = 0;
-    void *data = gearman_client_do(c, function, unique, workload, wlen, &size, &rc);
-    if (gearman_success(rc)) {
-        char *copy = malloc(size + 1);
-        if (!copy) {
-            free(data);
-            return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
-        }
-        if (size) memcpy(copy, data, size);
-        copy[size] = '\0';
-        free(data);
-        *result = copy;
-        *len = size;
-        return GBX_OK;
-    }
-    free(data);
-    client_error(why, sizeof why, c, rc);
-    /* Whatever the failure, the connection may still carry the job's
-     * answer: start the next call on a fresh one. */
-    drop_thread_client(jm);
-    switch (rc) {
-    case GEARMAN_TIMEOUT:
-        return gbx_error_set(GBX_ERR_GATEWAY_TIMEOUT, "no worker answered %s within %g s", function,
-                             timeout);
-    case GEARMAN_WORK_FAIL:
-        return gbx_error_set(GBX_ERR_BAD_GATEWAY, "the worker failed job %s", function);
-    case GEARMAN_WORK_EXCEPTION:
-        return gbx_error_set(GBX_ERR_BAD_GATEWAY, "the worker raised an exception in job %s: %s",
-                             function, why);
-    default:
-        return gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "cannot run job %s on gearmand (%s): %s",
-                             function, jm->servers, why);
-    }
+                             function, jm->servers, why[0] ? why : "no time left");
+    return err;
 }
 
 /* ---- the admin "status" command ------------------------------------------- */
@@ -292,37 +392,39 @@ static bool configured(const gbx_jobmanager *jm, const char *name) {
     return false;
 }
 
-/* Asks every server; *out {function: workers} of those that answered. */
+/* Asks every server that is not marked down (those marked down only when
+ * none of the others answers); *out {function: workers}, summed over those
+ * that answered. */
 static gbx_err ask_gearmand(json_t **out, gbx_jobmanager *jm) {
     *out = NULL;
-    char *list = strdup(jm->servers);
-    json_t *all = json_object();
-    if (!list || !all) {
-        free(list);
-        json_decref(all);
+    size_t n = 0, *order = server_order(&n, jm);
+    json_t *all = order ? json_object() : NULL;
+    if (!all) {
+        free(order);
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     }
     bool any = false;
     char why[512] = "";
-    char *save = NULL;
-    for (char *s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
-        while (*s == ' ') s++;
-        if (!*s) continue;
+    for (size_t k = 0; k < n; k++) {
+        if (any && gbx_servers_is_down(jm->server_list, order[k])) break; /* the rest are down too */
+        const char *server = gbx_servers_name(jm->server_list, order[k]);
         json_t *one = NULL;
-        if (gbx__jm_gearman_status(&one, s, ADMIN_TIMEOUT) != GBX_OK) {
+        if (gbx__jm_gearman_status(&one, server, ADMIN_TIMEOUT) != GBX_OK) {
             snprintf(why, sizeof why, "%s", gbx_error_last()->message);
+            gbx_servers_mark_down(jm->server_list, order[k], why);
             continue;
         }
+        gbx_servers_mark_up(jm->server_list, order[k]);
         any = true;
-        const char *k;
+        const char *key;
         json_t *v;
-        json_object_foreach(one, k, v) {
-            json_t *prev = json_object_get(all, k);
-            json_object_set_new(all, k, json_integer(json_integer_value(v) + (prev ? json_integer_value(prev) : 0)));
+        json_object_foreach(one, key, v) {
+            json_t *prev = json_object_get(all, key);
+            json_object_set_new(all, key, json_integer(json_integer_value(v) + (prev ? json_integer_value(prev) : 0)));
         }
         json_decref(one);
     }
-    free(list);
+    free(order);
     if (!any) {
         json_decref(all);
         return gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "%s", why[0] ? why : "no gearmand servers");

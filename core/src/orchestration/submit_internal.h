@@ -8,7 +8,8 @@
 /* Runs `function` as a foreground job and waits up to `timeout` s for its
  * result (*result malloc'ed, NUL-terminated, *len bytes; NULL for an empty
  * result).  GBX_ERR_GATEWAY_TIMEOUT when no worker answered in time,
- * GBX_ERR_SERVICE_UNAVAILABLE when gearmand cannot be reached,
+ * GBX_ERR_SERVICE_UNAVAILABLE when no gearmand of the list takes the job
+ * (the servers are tried in turn; one that fails is marked down),
  * GBX_ERR_BAD_GATEWAY when the worker failed the job. */
 gbx_err gbx__jm_gearman_do(char **result, size_t *len, gbx_jobmanager *jm, const char *function,
                            const char *unique, const char *workload, size_t wlen, double timeout);
@@ -24,7 +25,7 @@ gbx_err gbx__jm_handler_known(bool *known, gbx_jobmanager *jm, const char *name)
  * {function: available workers} (*out: new reference). */
 gbx_err gbx__jm_gearman_status(json_t **out, const char *server, double timeout);
 
-/* Releases the thread's gearman client (NULL-safe). */
+/* Releases the thread's gearman clients, one per server (NULL-safe). */
 void gbx__jm_thread_close_gearman(gbx__jm_thread *t);
 
 #endif

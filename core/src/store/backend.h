@@ -86,7 +86,15 @@
  *
  * Retention.  purge() deletes, in one transaction, up to `max` statuses in
  * a final state (COMPLETED, CANCELLED) whose mtime < before, with their
- * counters and queue rows.
+ * counters and queue rows, and idempotency keys created before `before`.
+ *
+ * Idempotency keys.  idempotency_put() keeps, per key (scoped by the
+ * caller), the status made for the first request that carried it and a
+ * digest of that request, atomically: it adds (key, digest, status_id,
+ * created = now) unless the key exists with created >= expire_before (an
+ * older row is replaced); when the existing row stays, *existing_id and
+ * *existing_digest receive it (malloc'ed), else both are NULL.
+ * idempotency_drop() deletes the key if it still names status_id.
  *
  * Outages.  When the database cannot be reached, stays locked beyond the
  * backend's wait, or is full, a call fails with GBX_ERR_SERVICE_UNAVAILABLE
@@ -252,6 +260,12 @@ typedef struct gbx__store_ops {
     gbx_err (*queue_reschedule)(gbx_store *store, const char *status_id, double due,
                                 size_t *n);
     gbx_err (*queue_drop)(gbx_store *store, const char *status_id, size_t *n);
+
+    /* Idempotency keys (see the contract above). */
+    gbx_err (*idempotency_put)(gbx_store *store, const char *key, const char *digest,
+                               const char *status_id, double now, double expire_before,
+                               char **existing_id, char **existing_digest);
+    gbx_err (*idempotency_drop)(gbx_store *store, const char *key, const char *status_id);
 
     /* Retention: *n = statuses deleted (see the contract above). */
     gbx_err (*purge)(gbx_store *store, double before, size_t max, size_t *n);

@@ -63,9 +63,22 @@ gbx_err gbx__queue_next_due(double *out, gbx_store *s);
 gbx_err gbx__queue_reschedule(size_t *n, gbx_store *s, const char *status_id, double due);
 gbx_err gbx__queue_drop(size_t *n, gbx_store *s, const char *status_id);
 
+/* Idempotency keys: `key` names the status made for the first request that
+ * carried it (with the request's digest) until it is `window` seconds old.
+ * Keeps (key -> status_id, digest) unless a younger row holds the key; then
+ * *existing_id / *existing_digest receive that row (malloc'ed; both NULL when
+ * this call's row went in). */
+gbx_err gbx__idempotency_put(char **existing_id, char **existing_digest, gbx_store *s,
+                             const char *key, const char *digest, const char *status_id,
+                             double window);
+
+/* Deletes `key` if it still names `status_id` (its status was not made). */
+gbx_err gbx__idempotency_drop(gbx_store *s, const char *key, const char *status_id);
+
 /* Retention: deletes up to `max` statuses that are COMPLETED or CANCELLED
  * and unchanged since `before` (unix seconds), with their counters and queue
- * rows; *n = statuses deleted (may be NULL). */
+ * rows, and idempotency keys older than `before`; *n = statuses deleted
+ * (may be NULL). */
 gbx_err gbx__store_purge(size_t *n, gbx_store *s, double before, size_t max);
 
 #endif

@@ -136,6 +136,26 @@ gbx_err gbx__queue_done(gbx_store *s, const char *ticket) {
     return rc;
 }
 
+gbx_err gbx__idempotency_put(char **existing_id, char **existing_digest, gbx_store *s,
+                             const char *key, const char *digest, const char *status_id,
+                             double window) {
+    if (!existing_id || !existing_digest)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "idempotency key: no output pointer");
+    *existing_id = *existing_digest = NULL;
+    if (!s || !key || !*key || !digest || !status_id || !*status_id || !(window > 0))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "idempotency key: store, key, digest, status id and window required");
+    double now = gbx__now();
+    return s->ops->idempotency_put(s, key, digest, status_id, now, now - window, existing_id,
+                                   existing_digest);
+}
+
+gbx_err gbx__idempotency_drop(gbx_store *s, const char *key, const char *status_id) {
+    if (!s || !key || !status_id)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "idempotency key: store, key and status id required");
+    return s->ops->idempotency_drop(s, key, status_id);
+}
+
 gbx_err gbx__store_purge(size_t *n, gbx_store *s, double before, size_t max) {
     size_t deleted = 0;
     if (n) *n = 0;

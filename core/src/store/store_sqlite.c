@@ -85,6 +85,12 @@ static const char *const migrations[] = {
     "CREATE INDEX gbx_queue_lease ON gbx_queue (lease) WHERE lease > 0;"
     "CREATE INDEX gbx_status_final ON gbx_status (mtime)"
     " WHERE state IN ('COMPLETED', 'CANCELLED');",
+    /* 4: idempotency keys (the Idempotency-Key request header). */
+    "CREATE TABLE gbx_idempotency ("
+    " key TEXT PRIMARY KEY,"
+    " digest TEXT NOT NULL,"
+    " status_id TEXT NOT NULL,"
+    " created REAL NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -144,6 +150,10 @@ typedef enum stmt_id {
     ST_PURGE_COUNTERS,
     ST_PURGE_QUEUE,
     ST_PURGE_STATUSES,
+    ST_PURGE_KEYS,
+    ST_IDEM_PUT,
+    ST_IDEM_GET,
+    ST_IDEM_DROP,
     ST_COUNT
 } stmt_id;
 
@@ -241,6 +251,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PURGE_QUEUE] = "DELETE FROM gbx_queue WHERE status_id IN " PURGED,
     [ST_PURGE_STATUSES] = "DELETE FROM gbx_status WHERE id IN " PURGED,
 #undef PURGED
+    [ST_PURGE_KEYS] = "DELETE FROM gbx_idempotency WHERE key IN"
+                      " (SELECT key FROM gbx_idempotency WHERE created < ?1 LIMIT ?2)",
+    /* In an upsert's WHERE, `created` is the existing row's. */
+    [ST_IDEM_PUT] = "INSERT OR FAIL INTO gbx_idempotency (key, digest, status_id, created)"
+                    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (key) DO UPDATE SET"
+                    " digest = excluded.digest, status_id = excluded.status_id,"
+                    " created = excluded.created WHERE created < ?5",
+    [ST_IDEM_GET] = "SELECT status_id, digest FROM gbx_idempotency WHERE key = ?1",
+    [ST_IDEM_DROP] = "DELETE FROM gbx_idempotency WHERE key = ?1 AND status_id = ?2",
 };
 
 struct sqlite_store;
@@ -1419,13 +1438,13 @@ static gbx_err sq_queue_put(gbx_store *store, const gbx__queued *row) {
     return write_grouped(store, &o.op);
 }
 
-/* A write of one statement without result rows: ?1 = text, then the reals,
- * then (if has_int) the integer; changes = rows it changed. */
+/* A write of one statement without result rows: ?1 = text, then text2 (if
+ * set), the reals, then (if has_int) the integer; changes = rows it changed. */
 typedef struct simple_op {
     write_op op;
     stmt_id sid;
     const char *what;
-    const char *text;
+    const char *text, *text2;
     double reals[2];
     int nreals;
     bool has_int;
@@ -1440,6 +1459,7 @@ static gbx_err run_simple_op(conn *c, write_op *w) {
     if (rc) return rc;
     int i = 1;
     bind_text(st, i++, o->text);
+    if (o->text2) bind_text(st, i++, o->text2);
     for (int r = 0; r < o->nreals; r++) sqlite3_bind_double(st, i++, o->reals[r]);
     if (o->has_int) sqlite3_bind_int(st, i, o->integer);
     c->failed_step = SQLITE_OK;
@@ -1596,7 +1616,8 @@ typedef struct purge_op {
 
 static gbx_err run_purge(conn *c, write_op *w) {
     purge_op *o = (purge_op *)w;
-    static const stmt_id steps[] = {ST_PURGE_COUNTERS, ST_PURGE_QUEUE, ST_PURGE_STATUSES};
+    static const stmt_id steps[] = {ST_PURGE_COUNTERS, ST_PURGE_QUEUE, ST_PURGE_STATUSES,
+                                    ST_PURGE_KEYS};
     sqlite3_int64 limit = o->max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)o->max;
     gbx_err rc = GBX_OK;
     for (size_t i = 0; !rc && i < sizeof steps / sizeof steps[0]; i++) {
@@ -1618,6 +1639,66 @@ static gbx_err sq_purge(gbx_store *store, double before, size_t max, size_t *n) 
     return rc;
 }
 
+/* ---- idempotency keys ---------------------------------------------------- */
+
+/* sq_idempotency_put's write. */
+typedef struct idempotency_op {
+    write_op op;
+    const char *key, *digest, *status_id;
+    double now, expire_before;
+    char **existing_id, **existing_digest;
+} idempotency_op;
+
+static gbx_err run_idempotency_put(conn *c, write_op *w) {
+    idempotency_op *o = (idempotency_op *)w;
+    sqlite3_stmt *put = NULL, *get = NULL;
+    gbx_err rc;
+    if ((rc = prepare(c, ST_IDEM_PUT, &put)) || (rc = prepare(c, ST_IDEM_GET, &get))) return rc;
+    bool added = false;
+    bind_text(put, 1, o->key);
+    bind_text(put, 2, o->digest);
+    bind_text(put, 3, o->status_id);
+    sqlite3_bind_double(put, 4, o->now);
+    sqlite3_bind_double(put, 5, o->expire_before);
+    if (sqlite3_step(put) != SQLITE_DONE) rc = db_error(c->db, "keeping an idempotency key");
+    else added = sqlite3_changes(c->db) > 0;
+    finish(put);
+    if (!rc && !added) {
+        bind_text(get, 1, o->key);
+        int step = sqlite3_step(get);
+        if (step == SQLITE_ROW) {
+            if (!dup_column(o->existing_id, get, 0) || !dup_column(o->existing_digest, get, 1))
+                rc = out_of_memory();
+        } else {
+            rc = db_error(c->db, "reading an idempotency key");
+        }
+        finish(get);
+    }
+    return rc;
+}
+
+static gbx_err sq_idempotency_put(gbx_store *store, const char *key, const char *digest,
+                                  const char *status_id, double now, double expire_before,
+                                  char **existing_id, char **existing_digest) {
+    idempotency_op o = {.op = {.run = run_idempotency_put, .several = true}, .key = key,
+                        .digest = digest, .status_id = status_id, .now = now,
+                        .expire_before = expire_before, .existing_id = existing_id,
+                        .existing_digest = existing_digest};
+    gbx_err rc = write_grouped(store, &o.op);
+    if (rc) {
+        free(*existing_id);
+        free(*existing_digest);
+        *existing_id = *existing_digest = NULL;
+    }
+    return rc;
+}
+
+static gbx_err sq_idempotency_drop(gbx_store *store, const char *key, const char *status_id) {
+    simple_op o = {.op = {.run = run_simple_op}, .sid = ST_IDEM_DROP,
+                   .what = "dropping an idempotency key", .text = key, .text2 = status_id};
+    return write_grouped(store, &o.op);
+}
+
 static const gbx__store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1635,5 +1716,7 @@ static const gbx__store_ops sqlite_ops = {
     .queue_next_due = sq_queue_next_due,
     .queue_reschedule = sq_queue_reschedule,
     .queue_drop = sq_queue_drop,
+    .idempotency_put = sq_idempotency_put,
+    .idempotency_drop = sq_idempotency_drop,
     .purge = sq_purge,
 };
