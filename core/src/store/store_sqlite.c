@@ -291,7 +291,18 @@ typedef struct sqlite_store {
     bool leading;                           /* a group is being committed */
     unsigned long groups, grouped;          /* groups committed, writes in them */
     conn *writer; /* every write of the process (the connection open() made) */
+    /* Checkpoints (copying the WAL back into the database, with fsyncs)
+     * run in a thread of their own, started on the first one, rather than
+     * inside the commit that filled the WAL, which would hold up every
+     * write of the process meanwhile. */
+    pthread_mutex_t checkpoint_lock;
+    pthread_cond_t checkpoint_due;
+    pthread_t checkpointer;
+    bool checkpointer_started, checkpoint_wanted, checkpointer_quit;
 } sqlite_store;
+
+/* The WAL's size in pages at which a checkpoint is due (SQLite's default). */
+#define CHECKPOINT_PAGES 1000
 
 static const gbx__store_ops sqlite_ops;
 
@@ -327,6 +338,54 @@ static gbx_err out_of_memory(void) {
 }
 
 /* ---- connections ------------------------------------------------------- */
+
+static gbx_err conn_open(sqlite_store *s, struct conn **out);
+static void conn_close(struct conn *c);
+
+/* The checkpoint thread: a PASSIVE checkpoint (it never waits for readers
+ * or writers) on a connection of its own whenever the writer asks. */
+static void *checkpointer_main(void *arg) {
+    sqlite_store *s = arg;
+    struct conn *c = NULL;
+    if (conn_open(s, &c) != GBX_OK) {
+        gbx_log(GBX_LOG_WARN, "status store %s: no checkpoint connection: %s", s->path,
+                gbx_error_last()->message);
+        c = NULL;
+    }
+    pthread_mutex_lock(&s->checkpoint_lock);
+    for (;;) {
+        while (!s->checkpoint_wanted && !s->checkpointer_quit)
+            pthread_cond_wait(&s->checkpoint_due, &s->checkpoint_lock);
+        if (s->checkpointer_quit) break;
+        s->checkpoint_wanted = false;
+        pthread_mutex_unlock(&s->checkpoint_lock);
+        if (c) (void)sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&s->checkpoint_lock);
+    }
+    pthread_mutex_unlock(&s->checkpoint_lock);
+    if (c) conn_close(c);
+    return NULL;
+}
+
+/* sqlite3_wal_hook of the writer, after each commit: a full WAL wakes the
+ * checkpoint thread (or, if it cannot start, is checkpointed here). */
+static int wal_committed(void *arg, sqlite3 *db, const char *name, int pages) {
+    sqlite_store *s = arg;
+    (void)name;
+    if (pages < CHECKPOINT_PAGES) return SQLITE_OK;
+    pthread_mutex_lock(&s->checkpoint_lock);
+    if (!s->checkpointer_started && !s->checkpointer_quit &&
+        pthread_create(&s->checkpointer, NULL, checkpointer_main, s) == 0)
+        s->checkpointer_started = true;
+    bool started = s->checkpointer_started;
+    if (started) {
+        s->checkpoint_wanted = true;
+        pthread_cond_signal(&s->checkpoint_due);
+    }
+    pthread_mutex_unlock(&s->checkpoint_lock);
+    if (!started) (void)sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
 
 static void conn_close(conn *c) {
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(c->stmts[i]);
@@ -684,6 +743,8 @@ static gbx_err sq_open_options(gbx_store **out, const sqlite_options *options) {
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->group_lock, NULL);
     pthread_cond_init(&s->group_done, NULL);
+    pthread_mutex_init(&s->checkpoint_lock, NULL);
+    pthread_cond_init(&s->checkpoint_due, NULL);
 
     conn *c = NULL;
     rc = conn_open(s, &c);
@@ -697,11 +758,14 @@ static gbx_err sq_open_options(gbx_store **out, const sqlite_options *options) {
         pthread_mutex_destroy(&s->lock);
         pthread_mutex_destroy(&s->group_lock);
         pthread_cond_destroy(&s->group_done);
+        pthread_mutex_destroy(&s->checkpoint_lock);
+        pthread_cond_destroy(&s->checkpoint_due);
         free(s->path);
         free(s);
         return rc;
     }
     s->writer = c; /* every write of this process goes through it */
+    sqlite3_wal_hook(c->db, wal_committed, s);
     *out = &s->base;
     return GBX_OK;
 }
@@ -715,7 +779,15 @@ static void sq_close(gbx_store *store) {
     if (s->groups)
         gbx_log(GBX_LOG_DEBUG, "status store %s: %lu writes in %lu group commits", s->path,
                 s->grouped, s->groups);
-    if (s->pid != getpid()) s->conns = s->writer = NULL;
+    if (s->pid != getpid()) {
+        s->conns = s->writer = NULL;
+        s->checkpointer_started = false; /* the parent's thread */
+    }
+    pthread_mutex_lock(&s->checkpoint_lock);
+    s->checkpointer_quit = true;
+    pthread_cond_signal(&s->checkpoint_due);
+    pthread_mutex_unlock(&s->checkpoint_lock);
+    if (s->checkpointer_started) pthread_join(s->checkpointer, NULL);
     if (s->writer) conn_close(s->writer);
     pthread_mutex_lock(&s->lock);
     conn *c = s->conns;
@@ -729,6 +801,8 @@ static void sq_close(gbx_store *store) {
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->group_lock);
     pthread_cond_destroy(&s->group_done);
+    pthread_mutex_destroy(&s->checkpoint_lock);
+    pthread_cond_destroy(&s->checkpoint_due);
     free(s->path);
     free(s);
 }
