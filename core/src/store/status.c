@@ -557,36 +557,29 @@ gbx_err gbx__status_enter(gbx_status **out, gbx_store *store, const char *id_or_
     return wrap(out, store, &row);
 }
 
-gbx_err gbx__status_complete_leave(gbx_status *status, int code, const char *message) {
+/* A change that ends a status (COMPLETE_LEAVE, FINISH_CANCEL) once its code
+ * (0-999) and message are checked. */
+static gbx_err end_status(gbx_status *status, gbx__change_kind kind, gbx_state to,
+                          unsigned allowed_from, int code, const char *message) {
     if (code < 0 || code > 999)
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "code %d is not an HTTP-style code (0-999)",
                              code);
     if (message && !valid_utf8(message))
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "status message is not valid UTF-8");
-    gbx__change ch = {
-        .kind = GBX__CHANGE_COMPLETE_LEAVE,
-        .to = GBX_STATE_COMPLETED,
-        .allowed_from = GBX__STATE_BIT(GBX_STATE_PENDING) | GBX__STATE_BIT(GBX_STATE_RUNNING),
-        .number = code,
-        .text = message,
-    };
+    gbx__change ch = {.kind = kind, .to = to, .allowed_from = allowed_from, .number = code,
+                      .text = message};
     return apply(status, &ch);
 }
 
+gbx_err gbx__status_complete_leave(gbx_status *status, int code, const char *message) {
+    return end_status(status, GBX__CHANGE_COMPLETE_LEAVE, GBX_STATE_COMPLETED,
+                      GBX__STATE_BIT(GBX_STATE_PENDING) | GBX__STATE_BIT(GBX_STATE_RUNNING), code,
+                      message);
+}
+
 gbx_err gbx__status_finish_cancel(gbx_status *status, int code, const char *message) {
-    if (code < 0 || code > 999)
-        return gbx_error_set(GBX_ERR_BAD_REQUEST, "code %d is not an HTTP-style code (0-999)",
-                             code);
-    if (message && !valid_utf8(message))
-        return gbx_error_set(GBX_ERR_BAD_REQUEST, "status message is not valid UTF-8");
-    gbx__change ch = {
-        .kind = GBX__CHANGE_FINISH_CANCEL,
-        .to = GBX_STATE_CANCELLED,
-        .allowed_from = GBX__STATE_BIT(GBX_STATE_CANCELLING),
-        .number = code,
-        .text = message,
-    };
-    return apply(status, &ch);
+    return end_status(status, GBX__CHANGE_FINISH_CANCEL, GBX_STATE_CANCELLED,
+                      GBX__STATE_BIT(GBX_STATE_CANCELLING), code, message);
 }
 
 /* ---- remote statuses --------------------------------------------------- */
