@@ -256,8 +256,9 @@ static void report_handler(reporter *rep, const gbx_gw_location *loc, const char
             "component config has no \"schemadir\"; add one holding %s)", name, want);
 }
 
-/* "sqlite /abs/path/status.db" for a store section, paths resolved against
- * the config that holds it, so that two configs can be compared. */
+/* "sqlite /abs/path/status.db" or "mariadb host:port/database" for a store
+ * section, paths resolved against the config that holds it, so that two
+ * configs can be compared.  Never the password: this is logged. */
 static void store_identity(char *out, size_t n, const gbx_config *cfg) {
     const char *type = gbx_config_get_string(cfg, "status.type", "sqlite");
     if (strcmp(type, "sqlite") == 0) {
@@ -268,9 +269,15 @@ static void store_identity(char *out, size_t n, const gbx_config *cfg) {
             return;
         }
     }
-    char *dump = json_dumps(gbx_config_get(cfg, "status"), JSON_COMPACT | JSON_SORT_KEYS);
-    snprintf(out, n, "%s", dump ? dump : "?");
-    free(dump);
+    if (strcmp(type, "mariadb") == 0 || strcmp(type, "mysql") == 0) {
+        const char *socket = gbx_config_get_string(cfg, "status.socket", NULL);
+        snprintf(out, n, "mariadb %s:%lld/%s",
+                 socket ? socket : gbx_config_get_string(cfg, "status.host", "127.0.0.1"),
+                 socket ? 0LL : gbx_config_get_int(cfg, "status.port", 3306),
+                 gbx_config_get_string(cfg, "status.database", "gearbox"));
+        return;
+    }
+    snprintf(out, n, "%s", type);
 }
 
 static void check_store(reporter *rep, const gbx_gw_config *cfg, const gbx_gw_location *loc) {

@@ -167,8 +167,23 @@ static json_t *problem_body(gw_request *r, const char *operation, int code, cons
 
 /* The error body of DESIGN §3 with HTTP status = code (or problem details
  * when the client accepts them; `violations` may be NULL). */
+/* A 503 says that something the gateway needs (gearmand, the status store)
+ * is away: the reason is logged, at most once a second, beside the access
+ * lines. */
+static void log_unavailable(const gw_request *r, const char *message) {
+    static atomic_llong last_ms;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    long long last = atomic_load(&last_ms);
+    if (now - last < 1000 || !atomic_compare_exchange_strong(&last_ms, &last, now)) return;
+    gbx_log(GBX_LOG_WARN, "%s %s: 503: %s", r->method_name ? r->method_name : "-", r->path,
+            message ? message : "");
+}
+
 static void respond_problem(gw_request *r, int code, const char *message, const json_t *violations) {
     if (code < 300 || code > 599) code = 500;
+    if (code == 503) log_unavailable(r, message);
     json_t *body = NULL;
     char op[16] = "";
     const char *operation = r->operation;

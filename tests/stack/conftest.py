@@ -4,18 +4,25 @@ Every stack runs under gearbox-supervise on free 127.0.0.1 ports, with its
 state, configs and logs in a directory of its own, and is stopped by the pid
 of the supervisor it started; teardown then checks that every process the
 supervisor reported starting is gone.  Binaries come from GEARBOX_BUILD_DIR
-(ctest passes the build directory).  Waiting is always a poll with a generous
+(ctest passes the build directory).  The status store is a SQLite file in
+the stack's state directory, or, with GBX_STACK_STORE=mariadb, a database
+of its own on the session's MariaDB server (tests/pylib/mariadb.py; ctest's
+"mariadb" fixture server when GBX_TEST_MARIADB_DIR names a running one): then
+every config of the stack, the example barns' included, says so.  Waiting is always a poll with a generous
 bound, never a fixed sleep that the test depends on.
 """
 
+import atexit
 import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import uuid
@@ -25,6 +32,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pylib"))
 from gbxtest import BOUND, free_port, free_ports, gearman_admin, gearman_status, pid_alive, port_open, wait_for  # noqa: E402,F401,E501
+from mariadb import MariaDB  # noqa: E402
 
 SOURCE_DIR = Path(os.environ.get("GBX_SOURCE_DIR") or Path(__file__).resolve().parents[2])
 BUILD_DIR = Path(os.environ.get("GEARBOX_BUILD_DIR") or SOURCE_DIR / "build").resolve()
@@ -44,6 +52,80 @@ ALL_BARNS = [("/barn", "barn")] + LANGUAGE_BARNS
 
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 STATUS_ID = re.compile(r"s-[%s]{26}" % CROCKFORD)
+
+
+# ---- the status store ------------------------------------------------------
+
+STORE = os.environ.get("GBX_STACK_STORE", "sqlite")
+SQLITE_STATUS = {"type": "sqlite", "path": "${GEARBOX_STATE_DIR}/status.db"}
+_mariadb = []
+
+
+def mariadb_server():
+    """The session's MariaDB server, started on first use and stopped at exit
+    (ctest's fixture server, left running, when GBX_TEST_MARIADB_DIR names one)."""
+    if not _mariadb:
+        shared = os.environ.get("GBX_TEST_MARIADB_DIR")
+        if shared and MariaDB(shared).running():
+            _mariadb.append(MariaDB(shared))
+        else:
+            server = MariaDB(tempfile.mkdtemp(prefix="gbx-stack-mariadb-")).start()
+
+            def discard():
+                server.stop()
+                shutil.rmtree(server.workdir, ignore_errors=True)
+            atexit.register(discard)
+            _mariadb.append(server)
+    return _mariadb[0]
+
+
+def status_section(root):
+    """The "status" config member of the stack under `root`: SQLite in its
+    state directory, or a new MariaDB database (GBX_STACK_STORE=mariadb)."""
+    if STORE != "mariadb":
+        return dict(SQLITE_STATUS)
+    name = "gbx_%s_%s" % (re.sub(r"[^A-Za-z0-9]", "_", Path(root).name)[:30], uuid.uuid4().hex[:8])
+    return mariadb_server().create_database(name)
+
+
+def load_commented(path):
+    """A config file: JSON with // and /* */ comments outside strings."""
+    text, out, i, in_string = Path(path).read_text(), [], 0, False
+    while i < len(text):
+        c = text[i]
+        if in_string:
+            out.append(c)
+            if c == "\\":
+                out.append(text[i + 1])
+                i += 1
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+            out.append(c)
+        elif text.startswith("//", i):
+            i = text.find("\n", i) - 1 if "\n" in text[i:] else len(text)
+        elif text.startswith("/*", i):
+            i = text.index("*/", i) + 1
+        else:
+            out.append(c)
+        i += 1
+    return json.loads("".join(out))
+
+
+def component_conf(root, component, status):
+    """The example barn's component config: the source tree's file, or, for a
+    store other than the default, a copy under `root` with `status` (and its
+    relative schemadir made absolute)."""
+    original = BARN_CONF_DIR / ("%s.conf" % component)
+    if status == SQLITE_STATUS:
+        return original
+    conf = load_commented(original)
+    conf["status"] = status
+    if "schemadir" in conf:
+        conf["schemadir"] = str((BARN_CONF_DIR / conf["schemadir"]).resolve())
+    (Path(root) / "conf").mkdir(exist_ok=True)
+    return write_json(Path(root) / "conf" / original.name, conf)
 
 
 # ---- small helpers ---------------------------------------------------------
@@ -289,13 +371,14 @@ def gearmand_daemon(restart=True):
             "ready": {"tcp": "127.0.0.1:${GEARMAN_PORT}"}}
 
 
-def language_daemons(components=None, count=1):
+def language_daemons(components=None, count=1, conf=None):
     """The `daemons` entries of the Python, Perl and PHP barns (or of those
     in `components`), `count` workers each, exactly as in
     examples/barn/conf/stack.conf but with the source tree's scripts and
-    component configs by absolute path."""
-    def conf(component):
-        return str(BARN_CONF_DIR / ("%s.conf" % component))
+    component configs by absolute path (`conf(component)`: another one)."""
+    if conf is None:
+        def conf(component):
+            return str(BARN_CONF_DIR / ("%s.conf" % component))
     daemons = [
         {"name": "barnpython", "count": count,
          "command": ["/usr/bin/python3", str(BARN_EXAMPLES / "python/barn_worker.py"),
@@ -334,32 +417,36 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
     root = Path(root)
     (root / "state").mkdir(parents=True, exist_ok=True)
     gearman_port, http_port = free_ports(2)
+    status = status_section(root)
+
+    def conf(component):
+        return str(component_conf(root, component, status))
     write_json(root / "silo.conf", {
         "component": "silo",
         "gearman": {"servers": ["127.0.0.1:${GEARMAN_PORT}"]},
-        "status": {"type": "sqlite", "path": "${GEARBOX_STATE_DIR}/status.db"},
+        "status": status,
         "handlers": ["do_get_silo_grain_v1", "do_put_silo_grain_v1"],
     })
     write_json(root / "gateway.conf", {
         "listen": {"address": "127.0.0.1", "port": "${GEARBOX_PORT}"},
         "gearman": {"servers": ["127.0.0.1:${GEARMAN_PORT}"]},
-        "status": {"type": "sqlite", "path": "${GEARBOX_STATE_DIR}/status.db"},
+        "status": status,
         "max_body_bytes": max_body_bytes,
         "threads": 4,
         "log": {"level": "info"},
         "locations": [
-            {"prefix": "/barn", "config": str(BARN_CONF), "timeout": 30},
+            {"prefix": "/barn", "config": conf("barn"), "timeout": 30},
             {"prefix": "/silo", "config": "silo.conf", "timeout": 2},
-        ] + ([{"prefix": prefix, "config": str(BARN_CONF_DIR / ("%s.conf" % component)), "timeout": 30}
+        ] + ([{"prefix": prefix, "config": conf(component), "timeout": 30}
               for prefix, component in LANGUAGE_BARNS if component in languages]),
     })
     daemons = [gearmand_daemon(gearmand_restart)]
     if workers:
         daemons.append({"name": "barn", "count": workers,
                         "command": ["${GEARBOX_BUILD_DIR}/examples/barn/gearbox-barn-worker",
-                                    "--config", str(BARN_CONF)]})
+                                    "--config", conf("barn")]})
     if languages:
-        daemons.extend(language_daemons(languages, language_workers))
+        daemons.extend(language_daemons(languages, language_workers, conf))
     daemons.append({"name": "gateway",
                     "command": ["${GEARBOX_BUILD_DIR}/gateway/gearbox-gateway",
                                 "--config", "${GEARBOX_STACK_DIR}/gateway.conf"],

@@ -99,6 +99,9 @@ def test_locked_store_is_503_then_recovers(tmp_path):
         body = r.json()
         assert body["code"] == 503 and "status store unavailable" in body["messages"][0], body
         assert "Location" not in r.headers
+        # The gateway says why in its log.
+        logs = "".join(p.read_text(errors="replace") for p in stack.supervisor.log_dir.glob("gateway*.log"))
+        assert "PUT /barn/v1/animal/%s: 503: status store unavailable" % name in logs, logs[-3000:]
         # Nothing half-written: no status for the refused request.
         assert client.get("/barn/v1/status;uri=" + name).json()["statuses"] == []
         # The lock gone, the same request is accepted and runs.

@@ -139,6 +139,35 @@ int main(void) {
     CHECK_INT(warnings, 2);
     gbx_gw_config_free(cfg);
 
+    /* MariaDB: one database whether the password is inline or in a file;
+     * another database is another store, named without its password. */
+    write_file("notes.conf", "{\"component\": \"notes\", \"handlers\": [\"do_get_notes_note_v1\"],\n"
+                             " \"status\": {\"type\": \"mysql\", \"host\": \"db\", \"port\": 3306,"
+                             " \"password_file\": \"pw\"}}\n");
+    write_file("gw.conf", "{\"status\": {\"type\": \"mariadb\", \"host\": \"db\",\n"
+                          "  \"password\": \"s3cret\", \"database\": \"gearbox\"},\n"
+                          " \"locations\": [{\"prefix\": \"/notes\", \"config\": \"notes.conf\"}]}\n");
+    cfg = load();
+    if (!cfg) return check_done();
+    memset(&l, 0, sizeof l);
+    gbx_gw_check(cfg, NULL, NULL, collect, &l);
+    CHECK(!strstr(l.text, "status store"));
+    gbx_gw_config_free(cfg);
+    write_file("notes.conf", "{\"component\": \"notes\", \"handlers\": [\"do_get_notes_note_v1\"],\n"
+                             " \"status\": {\"type\": \"mariadb\", \"host\": \"db\", \"database\": \"other\","
+                             " \"password\": \"s3cret\"}}\n");
+    cfg = load();
+    if (!cfg) return check_done();
+    memset(&l, 0, sizeof l);
+    gbx_gw_check(cfg, NULL, NULL, collect, &l);
+    CHECK(has(&l, "names the status store mariadb db:3306/other but the gateway uses mariadb "
+                  "db:3306/gearbox"));
+    CHECK(!strstr(l.text, "s3cret"));
+    gbx_gw_config_free(cfg);
+    write_file("gw.conf", "{\"status\": {\"type\": \"sqlite\", \"path\": \"status.db\"},\n"
+                          " \"locations\": [{\"prefix\": \"/notes\", \"config\": \"notes.conf\"},\n"
+                          "               {\"prefix\": \"/notes/v1/note\", \"sync\": [\"PUT\"]}]}\n");
+
     /* A clean location: no warnings. */
     write_file("notes.conf", "{\"component\": \"notes\", \"schemadir\": \"good\"}\n");
     snprintf(sub, sizeof sub, "%s/good", dir);

@@ -1,12 +1,12 @@
 /* Unit tests of the job queue of the status store (core/src/store/queue_internal.h,
- * store.c, store_sqlite.c): put, take exactly once (also racing threads on
- * two connections), claim_due exactly once per resubmit window (also racing),
- * next_due, reschedule, drop, leases (take, renew, done, expiry), the first
- * queue row written with its status, retention, and argument errors. */
+ * store.c and the backend; run on SQLite and on MariaDB): put, take exactly
+ * once (also racing threads on two connections), claim_due exactly once per
+ * resubmit window (also racing), next_due, reschedule, drop, leases (take,
+ * renew, done, expiry), the first queue row written with its status,
+ * retention, and argument errors. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,30 +27,21 @@
 static char dir[64];
 static char db_path[128];
 static gbx_store *store;
-static sqlite3 *raw; /* a separate connection for looking behind the API */
+static fixture_raw raw; /* a separate connection for looking behind the API */
 
 static int rows_where(const char *where) {
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM gbx_queue WHERE %s", where);
-    sqlite3_stmt *st = NULL;
-    int n = -1;
-    if (sqlite3_prepare_v2(raw, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return n;
+    return (int)fixture_raw_number(&raw, sql, -1);
 }
 
 static double submitted_of(const char *ticket) {
-    sqlite3_stmt *st = NULL;
-    double t = -1;
-    sqlite3_prepare_v2(raw, "SELECT submitted FROM gbx_queue WHERE ticket = ?", -1, &st, NULL);
-    sqlite3_bind_text(st, 1, ticket, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) t = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    return t;
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT submitted FROM gbx_queue WHERE ticket = '%s'", ticket);
+    return fixture_raw_number(&raw, sql, -1);
 }
 
-static void clear_queue(void) { sqlite3_exec(raw, "DELETE FROM gbx_queue", NULL, NULL, NULL); }
+static void clear_queue(void) { fixture_raw_exec(&raw, "DELETE FROM gbx_queue"); }
 
 /* ---- put and take -------------------------------------------------------- */
 
@@ -513,8 +504,7 @@ int main(void) {
     snprintf(dir, sizeof dir, "/tmp/gbx-test-queue-XXXXXX");
     store = fixture_store(dir, db_path, sizeof db_path, true);
     if (!store) return 1;
-    CHECK_INT(sqlite3_open(db_path, &raw), SQLITE_OK);
-    sqlite3_busy_timeout(raw, 120000);
+    CHECK(fixture_raw_open(&raw, db_path));
 
     test_put_take();
     test_take_race();
@@ -526,7 +516,7 @@ int main(void) {
     test_idempotency_keys();
     test_purge();
 
-    sqlite3_close(raw);
+    fixture_raw_close(&raw);
     gbx_store_free(store);
     fixture_remove(dir);
     return check_done();

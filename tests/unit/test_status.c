@@ -2,7 +2,6 @@
  * every mutator, the JSON shape, collection queries, and the errors. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,26 +17,15 @@
 static char dir[64];
 static char db_path[128];
 static gbx_store *store;
-static sqlite3 *raw; /* a separate connection for looking behind the API */
+static fixture_raw raw; /* a separate connection for looking behind the API */
 
 /* Runs SQL on the raw connection (test set-up only). */
-static void raw_exec(const char *sql) {
-    char *err = NULL;
-    if (sqlite3_exec(raw, sql, NULL, NULL, &err) != SQLITE_OK) {
-        fprintf(stderr, "raw SQL failed: %s: %s\n", sql, err ? err : "?");
-        check_failed++;
-    }
-    sqlite3_free(err);
-}
+static void raw_exec(const char *sql) { fixture_raw_exec(&raw, sql); }
 
 static double raw_mtime(const char *id) {
-    sqlite3_stmt *st;
-    double t = -1;
-    sqlite3_prepare_v2(raw, "SELECT mtime FROM gbx_status WHERE id = ?", -1, &st, NULL);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) t = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    return t;
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT mtime FROM gbx_status WHERE id = '%s'", id);
+    return fixture_raw_number(&raw, sql, -1);
 }
 
 static void raw_set_mtime(const char *id, double t) {
@@ -752,13 +740,7 @@ static void test_vanished(void) {
 
 /* Rows in the database, read beside the library. */
 static int row_count(void) {
-    sqlite3_stmt *q = NULL;
-    int n = -1;
-    if (sqlite3_prepare_v2(raw, "SELECT COUNT(*) FROM gbx_status", -1, &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW)
-        n = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    return n;
+    return (int)fixture_raw_number(&raw, "SELECT COUNT(*) FROM gbx_status", -1);
 }
 
 /* A local status (a sync job's): every change works in memory, nothing is
@@ -821,9 +803,8 @@ int main(void) {
     snprintf(dir, sizeof dir, "/tmp/gbx-test-status-XXXXXX");
     store = fixture_store(dir, db_path, sizeof db_path, false);
     if (!store) return 1;
-    CHECK_STR(gbx_store_backend(store), "sqlite");
-    CHECK_INT(sqlite3_open(db_path, &raw), SQLITE_OK);
-    sqlite3_busy_timeout(raw, 10000);
+    CHECK_STR(gbx_store_backend(store), fixture_on_mariadb() ? "mariadb" : "sqlite");
+    CHECK(fixture_raw_open(&raw, db_path));
 
     test_state_names();
     test_transitions();
@@ -838,7 +819,7 @@ int main(void) {
     test_vanished();
     test_local();
 
-    sqlite3_close(raw);
+    fixture_raw_close(&raw);
     gbx_store_free(store);
     fixture_remove(dir);
     return check_done();

@@ -43,8 +43,8 @@ like( $@->msg, qr{^cannot open config /nonexistent/x\.conf: No such file}, 'mess
 eval { Gearbox::Core::gbx_json_parse('{"a": ') };
 is( ref $@, 'ERR_BAD_REQUEST', 'malformed JSON -> ERR_BAD_REQUEST' );
 like( $@->msg, qr/malformed JSON/, 'its message' );
-eval { Gearbox::Core::gbx_store_open( { type => 'mysql' }, undef ) };
-is( ref $@, 'ERR_NOT_IMPLEMENTED', 'mysql store -> ERR_NOT_IMPLEMENTED' );
+eval { Gearbox::Core::gbx_store_open( { type => 'mysql', host => '127.0.0.1', port => 1 }, undef ) };
+is( ref $@, 'ERR_SERVICE_UNAVAILABLE', 'unreachable mysql store -> ERR_SERVICE_UNAVAILABLE' );
 
 # ---- JSON <-> Perl data ----
 my $d = Gearbox::Core::gbx_json_parse('{"s":"x","i":42,"r":2.5,"t":true,"f":false,"n":null,"a":[1,[2]],"o":{"k":"v"},"u":"\u00e9"}');

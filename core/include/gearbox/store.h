@@ -7,8 +7,9 @@
  * once; every status update is atomic across them.  A store does not cross
  * fork(): in the child every call fails (GBX_ERR_INTERNAL_SERVER_ERROR) until
  * the child opens a store of its own.  Backends: "sqlite" (WAL, busy
- * timeout; the default) and, later, "mysql"; each implements the private
- * interface core/src/store/backend.h.  The row layout is private to the
+ * timeout; the default) and "mariadb" (alias "mysql": a MariaDB 10.6+ or
+ * MySQL 8 server, docs/stack.md); each implements the private interface
+ * core/src/store/backend.h.  The row layout is private to the
  * backends; everything else goes through gearbox/status.h.
  */
 #ifndef GEARBOX_STORE_H
@@ -27,14 +28,21 @@ typedef struct gbx_store gbx_store;
 /* Opens the store a config section describes, creating the schema if needed:
  *   {"type": "sqlite", "path": "state/status.db", "busy_timeout_ms": 5000,
  *    "synchronous": "normal"}
- * `type` defaults to "sqlite" ("mysql" is GBX_ERR_NOT_IMPLEMENTED for now);
- * `busy_timeout_ms` (default 5000) is how long a writer waits for another's
- * lock; `synchronous` is "normal" (default; WAL stays consistent, a power
- * cut may lose the last commits) or "full" (fsync on every commit).
- * `base_dir` (may be NULL = current directory) resolves a relative path; the
- * file's directory is created if missing.  Bad settings are
- * GBX_ERR_BAD_REQUEST, database failures GBX_ERR_INTERNAL_SERVER_ERROR.
- * *out: free with gbx_store_free. */
+ *   {"type": "mariadb", "host": "127.0.0.1", "port": 3306, "socket": null,
+ *    "user": "gearbox", "password_file": "db-password", "database": "gearbox"}
+ * `type` defaults to "sqlite".  SQLite: `busy_timeout_ms` (default 5000) is
+ * how long a writer waits for another's lock; `synchronous` is "normal"
+ * (default; WAL stays consistent, a power cut may lose the last commits) or
+ * "full" (fsync on every commit); the file's directory is created if
+ * missing.  MariaDB: `host` (127.0.0.1) and `port` (3306) or a unix
+ * `socket`; `user` and `database` (both "gearbox"); `password` or
+ * `password_file` (its first line, read once); `connect_timeout` (5 s),
+ * `io_timeout` (30 s) and `lock_wait_timeout` (5 s); the database must exist,
+ * its tables are created.  `base_dir` (may be NULL = current directory)
+ * resolves relative paths.  Bad settings are GBX_ERR_BAD_REQUEST (naming the
+ * member), a database that cannot be reached, is locked too long or full
+ * GBX_ERR_SERVICE_UNAVAILABLE, other database failures
+ * GBX_ERR_INTERNAL_SERVER_ERROR.  *out: free with gbx_store_free. */
 gbx_err gbx_store_open(gbx_store **out, const json_t *section, const char *base_dir);
 
 /* Shorthand for a SQLite file with the default settings (a relative path is
@@ -53,7 +61,7 @@ void gbx_store_free(gbx_store *store);
  * restart does not fail the jobs running meanwhile. */
 void gbx_store_set_patience(gbx_store *store, double seconds);
 
-/* "sqlite" or "mysql".  Static string. */
+/* "sqlite" or "mariadb".  Static string. */
 const char *gbx_store_backend(const gbx_store *store);
 
 #ifdef __cplusplus

@@ -799,6 +799,12 @@ gbx_err gbx_jobmanager_run_due(size_t *submitted, double *next_due, gbx_jobmanag
     for (size_t i = 0; i < n; i++) {
         gbx__queued *r = &rows[i];
         if (r->lease_expired && !gbx__jm_recover(jm, r)) continue;
+        /* Due long before its resubmit window: gearmand lost it, or no
+         * worker took it (a first submit is due about now). */
+        if (!r->lease_expired && r->due < now - jm->resubmit_after)
+            gbx_log(GBX_LOG_INFO, "scheduler: job %s ticket %s status %s submitted again: no "
+                    "worker took it within %g s (gearmand lost it, or none is free)", r->name,
+                    r->ticket, r->status_id ? r->status_id : "-", jm->resubmit_after);
         /* It runs now, whatever time was shown (a reschedule may have moved
          * the row).  Cleared before the submit: a fast worker must never
          * finish the job while its status still shows ytime. */

@@ -288,6 +288,7 @@ typedef struct gbx__store_backend {
 
 /* The backends of this build (store.c's table names each). */
 extern const gbx__store_backend gbx__store_backend_sqlite;
+extern const gbx__store_backend gbx__store_backend_mariadb, gbx__store_backend_mysql;
 
 /* ---- helpers for every backend (backend.c) ------------------------------ */
 

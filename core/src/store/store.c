@@ -11,11 +11,12 @@
 #include "store/backend.h"
 #include "store/queue_internal.h"
 
-/* The backends this build knows; open NULL = known but not built in. */
-static const gbx__store_backend mysql_unavailable = {.type = "mysql", .open = NULL};
+/* The backends this build knows ("mysql" names the MariaDB backend too);
+ * open NULL = known but not built in. */
 static const gbx__store_backend *const backends[] = {
     &gbx__store_backend_sqlite,
-    &mysql_unavailable,
+    &gbx__store_backend_mariadb,
+    &gbx__store_backend_mysql,
 };
 #define BACKEND_COUNT (sizeof backends / sizeof backends[0])
 
