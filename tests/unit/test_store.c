@@ -1,7 +1,8 @@
 /* Unit tests of the status store behind gearbox/store.h, run on each backend
  * (unit.store on SQLite, unit.store.mariadb on MariaDB; tests/unit/fixtures.h):
  * reopening, several handles and processes on one database, many threads on
- * one status without lost updates, racing transitions with one winner, a
+ * one status without lost updates, racing transitions with one winner, the
+ * worker's claim and finish (ENTER, COMPLETE_LEAVE), a
  * store refused across fork, and the cap and order of collections.  What is
  * a backend's own is in test_store_sqlite.c and test_store_mariadb.c. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */
@@ -16,6 +17,7 @@
 #include "fixtures.h"
 #include "gearbox/status.h"
 #include "gearbox/store.h"
+#include "store/status_internal.h"
 
 #define HAMMER 100 /* rounds of updates per thread / process */
 #define STORES 8   /* stores the tests make */
@@ -275,6 +277,73 @@ static void test_transition_race(void) {
     gbx_store_free(st);
 }
 
+/* The worker's two writes (GBX__CHANGE_ENTER, GBX__CHANGE_COMPLETE_LEAVE):
+ * state and concurrency change together or not at all, and of 6 workers
+ * entering one PENDING status at once exactly one gets it. */
+static pthread_barrier_t enter_start;
+
+typedef struct enter_arg {
+    gbx_store *store;
+    const char *id;
+    gbx_err rc;
+} enter_arg;
+
+static void *enter_thread(void *p) {
+    enter_arg *a = p;
+    gbx_status *s = NULL;
+    pthread_barrier_wait(&enter_start);
+    a->rc = gbx__status_enter(&s, a->store, a->id, GBX_STATE_PENDING, GBX_STATE_RUNNING);
+    gbx_status_free(s);
+    return NULL;
+}
+
+static void test_enter_and_leave(void) {
+    char db[128];
+    gbx_store *st = new_store(db, sizeof db, true);
+    gbx_status *made = st ? fixture_create(st, "u") : NULL;
+    if (!made) return;
+    const char *id = gbx_status_id(made);
+    enter_arg args[6];
+    pthread_t th[6];
+    pthread_barrier_init(&enter_start, NULL, 6);
+    for (int i = 0; i < 6; i++) {
+        args[i] = (enter_arg){.store = st, .id = id};
+        pthread_create(&th[i], NULL, enter_thread, &args[i]);
+    }
+    int won = 0, lost = 0;
+    for (int i = 0; i < 6; i++) {
+        pthread_join(th[i], NULL);
+        won += args[i].rc == GBX_OK;
+        lost += args[i].rc == GBX_ERR_CONFLICT;
+    }
+    pthread_barrier_destroy(&enter_start);
+    CHECK_INT(won, 1);
+    CHECK_INT(lost, 5);
+    /* A continuation joins the running status. */
+    gbx_status *s = NULL;
+    CHECK_INT(gbx__status_enter(&s, st, id, GBX_STATE_RUNNING, GBX_STATE_RUNNING), GBX_OK);
+    if (!s) return;
+    CHECK_INT(gbx_status_state(s), GBX_STATE_RUNNING);
+    CHECK_INT(gbx_status_concurrency(s), 2);
+    CHECK_INT(gbx__status_complete_leave(s, 0, NULL), GBX_OK);
+    CHECK_INT(gbx_status_state(s), GBX_STATE_COMPLETED);
+    CHECK_INT(gbx_status_code(s), 0);
+    CHECK_INT(gbx_status_concurrency(s), 1);
+    /* Once completed, neither changes anything. */
+    CHECK_INT(gbx__status_complete_leave(s, 500, "late"), GBX_ERR_CONFLICT);
+    gbx_status *again = NULL;
+    CHECK_INT(gbx__status_enter(&again, st, id, GBX_STATE_RUNNING, GBX_STATE_RUNNING),
+              GBX_ERR_CONFLICT);
+    CHECK(again == NULL);
+    CHECK_INT(gbx_status_refresh(s), GBX_OK);
+    CHECK_INT(gbx_status_concurrency(s), 1);
+    CHECK_INT(gbx_status_code(s), 0);
+    CHECK_INT((int)json_array_size(gbx_status_messages(s)), 0);
+    gbx_status_free(s);
+    gbx_status_free(made);
+    gbx_store_free(st);
+}
+
 /* At most GBX_STATUS_LIST_MAX ids, newest first; equal ctimes go by
  * creation, the later first. */
 static void test_list_cap(void) {
@@ -313,6 +382,7 @@ int main(void) {
     test_threads();
     test_processes();
     test_transition_race();
+    test_enter_and_leave();
     test_list_cap();
     for (int i = 0; i < ndirs; i++) fixture_remove(dirs[i]);
     return check_done();

@@ -1,6 +1,7 @@
 /* Unit tests of what is SQLite's own in the status store (core/src/store.c,
  * store_sqlite.c): configuration, files and schema, connection life cycle,
- * the busy timeout and database errors, and the migration of a schema
+ * the busy timeout and database errors, group commit (concurrent writes of
+ * one process, one failing alone), and the migration of a schema
  * version 1 database.  What every backend promises is in test_store.c. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */
 #include <dirent.h>
@@ -19,6 +20,7 @@
 #include "gearbox/status.h"
 #include "gearbox/store.h"
 #include "store/queue_internal.h"
+#include "store/status_internal.h"
 
 static char dir[64];
 
@@ -159,6 +161,94 @@ static void test_config(void) {
 }
 
 
+/* Group commit: threads of one process writing at once share transactions;
+ * a write that fails (a duplicate id, a duplicate ticket after its status
+ * row was inserted) fails alone and leaves nothing behind, and every caller
+ * gets its own row back. */
+#define GROUP_THREADS 8
+#define GROUP_ROUNDS 40
+
+typedef struct group_arg {
+    gbx_store *store;
+    const char *shared; /* a status every thread appends to */
+    int who, errors;
+} group_arg;
+
+static void *group_thread(void *p) {
+    group_arg *a = p;
+    for (int i = 0; i < GROUP_ROUNDS; i++) {
+        char id[64], ticket[64], env[256];
+        snprintf(id, sizeof id, "g%d-%d", a->who, i);
+        snprintf(ticket, sizeof ticket, "t%d-%d", a->who, i);
+        int kind = i % 4;
+        if (kind == 0) snprintf(id, sizeof id, "%s", a->shared); /* exists */
+        if (kind == 1) snprintf(ticket, sizeof ticket, "t-taken"); /* exists */
+        snprintf(env, sizeof env, "{\"status\":\"%s\",\"ticket\":\"%s\"}", id, ticket);
+        gbx_status_spec spec = {.id = id, .operation = "create", .uri = "u", .envelope = env};
+        gbx_status *s = NULL;
+        gbx_err rc = gbx__status_create_queued(&s, a->store, &spec, "do_it", ticket);
+        if (kind <= 1) {
+            if (rc != GBX_ERR_CONFLICT) a->errors++;
+        } else if (rc != GBX_OK || strcmp(gbx_status_id(s), id) != 0) {
+            a->errors++;
+        }
+        gbx_status_free(s);
+        gbx_status *shared = NULL;
+        char msg[32];
+        snprintf(msg, sizeof msg, "w%d-%d", a->who, i);
+        if (gbx_status_fetch(&shared, a->store, a->shared) != GBX_OK ||
+            gbx_status_add_message(shared, msg) != GBX_OK)
+            a->errors++;
+        gbx_status_free(shared);
+    }
+    return NULL;
+}
+
+static void test_group_commit(void) {
+    char db[128];
+    path_in(db, sizeof db, "group.db");
+    gbx_store *st = NULL;
+    CHECK_INT(fixture_open_patient(&st, db), GBX_OK);
+    gbx_status *shared = fixture_create(st, "shared");
+    if (!shared) return;
+    CHECK_INT(gbx__queue_put(st, "t-taken", NULL, "do_it", "{}", 0, false), GBX_OK);
+    group_arg args[GROUP_THREADS];
+    pthread_t th[GROUP_THREADS];
+    for (int i = 0; i < GROUP_THREADS; i++) {
+        args[i] = (group_arg){.store = st, .shared = gbx_status_id(shared), .who = i};
+        pthread_create(&th[i], NULL, group_thread, &args[i]);
+    }
+    for (int i = 0; i < GROUP_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT(args[i].errors, 0);
+    }
+    int present = 0, absent = 0, queued = 0;
+    for (int w = 0; w < GROUP_THREADS; w++)
+        for (int i = 0; i < GROUP_ROUNDS; i++) {
+            if (i % 4 == 0) continue;
+            char id[64], ticket[64];
+            snprintf(id, sizeof id, "g%d-%d", w, i);
+            snprintf(ticket, sizeof ticket, "t%d-%d", w, i);
+            gbx_status *s = NULL;
+            gbx_err rc = gbx_status_fetch(&s, st, id);
+            gbx_status_free(s);
+            if (i % 4 == 1) {
+                absent += rc == GBX_ERR_NOT_FOUND; /* rolled back with its queue row */
+            } else {
+                present += rc == GBX_OK;
+                bool taken = false;
+                queued += gbx__queue_take(&taken, st, ticket, 30, true) == GBX_OK && taken;
+            }
+        }
+    CHECK_INT(absent, GROUP_THREADS * GROUP_ROUNDS / 4);
+    CHECK_INT(present, GROUP_THREADS * GROUP_ROUNDS / 2);
+    CHECK_INT(queued, GROUP_THREADS * GROUP_ROUNDS / 2);
+    CHECK_INT(gbx_status_refresh(shared), GBX_OK);
+    CHECK_INT(json_array_size(gbx_status_messages(shared)), GROUP_THREADS * GROUP_ROUNDS);
+    gbx_status_free(shared);
+    gbx_store_free(st);
+}
+
 /* Each thread gets its own connection, closed when the thread exits (so a
  * stream of short-lived threads does not pile up open files), and the rest
  * are closed when the store is freed. */
@@ -169,6 +259,9 @@ static char lifecycle_prefix[128];
 static void *lifecycle_thread(void *p) {
     (void)p;
     gbx_status *s = fixture_create(lifecycle_store, "u");
+    /* Writes go through the store's one writer connection; a read opens
+     * the thread's own. */
+    CHECK_INT(gbx_status_refresh(s), GBX_OK);
     gbx_status_free(s);
     fds_in_thread = fds_on(lifecycle_prefix);
     return NULL;
@@ -353,6 +446,7 @@ int main(void) {
         return 1;
     }
     test_config();
+    test_group_commit();
     test_connection_lifecycle();
     test_busy();
     test_migrate_v1();

@@ -121,17 +121,25 @@ static gbx_err set_key(json_t *object, const char *key, const json_t *value) {
 
 gbx_err gbx__change_apply(gbx__status_row *row, const gbx__change *ch) {
     bool guarded = ch->kind == GBX__CHANGE_STATE || ch->kind == GBX__CHANGE_COMPLETE ||
-                   ch->kind == GBX__CHANGE_FINISH_CANCEL;
+                   ch->kind == GBX__CHANGE_FINISH_CANCEL || ch->kind == GBX__CHANGE_ENTER ||
+                   ch->kind == GBX__CHANGE_COMPLETE_LEAVE;
     if (guarded && !(ch->allowed_from & GBX__STATE_BIT(row->state)))
         return gbx__store_conflict(row->state);
     if (ch->now > row->mtime) row->mtime = ch->now;
     switch (ch->kind) {
     case GBX__CHANGE_STATE: row->state = ch->to; return GBX_OK;
+    case GBX__CHANGE_ENTER:
+        row->state = ch->to;
+        row->concurrency++;
+        return GBX_OK;
+    case GBX__CHANGE_COMPLETE_LEAVE:
+        if (row->concurrency > 0) row->concurrency--;
+        /* fall through - the rest is COMPLETE */
     case GBX__CHANGE_COMPLETE:
     case GBX__CHANGE_FINISH_CANCEL:
         row->state = ch->to;
         row->progress = 100;
-        if (ch->kind == GBX__CHANGE_COMPLETE || row->code < 0) row->code = ch->number;
+        if (ch->kind != GBX__CHANGE_FINISH_CANCEL || row->code < 0) row->code = ch->number;
         return ch->text ? append_text(row->messages, ch->text) : GBX_OK;
     case GBX__CHANGE_PROGRESS:
         if (ch->number > row->progress) row->progress = ch->number;

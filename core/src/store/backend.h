@@ -167,18 +167,32 @@ typedef enum gbx__change_kind {
     GBX__CHANGE_FINISH_CANCEL, /* state = to, progress 100, code = number unless a code
                                   is set, append text if not NULL; only if the stored
                                   state is in allowed_from */
+    /* The two changes of a worker's job, each one write where STATE +
+     * CONCURRENCY and COMPLETE + CONCURRENCY were two (issue [E] §4):
+     * ENTER: a worker starts on the status: state = to (which may equal the
+     *   stored state, e.g. RUNNING -> RUNNING for a continuation) and
+     *   concurrency = concurrency + 1, both or neither: only if the stored
+     *   state is in allowed_from (else a conflict, nothing changes). */
+    GBX__CHANGE_ENTER,
+    /* COMPLETE_LEAVE: the worker is done: exactly COMPLETE (state = to,
+     *   progress 100, code = number, text appended if not NULL) and
+     *   concurrency = MAX(0, concurrency - 1), both or neither: only if the
+     *   stored state is in allowed_from. */
+    GBX__CHANGE_COMPLETE_LEAVE,
 } gbx__change_kind;
 
 /* One change; every change also sets mtime = MAX(mtime, now). */
 typedef struct gbx__change {
     gbx__change_kind kind;
     double now;
-    unsigned allowed_from;   /* STATE, COMPLETE, FINISH_CANCEL: GBX__STATE_BIT mask */
-    gbx_state to;            /* STATE, COMPLETE, FINISH_CANCEL */
-    int number;              /* COMPLETE, FINISH_CANCEL: code; PROGRESS; CONCURRENCY: delta */
+    unsigned allowed_from;   /* STATE, COMPLETE, FINISH_CANCEL, ENTER, COMPLETE_LEAVE:
+                                GBX__STATE_BIT mask */
+    gbx_state to;            /* STATE, COMPLETE, FINISH_CANCEL, ENTER, COMPLETE_LEAVE */
+    int number;              /* COMPLETE, FINISH_CANCEL, COMPLETE_LEAVE: code; PROGRESS;
+                                CONCURRENCY: delta */
     double real;             /* YTIME */
-    const char *text;        /* MESSAGE, CHILD, META/EVENT/PRIVATE key, COMPLETE and
-                                FINISH_CANCEL message, ENVELOPE */
+    const char *text;        /* MESSAGE, CHILD, META/EVENT/PRIVATE key, COMPLETE,
+                                FINISH_CANCEL and COMPLETE_LEAVE message, ENVELOPE */
     const json_t *value;     /* META, EVENT, PRIVATE */
 } gbx__change;
 

@@ -534,20 +534,52 @@ gbx_err gbx__status_set_private(gbx_status *status, const char *key, json_t *val
     return apply(status, &ch);
 }
 
-gbx_err gbx__status_finish_cancel(gbx_status *status, int code, const char *message) {
+gbx_err gbx__status_enter(gbx_status **out, gbx_store *store, const char *id_or_uri,
+                          gbx_state from, gbx_state to) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no output handle");
+    *out = NULL;
+    if (!store) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no store");
+    if (!state_valid((int)from) || !state_valid((int)to))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "unknown state %d",
+                             state_valid((int)from) ? (int)to : (int)from);
+    char id[STATUS_ID_MAX + 1];
+    gbx_err rc = id_from(id, sizeof id, id_or_uri);
+    if (rc) return rc;
+    gbx__change ch = {.kind = GBX__CHANGE_ENTER, .now = gbx__now(), .to = to,
+                      .allowed_from = from == to || gbx_state_can_transition(from, to)
+                                          ? GBX__STATE_BIT(from)
+                                          : 0};
+    gbx__status_row row;
+    gbx__store_wait wait = {0};
+    do rc = store->ops->update(store, id, &ch, &row);
+    while (gbx__store_again(store, rc, &wait));
+    if (rc) return rc;
+    return wrap(out, store, &row);
+}
+
+/* A change that ends a status (COMPLETE_LEAVE, FINISH_CANCEL) once its code
+ * (0-999) and message are checked. */
+static gbx_err end_status(gbx_status *status, gbx__change_kind kind, gbx_state to,
+                          unsigned allowed_from, int code, const char *message) {
     if (code < 0 || code > 999)
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "code %d is not an HTTP-style code (0-999)",
                              code);
     if (message && !valid_utf8(message))
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "status message is not valid UTF-8");
-    gbx__change ch = {
-        .kind = GBX__CHANGE_FINISH_CANCEL,
-        .to = GBX_STATE_CANCELLED,
-        .allowed_from = GBX__STATE_BIT(GBX_STATE_CANCELLING),
-        .number = code,
-        .text = message,
-    };
+    gbx__change ch = {.kind = kind, .to = to, .allowed_from = allowed_from, .number = code,
+                      .text = message};
     return apply(status, &ch);
+}
+
+gbx_err gbx__status_complete_leave(gbx_status *status, int code, const char *message) {
+    return end_status(status, GBX__CHANGE_COMPLETE_LEAVE, GBX_STATE_COMPLETED,
+                      GBX__STATE_BIT(GBX_STATE_PENDING) | GBX__STATE_BIT(GBX_STATE_RUNNING), code,
+                      message);
+}
+
+gbx_err gbx__status_finish_cancel(gbx_status *status, int code, const char *message) {
+    return end_status(status, GBX__CHANGE_FINISH_CANCEL, GBX_STATE_CANCELLED,
+                      GBX__STATE_BIT(GBX_STATE_CANCELLING), code, message);
 }
 
 /* ---- remote statuses --------------------------------------------------- */

@@ -26,6 +26,20 @@ gbx_err gbx__status_set_private(gbx_status *status, const char *key, json_t *val
  * from CANCELLING (GBX_ERR_CONFLICT "state is currently <STATE>" otherwise). */
 gbx_err gbx__status_finish_cancel(gbx_status *status, int code, const char *message);
 
+/* A worker starts on status `id_or_uri`: state `from` -> `to` (`to` may
+ * equal `from`: RUNNING -> RUNNING for a continuation) and concurrency + 1,
+ * in one atomic write that is also the read (*out: the status as that write
+ * left it; free with gbx_status_free).  GBX_ERR_CONFLICT "state is currently
+ * <STATE>" (nothing changed) when the stored state is not `from`;
+ * gbx_status_fetch's errors otherwise. */
+gbx_err gbx__status_enter(gbx_status **out, gbx_store *store, const char *id_or_uri,
+                          gbx_state from, gbx_state to);
+
+/* The worker's end of a job in one write: COMPLETED with `code` (0 =
+ * success, else 1-999; `message` appended if not NULL) and concurrency - 1,
+ * only from PENDING or RUNNING (GBX_ERR_CONFLICT, nothing changed, else). */
+gbx_err gbx__status_complete_leave(gbx_status *status, int code, const char *message);
+
 /* gbx_status_create, and when `job_name` and `ticket` are given, in the same
  * write, the queue row of the job's first submit (marked submitted now: the
  * caller submits it; the scheduler submits it again if no worker takes it).

@@ -809,6 +809,16 @@ typedef struct update_arg {
 /* ", column = <value>" for each column `kind` changes in `row`. */
 static void sql_changed_columns(sqlbuf *b, const gbx__change *ch, const gbx__status_row *row) {
     switch (ch->kind) {
+    case GBX__CHANGE_ENTER:
+        sql_add(b, ", concurrency = ");
+        sql_int(b, row->concurrency);
+        sql_add(b, ", state = ");
+        sql_str(b, gbx_state_name(row->state));
+        break;
+    case GBX__CHANGE_COMPLETE_LEAVE:
+        sql_add(b, ", concurrency = ");
+        sql_int(b, row->concurrency);
+        /* fall through */
     case GBX__CHANGE_COMPLETE:
     case GBX__CHANGE_FINISH_CANCEL:
         sql_add(b, ", progress = ");

@@ -2,12 +2,20 @@
  *
  * One database file shared by every thread and process that opens it: WAL
  * journal (readers never wait for the writer), a busy timeout for writers,
- * one connection per thread (created on first use, closed when the thread
- * exits or the store is freed), prepared statements cached per connection.
- * Every change is one UPDATE ... RETURNING (so the write and the fresh
- * snapshot are one atomic step) except meta, events and private, which are a
- * read-modify-write in a BEGIN IMMEDIATE transaction (SQLite's JSON paths
- * cannot name every key).  Counters and the job queue (backend.h) are
+ * prepared statements cached per connection.  Reads go through one
+ * connection per thread (created on first use, closed when the thread exits
+ * or the store is freed); writes through the process's one writer
+ * connection, by group commit: a thread that writes queues its write; the
+ * first one finding no commit under way leads: it runs every write queued
+ * meanwhile in one transaction, each in a savepoint of its own (a write that
+ * fails is rolled back alone), commits, and wakes their threads, each with
+ * its own result.  Writes that arrive while a group commits form the next
+ * group, so a busy process commits a few writes at a time and an idle one
+ * waits for nothing; the writer's page cache stays warm, as no other
+ * connection of the process writes.  Every change is one UPDATE ...
+ * RETURNING (so the write and the fresh snapshot are one atomic step) except
+ * meta, events and private, which are a read-modify-write inside the write
+ * transaction (SQLite's JSON paths cannot name every key).  Counters and the job queue (backend.h) are
  * one statement each: INSERT ... ON CONFLICT DO UPDATE ... RETURNING, DELETE,
  * UPDATE ... WHERE ticket IN (SELECT ... LIMIT) RETURNING.
  */
@@ -91,8 +99,13 @@ static const char *const migrations[] = {
     " code, messages, children, meta, failures, concurrency, ctime, mtime, ytime, events," \
     " private"
 
-/* Every UPDATE binds ?1 = now, ?2 = id, ?3... = its own values. */
-#define UPDATE_HEAD "UPDATE gbx_status SET mtime = MAX(mtime, ?1), "
+/* Every write statement is OR FAIL: it checks its constraints before it
+ * writes a row, so one that fails on a single row changed nothing, and
+ * SQLite keeps no statement journal for it inside a transaction (with the
+ * default ABORT each statement of a group commit would allocate, and free,
+ * a 64 KiB sub-journal).
+ * Every UPDATE binds ?1 = now, ?2 = id, ?3... = its own values. */
+#define UPDATE_HEAD "UPDATE OR FAIL gbx_status SET mtime = MAX(mtime, ?1), "
 #define UPDATE_TAIL " RETURNING " ROW_COLUMNS
 
 typedef enum stmt_id {
@@ -112,6 +125,8 @@ typedef enum stmt_id {
     ST_PRIVATE_READ,
     ST_PRIVATE_WRITE,
     ST_FINISH_CANCEL,
+    ST_ENTER,
+    ST_COMPLETE_LEAVE,
     ST_COUNTER_ADD,
     ST_QUEUE_PUT,
     ST_QUEUE_TAKE,
@@ -128,6 +143,9 @@ typedef enum stmt_id {
     ST_BEGIN_IMMEDIATE,
     ST_COMMIT,
     ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
     ST_LIST,
     ST_PURGE_COUNTERS,
     ST_PURGE_QUEUE,
@@ -140,7 +158,7 @@ typedef enum stmt_id {
 } stmt_id;
 
 static const char *const stmt_sql[ST_COUNT] = {
-    [ST_INSERT] = "INSERT INTO gbx_status (id, operation, component, uri, status_uri,"
+    [ST_INSERT] = "INSERT OR FAIL INTO gbx_status (id, operation, component, uri, status_uri,"
                   " parent_uri, scope, state, progress, code, messages, children, meta,"
                   " failures, concurrency, ctime, mtime, ytime, envelope)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
@@ -171,21 +189,29 @@ static const char *const stmt_sql[ST_COUNT] = {
                          " messages = CASE WHEN ?6 IS NULL THEN messages"
                          " ELSE json_insert(messages, '$[#]', ?6) END"
                          " WHERE id = ?2 AND instr(?4, ',' || state || ',') > 0" UPDATE_TAIL,
+    [ST_ENTER] = UPDATE_HEAD "state = ?3, concurrency = concurrency + 1"
+                 " WHERE id = ?2 AND instr(?4, ',' || state || ',') > 0" UPDATE_TAIL,
+    /* As ST_COMPLETE, and one worker fewer. */
+    [ST_COMPLETE_LEAVE] = UPDATE_HEAD "state = ?3, progress = 100, code = ?5,"
+                          " concurrency = MAX(0, concurrency - 1),"
+                          " messages = CASE WHEN ?6 IS NULL THEN messages"
+                          " ELSE json_insert(messages, '$[#]', ?6) END"
+                          " WHERE id = ?2 AND instr(?4, ',' || state || ',') > 0" UPDATE_TAIL,
     /* The WHERE also keeps the SELECT from swallowing ON CONFLICT. */
-    [ST_COUNTER_ADD] = "INSERT INTO gbx_counter (status_id, name, value) SELECT ?1, ?2, ?3"
+    [ST_COUNTER_ADD] = "INSERT OR FAIL INTO gbx_counter (status_id, name, value) SELECT ?1, ?2, ?3"
                        " WHERE EXISTS (SELECT 1 FROM gbx_status WHERE id = ?1)"
                        " ON CONFLICT (status_id, name) DO UPDATE SET value = value + excluded.value"
                        " RETURNING value",
-    [ST_QUEUE_PUT] = "INSERT INTO gbx_queue (ticket, status_id, name, envelope, due, submitted)"
+    [ST_QUEUE_PUT] = "INSERT OR FAIL INTO gbx_queue (ticket, status_id, name, envelope, due, submitted)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     /* ?1 = ticket, ?2 = now, ?3 = lease, ?4 = retryable. */
-    [ST_QUEUE_TAKE] = "UPDATE gbx_queue SET lease = ?3, retryable = ?4"
+    [ST_QUEUE_TAKE] = "UPDATE OR FAIL gbx_queue SET lease = ?3, retryable = ?4"
                       " WHERE ticket = ?1 AND lease = 0 AND due <= ?2 + 0.5",
-    [ST_QUEUE_RENEW] = "UPDATE gbx_queue SET lease = ?2 WHERE ticket = ?1 AND lease > 0",
+    [ST_QUEUE_RENEW] = "UPDATE OR FAIL gbx_queue SET lease = ?2 WHERE ticket = ?1 AND lease > 0",
     [ST_QUEUE_DONE] = "DELETE FROM gbx_queue WHERE ticket = ?1",
     /* ?1 = now, ?2 = resubmit_after, ?3 = max.  SET reads the old row, so
      * lease_expired says whether this claim found an expired lease. */
-    [ST_QUEUE_CLAIM] = "UPDATE gbx_queue SET submitted = ?1, lease_expired = (lease > 0), lease = 0"
+    [ST_QUEUE_CLAIM] = "UPDATE OR FAIL gbx_queue SET submitted = ?1, lease_expired = (lease > 0), lease = 0"
                        " WHERE ticket IN ("
                        " SELECT ticket FROM gbx_queue WHERE (lease = 0 AND due <= ?1"
                        " AND (submitted = 0 OR submitted < ?1 - ?2)) OR (lease > 0 AND lease < ?1)"
@@ -194,7 +220,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_QUEUE_NEXT] = "SELECT MIN(t) FROM ("
                       " SELECT MIN(due) AS t FROM gbx_queue WHERE submitted = 0 AND lease = 0"
                       " UNION ALL SELECT MIN(lease) FROM gbx_queue WHERE lease > 0)",
-    [ST_QUEUE_RESCHEDULE] = "UPDATE gbx_queue SET due = ?2, submitted = 0"
+    [ST_QUEUE_RESCHEDULE] = "UPDATE OR FAIL gbx_queue SET due = ?2, submitted = 0"
                             " WHERE status_id = ?1 AND lease = 0",
     [ST_QUEUE_DROP] = "DELETE FROM gbx_queue WHERE status_id = ?1 AND lease = 0",
     [ST_CONCURRENCY] = UPDATE_HEAD "concurrency = MAX(0, concurrency + ?3)"
@@ -205,6 +231,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
+    /* Each write of a group commit runs inside its own savepoint. */
+    [ST_SAVEPOINT] = "SAVEPOINT gbx_write",
+    [ST_RELEASE] = "RELEASE gbx_write",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO gbx_write",
     [ST_LIST] = "SELECT id FROM gbx_status"
                 " WHERE (?1 IS NULL OR uri LIKE ?1 ESCAPE '\\')"
                 " AND (?2 IS NULL OR state = ?2)"
@@ -224,7 +254,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PURGE_KEYS] = "DELETE FROM gbx_idempotency WHERE key IN"
                       " (SELECT key FROM gbx_idempotency WHERE created < ?1 LIMIT ?2)",
     /* In an upsert's WHERE, `created` is the existing row's. */
-    [ST_IDEM_PUT] = "INSERT INTO gbx_idempotency (key, digest, status_id, created)"
+    [ST_IDEM_PUT] = "INSERT OR FAIL INTO gbx_idempotency (key, digest, status_id, created)"
                     " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (key) DO UPDATE SET"
                     " digest = excluded.digest, status_id = excluded.status_id,"
                     " created = excluded.created WHERE created < ?5",
@@ -252,11 +282,27 @@ typedef struct sqlite_store {
     bool sync_full;
     pthread_key_t key;      /* this thread's conn */
     pthread_mutex_t lock;   /* guards conns */
-    /* Writers of one process queue here rather than poll SQLite's lock, so
-     * a busy thread pool cannot starve one of its writers. */
-    pthread_mutex_t write_lock;
     conn *conns;            /* every open connection, to close them in free */
+    /* Group commit: writers of one process queue here (rather than poll
+     * SQLite's lock, so a busy thread pool cannot starve one of them). */
+    pthread_mutex_t group_lock;
+    pthread_cond_t group_done;
+    struct write_op *queued, *queued_last; /* writes waiting for the next group */
+    bool leading;                           /* a group is being committed */
+    unsigned long groups, grouped;          /* groups committed, writes in them */
+    conn *writer; /* every write of the process (the connection open() made) */
+    /* Checkpoints (copying the WAL back into the database, with fsyncs)
+     * run in a thread of their own, started on the first one, rather than
+     * inside the commit that filled the WAL, which would hold up every
+     * write of the process meanwhile. */
+    pthread_mutex_t checkpoint_lock;
+    pthread_cond_t checkpoint_due;
+    pthread_t checkpointer;
+    bool checkpointer_started, checkpoint_wanted, checkpointer_quit;
 } sqlite_store;
+
+/* The WAL's size in pages at which a checkpoint is due (SQLite's default). */
+#define CHECKPOINT_PAGES 1000
 
 static const gbx__store_ops sqlite_ops;
 
@@ -293,6 +339,54 @@ static gbx_err out_of_memory(void) {
 
 /* ---- connections ------------------------------------------------------- */
 
+static gbx_err conn_open(sqlite_store *s, struct conn **out);
+static void conn_close(struct conn *c);
+
+/* The checkpoint thread: a PASSIVE checkpoint (it never waits for readers
+ * or writers) on a connection of its own whenever the writer asks. */
+static void *checkpointer_main(void *arg) {
+    sqlite_store *s = arg;
+    struct conn *c = NULL;
+    if (conn_open(s, &c) != GBX_OK) {
+        gbx_log(GBX_LOG_WARN, "status store %s: no checkpoint connection: %s", s->path,
+                gbx_error_last()->message);
+        c = NULL;
+    }
+    pthread_mutex_lock(&s->checkpoint_lock);
+    for (;;) {
+        while (!s->checkpoint_wanted && !s->checkpointer_quit)
+            pthread_cond_wait(&s->checkpoint_due, &s->checkpoint_lock);
+        if (s->checkpointer_quit) break;
+        s->checkpoint_wanted = false;
+        pthread_mutex_unlock(&s->checkpoint_lock);
+        if (c) (void)sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&s->checkpoint_lock);
+    }
+    pthread_mutex_unlock(&s->checkpoint_lock);
+    if (c) conn_close(c);
+    return NULL;
+}
+
+/* sqlite3_wal_hook of the writer, after each commit: a full WAL wakes the
+ * checkpoint thread (or, if it cannot start, is checkpointed here). */
+static int wal_committed(void *arg, sqlite3 *db, const char *name, int pages) {
+    sqlite_store *s = arg;
+    (void)name;
+    if (pages < CHECKPOINT_PAGES) return SQLITE_OK;
+    pthread_mutex_lock(&s->checkpoint_lock);
+    if (!s->checkpointer_started && !s->checkpointer_quit &&
+        pthread_create(&s->checkpointer, NULL, checkpointer_main, s) == 0)
+        s->checkpointer_started = true;
+    bool started = s->checkpointer_started;
+    if (started) {
+        s->checkpoint_wanted = true;
+        pthread_cond_signal(&s->checkpoint_due);
+    }
+    pthread_mutex_unlock(&s->checkpoint_lock);
+    if (!started) (void)sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
 static void conn_close(conn *c) {
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(c->stmts[i]);
     sqlite3_close_v2(c->db);
@@ -327,15 +421,18 @@ static double monotonic_seconds(void) {
 }
 
 /* Waits for another connection's lock up to busy_timeout_ms, polling often
- * (1, 2, 4, 8, then every 10 ms): SQLite's own handler backs off to 100 ms
- * sleeps, which starves a waiter while other writers keep the lock busy. */
+ * (50 µs, doubling to 10 ms): another process's write holds the lock for
+ * a fraction of a millisecond, so a first pause of 1 ms or more (SQLite's
+ * own handler backs off to 100 ms) would set the pace of every process
+ * that writes beside it. */
 static int busy_wait(void *arg, int count) {
     conn *c = arg;
     double now = monotonic_seconds();
     if (count == 0) c->busy_since = now;
     if ((now - c->busy_since) * 1000.0 >= c->owner->busy_timeout_ms) return 0;
-    long ms = count < 4 ? 1L << count : 10;
-    struct timespec pause = {0, ms * 1000 * 1000};
+    long us = count < 8 ? 50L << count : 10000; /* 50 µs .. 6.4 ms, then 10 ms */
+    if (us > 10000) us = 10000;
+    struct timespec pause = {0, us * 1000};
     nanosleep(&pause, NULL);
     return 1;
 }
@@ -362,6 +459,9 @@ static gbx_err conn_open(sqlite_store *s, conn **out) {
     gbx_err e = exec_sql(c->db, s->sync_full ? "PRAGMA synchronous=FULL"
                                              : "PRAGMA synchronous=NORMAL",
                          "setting synchronous");
+    /* Reads of the database file from the page cache's mapping rather than
+     * a pread each (the pages in the WAL are still read). */
+    if (!e) e = exec_sql(c->db, "PRAGMA mmap_size=268435456", "setting mmap_size");
     if (e) {
         conn_close(c);
         return e;
@@ -641,7 +741,10 @@ static gbx_err sq_open_options(gbx_store **out, const sqlite_options *options) {
                              "status store: no thread-local key left");
     }
     pthread_mutex_init(&s->lock, NULL);
-    pthread_mutex_init(&s->write_lock, NULL);
+    pthread_mutex_init(&s->group_lock, NULL);
+    pthread_cond_init(&s->group_done, NULL);
+    pthread_mutex_init(&s->checkpoint_lock, NULL);
+    pthread_cond_init(&s->checkpoint_due, NULL);
 
     conn *c = NULL;
     rc = conn_open(s, &c);
@@ -653,12 +756,16 @@ static gbx_err sq_open_options(gbx_store **out, const sqlite_options *options) {
     if (rc) {
         pthread_key_delete(s->key);
         pthread_mutex_destroy(&s->lock);
-        pthread_mutex_destroy(&s->write_lock);
+        pthread_mutex_destroy(&s->group_lock);
+        pthread_cond_destroy(&s->group_done);
+        pthread_mutex_destroy(&s->checkpoint_lock);
+        pthread_cond_destroy(&s->checkpoint_due);
         free(s->path);
         free(s);
         return rc;
     }
-    conn_register(s, c);
+    s->writer = c; /* every write of this process goes through it */
+    sqlite3_wal_hook(c->db, wal_committed, s);
     *out = &s->base;
     return GBX_OK;
 }
@@ -669,7 +776,19 @@ static void sq_close(gbx_store *store) {
     pthread_key_delete(s->key);
     /* In a forked child the connections are the parent's: closing them here
      * could disturb the parent's locks, so they are left alone. */
-    if (s->pid != getpid()) s->conns = NULL;
+    if (s->groups)
+        gbx_log(GBX_LOG_DEBUG, "status store %s: %lu writes in %lu group commits", s->path,
+                s->grouped, s->groups);
+    if (s->pid != getpid()) {
+        s->conns = s->writer = NULL;
+        s->checkpointer_started = false; /* the parent's thread */
+    }
+    pthread_mutex_lock(&s->checkpoint_lock);
+    s->checkpointer_quit = true;
+    pthread_cond_signal(&s->checkpoint_due);
+    pthread_mutex_unlock(&s->checkpoint_lock);
+    if (s->checkpointer_started) pthread_join(s->checkpointer, NULL);
+    if (s->writer) conn_close(s->writer);
     pthread_mutex_lock(&s->lock);
     conn *c = s->conns;
     while (c) {
@@ -680,7 +799,10 @@ static void sq_close(gbx_store *store) {
     s->conns = NULL;
     pthread_mutex_unlock(&s->lock);
     pthread_mutex_destroy(&s->lock);
-    pthread_mutex_destroy(&s->write_lock);
+    pthread_mutex_destroy(&s->group_lock);
+    pthread_cond_destroy(&s->group_done);
+    pthread_mutex_destroy(&s->checkpoint_lock);
+    pthread_cond_destroy(&s->checkpoint_due);
     free(s->path);
     free(s);
 }
@@ -808,25 +930,165 @@ static gbx_err step_row(conn *c, sqlite3_stmt *st, gbx__status_row *out, bool *f
     return rc;
 }
 
+/* ---- group commit ------------------------------------------------------ */
+
+static gbx_err run_simple(conn *c, stmt_id id, const char *what);
+
+/* One caller's write, run by whichever thread commits its group.  The
+ * caller embeds it first in a struct holding its arguments and results. */
+typedef struct write_op {
+    /* Runs the write's statements on the writer connection.  Errors are set
+     * with gbx_error_set as usual (the group copies them to the caller). */
+    gbx_err (*run)(conn *c, struct write_op *op);
+    bool several;          /* more than one statement: a transaction even alone */
+    gbx_err rc;            /* the write's result */
+    char message[512];     /* its error message when rc != GBX_OK */
+    bool done;             /* guarded by group_lock */
+    struct write_op *next; /* in the queue or the group */
+} write_op;
+
+static void op_failed(write_op *op, gbx_err rc, const char *message) {
+    op->rc = rc;
+    snprintf(op->message, sizeof op->message, "%s", message);
+}
+
+/* The thread's last error into op (after op->run or a group statement). */
+static void op_failed_last(write_op *op, gbx_err rc) {
+    op_failed(op, rc, gbx_error_last()->message);
+}
+
+/* The group is lost (the transaction could not start, went away, or did
+ * not commit): every write of it that had succeeded, or not yet run, fails
+ * with `rc` / `message` (nothing of the group was written). */
+static void group_lost(conn *c, write_op *group, gbx_err rc, const char *message) {
+    if (!sqlite3_get_autocommit(c->db)) (void)run_simple(c, ST_ROLLBACK, "rolling back a group");
+    for (write_op *op = group; op; op = op->next)
+        if (op->rc == GBX_OK) op_failed(op, rc, message);
+}
+
+/* Whether a write that failed so changed nothing (a one-statement write:
+ * a duplicate key, a failed precondition, no such row). */
+static bool clean_failure(gbx_err rc) {
+    return rc == GBX_ERR_CONFLICT || rc == GBX_ERR_NOT_FOUND;
+}
+
+/* Runs one group on the writer connection: alone, a one-statement write
+ * runs as it is (autocommit); otherwise BEGIN IMMEDIATE, the writes, COMMIT.
+ * A write of several statements runs in a savepoint of its own (one that
+ * fails is rolled back alone); one statement that fails cleanly changed
+ * nothing (clean_failure).  Any other failure (the database locked, full,
+ * failing I/O: the transaction is gone or cannot go on) fails the whole
+ * group. */
+static void run_group(sqlite_store *s, write_op *group) {
+    size_t n = 0;
+    for (write_op *op = group; op; op = op->next) {
+        op->rc = GBX_OK;
+        n++;
+    }
+    gbx_err rc = GBX_OK;
+    if (!s->writer && (rc = conn_open(s, &s->writer))) {
+        for (write_op *op = group; op; op = op->next) op_failed_last(op, rc);
+        return;
+    }
+    conn *c = s->writer;
+    if (n == 1 && !group->several) {
+        if ((rc = group->run(c, group))) op_failed_last(group, rc);
+        return;
+    }
+    if ((rc = run_simple(c, ST_BEGIN_IMMEDIATE, "starting a transaction"))) {
+        group_lost(c, group, rc, gbx_error_last()->message);
+        return;
+    }
+    for (write_op *op = group; op; op = op->next) {
+        bool savepoint = n > 1 && op->several;
+        if (savepoint && (rc = run_simple(c, ST_SAVEPOINT, "starting a savepoint"))) {
+            group_lost(c, group, rc, gbx_error_last()->message);
+            return;
+        }
+        if ((rc = op->run(c, op))) {
+            op_failed_last(op, rc);
+            if (rc == GBX_ERR_SERVICE_UNAVAILABLE || sqlite3_get_autocommit(c->db) || n == 1 ||
+                (!savepoint && !clean_failure(rc))) {
+                group_lost(c, group, rc, op->message);
+                return;
+            }
+            if (savepoint && (rc = run_simple(c, ST_ROLLBACK_TO, "rolling back a write"))) {
+                group_lost(c, group, rc, gbx_error_last()->message);
+                return;
+            }
+        }
+        if (savepoint && (rc = run_simple(c, ST_RELEASE, "releasing a savepoint"))) {
+            group_lost(c, group, rc, gbx_error_last()->message);
+            return;
+        }
+    }
+    if ((rc = run_simple(c, ST_COMMIT, "committing")))
+        group_lost(c, group, rc, gbx_error_last()->message);
+}
+
+/* Runs `op` in the next group commit and returns its result (its error set
+ * in this thread, as if it had run here). */
+static gbx_err write_grouped(gbx_store *store, write_op *op) {
+    sqlite_store *s = (sqlite_store *)store;
+    if (s->pid != getpid())
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                             "status store %s was opened before fork(); open it again in this "
+                             "process",
+                             s->path);
+    op->rc = GBX_OK;
+    op->message[0] = '\0';
+    op->done = false;
+    op->next = NULL;
+    pthread_mutex_lock(&s->group_lock);
+    if (s->queued_last) s->queued_last->next = op;
+    else s->queued = op;
+    s->queued_last = op;
+    while (!op->done) {
+        if (s->leading) {
+            pthread_cond_wait(&s->group_done, &s->group_lock);
+            continue;
+        }
+        /* Lead: take every queued write (this one among them). */
+        s->leading = true;
+        write_op *group = s->queued;
+        s->queued = s->queued_last = NULL;
+        pthread_mutex_unlock(&s->group_lock);
+        run_group(s, group);
+        pthread_mutex_lock(&s->group_lock);
+        for (write_op *g = group, *next; g; g = next) {
+            next = g->next; /* g may be gone once it is done and the lock free */
+            g->done = true;
+            s->grouped++;
+        }
+        s->groups++;
+        s->leading = false;
+        pthread_cond_broadcast(&s->group_done);
+    }
+    pthread_mutex_unlock(&s->group_lock);
+    if (op->rc) return gbx_error_set(op->rc, "%s", op->message);
+    return GBX_OK;
+}
+
 /* ---- operations -------------------------------------------------------- */
 
 static gbx_err queue_put_locked(conn *c, const gbx__queued *row);
-static gbx_err run_simple(conn *c, stmt_id id, const char *what);
 
-static gbx_err sq_insert(gbx_store *store, const gbx__status_row *row, const char *envelope,
-                         const gbx__queued *queued, gbx__status_row *out) {
-    conn *c = NULL;
+/* sq_insert's write. */
+typedef struct insert_op {
+    write_op op;
+    const gbx__status_row *row;
+    const char *envelope, *messages, *children, *meta;
+    const gbx__queued *queued;
+    gbx__status_row *out;
+    bool found;
+} insert_op;
+
+static gbx_err run_insert(conn *c, write_op *w) {
+    insert_op *o = (insert_op *)w;
+    const gbx__status_row *row = o->row;
     sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_statement(store, ST_INSERT, &c, &st);
+    gbx_err rc = prepare(c, ST_INSERT, &st);
     if (rc) return rc;
-
-    char *messages = json_dumps(row->messages, JSON_COMPACT);
-    char *children = json_dumps(row->children, JSON_COMPACT);
-    char *meta = json_dumps(row->meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!messages || !children || !meta) {
-        rc = out_of_memory();
-        goto done;
-    }
     bind_text(st, 1, row->id);
     bind_text(st, 2, row->operation);
     bind_text(st, 3, row->component);
@@ -838,34 +1100,42 @@ static gbx_err sq_insert(gbx_store *store, const gbx__status_row *row, const cha
     sqlite3_bind_int(st, 9, row->progress);
     if (row->code >= 0) sqlite3_bind_int(st, 10, row->code);
     else sqlite3_bind_null(st, 10);
-    bind_text(st, 11, messages);
-    bind_text(st, 12, children);
-    bind_text(st, 13, meta);
+    bind_text(st, 11, o->messages);
+    bind_text(st, 12, o->children);
+    bind_text(st, 13, o->meta);
     sqlite3_bind_int(st, 14, row->failures);
     sqlite3_bind_int(st, 15, row->concurrency);
     sqlite3_bind_double(st, 16, row->ctime);
     sqlite3_bind_double(st, 17, row->mtime);
     sqlite3_bind_double(st, 18, row->ytime);
-    bind_text(st, 19, envelope);
-
-    bool found = false;
+    bind_text(st, 19, o->envelope);
     c->failed_step = SQLITE_OK;
-    pthread_mutex_lock(&c->owner->write_lock);
-    /* With the job's first queue row: both in one transaction. */
-    if (queued) rc = run_simple(c, ST_BEGIN_IMMEDIATE, "starting a transaction");
-    if (!rc) rc = step_row(c, st, out, &found, "creating a status");
-    else finish(st);
+    rc = step_row(c, st, o->out, &o->found, "creating a status");
     if (rc && duplicate_key(c))
-        rc = gbx_error_set(GBX_ERR_CONFLICT, "status \"%s\" already exists", row->id);
-    else if (!rc && !found)
+        return gbx_error_set(GBX_ERR_CONFLICT, "status \"%s\" already exists", row->id);
+    if (!rc && !o->found)
         rc = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store: insert returned no row");
-    if (queued && !rc) rc = queue_put_locked(c, queued);
-    if (queued && !rc) rc = run_simple(c, ST_COMMIT, "committing a new status");
-    if (queued && rc && !sqlite3_get_autocommit(c->db))
-        (void)run_simple(c, ST_ROLLBACK, "rolling back a new status");
-    pthread_mutex_unlock(&c->owner->write_lock);
-    if (rc && found) gbx__status_row_clear(out);
-done:
+    /* With the job's first queue row: both in one transaction. */
+    if (!rc && o->queued) rc = queue_put_locked(c, o->queued);
+    return rc;
+}
+
+static gbx_err sq_insert(gbx_store *store, const gbx__status_row *row, const char *envelope,
+                         const gbx__queued *queued, gbx__status_row *out) {
+    char *messages = json_dumps(row->messages, JSON_COMPACT);
+    char *children = json_dumps(row->children, JSON_COMPACT);
+    char *meta = json_dumps(row->meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    gbx_err rc = GBX_OK;
+    if (!messages || !children || !meta) {
+        rc = out_of_memory();
+    } else {
+        insert_op o = {.op = {.run = run_insert, .several = queued != NULL},
+                       .row = row, .envelope = envelope, .messages = messages,
+                       .children = children, .meta = meta, .queued = queued, .out = out};
+        rc = write_grouped(store, &o.op);
+        /* A row read back but then not committed goes. */
+        if (rc && o.found) gbx__status_row_clear(out);
+    }
     free(messages);
     free(children);
     free(meta);
@@ -936,8 +1206,12 @@ static void state_set_text(char *buf, size_t len, unsigned mask) {
     buf[o] = '\0';
 }
 
+static bool object_change(gbx__change_kind kind) {
+    return kind == GBX__CHANGE_META || kind == GBX__CHANGE_EVENT || kind == GBX__CHANGE_PRIVATE;
+}
+
 /* column[key] = value for an object column (meta, events, private) as a
- * read-modify-write in a write transaction, under the write lock. */
+ * read-modify-write inside the group's write transaction. */
 static gbx_err update_object(conn *c, const char *id, const gbx__change *ch,
                              gbx__status_row *out) {
     stmt_id read_id = ST_META_READ, write_id = ST_META_WRITE;
@@ -949,23 +1223,16 @@ static gbx_err update_object(conn *c, const char *id, const gbx__change *ch,
         read_id = ST_PRIVATE_READ, write_id = ST_PRIVATE_WRITE;
         column = "private";
     }
-    sqlite3_stmt *begin = NULL, *read = NULL, *write = NULL, *commit = NULL, *rollback = NULL;
-    gbx_err rc = prepare(c, ST_BEGIN_IMMEDIATE, &begin);
-    if (!rc) rc = prepare(c, read_id, &read);
+    sqlite3_stmt *read = NULL, *write = NULL;
+    gbx_err rc = prepare(c, read_id, &read);
     if (!rc) rc = prepare(c, write_id, &write);
-    if (!rc) rc = prepare(c, ST_COMMIT, &commit);
-    if (!rc) rc = prepare(c, ST_ROLLBACK, &rollback);
     if (rc) return rc;
-
-    int step = sqlite3_step(begin);
-    finish(begin);
-    if (step != SQLITE_DONE) return db_error(c->db, "starting a transaction");
 
     json_t *meta = NULL;
     char *text = NULL;
     bool found = false;
     bind_text(read, 1, id);
-    step = sqlite3_step(read);
+    int step = sqlite3_step(read);
     if (step == SQLITE_ROW) {
         rc = parse_json_text(&meta, (const char *)sqlite3_column_text(read, 0), true, column);
     } else if (step == SQLITE_DONE) {
@@ -993,18 +1260,6 @@ static gbx_err update_object(conn *c, const char *id, const gbx__change *ch,
         rc = step_row(c, write, out, &found, "writing an object column");
         if (!rc && !found) rc = gbx__store_not_found(id);
     }
-    if (!rc) {
-        step = sqlite3_step(commit);
-        finish(commit);
-        if (step != SQLITE_DONE) rc = db_error(c->db, "committing an object column");
-    }
-    if (rc) {
-        if (found) gbx__status_row_clear(out);
-        if (!sqlite3_get_autocommit(c->db)) {
-            sqlite3_step(rollback);
-            finish(rollback);
-        }
-    }
     json_decref(meta);
     free(text);
     return rc;
@@ -1013,15 +1268,15 @@ static gbx_err update_object(conn *c, const char *id, const gbx__change *ch,
 static gbx_err update_locked(conn *c, const char *id, const gbx__change *ch,
                              gbx__status_row *out) {
     gbx_err rc;
-    if (ch->kind == GBX__CHANGE_META || ch->kind == GBX__CHANGE_EVENT ||
-        ch->kind == GBX__CHANGE_PRIVATE)
-        return update_object(c, id, ch, out);
+    if (object_change(ch->kind)) return update_object(c, id, ch, out);
 
     stmt_id sid;
     switch (ch->kind) {
     case GBX__CHANGE_STATE: sid = ST_SET_STATE; break;
     case GBX__CHANGE_COMPLETE: sid = ST_COMPLETE; break;
     case GBX__CHANGE_FINISH_CANCEL: sid = ST_FINISH_CANCEL; break;
+    case GBX__CHANGE_ENTER: sid = ST_ENTER; break;
+    case GBX__CHANGE_COMPLETE_LEAVE: sid = ST_COMPLETE_LEAVE; break;
     case GBX__CHANGE_PROGRESS: sid = ST_PROGRESS; break;
     case GBX__CHANGE_MESSAGE: sid = ST_MESSAGE; break;
     case GBX__CHANGE_CHILD: sid = ST_CHILD; break;
@@ -1038,7 +1293,8 @@ static gbx_err update_locked(conn *c, const char *id, const gbx__change *ch,
 
     char allowed[128];
     bool guarded = ch->kind == GBX__CHANGE_STATE || ch->kind == GBX__CHANGE_COMPLETE ||
-                   ch->kind == GBX__CHANGE_FINISH_CANCEL;
+                   ch->kind == GBX__CHANGE_FINISH_CANCEL || ch->kind == GBX__CHANGE_ENTER ||
+                   ch->kind == GBX__CHANGE_COMPLETE_LEAVE;
     if (guarded) state_set_text(allowed, sizeof allowed, ch->allowed_from);
 
     /* A guarded change that finds the row in a state it may not start from
@@ -1049,11 +1305,13 @@ static gbx_err update_locked(conn *c, const char *id, const gbx__change *ch,
         bind_text(st, 2, id);
         switch (ch->kind) {
         case GBX__CHANGE_STATE:
+        case GBX__CHANGE_ENTER:
             bind_text(st, 3, gbx_state_name(ch->to));
             bind_text(st, 4, allowed);
             break;
         case GBX__CHANGE_COMPLETE:
         case GBX__CHANGE_FINISH_CANCEL:
+        case GBX__CHANGE_COMPLETE_LEAVE:
             bind_text(st, 3, gbx_state_name(ch->to));
             bind_text(st, 4, allowed);
             sqlite3_bind_int(st, 5, ch->number);
@@ -1078,14 +1336,31 @@ static gbx_err update_locked(conn *c, const char *id, const gbx__change *ch,
     }
 }
 
+/* sq_update's write. */
+typedef struct update_op {
+    write_op op;
+    const char *id;
+    const gbx__change *change;
+    gbx__status_row *out;
+    bool found;
+} update_op;
+
+static gbx_err run_update(conn *c, write_op *w) {
+    update_op *o = (update_op *)w;
+    gbx_err rc = update_locked(c, o->id, o->change, o->out);
+    o->found = rc == GBX_OK;
+    return rc;
+}
+
 static gbx_err sq_update(gbx_store *store, const char *id, const gbx__change *ch,
                          gbx__status_row *out) {
-    conn *c = NULL;
-    gbx_err rc = conn_get(store, &c);
-    if (rc) return rc;
-    pthread_mutex_lock(&c->owner->write_lock);
-    rc = update_locked(c, id, ch, out);
-    pthread_mutex_unlock(&c->owner->write_lock);
+    /* A read-modify-write needs its transaction even alone; every other
+     * change is one UPDATE (a conflict's read of the state after it needs
+     * none, as it changes nothing). */
+    update_op o = {.op = {.run = run_update, .several = object_change(ch->kind)}, .id = id,
+                   .change = ch, .out = out};
+    gbx_err rc = write_grouped(store, &o.op);
+    if (rc && o.found) gbx__status_row_clear(out);
     return rc;
 }
 
@@ -1147,31 +1422,40 @@ static gbx_err sq_list(gbx_store *store, const gbx__status_query *f, json_t **ou
 
 /* ---- counters ---------------------------------------------------------- */
 
-static gbx_err sq_counter_add(gbx_store *store, const char *id, const char *name,
-                              long long delta, long long *out) {
-    conn *c = NULL;
+/* sq_counter_add's write. */
+typedef struct counter_op {
+    write_op op;
+    const char *id, *name;
+    long long delta, value;
+    bool found;
+} counter_op;
+
+static gbx_err run_counter(conn *c, write_op *w) {
+    counter_op *o = (counter_op *)w;
     sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_statement(store, ST_COUNTER_ADD, &c, &st);
+    gbx_err rc = prepare(c, ST_COUNTER_ADD, &st);
     if (rc) return rc;
-    bind_text(st, 1, id);
-    bind_text(st, 2, name);
-    sqlite3_bind_int64(st, 3, delta);
-    bool found = false;
-    long long value = 0;
-    pthread_mutex_lock(&c->owner->write_lock);
+    bind_text(st, 1, o->id);
+    bind_text(st, 2, o->name);
+    sqlite3_bind_int64(st, 3, o->delta);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
-        found = true;
-        value = sqlite3_column_int64(st, 0);
+        o->found = true;
+        o->value = sqlite3_column_int64(st, 0);
         while (step == SQLITE_ROW) step = sqlite3_step(st);
     }
     if (step != SQLITE_DONE) rc = db_error(c->db, "adding to a counter");
     finish(st);
-    pthread_mutex_unlock(&c->owner->write_lock);
-    if (rc) return rc;
-    if (!found) return gbx__store_not_found(id);
-    *out = value;
-    return GBX_OK;
+    if (!rc && !o->found) rc = gbx__store_not_found(o->id);
+    return rc;
+}
+
+static gbx_err sq_counter_add(gbx_store *store, const char *id, const char *name,
+                              long long delta, long long *out) {
+    counter_op o = {.op = {.run = run_counter}, .id = id, .name = name, .delta = delta};
+    gbx_err rc = write_grouped(store, &o.op);
+    if (!rc) *out = o.value;
+    return rc;
 }
 
 /* ---- the job queue ----------------------------------------------------- */
@@ -1190,25 +1474,7 @@ static gbx_err run_simple(conn *c, stmt_id id, const char *what) {
     return rc;
 }
 
-/* Runs a write statement without result rows under the write lock; *changes
- * = rows it changed (may be NULL). */
-static gbx_err step_write(conn *c, sqlite3_stmt *st, size_t *changes, const char *what) {
-    c->failed_step = SQLITE_OK;
-    pthread_mutex_lock(&c->owner->write_lock);
-    int step = sqlite3_step(st);
-    gbx_err rc = GBX_OK;
-    if (step != SQLITE_DONE) {
-        c->failed_step = sqlite3_extended_errcode(c->db);
-        rc = db_error(c->db, what);
-    } else if (changes) {
-        *changes = (size_t)sqlite3_changes(c->db);
-    }
-    finish(st);
-    pthread_mutex_unlock(&c->owner->write_lock);
-    return rc;
-}
-
-/* Inserts a queue row; the caller holds the write lock. */
+/* Inserts a queue row inside a write. */
 static gbx_err queue_put_locked(conn *c, const gbx__queued *row) {
     sqlite3_stmt *st = NULL;
     gbx_err rc = prepare(c, ST_QUEUE_PUT, &st);
@@ -1231,52 +1497,78 @@ static gbx_err queue_put_locked(conn *c, const gbx__queued *row) {
     return rc;
 }
 
+/* sq_queue_put's write. */
+typedef struct queue_put_op {
+    write_op op;
+    const gbx__queued *row;
+} queue_put_op;
+
+static gbx_err run_queue_put(conn *c, write_op *w) {
+    return queue_put_locked(c, ((queue_put_op *)w)->row);
+}
+
 static gbx_err sq_queue_put(gbx_store *store, const gbx__queued *row) {
-    conn *c = NULL;
-    gbx_err rc = conn_get(store, &c);
+    queue_put_op o = {.op = {.run = run_queue_put}, .row = row};
+    return write_grouped(store, &o.op);
+}
+
+/* A write of one statement without result rows: ?1 = text, then text2 (if
+ * set), the reals, then (if has_int) the integer; changes = rows it changed. */
+typedef struct simple_op {
+    write_op op;
+    stmt_id sid;
+    const char *what;
+    const char *text, *text2;
+    double reals[2];
+    int nreals;
+    bool has_int;
+    int integer;
+    size_t changes;
+} simple_op;
+
+static gbx_err run_simple_op(conn *c, write_op *w) {
+    simple_op *o = (simple_op *)w;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = prepare(c, o->sid, &st);
     if (rc) return rc;
-    pthread_mutex_lock(&c->owner->write_lock);
-    rc = queue_put_locked(c, row);
-    pthread_mutex_unlock(&c->owner->write_lock);
+    int i = 1;
+    bind_text(st, i++, o->text);
+    if (o->text2) bind_text(st, i++, o->text2);
+    for (int r = 0; r < o->nreals; r++) sqlite3_bind_double(st, i++, o->reals[r]);
+    if (o->has_int) sqlite3_bind_int(st, i, o->integer);
+    c->failed_step = SQLITE_OK;
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        c->failed_step = sqlite3_extended_errcode(c->db);
+        rc = db_error(c->db, o->what);
+    } else {
+        o->changes = (size_t)sqlite3_changes(c->db);
+    }
+    finish(st);
     return rc;
 }
 
 static gbx_err sq_queue_take(gbx_store *store, const char *ticket, double now, double lease,
                              bool retryable, bool *taken) {
-    conn *c = NULL;
-    sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_statement(store, ST_QUEUE_TAKE, &c, &st);
-    if (rc) return rc;
-    bind_text(st, 1, ticket);
-    sqlite3_bind_double(st, 2, now);
-    sqlite3_bind_double(st, 3, lease);
-    sqlite3_bind_int(st, 4, retryable ? 1 : 0);
-    size_t n = 0;
-    rc = step_write(c, st, &n, "taking a queued job");
-    *taken = !rc && n > 0;
+    simple_op o = {.op = {.run = run_simple_op}, .sid = ST_QUEUE_TAKE,
+                   .what = "taking a queued job", .text = ticket, .reals = {now, lease},
+                   .nreals = 2, .has_int = true, .integer = retryable ? 1 : 0};
+    gbx_err rc = write_grouped(store, &o.op);
+    *taken = !rc && o.changes > 0;
     return rc;
 }
 
 static gbx_err sq_queue_renew(gbx_store *store, const char *ticket, double lease, bool *held) {
-    conn *c = NULL;
-    sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_statement(store, ST_QUEUE_RENEW, &c, &st);
-    if (rc) return rc;
-    bind_text(st, 1, ticket);
-    sqlite3_bind_double(st, 2, lease);
-    size_t n = 0;
-    rc = step_write(c, st, &n, "renewing a lease");
-    *held = !rc && n > 0;
+    simple_op o = {.op = {.run = run_simple_op}, .sid = ST_QUEUE_RENEW,
+                   .what = "renewing a lease", .text = ticket, .reals = {lease}, .nreals = 1};
+    gbx_err rc = write_grouped(store, &o.op);
+    *held = !rc && o.changes > 0;
     return rc;
 }
 
 static gbx_err sq_queue_done(gbx_store *store, const char *ticket) {
-    conn *c = NULL;
-    sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_statement(store, ST_QUEUE_DONE, &c, &st);
-    if (rc) return rc;
-    bind_text(st, 1, ticket);
-    return step_write(c, st, NULL, "deleting a done job");
+    simple_op o = {.op = {.run = run_simple_op}, .sid = ST_QUEUE_DONE,
+                   .what = "deleting a done job", .text = ticket};
+    return write_grouped(store, &o.op);
 }
 
 static int queued_by_due(const void *a, const void *b) {
@@ -1285,60 +1577,72 @@ static int queued_by_due(const void *a, const void *b) {
     return strcmp(x->ticket, y->ticket);
 }
 
-static gbx_err sq_queue_claim_due(gbx_store *store, double now, double resubmit_after,
-                                  size_t max, gbx__queued **out, size_t *n) {
-    conn *c = NULL;
-    sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_statement(store, ST_QUEUE_CLAIM, &c, &st);
-    if (rc) return rc;
-    sqlite3_bind_double(st, 1, now);
-    sqlite3_bind_double(st, 2, resubmit_after);
-    sqlite3_bind_int64(st, 3, max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+/* sq_queue_claim_due's write. */
+typedef struct claim_op {
+    write_op op;
+    double now, resubmit_after;
+    size_t max;
+    gbx__queued *rows;
+    size_t count;
+} claim_op;
 
-    gbx__queued *rows = NULL;
-    size_t count = 0, cap = 0;
+static gbx_err run_claim(conn *c, write_op *w) {
+    claim_op *o = (claim_op *)w;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = prepare(c, ST_QUEUE_CLAIM, &st);
+    if (rc) return rc;
+    sqlite3_bind_double(st, 1, o->now);
+    sqlite3_bind_double(st, 2, o->resubmit_after);
+    sqlite3_bind_int64(st, 3, o->max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)o->max);
+    size_t cap = 0;
     bool oom = false;
-    pthread_mutex_lock(&c->owner->write_lock);
     int step;
-    /* Every row is stepped (the update commits when the statement
-     * completes); copies that fail for memory are counted and reported. */
+    /* Every row is stepped (the update completes with the statement);
+     * copies that fail for memory are counted and reported. */
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (oom) continue;
-        if (count == cap) {
+        if (o->count == cap) {
             size_t ncap = cap ? 2 * cap : 16;
-            gbx__queued *grown = realloc(rows, ncap * sizeof *grown);
+            gbx__queued *grown = realloc(o->rows, ncap * sizeof *grown);
             if (!grown) {
                 oom = true;
                 continue;
             }
-            rows = grown;
+            o->rows = grown;
             cap = ncap;
         }
-        gbx__queued *r = &rows[count];
+        gbx__queued *r = &o->rows[o->count];
         memset(r, 0, sizeof *r);
-        count++;
+        o->count++;
         if (!dup_column(&r->ticket, st, 0) || !dup_column(&r->status_id, st, 1) ||
             !dup_column(&r->name, st, 2) || !dup_column(&r->envelope, st, 3) || !r->ticket ||
             !r->name || !r->envelope)
             oom = true;
         r->due = sqlite3_column_double(st, 4);
-        r->submitted = now;
+        r->submitted = o->now;
         r->lease_expired = sqlite3_column_int(st, 5) != 0;
         r->retryable = sqlite3_column_int(st, 6) != 0;
     }
     if (step != SQLITE_DONE) rc = db_error(c->db, "claiming due jobs");
     finish(st);
-    pthread_mutex_unlock(&c->owner->write_lock);
     if (!rc && oom) rc = out_of_memory();
+    return rc;
+}
+
+static gbx_err sq_queue_claim_due(gbx_store *store, double now, double resubmit_after,
+                                  size_t max, gbx__queued **out, size_t *n) {
+    claim_op o = {.op = {.run = run_claim}, .now = now, .resubmit_after = resubmit_after,
+                  .max = max};
+    gbx_err rc = write_grouped(store, &o.op);
     if (rc) {
         /* Rows claimed but not handed out are submitted again after the
          * resubmit window: nothing is lost. */
-        gbx__queued_free(rows, count);
+        gbx__queued_free(o.rows, o.count);
         return rc;
     }
-    if (count > 1) qsort(rows, count, sizeof *rows, queued_by_due);
-    *out = rows;
-    *n = count;
+    if (o.count > 1) qsort(o.rows, o.count, sizeof *o.rows, queued_by_due);
+    *out = o.rows;
+    *n = o.count;
     return GBX_OK;
 }
 
@@ -1357,94 +1661,104 @@ static gbx_err sq_queue_next_due(gbx_store *store, double *out) {
     return rc;
 }
 
-/* Reschedule / drop: one statement over the rows of a status. */
-static gbx_err queue_by_status(gbx_store *store, stmt_id sid, const char *status_id, double due,
-                               size_t *n, const char *what) {
-    conn *c = NULL;
-    sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_statement(store, sid, &c, &st);
-    if (rc) return rc;
-    bind_text(st, 1, status_id);
-    if (sid == ST_QUEUE_RESCHEDULE) sqlite3_bind_double(st, 2, due);
-    return step_write(c, st, n, what);
-}
-
 static gbx_err sq_queue_reschedule(gbx_store *store, const char *status_id, double due,
                                    size_t *n) {
-    return queue_by_status(store, ST_QUEUE_RESCHEDULE, status_id, due, n,
-                           "rescheduling queued jobs");
+    simple_op o = {.op = {.run = run_simple_op}, .sid = ST_QUEUE_RESCHEDULE,
+                   .what = "rescheduling queued jobs", .text = status_id, .reals = {due},
+                   .nreals = 1};
+    gbx_err rc = write_grouped(store, &o.op);
+    *n = rc ? 0 : o.changes;
+    return rc;
 }
 
 static gbx_err sq_queue_drop(gbx_store *store, const char *status_id, size_t *n) {
-    return queue_by_status(store, ST_QUEUE_DROP, status_id, 0, n, "dropping queued jobs");
+    simple_op o = {.op = {.run = run_simple_op}, .sid = ST_QUEUE_DROP,
+                   .what = "dropping queued jobs", .text = status_id};
+    gbx_err rc = write_grouped(store, &o.op);
+    *n = rc ? 0 : o.changes;
+    return rc;
 }
 
 /* ---- retention ---------------------------------------------------------- */
 
-static gbx_err sq_purge(gbx_store *store, double before, size_t max, size_t *n) {
-    conn *c = NULL;
-    gbx_err rc = conn_get(store, &c);
-    if (rc) return rc;
+/* sq_purge's write. */
+typedef struct purge_op {
+    write_op op;
+    double before;
+    size_t max, deleted;
+} purge_op;
+
+static gbx_err run_purge(conn *c, write_op *w) {
+    purge_op *o = (purge_op *)w;
     static const stmt_id steps[] = {ST_PURGE_COUNTERS, ST_PURGE_QUEUE, ST_PURGE_STATUSES,
                                     ST_PURGE_KEYS};
-    sqlite3_int64 limit = max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)max;
-    pthread_mutex_lock(&c->owner->write_lock);
-    rc = run_simple(c, ST_BEGIN_IMMEDIATE, "starting a transaction");
+    sqlite3_int64 limit = o->max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)o->max;
+    gbx_err rc = GBX_OK;
     for (size_t i = 0; !rc && i < sizeof steps / sizeof steps[0]; i++) {
         sqlite3_stmt *st = NULL;
         if ((rc = prepare(c, steps[i], &st))) break;
-        sqlite3_bind_double(st, 1, before);
+        sqlite3_bind_double(st, 1, o->before);
         sqlite3_bind_int64(st, 2, limit);
         if (sqlite3_step(st) != SQLITE_DONE) rc = db_error(c->db, "deleting old statuses");
-        else if (steps[i] == ST_PURGE_STATUSES) *n = (size_t)sqlite3_changes(c->db);
+        else if (steps[i] == ST_PURGE_STATUSES) o->deleted = (size_t)sqlite3_changes(c->db);
         finish(st);
     }
-    if (!rc) rc = run_simple(c, ST_COMMIT, "committing deleted statuses");
-    if (rc && !sqlite3_get_autocommit(c->db))
-        (void)run_simple(c, ST_ROLLBACK, "rolling back deleted statuses");
-    pthread_mutex_unlock(&c->owner->write_lock);
-    if (rc) *n = 0;
+    return rc;
+}
+
+static gbx_err sq_purge(gbx_store *store, double before, size_t max, size_t *n) {
+    purge_op o = {.op = {.run = run_purge, .several = true}, .before = before, .max = max};
+    gbx_err rc = write_grouped(store, &o.op);
+    *n = rc ? 0 : o.deleted;
     return rc;
 }
 
 /* ---- idempotency keys ---------------------------------------------------- */
 
-static gbx_err sq_idempotency_put(gbx_store *store, const char *key, const char *digest,
-                                  const char *status_id, double now, double expire_before,
-                                  char **existing_id, char **existing_digest) {
-    conn *c = NULL;
-    gbx_err rc = conn_get(store, &c);
-    if (rc) return rc;
+/* sq_idempotency_put's write. */
+typedef struct idempotency_op {
+    write_op op;
+    const char *key, *digest, *status_id;
+    double now, expire_before;
+    char **existing_id, **existing_digest;
+} idempotency_op;
+
+static gbx_err run_idempotency_put(conn *c, write_op *w) {
+    idempotency_op *o = (idempotency_op *)w;
     sqlite3_stmt *put = NULL, *get = NULL;
+    gbx_err rc;
     if ((rc = prepare(c, ST_IDEM_PUT, &put)) || (rc = prepare(c, ST_IDEM_GET, &get))) return rc;
-    pthread_mutex_lock(&c->owner->write_lock);
-    rc = run_simple(c, ST_BEGIN_IMMEDIATE, "starting a transaction");
     bool added = false;
-    if (!rc) {
-        bind_text(put, 1, key);
-        bind_text(put, 2, digest);
-        bind_text(put, 3, status_id);
-        sqlite3_bind_double(put, 4, now);
-        sqlite3_bind_double(put, 5, expire_before);
-        if (sqlite3_step(put) != SQLITE_DONE) rc = db_error(c->db, "keeping an idempotency key");
-        else added = sqlite3_changes(c->db) > 0;
-        finish(put);
-    }
+    bind_text(put, 1, o->key);
+    bind_text(put, 2, o->digest);
+    bind_text(put, 3, o->status_id);
+    sqlite3_bind_double(put, 4, o->now);
+    sqlite3_bind_double(put, 5, o->expire_before);
+    if (sqlite3_step(put) != SQLITE_DONE) rc = db_error(c->db, "keeping an idempotency key");
+    else added = sqlite3_changes(c->db) > 0;
+    finish(put);
     if (!rc && !added) {
-        bind_text(get, 1, key);
+        bind_text(get, 1, o->key);
         int step = sqlite3_step(get);
         if (step == SQLITE_ROW) {
-            if (!dup_column(existing_id, get, 0) || !dup_column(existing_digest, get, 1))
+            if (!dup_column(o->existing_id, get, 0) || !dup_column(o->existing_digest, get, 1))
                 rc = out_of_memory();
         } else {
             rc = db_error(c->db, "reading an idempotency key");
         }
         finish(get);
     }
-    if (!rc) rc = run_simple(c, ST_COMMIT, "committing an idempotency key");
-    if (rc && !sqlite3_get_autocommit(c->db))
-        (void)run_simple(c, ST_ROLLBACK, "rolling back an idempotency key");
-    pthread_mutex_unlock(&c->owner->write_lock);
+    return rc;
+}
+
+static gbx_err sq_idempotency_put(gbx_store *store, const char *key, const char *digest,
+                                  const char *status_id, double now, double expire_before,
+                                  char **existing_id, char **existing_digest) {
+    idempotency_op o = {.op = {.run = run_idempotency_put, .several = true}, .key = key,
+                        .digest = digest, .status_id = status_id, .now = now,
+                        .expire_before = expire_before, .existing_id = existing_id,
+                        .existing_digest = existing_digest};
+    gbx_err rc = write_grouped(store, &o.op);
     if (rc) {
         free(*existing_id);
         free(*existing_digest);
@@ -1454,13 +1768,9 @@ static gbx_err sq_idempotency_put(gbx_store *store, const char *key, const char 
 }
 
 static gbx_err sq_idempotency_drop(gbx_store *store, const char *key, const char *status_id) {
-    conn *c = NULL;
-    sqlite3_stmt *st = NULL;
-    gbx_err rc = conn_statement(store, ST_IDEM_DROP, &c, &st);
-    if (rc) return rc;
-    bind_text(st, 1, key);
-    bind_text(st, 2, status_id);
-    return step_write(c, st, NULL, "dropping an idempotency key");
+    simple_op o = {.op = {.run = run_simple_op}, .sid = ST_IDEM_DROP,
+                   .what = "dropping an idempotency key", .text = key, .text2 = status_id};
+    return write_grouped(store, &o.op);
 }
 
 static const gbx__store_ops sqlite_ops = {

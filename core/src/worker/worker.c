@@ -14,9 +14,12 @@
  * job is done; a worker that dies lets the lease run out and the scheduler
  * runs the job again (jobmanager recovery).  Only ticketed jobs
  * (continuations, event jobs, retries) may run on a RUNNING status.  Cancellation is cooperative:
- * a STOPPING status never starts a job, the status is checked once more
- * just before the handler, and a status found STOPPING after the handler is
- * moved on to STOPPED by the worker (cancel_internal.h).
+ * a STOPPING status never starts a job, the claim of the status (one write:
+ * the state and this worker counted) is the check just before the handler,
+ * and a status found STOPPING after the handler is moved on to STOPPED by
+ * the worker (cancel_internal.h).  A plain job costs the store four writes:
+ * lease the queue row, claim the status, complete it (uncounted in the same
+ * write), delete the row.
  */
 #include "gearbox/worker.h"
 
@@ -574,24 +577,47 @@ static bool record_failure(gbx_status *status, int code, const char *message) {
     return gbx_status_state(status) == GBX_STATE_COMPLETED;
 }
 
-/* Runs the handler of an async job whose status is RUNNING and maps its
- * result onto the status.  `started` says the job moved it PENDING ->
- * RUNNING (STARTED events fire).  The Gearman reply of an async job is
- * empty. */
+/* Whether the job's envelope names a job for `event` (gbx_jobmanager_fire
+ * would run something). */
+static bool has_event(const gbx_envelope *env, gbx_job_event event) {
+    return json_object_get(gbx_envelope_get_json(env, "on"), gbx_job_event_name(event)) != NULL;
+}
+
+/* The worker's end of a plain job in one write (gbx__status_complete_leave):
+ * the handler's SUCCESS or ERROR recorded and this worker uncounted.  False
+ * when that write did not happen (a cancel or the handler's own completion
+ * came first, the store failed): then serve_async takes the long way, which
+ * re-reads the status and sorts it out. */
+static bool finish_in_one_write(gbx_worker *w, gbx_status *status, gbx_worker_result result,
+                                int code, const char *message) {
+    if (w->after || gbx_status_has_completed(status) ||
+        (result != GBX_WORKER_SUCCESS && code == 0))
+        return false;
+    char *formatted = code ? gbx_error_format(code, message) : NULL;
+    gbx_err rc = gbx__status_complete_leave(status, code,
+                                            code ? (formatted ? formatted : message) : NULL);
+    free(formatted);
+    if (rc != GBX_OK && rc != GBX_ERR_CONFLICT)
+        gbx_log(GBX_LOG_WARN, "status %s: cannot complete it: %s", gbx_status_id(status),
+                gbx_error_last()->message);
+    return rc == GBX_OK;
+}
+
+/* Runs the handler of an async job whose status is RUNNING and counts this
+ * worker (claim_status) and maps its result onto the status.  `started`
+ * says the job moved it PENDING -> RUNNING (STARTED events fire).  The
+ * Gearman reply of an async job is empty. */
 static void serve_async(gbx_worker *w, handler_entry *h, gbx_job *job, gbx_status *status,
                         bool started, gbx_worker_result *result, int *code) {
     char message[1024] = "";
     const gbx_envelope *env = gbx_job_envelope(job);
-    if (started) fire(w, env, status, GBX_EVENT_STARTED);
-    bool counted = gbx_status_add_concurrency(status, 1) == GBX_OK;
-    if (!counted)
-        gbx_log(GBX_LOG_WARN, "status %s: cannot raise concurrency: %s", gbx_status_id(status),
-                gbx_error_last()->message);
-    /* The last check before the handler.  Raising concurrency re-read the
-     * row in the same update: a cancel that came before it shows there, one
-     * that comes later sees this worker counted and leaves the stop to it. */
-    bool gone = counted ? being_cancelled(gbx_status_state(status))
-                        : gbx_status_checkpoint(status) == GBX_ERR_GONE;
+    /* The last check before the handler was the claim's write; STARTED jobs
+     * take time, so after them the status is read once more. */
+    bool gone = false;
+    if (started && has_event(env, GBX_EVENT_STARTED)) {
+        fire(w, env, status, GBX_EVENT_STARTED);
+        gone = gbx_status_checkpoint(status) == GBX_ERR_GONE;
+    }
 
     bool was_completed = gbx_status_has_completed(status);
     gbx_response *resp = NULL;
@@ -610,12 +636,19 @@ static void serve_async(gbx_worker *w, handler_entry *h, gbx_job *job, gbx_statu
         *result = call_handler(w, h, job, resp, code, message, sizeof message);
     }
 
+    bool now_completed = false; /* this job completed the status */
+    if (!gone && finish_in_one_write(w, status, *result, *code, message)) {
+        gbx_jobmanager_set_current(w->jm, NULL);
+        if (w->post) w->post(job, w->hook_user);
+        completed(w, env, status);
+        gbx_response_free(resp);
+        return;
+    }
     /* The handler may have completed the status itself, through this handle
      * or another one, and a cancel may have arrived. */
     if (gbx_status_refresh(status) != GBX_OK)
         gbx_log(GBX_LOG_WARN, "status %s: cannot re-read it: %s", gbx_status_id(status),
                 gbx_error_last()->message);
-    bool now_completed = false; /* this job completed the status */
     if (being_cancelled(gbx_status_state(status))) {
         gbx_log(GBX_LOG_INFO, "job %s status %s: stopped (%s), result %d not recorded", h->name,
                 gbx_status_id(status), gbx_state_name(gbx_status_state(status)), (int)*result);
@@ -663,55 +696,63 @@ static void serve_async(gbx_worker *w, handler_entry *h, gbx_job *job, gbx_statu
     /* Lowering concurrency re-reads the row in the same atomic update: a
      * STOPPING seen there with concurrency 0 is this worker's to finish (a
      * cancel that came later sees concurrency 0 and finishes it itself). */
-    if (counted && gbx_status_add_concurrency(status, -1) != GBX_OK)
+    if (gbx_status_add_concurrency(status, -1) != GBX_OK)
         gbx_log(GBX_LOG_ERROR, "status %s: cannot lower concurrency: %s", gbx_status_id(status),
-                gbx_error_last()->message);
-    else if (!counted && gbx_status_refresh(status) != GBX_OK)
-        gbx_log(GBX_LOG_WARN, "status %s: cannot re-read it: %s", gbx_status_id(status),
                 gbx_error_last()->message);
     finish_stop(w, status, env);
     if (now_completed) completed(w, env, status);
     gbx_response_free(resp);
 }
 
-/* The async part of serve(): claims the job's status.  *status receives it
- * (NULL: the job is not run; already logged), *started whether this job
- * moved it PENDING -> RUNNING. */
+/* The async part of serve(): claims the job's status, counted in its
+ * concurrency.  *status receives it (NULL: the job is not run; already
+ * logged), *started whether this job moved it PENDING -> RUNNING.  The claim
+ * is one write (gbx__status_enter: the state's compare-and-set and this
+ * worker counted, atomically), which is also the check for a cancel: one
+ * that came before it shows as a conflict here, one that comes later sees
+ * this worker counted and leaves the stop to it. */
 static void claim_status(gbx_worker *w, const char *name, const gbx_envelope *env,
                          bool ticketed, gbx_status **out, bool *started, bool *store_failed) {
     *out = NULL;
     *started = false;
     const char *status_id = gbx_envelope_get(env, "status");
     gbx_status *status = NULL;
-    if (gbx_status_fetch(&status, w->store, status_id) != GBX_OK) {
-        /* A status that does not exist is dropped; a store that fails keeps
-         * the job for later (its lease runs out, the scheduler resends it). */
-        *store_failed = gbx_error_last()->code != GBX_ERR_NOT_FOUND;
-        gbx_log(GBX_LOG_WARN, "job %s status %s: %s: %s", name, status_id,
-                *store_failed ? "not started, the store failed" : "dropped",
-                gbx_error_last()->message);
-        return;
-    }
-    /* Two rounds: a PENDING status may change under us (a cancel). */
-    for (int round = 0; round < 2; round++) {
-        gbx_state state = gbx_status_state(status);
-        if (state == GBX_STATE_PENDING) {
-            if (gbx_status_transition(status, GBX_STATE_PENDING, GBX_STATE_RUNNING) == GBX_OK) {
-                *started = true;
-                *out = status;
-                return;
-            }
-            if (gbx_error_last()->code != GBX_ERR_CONFLICT || gbx_status_refresh(status) != GBX_OK) {
-                *store_failed = true;
-                gbx_log(GBX_LOG_WARN, "job %s status %s: not started, the store failed: %s", name,
-                        status_id, gbx_error_last()->message);
-                break;
-            }
-            continue;
-        }
-        if (state == GBX_STATE_RUNNING && ticketed) {
-            *out = status;
+    /* The usual case first: a PENDING status, started by this job. */
+    gbx_state from = GBX_STATE_PENDING;
+    /* Three rounds: the state may change under us (a cancel, another worker). */
+    int round;
+    for (round = 0; round < 3; round++) {
+        gbx_status *entered = NULL;
+        gbx_err rc = gbx__status_enter(&entered, w->store, status_id, from, GBX_STATE_RUNNING);
+        if (rc == GBX_OK) {
+            gbx_status_free(status);
+            *started = from == GBX_STATE_PENDING;
+            *out = entered;
             return;
+        }
+        if (rc != GBX_ERR_CONFLICT) {
+            /* A status that does not exist is dropped; a store that fails
+             * keeps the job for later (its lease runs out, the scheduler
+             * resends it). */
+            *store_failed = rc != GBX_ERR_NOT_FOUND;
+            gbx_log(GBX_LOG_WARN, "job %s status %s: %s: %s", name, status_id,
+                    *store_failed ? "not started, the store failed" : "dropped",
+                    gbx_error_last()->message);
+            break;
+        }
+        gbx_status_free(status);
+        status = NULL;
+        if (gbx_status_fetch(&status, w->store, status_id) != GBX_OK) {
+            *store_failed = gbx_error_last()->code != GBX_ERR_NOT_FOUND;
+            gbx_log(GBX_LOG_WARN, "job %s status %s: %s: %s", name, status_id,
+                    *store_failed ? "not started, the store failed" : "dropped",
+                    gbx_error_last()->message);
+            return;
+        }
+        gbx_state state = gbx_status_state(status);
+        if (state == GBX_STATE_PENDING || (state == GBX_STATE_RUNNING && ticketed)) {
+            from = state;
+            continue;
         }
         if (state == GBX_STATE_STOPPING) {
             /* Being cancelled before it started: it never starts. */
@@ -727,6 +768,9 @@ static void claim_status(gbx_worker *w, const char *name, const gbx_envelope *en
                 gbx_state_name(state), state == GBX_STATE_RUNNING ? " (job has no ticket)" : "");
         break;
     }
+    if (round == 3)
+        gbx_log(GBX_LOG_WARN, "job %s status %s: skipped, its state keeps changing", name,
+                status_id);
     gbx_status_free(status);
 }
 
