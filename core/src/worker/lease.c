@@ -1,4 +1,11 @@
-/* lease.c - the lease keeper thread of a worker (lease.h). */
+/* lease.c - the lease keeper thread of a worker (lease.h).
+ *
+ * Most jobs end long before their lease needs renewing, so hold() and
+ * release() do not wake the thread: it sleeps until the renewal of the
+ * ticket it holds is due and looks then.  Only a hold() while the thread
+ * waits with nothing to do, release() while a renewal is in flight, and
+ * free() signal it.
+ */
 #include "worker/lease.h"
 
 #include <errno.h>
@@ -11,6 +18,10 @@
 #include "gearbox/log.h"
 #include "store/queue_internal.h"
 
+/* After a renewal that failed (the store is away), the next try comes
+ * sooner, so that the lease is renewed as soon as the store is back. */
+#define RETRY_PAUSE_S 0.25
+
 struct gbx__lease_keeper {
     gbx_store *store;
     double seconds;
@@ -18,65 +29,69 @@ struct gbx__lease_keeper {
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
     pthread_t thread;
     bool started, quit;
+    bool idle;            /* the thread waits for a ticket (hold() wakes it) */
     bool renewing;        /* a renewal is in flight (outside the lock) */
     char *ticket;         /* the lease held, NULL when none */
     unsigned long holds;  /* counts hold() calls: a renewal belongs to one */
+    double renew_at;      /* monotonic seconds when the held lease is renewed next */
 };
 
-static void deadline_after(struct timespec *ts, double seconds) {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    double whole = (double)(time_t)seconds;
-    ts->tv_sec += (time_t)whole;
-    ts->tv_nsec += (long)((seconds - whole) * 1e9);
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+static double mono_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* After a renewal that failed (the store is away), the next try comes
- * sooner, so that the lease is renewed as soon as the store is back. */
-#define RETRY_PAUSE_S 0.25
+static void timespec_at(struct timespec *ts, double at) {
+    ts->tv_sec = (time_t)at;
+    ts->tv_nsec = (long)((at - (double)ts->tv_sec) * 1e9);
+}
 
 static void *keeper_main(void *arg) {
     gbx__lease_keeper *k = arg;
-    double pause = k->seconds / 3;
     bool failing = false; /* said once per outage */
     pthread_mutex_lock(&k->lock);
     while (!k->quit) {
         if (!k->ticket) {
+            k->idle = true;
             pthread_cond_wait(&k->cond, &k->lock);
+            k->idle = false;
             continue;
         }
+        if (mono_now() < k->renew_at) {
+            struct timespec ts;
+            timespec_at(&ts, k->renew_at);
+            pthread_cond_timedwait(&k->cond, &k->lock, &ts);
+            continue; /* look again: another ticket, none, or due */
+        }
         unsigned long hold = k->holds;
-        struct timespec ts;
-        deadline_after(&ts, pause);
-        int rc = 0;
-        while (!k->quit && k->ticket && k->holds == hold && rc != ETIMEDOUT)
-            rc = pthread_cond_timedwait(&k->cond, &k->lock, &ts);
-        if (k->quit || !k->ticket || k->holds != hold) continue;
         char *ticket = strdup(k->ticket);
-        if (!ticket) continue;
+        if (!ticket) {
+            k->renew_at = mono_now() + RETRY_PAUSE_S;
+            continue;
+        }
         k->renewing = true;
         pthread_mutex_unlock(&k->lock);
         bool held = false;
-        pause = k->seconds / 3;
+        double pause = k->seconds / 3;
         if (gbx__queue_renew(&held, k->store, ticket, k->seconds) != GBX_OK) {
             pause = pause < RETRY_PAUSE_S ? pause : RETRY_PAUSE_S;
             gbx_log(failing ? GBX_LOG_DEBUG : GBX_LOG_WARN,
                     "ticket %s: cannot renew its lease (trying again every %.2f s): %s", ticket,
                     pause, gbx_error_last()->message);
             failing = true;
-        } else if (failing) {
+        } else {
+            if (failing) gbx_log(GBX_LOG_INFO, "ticket %s: lease renewed again", ticket);
+            else if (!held)
+                gbx_log(GBX_LOG_DEBUG, "ticket %s: lease no longer held (the job was cancelled)",
+                        ticket);
             failing = false;
-            gbx_log(GBX_LOG_INFO, "ticket %s: lease renewed again", ticket);
         }
-        if (!held && !failing)
-            gbx_log(GBX_LOG_DEBUG, "ticket %s: lease no longer held (the job was cancelled)", ticket);
         free(ticket);
         pthread_mutex_lock(&k->lock);
         k->renewing = false;
-        pthread_cond_broadcast(&k->cond);
+        if (k->holds == hold) k->renew_at = mono_now() + pause;
+        pthread_cond_broadcast(&k->cond); /* a release() waiting for this renewal */
     }
     pthread_mutex_unlock(&k->lock);
     return NULL;
@@ -130,7 +145,8 @@ gbx_err gbx__lease_keeper_hold(gbx__lease_keeper *k, const char *ticket) {
     free(k->ticket);
     k->ticket = copy;
     k->holds++;
-    pthread_cond_broadcast(&k->cond);
+    k->renew_at = mono_now() + k->seconds / 3;
+    if (k->idle) pthread_cond_broadcast(&k->cond);
     pthread_mutex_unlock(&k->lock);
     return GBX_OK;
 }
@@ -141,7 +157,6 @@ void gbx__lease_keeper_release(gbx__lease_keeper *k) {
     free(k->ticket);
     k->ticket = NULL;
     k->holds++;
-    pthread_cond_broadcast(&k->cond);
     /* A renewal in flight finishes before the caller deletes the row. */
     while (k->renewing) pthread_cond_wait(&k->cond, &k->lock);
     pthread_mutex_unlock(&k->lock);
