@@ -114,7 +114,7 @@ static void test_config(void) {
         {"{\"type\": 7}", GBX_ERR_BAD_REQUEST, "\"type\" must be a string"},
         {"{\"type\": \"sqlite\"}", GBX_ERR_BAD_REQUEST, "\"path\" is required"},
         {"{\"path\": \"\"}", GBX_ERR_BAD_REQUEST, "\"path\" is required"},
-        {"{\"path\": \"x.db\", \"busy_timeout_ms\": \"5000\"}", GBX_ERR_BAD_REQUEST,
+        {"{\"path\": \"x.db\", \"busy_timeout_ms\": \"5 s\"}", GBX_ERR_BAD_REQUEST,
          "\"busy_timeout_ms\" must be an integer"},
         {"{\"path\": \"x.db\", \"busy_timeout_ms\": -1}", GBX_ERR_BAD_REQUEST,
          "\"busy_timeout_ms\" must be an integer"},
