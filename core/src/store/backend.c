@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 gbx_err gbx__store_not_found(const char *id) {
     return gbx_error_set(GBX_ERR_NOT_FOUND, "status \"%s\" not found", id ? id : "");
@@ -17,6 +18,78 @@ double gbx__now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- one connection per thread ------------------------------------------ */
+
+static void conn_unlink(gbx__conn_set *set, gbx__conn_link *c) {
+    if (c->prev) c->prev->next = c->next;
+    else set->head = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+/* pthread key destructor: the thread that owned the connection exits. */
+static void conn_thread_exit(void *p) {
+    gbx__conn_link *c = p;
+    gbx__conn_set *set = c->set;
+    pthread_mutex_lock(&set->lock);
+    conn_unlink(set, c);
+    pthread_mutex_unlock(&set->lock);
+    set->free_conn(c);
+    if (set->thread_end) set->thread_end();
+}
+
+gbx_err gbx__conn_set_init(gbx__conn_set *set, void (*free_conn)(gbx__conn_link *),
+                           void (*thread_end)(void)) {
+    memset(set, 0, sizeof *set);
+    if (pthread_key_create(&set->key, conn_thread_exit) != 0)
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store: no thread-local key left");
+    pthread_mutex_init(&set->lock, NULL);
+    set->pid = getpid();
+    set->free_conn = free_conn;
+    set->thread_end = thread_end;
+    return GBX_OK;
+}
+
+gbx_err gbx__conn_set_mine(gbx__conn_link **out, gbx__conn_set *set, const char *where) {
+    *out = NULL;
+    if (set->pid != getpid())
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                             "status store %s was opened before fork(); open it again in this "
+                             "process",
+                             where);
+    *out = pthread_getspecific(set->key);
+    return GBX_OK;
+}
+
+void gbx__conn_set_add(gbx__conn_set *set, gbx__conn_link *c) {
+    c->set = set;
+    pthread_mutex_lock(&set->lock);
+    c->prev = NULL;
+    c->next = set->head;
+    if (set->head) set->head->prev = c;
+    set->head = c;
+    pthread_mutex_unlock(&set->lock);
+    pthread_setspecific(set->key, c);
+}
+
+void gbx__conn_set_close(gbx__conn_set *set) {
+    /* After the key is gone no thread-exit destructor runs for it. */
+    pthread_key_delete(set->key);
+    pthread_mutex_lock(&set->lock);
+    gbx__conn_link *c = set->head;
+    set->head = NULL;
+    pthread_mutex_unlock(&set->lock);
+    /* In a forked child the connections are the parent's (its locks, its
+     * sessions): closing them here would disturb the parent. */
+    bool mine = set->pid == getpid();
+    while (c) {
+        gbx__conn_link *next = c->next;
+        if (mine) set->free_conn(c);
+        c = next;
+    }
+    pthread_mutex_destroy(&set->lock);
 }
 
 static double monotonic_now(void) {

@@ -111,9 +111,11 @@
 #ifndef GBX_STORE_BACKEND_H
 #define GBX_STORE_BACKEND_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 #include "gearbox/error.h"
@@ -306,6 +308,40 @@ typedef struct gbx__store_wait {
     double since, pause;
 } gbx__store_wait;
 bool gbx__store_again(const gbx_store *store, gbx_err rc, gbx__store_wait *wait);
+
+/* ---- one connection per thread (every backend keeps them so) ----------- */
+
+/* A backend's connection starts with this link. */
+typedef struct gbx__conn_link {
+    struct gbx__conn_link *prev, *next;
+    struct gbx__conn_set *set;
+} gbx__conn_link;
+
+/* The connections of one store handle, one per thread that used it. */
+typedef struct gbx__conn_set {
+    pthread_key_t key;
+    pthread_mutex_t lock; /* guards the list */
+    gbx__conn_link *head;
+    pid_t pid; /* the process that opened the store: connections do not survive fork */
+    void (*free_conn)(gbx__conn_link *conn); /* closes and frees one */
+    void (*thread_end)(void); /* after a thread's own connection is freed at its exit (or NULL) */
+} gbx__conn_set;
+
+/* Sets up an empty set; GBX_ERR_INTERNAL_SERVER_ERROR when no thread key is left. */
+gbx_err gbx__conn_set_init(gbx__conn_set *set, void (*free_conn)(gbx__conn_link *),
+                           void (*thread_end)(void));
+
+/* *out: the calling thread's connection, NULL when it has none yet.  In a
+ * forked child: GBX_ERR_INTERNAL_SERVER_ERROR naming `where`. */
+gbx_err gbx__conn_set_mine(gbx__conn_link **out, gbx__conn_set *set, const char *where);
+
+/* Makes `conn` the calling thread's (freed when the thread exits or the
+ * set is closed). */
+void gbx__conn_set_add(gbx__conn_set *set, gbx__conn_link *conn);
+
+/* Frees every connection (in a forked child they are the parent's, and are
+ * left alone) and the set's key and lock. */
+void gbx__conn_set_close(gbx__conn_set *set);
 
 /* Current time, unix seconds with sub-second precision. */
 double gbx__now(void);

@@ -115,9 +115,9 @@ struct mariadb_store;
 
 /* One thread's connection; db NULL once it was lost (reopened on next use). */
 typedef struct conn {
+    gbx__conn_link link; /* first: a gbx__conn_link* is a conn* */
     MYSQL *db;
     struct mariadb_store *owner;
-    struct conn *prev, *next;
     unsigned last_errno; /* error number of the last failed statement, 0 if none */
     bool in_tx;          /* a transaction is open */
     double used;         /* monotonic seconds of the last statement */
@@ -129,10 +129,8 @@ typedef struct mariadb_store {
     char *where; /* "user@host:port/database" for messages */
     unsigned port;
     int connect_timeout, io_timeout, lock_wait_timeout;
-    pid_t pid;             /* the process that opened it: connections do not survive fork */
-    pthread_key_t key;     /* this thread's conn */
-    pthread_mutex_t lock;  /* guards conns */
-    conn *conns;           /* every connection, to close them in close() */
+    gbx__conn_set conns;   /* one connection per thread */
+    bool conns_ready;      /* conns was set up (close() undoes it) */
 } mariadb_store;
 
 static const gbx__store_ops mariadb_ops;
@@ -400,18 +398,7 @@ static void conn_free(conn *c) {
     free(c);
 }
 
-/* pthread key destructor: the thread that owned the connection exits. */
-static void conn_thread_exit(void *p) {
-    conn *c = p;
-    mariadb_store *s = c->owner;
-    pthread_mutex_lock(&s->lock);
-    if (c->prev) c->prev->next = c->next;
-    else s->conns = c->next;
-    if (c->next) c->next->prev = c->prev;
-    pthread_mutex_unlock(&s->lock);
-    conn_free(c);
-    mysql_thread_end();
-}
+static void conn_free_link(gbx__conn_link *link) { conn_free((conn *)link); }
 
 /* Opens c->db with the store's settings. */
 static gbx_err conn_connect(conn *c) {
@@ -450,30 +437,19 @@ static gbx_err conn_connect(conn *c) {
     return GBX_OK;
 }
 
-static void conn_register(mariadb_store *s, conn *c) {
-    pthread_mutex_lock(&s->lock);
-    c->next = s->conns;
-    if (s->conns) s->conns->prev = c;
-    s->conns = c;
-    pthread_mutex_unlock(&s->lock);
-    pthread_setspecific(s->key, c);
-}
-
 /* The calling thread's connection, opened on first use and after it was
  * lost; one idle for a while is pinged first (a restarted server). */
 static gbx_err conn_get(gbx_store *store, conn **out) {
     mariadb_store *s = (mariadb_store *)store;
-    if (s->pid != getpid())
-        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
-                             "status store %s was opened before fork(); open it again in this "
-                             "process",
-                             s->where);
-    conn *c = pthread_getspecific(s->key);
+    gbx__conn_link *link = NULL;
+    gbx_err rc = gbx__conn_set_mine(&link, &s->conns, s->where);
+    if (rc) return rc;
+    conn *c = (conn *)link;
     if (!c) {
         if (!(c = calloc(1, sizeof *c))) return out_of_memory();
         mysql_thread_init();
         c->owner = s;
-        conn_register(s, c);
+        gbx__conn_set_add(&s->conns, &c->link);
     }
     *out = c;
     c->last_errno = 0;
@@ -1607,7 +1583,6 @@ static gbx_err md_open(gbx_store **out, const json_t *section, const char *base_
     }
     bool ok = true;
     s->base.ops = &mariadb_ops;
-    s->pid = getpid();
     s->host = dup_opt(o.host, &ok);
     s->socket = dup_opt(o.socket, &ok);
     s->user = dup_opt(o.user, &ok);
@@ -1627,12 +1602,11 @@ static gbx_err md_open(gbx_store **out, const json_t *section, const char *base_
         store_free_fields(s);
         return out_of_memory();
     }
-    if (pthread_key_create(&s->key, conn_thread_exit) != 0) {
+    if ((rc = gbx__conn_set_init(&s->conns, conn_free_link, mysql_thread_end))) {
         store_free_fields(s);
-        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
-                             "status store: no thread-local key left");
+        return rc;
     }
-    pthread_mutex_init(&s->lock, NULL);
+    s->conns_ready = true;
     conn *c = NULL;
     rc = conn_get(&s->base, &c);
     if (!rc) rc = migrate(c);
@@ -1653,21 +1627,9 @@ const gbx__store_backend gbx__store_backend_mysql = {.type = "mysql", .open = md
 
 static void md_close(gbx_store *store) {
     mariadb_store *s = (mariadb_store *)store;
-    /* After the key is gone no thread-exit destructor runs for it. */
-    pthread_key_delete(s->key);
-    pthread_mutex_lock(&s->lock);
-    conn *c = s->conns;
-    s->conns = NULL;
-    pthread_mutex_unlock(&s->lock);
     /* In a forked child the connections are the parent's sessions: closing
-     * them would end those (COM_QUIT), so they are left alone. */
-    bool mine = s->pid == getpid();
-    while (c) {
-        conn *next = c->next;
-        if (mine) conn_free(c);
-        c = next;
-    }
-    pthread_mutex_destroy(&s->lock);
+     * them would end those (COM_QUIT); gbx__conn_set_close leaves them. */
+    if (s->conns_ready) gbx__conn_set_close(&s->conns);
     store_free_fields(s);
 }
 

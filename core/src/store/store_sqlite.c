@@ -264,12 +264,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 struct sqlite_store;
 
-/* One thread's connection. */
+/* One thread's connection (or the process's writer). */
 typedef struct conn {
+    gbx__conn_link link; /* first: a gbx__conn_link* is a conn* */
     sqlite3 *db;
     sqlite3_stmt *stmts[ST_COUNT];
     struct sqlite_store *owner;
-    struct conn *prev, *next;
     int failed_step; /* extended code of the last step that failed */
     double busy_since; /* monotonic seconds when the current wait for a lock began */
 } conn;
@@ -280,9 +280,7 @@ typedef struct sqlite_store {
     pid_t pid;      /* the process that opened it: connections do not survive fork */
     int busy_timeout_ms;
     bool sync_full;
-    pthread_key_t key;      /* this thread's conn */
-    pthread_mutex_t lock;   /* guards conns */
-    conn *conns;            /* every open connection, to close them in free */
+    gbx__conn_set conns;    /* the threads' connections (reads) */
     /* Group commit: writers of one process queue here (rather than poll
      * SQLite's lock, so a busy thread pool cannot starve one of them). */
     pthread_mutex_t group_lock;
@@ -393,17 +391,7 @@ static void conn_close(conn *c) {
     free(c);
 }
 
-/* pthread key destructor: the thread that owned the connection exits. */
-static void conn_thread_exit(void *p) {
-    conn *c = p;
-    sqlite_store *s = c->owner;
-    pthread_mutex_lock(&s->lock);
-    if (c->prev) c->prev->next = c->next;
-    else s->conns = c->next;
-    if (c->next) c->next->prev = c->prev;
-    pthread_mutex_unlock(&s->lock);
-    conn_close(c);
-}
+static void conn_free_link(gbx__conn_link *link) { conn_close((conn *)link); }
 
 static gbx_err exec_sql(sqlite3 *db, const char *sql, const char *what) {
     char *err = NULL;
@@ -470,28 +458,16 @@ static gbx_err conn_open(sqlite_store *s, conn **out) {
     return GBX_OK;
 }
 
-static void conn_register(sqlite_store *s, conn *c) {
-    pthread_mutex_lock(&s->lock);
-    c->next = s->conns;
-    if (s->conns) s->conns->prev = c;
-    s->conns = c;
-    pthread_mutex_unlock(&s->lock);
-    pthread_setspecific(s->key, c);
-}
-
 /* The calling thread's connection, opened on first use. */
 static gbx_err conn_get(gbx_store *store, conn **out) {
     sqlite_store *s = (sqlite_store *)store;
-    if (s->pid != getpid())
-        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
-                             "status store %s was opened before fork(); open it again in this "
-                             "process",
-                             s->path);
-    conn *c = pthread_getspecific(s->key);
+    gbx__conn_link *link = NULL;
+    gbx_err rc = gbx__conn_set_mine(&link, &s->conns, s->path);
+    if (rc) return rc;
+    conn *c = (conn *)link;
     if (!c) {
-        gbx_err rc = conn_open(s, &c);
-        if (rc) return rc;
-        conn_register(s, c);
+        if ((rc = conn_open(s, &c))) return rc;
+        gbx__conn_set_add(&s->conns, &c->link);
     }
     *out = c;
     return GBX_OK;
@@ -734,13 +710,11 @@ static gbx_err sq_open_options(gbx_store **out, const sqlite_options *options) {
         free(s);
         return rc;
     }
-    if (pthread_key_create(&s->key, conn_thread_exit) != 0) {
+    if ((rc = gbx__conn_set_init(&s->conns, conn_free_link, NULL))) {
         free(s->path);
         free(s);
-        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
-                             "status store: no thread-local key left");
+        return rc;
     }
-    pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->group_lock, NULL);
     pthread_cond_init(&s->group_done, NULL);
     pthread_mutex_init(&s->checkpoint_lock, NULL);
@@ -754,8 +728,7 @@ static gbx_err sq_open_options(gbx_store **out, const sqlite_options *options) {
         if (rc) conn_close(c);
     }
     if (rc) {
-        pthread_key_delete(s->key);
-        pthread_mutex_destroy(&s->lock);
+        gbx__conn_set_close(&s->conns);
         pthread_mutex_destroy(&s->group_lock);
         pthread_cond_destroy(&s->group_done);
         pthread_mutex_destroy(&s->checkpoint_lock);
@@ -772,15 +745,14 @@ static gbx_err sq_open_options(gbx_store **out, const sqlite_options *options) {
 
 static void sq_close(gbx_store *store) {
     sqlite_store *s = (sqlite_store *)store;
-    /* After the key is gone no thread-exit destructor runs for it. */
-    pthread_key_delete(s->key);
     /* In a forked child the connections are the parent's: closing them here
-     * could disturb the parent's locks, so they are left alone. */
+     * could disturb the parent's locks, so they are left alone (the writer
+     * and checkpointer below; gbx__conn_set_close knows it for the rest). */
     if (s->groups)
         gbx_log(GBX_LOG_DEBUG, "status store %s: %lu writes in %lu group commits", s->path,
                 s->grouped, s->groups);
     if (s->pid != getpid()) {
-        s->conns = s->writer = NULL;
+        s->writer = NULL;
         s->checkpointer_started = false; /* the parent's thread */
     }
     pthread_mutex_lock(&s->checkpoint_lock);
@@ -789,16 +761,7 @@ static void sq_close(gbx_store *store) {
     pthread_mutex_unlock(&s->checkpoint_lock);
     if (s->checkpointer_started) pthread_join(s->checkpointer, NULL);
     if (s->writer) conn_close(s->writer);
-    pthread_mutex_lock(&s->lock);
-    conn *c = s->conns;
-    while (c) {
-        conn *next = c->next;
-        conn_close(c);
-        c = next;
-    }
-    s->conns = NULL;
-    pthread_mutex_unlock(&s->lock);
-    pthread_mutex_destroy(&s->lock);
+    gbx__conn_set_close(&s->conns);
     pthread_mutex_destroy(&s->group_lock);
     pthread_cond_destroy(&s->group_done);
     pthread_mutex_destroy(&s->checkpoint_lock);
