@@ -92,6 +92,25 @@ void gbx__conn_set_close(gbx__conn_set *set) {
     pthread_mutex_destroy(&set->lock);
 }
 
+gbx_err gbx__store_parse_json(json_t **out, const char *text, size_t len, bool object,
+                              const char *column) {
+    if (!text) {
+        *out = object ? json_object() : json_array();
+        return *out ? GBX_OK
+                    : gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "status store: out of memory");
+    }
+    json_error_t jerr;
+    *out = json_loadb(text, len, 0, &jerr);
+    if (*out && (object ? !json_is_object(*out) : !json_is_array(*out))) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    if (!*out)
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
+                             "status store: column %s holds malformed JSON", column);
+    return GBX_OK;
+}
+
 static double monotonic_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

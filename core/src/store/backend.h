@@ -343,6 +343,12 @@ void gbx__conn_set_add(gbx__conn_set *set, gbx__conn_link *conn);
  * left alone) and the set's key and lock. */
 void gbx__conn_set_close(gbx__conn_set *set);
 
+/* A JSON column's text (`len` bytes; NULL: empty) as an array, or an object
+ * when `object`: *out a new reference; GBX_ERR_INTERNAL_SERVER_ERROR naming
+ * `column` when it holds something else. */
+gbx_err gbx__store_parse_json(json_t **out, const char *text, size_t len, bool object,
+                              const char *column);
+
 /* Current time, unix seconds with sub-second precision. */
 double gbx__now(void);
 

@@ -506,24 +506,6 @@ static bool dup_field(char **out, const char *v, unsigned long n) {
     return true;
 }
 
-static gbx_err parse_json(json_t **out, const char *text, unsigned long n, bool object,
-                          const char *column) {
-    if (!text) {
-        *out = object ? json_object() : json_array();
-        return *out ? GBX_OK : out_of_memory();
-    }
-    json_error_t jerr;
-    *out = json_loadb(text, n, 0, &jerr);
-    if (*out && (object ? !json_is_object(*out) : !json_is_array(*out))) {
-        json_decref(*out);
-        *out = NULL;
-    }
-    if (!*out)
-        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
-                             "status store: column %s holds malformed JSON", column);
-    return GBX_OK;
-}
-
 static double field_double(const char *v) { return v ? strtod(v, NULL) : 0; }
 static int field_int(const char *v) { return v ? (int)strtol(v, NULL, 10) : 0; }
 
@@ -556,11 +538,11 @@ static gbx_err read_row(MYSQL_RES *res, MYSQL_ROW r, gbx__status_row *row) {
     row->ctime = field_double(r[16]);
     row->mtime = field_double(r[17]);
     row->ytime = field_double(r[18]);
-    gbx_err rc = parse_json(&row->messages, r[11], n[11], false, "messages");
-    if (!rc) rc = parse_json(&row->children, r[12], n[12], false, "children");
-    if (!rc) rc = parse_json(&row->meta, r[13], n[13], true, "meta");
-    if (!rc) rc = parse_json(&row->events, r[19], n[19], true, "events");
-    if (!rc) rc = parse_json(&row->priv, r[20], n[20], true, "priv");
+    gbx_err rc = gbx__store_parse_json(&row->messages, r[11], n[11], false, "messages");
+    if (!rc) rc = gbx__store_parse_json(&row->children, r[12], n[12], false, "children");
+    if (!rc) rc = gbx__store_parse_json(&row->meta, r[13], n[13], true, "meta");
+    if (!rc) rc = gbx__store_parse_json(&row->events, r[19], n[19], true, "events");
+    if (!rc) rc = gbx__store_parse_json(&row->priv, r[20], n[20], true, "priv");
     if (rc) gbx__status_row_clear(row);
     return rc;
 }

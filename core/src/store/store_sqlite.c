@@ -784,20 +784,7 @@ static bool dup_column(char **out, sqlite3_stmt *st, int i) {
 
 /* Parses a JSON column's text (NULL = empty) into an array or object. */
 static gbx_err parse_json_text(json_t **out, const char *text, bool object, const char *column) {
-    if (!text) {
-        *out = object ? json_object() : json_array();
-        return *out ? GBX_OK : out_of_memory();
-    }
-    json_error_t jerr;
-    *out = json_loads(text, 0, &jerr);
-    if (*out && (object ? !json_is_object(*out) : !json_is_array(*out))) {
-        json_decref(*out);
-        *out = NULL;
-    }
-    if (!*out)
-        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
-                             "status store: column %s holds malformed JSON", column);
-    return GBX_OK;
+    return gbx__store_parse_json(out, text, text ? strlen(text) : 0, object, column);
 }
 
 /* The JSON columns of a row, copied while the statement runs and parsed
