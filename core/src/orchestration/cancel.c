@@ -598,6 +598,22 @@ gbx_err gbx__cancel_stopped(gbx_jobmanager *jm, gbx_status *status, const gbx_en
     return advance(jm, status);
 }
 
+void gbx__job_completed(gbx_jobmanager *jm, const gbx_envelope *env, gbx_status *status) {
+    if (env && gbx_jobmanager_fire(jm, env, status, GBX_EVENT_COMPLETED) != GBX_OK)
+        gbx_log(GBX_LOG_ERROR, "status %s: cannot fire COMPLETED events: %s", gbx_status_id(status),
+                gbx_error_last()->message);
+    if (gbx__cancel_notify(jm, status) != GBX_OK)
+        gbx_log(GBX_LOG_ERROR, "status %s: cannot continue the cancellation it belongs to: %s",
+                gbx_status_id(status), gbx_error_last()->message);
+}
+
+void gbx__job_stop_if_idle(gbx_jobmanager *jm, gbx_status *status, const gbx_envelope *env) {
+    if (gbx_status_state(status) != GBX_STATE_STOPPING || gbx_status_concurrency(status) > 0) return;
+    if (gbx__cancel_stopped(jm, status, env) != GBX_OK)
+        gbx_log(GBX_LOG_ERROR, "status %s: cannot finish stopping it: %s", gbx_status_id(status),
+                gbx_error_last()->message);
+}
+
 gbx_err gbx__cancel_notify(gbx_jobmanager *jm, gbx_status *status) {
     if (!status || gbx_status_is_remote(status) || !gbx_status_has_completed(status)) return GBX_OK;
     const char *target = priv_str(status, P_NOTIFY);

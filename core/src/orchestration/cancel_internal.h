@@ -47,4 +47,15 @@ gbx_err gbx__cancel_stopped(gbx_jobmanager *jm, gbx_status *status, const gbx_en
  * itself when it has completed (cancel.c, start_event_job). */
 gbx_err gbx__cancel_notify(gbx_jobmanager *jm, gbx_status *status);
 
+/* A status that the caller's job completed (a worker's handler, or the
+ * scheduler for a job whose worker died): fires its COMPLETED events from
+ * `env` (then SUCCEEDED or FAILED) and advances a cancellation waiting for
+ * it (gbx__cancel_notify).  Failures are logged, never returned. */
+void gbx__job_completed(gbx_jobmanager *jm, const gbx_envelope *env, gbx_status *status);
+
+/* When `status` is STOPPING and nobody works on it any more (concurrency
+ * 0), finishes the stop (gbx__cancel_stopped); else nothing.  Failures are
+ * logged. */
+void gbx__job_stop_if_idle(gbx_jobmanager *jm, gbx_status *status, const gbx_envelope *env);
+
 #endif

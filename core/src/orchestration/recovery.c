@@ -33,17 +33,6 @@ static void drop_row(gbx_jobmanager *jm, const gbx__queued *r) {
                 r->status_id, gbx_error_last()->message);
 }
 
-/* The status completed here: its COMPLETED events, then a cancellation that
- * waits for it (as the worker does for a handler that completed it). */
-static void completed(gbx_jobmanager *jm, const gbx_envelope *env, gbx_status *st) {
-    if (env && gbx_jobmanager_fire(jm, env, st, GBX_EVENT_COMPLETED) != GBX_OK)
-        gbx_log(GBX_LOG_ERROR, "status %s: cannot fire COMPLETED events: %s", gbx_status_id(st),
-                gbx_error_last()->message);
-    if (gbx__cancel_notify(jm, st) != GBX_OK)
-        gbx_log(GBX_LOG_ERROR, "status %s: cannot continue the cancellation it belongs to: %s",
-                gbx_status_id(st), gbx_error_last()->message);
-}
-
 /* A RUNNING job whose worker died: a failed attempt. */
 static void died_running(gbx_jobmanager *jm, const gbx__queued *r, gbx_status *st,
                          gbx_envelope *env) {
@@ -60,7 +49,7 @@ static void died_running(gbx_jobmanager *jm, const gbx__queued *r, gbx_status *s
             return; /* the row stays; it is sent again after the resubmit window */
         }
         gbx_log(GBX_LOG_WARN, "status %s: %s (not retryable)", gbx_status_id(st), why);
-        if (err == GBX_OK) completed(jm, env, st);
+        if (err == GBX_OK) gbx__job_completed(jm, env, st);
         gbx_status_free(st);
         drop_row(jm, r);
         return;
@@ -76,7 +65,7 @@ static void died_running(gbx_jobmanager *jm, const gbx__queued *r, gbx_status *s
         if (err == GBX_OK) {
             drop_row(jm, r);
         } else if (gbx_status_refresh(st) == GBX_OK && gbx_status_has_completed(st)) {
-            completed(jm, env, st); /* it gave up after too many attempts */
+            gbx__job_completed(jm, env, st); /* it gave up after too many attempts */
             drop_row(jm, r);
         } else {
             gbx_log(GBX_LOG_ERROR, "status %s: cannot retry %s after its worker died: %s",
@@ -132,9 +121,7 @@ bool gbx__jm_recover(gbx_jobmanager *jm, const gbx__queued *r) {
     }
     if (gbx_status_state(st) == GBX_STATE_STOPPING) {
         /* Being cancelled: the stop the dead worker would have finished. */
-        if (gbx_status_concurrency(st) == 0 && gbx__cancel_stopped(jm, st, env) != GBX_OK)
-            gbx_log(GBX_LOG_ERROR, "status %s: cannot finish stopping it: %s", r->status_id,
-                    gbx_error_last()->message);
+        gbx__job_stop_if_idle(jm, st, env);
         gbx_status_free(st);
         drop_row(jm, r);
     } else if (gbx_status_state(st) == GBX_STATE_RUNNING) {

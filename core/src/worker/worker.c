@@ -546,23 +546,6 @@ static void fire(gbx_worker *w, const gbx_envelope *env, gbx_status *status, gbx
                 gbx_job_event_name(event), gbx_error_last()->message);
 }
 
-/* The status is STOPPING: when nobody works on it any more, the worker
- * finishes the stop (STOPPED, STOPPED events, the cancellation goes on). */
-static void finish_stop(gbx_worker *w, gbx_status *status, const gbx_envelope *env) {
-    if (gbx_status_state(status) != GBX_STATE_STOPPING || gbx_status_concurrency(status) > 0) return;
-    if (gbx__cancel_stopped(w->jm, status, env) != GBX_OK)
-        gbx_log(GBX_LOG_ERROR, "status %s: cannot finish stopping it: %s", gbx_status_id(status),
-                gbx_error_last()->message);
-}
-
-/* A status that this job completed: its COMPLETED/SUCCEEDED/FAILED events,
- * then a cancellation waiting for it (a PRECANCEL or compensation job). */
-static void completed(gbx_worker *w, const gbx_envelope *env, gbx_status *status) {
-    fire(w, env, status, GBX_EVENT_COMPLETED);
-    if (gbx__cancel_notify(w->jm, status) != GBX_OK)
-        gbx_log(GBX_LOG_ERROR, "status %s: cannot continue the cancellation it belongs to: %s",
-                gbx_status_id(status), gbx_error_last()->message);
-}
 
 /* Records a handler failure; false when the status turned out to be
  * cancelled meanwhile (then nothing was recorded). */
@@ -640,7 +623,7 @@ static void serve_async(gbx_worker *w, handler_entry *h, gbx_job *job, gbx_statu
     if (!gone && finish_in_one_write(w, status, *result, *code, message)) {
         gbx_jobmanager_set_current(w->jm, NULL);
         if (w->post) w->post(job, w->hook_user);
-        completed(w, env, status);
+        gbx__job_completed(w->jm, env, status);
         gbx_response_free(resp);
         return;
     }
@@ -699,8 +682,8 @@ static void serve_async(gbx_worker *w, handler_entry *h, gbx_job *job, gbx_statu
     if (gbx_status_add_concurrency(status, -1) != GBX_OK)
         gbx_log(GBX_LOG_ERROR, "status %s: cannot lower concurrency: %s", gbx_status_id(status),
                 gbx_error_last()->message);
-    finish_stop(w, status, env);
-    if (now_completed) completed(w, env, status);
+    gbx__job_stop_if_idle(w->jm, status, env);
+    if (now_completed) gbx__job_completed(w->jm, env, status);
     gbx_response_free(resp);
 }
 
@@ -758,7 +741,7 @@ static void claim_status(gbx_worker *w, const char *name, const gbx_envelope *en
             /* Being cancelled before it started: it never starts. */
             gbx_log(GBX_LOG_INFO, "job %s status %s: not started, being cancelled", name,
                     status_id);
-            finish_stop(w, status, env);
+            gbx__job_stop_if_idle(w->jm, status, env);
             gbx_status_free(status);
             return;
         }
