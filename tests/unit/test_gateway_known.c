@@ -96,8 +96,8 @@ static bool registered(int port, const char *name) {
     char server[64];
     snprintf(server, sizeof server, "127.0.0.1:%d", port);
     json_t *map = NULL;
-    bool yes = gbx__jm_gearman_status(&map, server, 5) == GBX_OK &&
-               json_integer_value(json_object_get(map, name)) > 0;
+    bool yes = gbx_servers_admin_status(&map, server, 5) == GBX_OK &&
+               json_integer_value(json_object_get(json_object_get(map, name), "workers")) > 0;
     json_decref(map);
     return yes;
 }

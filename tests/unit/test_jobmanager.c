@@ -88,7 +88,7 @@ static void serve_admin(int c) {
         if (n <= 0) return;
         len += (size_t)n;
     }
-    static const char answer[] = "do_get_barn_animal_v1\t0\t0\t2\n"
+    static const char answer[] = "do_get_barn_animal_v1\t3\t1\t2\n"
                                  "do_get_barn_ghost_v1\t3\t0\t0\n"
                                  ".\n";
     send_all(c, answer, sizeof answer - 1);
@@ -585,13 +585,15 @@ static void test_known_handlers(void) {
     json_t *map = NULL;
     char server[64];
     snprintf(server, sizeof server, "127.0.0.1:%d", admin.port);
-    CHECK_INT(gbx__jm_gearman_status(&map, server, 5), GBX_OK);
-    CHECK_INT(json_integer_value(json_object_get(map, "do_get_barn_animal_v1")), 2);
-    CHECK_INT(json_integer_value(json_object_get(map, "do_get_barn_ghost_v1")), 0);
+    CHECK_INT(gbx_servers_admin_status(&map, server, 5), GBX_OK);
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(map, "do_get_barn_animal_v1"), "workers")), 2);
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(map, "do_get_barn_animal_v1"), "total")), 3);
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(map, "do_get_barn_animal_v1"), "running")), 1);
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(map, "do_get_barn_ghost_v1"), "workers")), 0);
     CHECK_INT(json_object_size(map), 2);
     json_decref(map);
     snprintf(server, sizeof server, "127.0.0.1:%d", closed_port());
-    CHECK_INT(gbx__jm_gearman_status(&map, server, 5), GBX_ERR_SERVICE_UNAVAILABLE);
+    CHECK_INT(gbx_servers_admin_status(&map, server, 5), GBX_ERR_SERVICE_UNAVAILABLE);
     CHECK(map == NULL);
 
     snprintf(server, sizeof server, "127.0.0.1:%d", admin.port);

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "gearbox/error.h"
+#include "gearbox/json.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,6 +56,14 @@ void gbx_servers_mark_up(gbx_servers *s, size_t i);
 
 /* Whether server `i` is marked down now. */
 bool gbx_servers_is_down(gbx_servers *s, size_t i);
+
+/* Asks gearmand `server` ("host:port", "[v6]:port" or "host", port 4730)
+ * for its admin "status" within `timeout` seconds.  *out (new reference,
+ * the caller decrefs): {"<function>": {"total": n, "running": n,
+ * "workers": n}} - jobs queued (running ones included), jobs running, and
+ * workers that registered the function.  GBX_ERR_SERVICE_UNAVAILABLE when
+ * the server cannot be reached or does not answer in time. */
+gbx_err gbx_servers_admin_status(json_t **out, const char *server, double timeout);
 
 #ifdef __cplusplus
 }

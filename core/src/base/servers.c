@@ -2,21 +2,27 @@
  * (gearbox/servers.h). */
 #include "gearbox/servers.h"
 
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gearbox/log.h"
 
-typedef struct server {
+typedef struct server_entry {
     char *name;
     double down_until; /* monotonic seconds; 0 while up */
-} server;
+} server_entry;
 
 struct gbx_servers {
     pthread_mutex_t lock; /* guards down_until and next */
-    server *list;
+    server_entry *list;
     size_t count;
     size_t next; /* where the next request starts */
 };
@@ -44,7 +50,7 @@ gbx_err gbx_servers_new(gbx_servers **out, const char *list) {
         size_t n = strlen(p);
         while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) p[--n] = '\0';
         if (!n) continue;
-        server *grown = realloc(s->list, (s->count + 1) * sizeof *grown);
+        server_entry *grown = realloc(s->list, (s->count + 1) * sizeof *grown);
         char *name = strdup(p);
         if (!grown || !name) {
             if (grown) s->list = grown;
@@ -54,7 +60,7 @@ gbx_err gbx_servers_new(gbx_servers **out, const char *list) {
             return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
         }
         s->list = grown;
-        s->list[s->count++] = (server){.name = name};
+        s->list[s->count++] = (server_entry){.name = name};
     }
     free(copy);
     if (s->count == 0) {
@@ -118,4 +124,153 @@ bool gbx_servers_is_down(gbx_servers *s, size_t i) {
     bool down = s->list[i].down_until > mono();
     pthread_mutex_unlock(&s->lock);
     return down;
+}
+
+/* ---- the admin "status" command ------------------------------------------- */
+
+/* Splits "host:port" / "[v6]:port" / "host" (port 4730). */
+static bool split_server(const char *server, char *host, size_t hlen, char *port, size_t plen) {
+    const char *colon;
+    if (server[0] == '[') {
+        const char *end = strchr(server, ']');
+        if (!end) return false;
+        snprintf(host, hlen, "%.*s", (int)(end - server - 1), server + 1);
+        colon = end[1] == ':' ? end + 1 : NULL;
+    } else {
+        colon = strrchr(server, ':');
+        snprintf(host, hlen, "%.*s", (int)(colon ? (size_t)(colon - server) : strlen(server)), server);
+    }
+    snprintf(port, plen, "%s", colon && colon[1] ? colon + 1 : "4730");
+    if (!host[0]) snprintf(host, hlen, "127.0.0.1");
+    return true;
+}
+
+static int remaining_ms(double until) {
+    double left = until - mono();
+    return left <= 0 ? 0 : (int)(left * 1000) + 1;
+}
+
+static int connect_until(const char *host, const char *port, double until, char *why, size_t whylen) {
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai != 0) {
+        snprintf(why, whylen, "%s:%s: %s", host, port, gai_strerror(gai));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) continue;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
+        if (errno == EINPROGRESS) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            if (poll(&p, 1, remaining_ms(until)) == 1 &&
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
+                break;
+            snprintf(why, whylen, "%s:%s: %s", host, port, soerr ? strerror(soerr) : "connect timed out");
+        } else {
+            snprintf(why, whylen, "%s:%s: %s", host, port, strerror(errno));
+        }
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+gbx_err gbx_servers_admin_status(json_t **out, const char *server, double timeout) {
+    if (!out) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "gbx_servers_admin_status: out is NULL");
+    *out = NULL;
+    char host[256], port[32], why[512] = "no address";
+    if (!split_server(server, host, sizeof host, port, sizeof port))
+        return gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "gearmand server \"%s\": bad address", server);
+    double until = mono() + timeout;
+    int fd = connect_until(host, port, until, why, sizeof why);
+    if (fd < 0) return gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "gearmand %s: %s", server, why);
+
+    static const char cmd[] = "status\n";
+    size_t sent = 0;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    gbx_err err = GBX_OK;
+    while (sent < sizeof cmd - 1 && err == GBX_OK) {
+        ssize_t n = send(fd, cmd + sent, sizeof cmd - 1 - sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += (size_t)n;
+            continue;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        if ((n < 0 && errno != EAGAIN && errno != EINTR) || poll(&p, 1, remaining_ms(until)) < 1)
+            err = gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "gearmand %s: cannot send \"status\"", server);
+    }
+    /* The answer ends with a line holding a single '.'. */
+    while (err == GBX_OK) {
+        if (len >= 2 && ((len == 2 && memcmp(buf, ".\n", 2) == 0) ||
+                         (len >= 3 && memcmp(buf + len - 3, "\n.\n", 3) == 0)))
+            break;
+        if (len + 4096 + 1 > cap) {
+            size_t ncap = cap ? cap * 2 : 8192;
+            char *nb = ncap > (64u << 20) ? NULL : realloc(buf, ncap);
+            if (!nb) {
+                err = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "gearmand %s: status answer too large", server);
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
+        if (n > 0) {
+            len += (size_t)n;
+            continue;
+        }
+        if (n == 0) {
+            err = gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "gearmand %s closed the admin connection", server);
+            break;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if ((errno != EAGAIN && errno != EINTR) || poll(&p, 1, remaining_ms(until)) < 1)
+            err = gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "gearmand %s: no answer to \"status\" within %g s",
+                                server, timeout);
+    }
+    close(fd);
+    json_t *map = err == GBX_OK ? json_object() : NULL;
+    if (err == GBX_OK && !map) err = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    if (err == GBX_OK) {
+        buf[len] = '\0';
+        /* function \t total \t running \t available_workers; a function
+         * listed twice is summed. */
+        for (char *line = buf, *next; line && *line; line = next) {
+            next = strchr(line, '\n');
+            if (next) *next++ = '\0';
+            char *tab[3] = {NULL, NULL, NULL};
+            char *p = line;
+            for (int i = 0; i < 3 && p; i++) {
+                p = strchr(p, '\t');
+                if (p) {
+                    *p++ = '\0';
+                    tab[i] = p;
+                }
+            }
+            if (!tab[2] || !*line) continue;
+            static const char *const names[3] = {"total", "running", "workers"};
+            json_t *entry = json_object_get(map, line);
+            if (!entry && (!(entry = json_pack("{s:I,s:I,s:I}", "total", (json_int_t)0, "running",
+                                               (json_int_t)0, "workers", (json_int_t)0)) ||
+                           json_object_set_new(map, line, entry) != 0)) {
+                json_decref(map);
+                map = NULL;
+                err = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+                break;
+            }
+            for (int i = 0; i < 3; i++) {
+                json_t *v = json_object_get(entry, names[i]);
+                json_integer_set(v, json_integer_value(v) + strtoll(tab[i], NULL, 10));
+            }
+        }
+        if (err == GBX_OK) *out = map;
+    }
+    free(buf);
+    return err;
 }

@@ -21,10 +21,6 @@ gbx_err gbx__jm_gearman_do(char **result, size_t *len, gbx_jobmanager *jm, const
  * is not listed and no gearmand answers. */
 gbx_err gbx__jm_handler_known(bool *known, gbx_jobmanager *jm, const char *name);
 
-/* Sends the admin "status" command to the server `host:port` and returns
- * {function: available workers} (*out: new reference). */
-gbx_err gbx__jm_gearman_status(json_t **out, const char *server, double timeout);
-
 /* Releases the thread's gearman clients, one per server (NULL-safe). */
 void gbx__jm_thread_close_gearman(gbx__jm_thread *t);
 
