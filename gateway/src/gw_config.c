@@ -387,6 +387,8 @@ fail:
 
 void gbx_gw_config_free(gbx_gw_config *cfg) {
     if (!cfg) return;
+    free(cfg->dashboard.path);
+    free(cfg->dashboard.dir);
     for (size_t i = 0; i < cfg->nlocations; i++) gbx_gw_location_clear(&cfg->locations[i]);
     free(cfg->locations);
     free(cfg->listen_address);
@@ -450,7 +452,7 @@ static gbx_err load_settings(gbx_gw_config *c) {
     static const char *const known[] = {
         "listen", "gearman", "status", "max_body_bytes", "threads", "max_connections",
         "connection_timeout", "submit_timeout", "shutdown_grace", "log", "pid_file",
-        "locations", "config_dir", "scheduler", "jobs", "handlers"};
+        "locations", "config_dir", "scheduler", "jobs", "handlers", "dashboard"};
     const char *key;
     json_t *val;
     json_object_foreach(gbx_config_root(cfg), key, val) {
@@ -530,6 +532,57 @@ static gbx_err load_settings(gbx_gw_config *c) {
     return GBX_OK;
 }
 
+/* ---- the "dashboard" section (docs/dashboard.md) ---- */
+
+#define DEFAULT_DASHBOARD_PATH "/_gearbox"
+
+static gbx_err load_dashboard(gbx_gw_config *c) {
+    gbx_gw_dashboard_config *d = &c->dashboard;
+    json_t *section = gbx_config_get(c->cfg, "dashboard");
+    if (section && !json_is_object(section))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "\"dashboard\" must be an object {\"enabled\", \"path\", \"dir\"}");
+    const char *key;
+    json_t *val;
+    json_object_foreach(section, key, val) {
+        if (strcmp(key, "enabled") != 0 && strcmp(key, "path") != 0 && strcmp(key, "dir") != 0)
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "\"dashboard\": unknown key \"%s\" (known: enabled, path, dir)", key);
+    }
+    d->enabled = gbx_config_get_bool(c->cfg, "dashboard.enabled", true);
+    if (json_object_get(section, "enabled") &&
+        d->enabled != gbx_config_get_bool(c->cfg, "dashboard.enabled", false))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"dashboard.enabled\" must be true or false");
+    json_t *path = json_object_get(section, "path");
+    if (path && !json_is_string(path))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"dashboard.path\" must be a path such as \"/_gearbox\"");
+    if (gbx_gw_normalize_prefix(&d->path, path ? json_string_value(path) : DEFAULT_DASHBOARD_PATH) != GBX_OK)
+        return gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "\"dashboard.path\"");
+    if (!d->path[0])
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "\"dashboard.path\" cannot be \"/\": the dashboard needs a path of its own");
+    if (json_object_get(section, "dir")) {
+        struct stat st;
+        if (gbx_config_get_path(&d->dir, c->cfg, "dashboard.dir", NULL) != GBX_OK ||
+            !json_is_string(json_object_get(section, "dir")))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"dashboard.dir\" must be a directory path");
+        if (stat(d->dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"dashboard.dir\" \"%s\" is not a directory",
+                                 d->dir);
+    }
+    /* A location at or below the dashboard's path would never be reached. */
+    for (size_t i = 0; d->enabled && i < c->nlocations; i++) {
+        const char *p = c->locations[i].path;
+        size_t n = strlen(d->path);
+        if (strncmp(p, d->path, n) == 0 && (p[n] == '\0' || p[n] == '/'))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                                 "location \"%s\" is inside the dashboard's path \"%s\": move one "
+                                 "(\"dashboard\": {\"path\": ...}) or turn the dashboard off",
+                                 p, d->path);
+    }
+    return GBX_OK;
+}
+
 static const char *shown(const char *path) { return path[0] ? path : "/"; }
 
 /* The location a nested location at `path` sits below: the one at its
@@ -605,7 +658,8 @@ gbx_err gbx_gw_config_load(gbx_gw_config **out, const char *path) {
     gbx_err e = gbx_config_load(&c->cfg, path);
     if (e != GBX_OK) {
         e = GBX_ERR_BAD_REQUEST;  /* the message names the file already */
-    } else if ((e = load_settings(c)) != GBX_OK || (e = load_locations(c)) != GBX_OK) {
+    } else if ((e = load_settings(c)) != GBX_OK || (e = load_locations(c)) != GBX_OK ||
+               (e = load_dashboard(c)) != GBX_OK) {
         e = gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "%s", path);
     }
     if (e != GBX_OK) {

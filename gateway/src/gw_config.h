@@ -65,6 +65,14 @@ struct gbx_gw_location {
     bool require_schemas;  /* a missing schema file fails the request */
 };
 
+/* The "dashboard" section (gw_dashboard.h serves it):
+ *   "dashboard": {"enabled": true, "path": "/_gearbox", "dir": "..."} */
+typedef struct gbx_gw_dashboard_config {
+    bool enabled;          /* default true */
+    char *path;            /* normalized like a prefix: "/_gearbox" (no trailing '/') */
+    char *dir;             /* NULL: the copy built into the binary; else resolved */
+} gbx_gw_dashboard_config;
+
 typedef struct gbx_gw_config {
     gbx_config *cfg;
     char *listen_address;  /* "127.0.0.1" */
@@ -84,6 +92,7 @@ typedef struct gbx_gw_config {
     char *pid_file;              /* NULL = none; resolved */
     gbx_gw_location *locations;
     size_t nlocations;
+    gbx_gw_dashboard_config dashboard;
 } gbx_gw_config;
 
 /* Loads and checks the whole configuration: every location's path, its

@@ -35,6 +35,7 @@
 #include "gearbox/response.h"
 #include "gearbox/status.h"
 #include "gearbox/uri.h"
+#include "gw_dashboard.h"
 #include "gw_dispatch.h"
 #include "gw_route.h"
 #include "gw_scheduler.h"
@@ -669,6 +670,14 @@ static void process(gw_request *r) {
     size_t n = strlen("http://") + strlen(authority) + strlen(r->path) + 1;
     if ((r->request_url = malloc(n))) snprintf(r->request_url, n, "http://%s%s", authority, r->path);
 
+    struct MHD_Response *page = NULL;
+    unsigned page_status = 0;
+    if (gbx_gw_dashboard_answer(&page, &page_status, cfg, r->method_name, r->path,
+                                MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                            MHD_HTTP_HEADER_IF_NONE_MATCH))) {
+        set_response(r, page_status, page);
+        return;
+    }
     if (!r->method) {
         char msg[128];
         snprintf(msg, sizeof msg, "method %.32s is not allowed (allowed: " ALLOWED_METHODS ")",
