@@ -258,13 +258,23 @@ function field(dl, name, value) {
 
 function renderFields(st) {
   const dl = $("st-fields");
+  /* Rebuilt only when a field changed: focus stays on the parent's link. */
+  const shape = JSON.stringify([st.operation, st.component, st.uri, st.code, st.ctime, st.mtime,
+    st.ytime, st.failures, st.concurrency, st.parent_uri, st.status_uri]);
+  const updated = $("st-updated");
+  if (dl.dataset.shape === shape) {
+    if (updated) setText(updated, ago(st.mtime));
+    return;
+  }
+  dl.dataset.shape = shape;
   dl.replaceChildren();
   field(dl, "Operation", st.operation);
   field(dl, "Component", st.component);
   field(dl, "Resource", st.uri ? h("span", {class: "mono"}, shortUri(st.uri)) : null);
   field(dl, "Code", st.code === undefined ? null : String(st.code));
   field(dl, "Created", when(st.ctime));
-  field(dl, "Updated", st.mtime ? when(st.mtime) + " (" + ago(st.mtime) + ")" : null);
+  field(dl, "Updated", st.mtime ? h("span", {}, when(st.mtime) + " (",
+    h("span", {id: "st-updated"}, ago(st.mtime)), ")") : null);
   field(dl, "Runs at", st.ytime ? when(st.ytime) : null);
   field(dl, "Failures", st.failures ? String(st.failures) : null);
   field(dl, "Concurrency", st.concurrency ? String(st.concurrency) : null);
@@ -388,10 +398,28 @@ async function pollStatus(gen, uri) {
   renderStatus(st);
   await fetchChildren(st, 1, {left: TREE_MAX_NODES}, new Set());
   if (gen !== generation) return;
-  const items = renderTree(st, 1, new Set());
+  /* Rebuilt only when something in it changed: focus stays on a link. */
+  const shape = JSON.stringify(treeShape(st, 1, new Set()));
   const ul = $("st-children");
+  if (ul.dataset.shape === shape) return;
+  ul.dataset.shape = shape;
+  const items = renderTree(st, 1, new Set());
   ul.replaceChildren(...items);
   if (!items.length) ul.append(h("li", {class: "muted"}, "none"));
+}
+
+/* What renderTree draws, as plain data. */
+function treeShape(st, depth, visited) {
+  return (st.children || []).map((uri) => {
+    const key = fetchable(uri);
+    const node = tree.get(key);
+    if (visited.has(key) || !node) return null;
+    visited.add(key);
+    if (node.error) return [uri, node.error];
+    const c = node.st;
+    return [uri, c.state, c.code, c.progress, c.operation, c.uri, newest(c),
+      depth < TREE_MAX_DEPTH ? treeShape(c, depth + 1, visited) : null];
+  });
 }
 
 function scheduleStatus(gen, uri) {
@@ -414,7 +442,10 @@ async function showStatus(uri) {
   setText($("st-id"), statusId(uri));
   setText($("cancel-result"), "");
   $("cancel-btn").hidden = true;
-  for (const id of ["st-fields", "st-messages", "st-children"]) $(id).replaceChildren();
+  for (const id of ["st-fields", "st-messages", "st-children"]) {
+    $(id).replaceChildren();
+    delete $(id).dataset.shape;
+  }
   $("st-meta").replaceChildren();
   delete $("st-meta").dataset.shown;
   await pollStatus(gen, uri);
@@ -537,7 +568,10 @@ const SVG = "http://www.w3.org/2000/svg";
 
 function chart(c, ci, now) {
   const W = 300, H = 80;
-  const t0 = now - METRICS_WINDOW_S * 1000;
+  /* From the first sample (or 10 minutes ago) to now: a page opened a
+   * minute ago draws its minute across the whole width. */
+  const t0 = Math.max(now - METRICS_WINDOW_S * 1000, history.length ? history[0].t : now);
+  const span = Math.max(now - t0, 1);
   let max = 0;
   for (const p of history) for (const v of p.values[ci]) if (v !== null && v > max) max = v;
   const top = max > 0 ? max * 1.1 : 1;
@@ -552,7 +586,7 @@ function chart(c, ci, now) {
     for (const p of history) {
       const v = p.values[ci][si];
       if (v === null) continue;
-      const x = ((p.t - t0) / (METRICS_WINDOW_S * 1000)) * W;
+      const x = ((p.t - t0) / span) * W;
       const y = H - (v / top) * (H - 4) - 2;
       pts.push(x.toFixed(1) + "," + y.toFixed(1));
     }
@@ -566,8 +600,10 @@ function chart(c, ci, now) {
     spoken.push(s.label + " " + fmt(last));
   });
   caption.append(h("span", {class: "muted"}, "peak " + fmt(max)));
-  svg.setAttribute("aria-label", c.title + " over the last " + METRICS_WINDOW_S / 60 +
-    " minutes: now " + spoken.join(", ") + "; peak " + fmt(max));
+  const minutes = span / 60000;
+  svg.setAttribute("aria-label", c.title + " over the last " +
+    (minutes >= 1 ? Math.round(minutes) + " min" : Math.round(span / 1000) + " s") +
+    ": now " + spoken.join(", ") + "; peak " + fmt(max));
   return h("figure", {class: "chart", "data-chart": c.title}, caption, svg);
 }
 
