@@ -63,8 +63,9 @@ function fetchable(uri) {
   try {
     const u = new URL(uri, location.href);
     if (u.origin === location.origin) return u.pathname + u.search;
-    for (const p of prefixes)
-      if (u.pathname === p.prefix || u.pathname.startsWith(p.prefix + "/")) return u.pathname + u.search;
+    for (const p of prefixes)  /* a location at the root would claim every path */
+      if (p.prefix && (u.pathname === p.prefix || u.pathname.startsWith(p.prefix + "/")))
+        return u.pathname + u.search;
     return u.href;
   } catch (e) {
     return uri;

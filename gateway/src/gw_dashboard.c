@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,20 +53,24 @@ const char *gbx_gw_dashboard_content_type(const char *name) {
     return NULL;
 }
 
-const gbx_gw_dashboard_file *gbx_gw_dashboard_builtin(const char *name) {
-    static gbx_gw_dashboard_file files[] = {
-        {"index.html", NULL, gbx_embedded_index_html, 0},
-        {"dashboard.css", NULL, gbx_embedded_dashboard_css, 0},
-        {"dashboard.js", NULL, gbx_embedded_dashboard_js, 0},
-    };
-    if (!name) return NULL;
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        if (strcmp(files[i].name, name) != 0) continue;
-        /* Filled on each call with the same values: no race worth a lock. */
-        files[i].content_type = gbx_gw_dashboard_content_type(name);
-        files[i].len = strlen(files[i].data);
-        return &files[i];
+static gbx_gw_dashboard_file builtin_files[] = {
+    {"index.html", NULL, gbx_embedded_index_html, 0},
+    {"dashboard.css", NULL, gbx_embedded_dashboard_css, 0},
+    {"dashboard.js", NULL, gbx_embedded_dashboard_js, 0},
+};
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static void builtin_init(void) {
+    for (size_t i = 0; i < sizeof builtin_files / sizeof builtin_files[0]; i++) {
+        builtin_files[i].content_type = gbx_gw_dashboard_content_type(builtin_files[i].name);
+        builtin_files[i].len = strlen(builtin_files[i].data);
     }
+}
+
+const gbx_gw_dashboard_file *gbx_gw_dashboard_builtin(const char *name) {
+    pthread_once(&builtin_once, builtin_init);
+    for (size_t i = 0; name && i < sizeof builtin_files / sizeof builtin_files[0]; i++)
+        if (strcmp(builtin_files[i].name, name) == 0) return &builtin_files[i];
     return NULL;
 }
 
