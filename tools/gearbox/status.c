@@ -113,8 +113,8 @@ static int ls_option(int key, const char *arg, void *ctx) {
             return gbx_cli_fail(GBX_CLI_USAGE, "--count needs a number from 1 to 10000, not \"%s\"", arg);
         return 0;
     case 'S':
-        /* "+5m" would be in the future: --since takes "5m" (ago) as well. */
-        if (gbx_cli_parse_seconds(&o->since, arg)) {
+        /* An age has a unit ("5m": 5 minutes ago); a bare number is unix time. */
+        if (*arg && strchr("smhd", arg[strlen(arg) - 1]) && gbx_cli_parse_seconds(&o->since, arg)) {
             o->since = gbx_cli_now() - o->since;
         } else if (!gbx_cli_parse_time(&o->since, arg, &why) || arg[0] == '+') {
             return gbx_cli_fail(GBX_CLI_USAGE, "--since \"%s\": expected a time (unix seconds or ISO-8601) or an age (30s, 5m, 2h, 1d)", arg);

@@ -99,6 +99,7 @@ double gbx_cli_now(void) {
 }
 
 bool gbx_cli_parse_seconds(double *out, const char *text) {
+    if (!isdigit((unsigned char)text[0]) && text[0] != '.') return false;
     char *end;
     errno = 0;
     double v = strtod(text, &end);
