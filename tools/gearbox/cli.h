@@ -86,6 +86,11 @@ void gbx_cli_format_elapsed(char *out, size_t size, double seconds);
 /* "2026-12-04 21:30:00" (local time). */
 void gbx_cli_format_time(char *out, size_t size, double unix_seconds);
 
+/* An option's value as an integer in [min, max], or seconds (gbx_cli_parse_
+ * seconds) in [min, max]: 0, or GBX_CLI_USAGE with a message naming --`name`. */
+int gbx_cli_int_option(long *out, const char *name, const char *arg, long min, long max);
+int gbx_cli_seconds_option(double *out, const char *name, const char *arg, double min, double max);
+
 /* ---- HTTP (http.c) ------------------------------------------------------------ */
 
 typedef struct {
@@ -206,6 +211,24 @@ int gbx_cli_parse(int argc, char **argv, const char *usage, const struct option 
  * none.  Returns the status's code mapped (gbx_cli_exit_for_code),
  * GBX_CLI_INTERRUPTED, GBX_CLI_TIMEOUT or a reading error. */
 int gbx_cli_follow(const char *url, int messages, double interval, double timeout, bool final_json_only);
+
+/* The options of the commands that follow a status (watch, submit, cancel):
+ * GBX_CLI_FOLLOW_OPTIONS in their option table (submit and cancel add
+ * --wait 'w'; submit -d, -H, --no-wait 'W'), gbx_cli_follow_option their
+ * handler. */
+typedef struct {
+    int messages;
+    double interval, timeout;
+    bool wait, no_wait;
+    const char *body;
+    const char *headers[33];
+    int n_headers;
+} gbx_cli_follow_opts;
+#define GBX_CLI_FOLLOW_DEFAULTS {.messages = 5, .interval = 0.5}
+#define GBX_CLI_FOLLOW_OPTIONS \
+    {"messages", required_argument, NULL, 'm'}, {"interval", required_argument, NULL, 'i'}, \
+        {"timeout", required_argument, NULL, 'T'}
+gbx_cli_option_fn gbx_cli_follow_option;
 
 /* Reads a request body argument: "@FILE", "@-" (standard input) or the text
  * itself; it must be JSON.  Returns GBX_CLI_OK or GBX_CLI_INPUT (said why). */

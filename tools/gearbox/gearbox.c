@@ -94,8 +94,9 @@ static const char USAGE_CANCEL[] =
     "cancellation's own status URI.  With --wait, follows the cancellation until\n"
     "it ends: exit 0 once the job is CANCELLED, 19 when it was vetoed (409).\n"
     "Cancelling a job that is being cancelled already exits 19 (409).\n"
-    "  --wait        follow the cancellation\n"
-    "  --timeout S   give up waiting after S seconds (exit 6)\n" COMMON EXITS;
+    "  --wait        follow the cancellation (the view of `gearbox watch`)\n"
+    "  --timeout S   give up waiting after S seconds (exit 6)\n"
+    "  --interval S, --messages N   as for watch\n" COMMON EXITS;
 
 static const char USAGE_RESCHEDULE[] =
     "usage: gearbox reschedule STATUS_URL TIME\n"

@@ -15,12 +15,9 @@ typedef struct {
 
 static int queue_option(int key, const char *arg, void *ctx) {
     queue_opts *o = ctx;
-    if (key == 'g') {
-        if (!*arg) return gbx_cli_fail(GBX_CLI_USAGE, "--gearmand needs HOST:PORT[,HOST:PORT...]");
-        o->servers = arg;
-    } else if (key == 'T' && (!gbx_cli_parse_seconds(&o->timeout, arg) || o->timeout <= 0)) {
-        return gbx_cli_fail(GBX_CLI_USAGE, "--timeout needs seconds (5, 0.5), not \"%s\"", arg);
-    }
+    if (key == 'T') return gbx_cli_seconds_option(&o->timeout, "timeout", arg, 0.01, 3600);
+    if (!*arg) return gbx_cli_fail(GBX_CLI_USAGE, "--gearmand needs HOST:PORT[,HOST:PORT...]");
+    o->servers = arg;
     return 0;
 }
 

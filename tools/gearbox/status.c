@@ -33,19 +33,13 @@ int gbx_cli_status(int argc, char **argv, const char *usage) {
 /* ---- tree ---------------------------------------------------------------------- */
 
 typedef struct {
-    int depth, messages;
+    long depth, messages;
 } tree_opts;
 
 static int tree_option(int key, const char *arg, void *ctx) {
     tree_opts *o = ctx;
-    char *end;
-    long v = strtol(arg, &end, 10);
-    if (end == arg || *end || v < 0 || v > 1000)
-        return gbx_cli_fail(GBX_CLI_USAGE, "--%s needs a number from 0 to 1000, not \"%s\"",
-                            key == 'D' ? "depth" : "messages", arg);
-    if (key == 'D') o->depth = (int)v;
-    else o->messages = (int)v;
-    return 0;
+    if (key == 'D') return gbx_cli_int_option(&o->depth, "depth", arg, 0, 100);
+    return gbx_cli_int_option(&o->messages, "messages", arg, 0, 1000);
 }
 
 int gbx_cli_tree(int argc, char **argv, const char *usage) {
@@ -61,7 +55,7 @@ int gbx_cli_tree(int argc, char **argv, const char *usage) {
     if (!gbx_cli_check_url(argv[first])) return GBX_CLI_USAGE;
     gbx_cli_node *root = gbx_cli_node_new(argv[first]);
     int budget = 500;
-    rc = gbx_cli_node_refresh(root, o.depth, &budget);
+    rc = gbx_cli_node_refresh(root, (int)o.depth, &budget);
     if (rc != GBX_CLI_OK) {
         gbx_cli_fail(0, "cannot read %s: %s", root->url, root->error ? root->error : "?");
     } else if (gbx_cli.json) {
@@ -70,7 +64,7 @@ int gbx_cli_tree(int argc, char **argv, const char *usage) {
         json_decref(j);
     } else {
         buf b = {0};
-        gbx_cli_render_tree(&b, root, o.messages, -1);
+        gbx_cli_render_tree(&b, root, (int)o.messages, -1);
         fputs(b.s, stdout);
         free(b.s);
     }
@@ -99,7 +93,6 @@ static bool token(const char *s) {
 static int ls_option(int key, const char *arg, void *ctx) {
     ls_opts *o = ctx;
     const char *why;
-    char *end;
     switch (key) {
     case 's':
         for (int i = 0; STATES[i]; i++)
@@ -107,11 +100,7 @@ static int ls_option(int key, const char *arg, void *ctx) {
         if (!o->state)
             return gbx_cli_fail(GBX_CLI_USAGE, "unknown state \"%s\" (PENDING, RUNNING, STOPPING, STOPPED, CANCELLING, CANCELLED, COMPLETED)", arg);
         return 0;
-    case 'n':
-        o->count = strtol(arg, &end, 10);
-        if (end == arg || *end || o->count < 1 || o->count > 10000)
-            return gbx_cli_fail(GBX_CLI_USAGE, "--count needs a number from 1 to 10000, not \"%s\"", arg);
-        return 0;
+    case 'n': return gbx_cli_int_option(&o->count, "count", arg, 1, 10000);
     case 'S':
         /* An age has a unit ("5m": 5 minutes ago); a bare number is unix time. */
         if (*arg && strchr("smhd", arg[strlen(arg) - 1]) && gbx_cli_parse_seconds(&o->since, arg)) {
@@ -218,28 +207,11 @@ int gbx_cli_ls(int argc, char **argv, const char *usage) {
 
 /* ---- cancel, reschedule ------------------------------------------------------------ */
 
-typedef struct {
-    bool wait;
-    double timeout;
-} cancel_opts;
-
-static int cancel_option(int key, const char *arg, void *ctx) {
-    cancel_opts *o = ctx;
-    if (key == 'w') o->wait = true;
-    if (key == 'T' && !gbx_cli_parse_seconds(&o->timeout, arg))
-        return gbx_cli_fail(GBX_CLI_USAGE, "--timeout needs seconds (30, 2.5, 5m), not \"%s\"", arg);
-    return 0;
-}
-
 int gbx_cli_cancel(int argc, char **argv, const char *usage) {
-    static const struct option opts[] = {
-        {"wait", no_argument, NULL, 'w'},
-        {"timeout", required_argument, NULL, 'T'},
-        {NULL, 0, NULL, 0},
-    };
-    cancel_opts o = {0};
+    static const struct option opts[] = {GBX_CLI_FOLLOW_OPTIONS, {"wait", no_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
+    gbx_cli_follow_opts o = GBX_CLI_FOLLOW_DEFAULTS;
     int first;
-    int rc = gbx_cli_parse(argc, argv, usage, opts, cancel_option, &o, 1, 1, &first);
+    int rc = gbx_cli_parse(argc, argv, usage, opts, gbx_cli_follow_option, &o, 1, 1, &first);
     if (rc >= 0) return rc;
     const char *url = argv[first];
     if (!gbx_cli_check_url(url)) return GBX_CLI_USAGE;
@@ -257,7 +229,7 @@ int gbx_cli_cancel(int argc, char **argv, const char *usage) {
          * 0), or with the code of a veto or a failed compensation. */
         if (o.wait) {
             gbx_cli_catch_interrupt();
-            rc = gbx_cli_follow(own, 3, 0.5, o.timeout, true);
+            rc = gbx_cli_follow(own, o.messages, o.interval, o.timeout, true);
         }
     }
     json_decref(st);

@@ -205,6 +205,25 @@ void gbx_cli_format_time(char *out, size_t size, double unix_seconds) {
     if (!localtime_r(&t, &tm) || !strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm)) snprintf(out, size, "%.0f", unix_seconds);
 }
 
+int gbx_cli_int_option(long *out, const char *name, const char *arg, long min, long max) {
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < min || v > max)
+        return gbx_cli_fail(GBX_CLI_USAGE, "--%s needs a number from %ld to %ld, not \"%s\"", name, min, max, arg);
+    *out = v;
+    return 0;
+}
+
+int gbx_cli_seconds_option(double *out, const char *name, const char *arg, double min, double max) {
+    double v;
+    if (!gbx_cli_parse_seconds(&v, arg) || v < min || v > max)
+        return gbx_cli_fail(GBX_CLI_USAGE, "--%s needs seconds from %g to %g (2.5, 30s, 5m), not \"%s\"", name,
+                            min, max, arg);
+    *out = v;
+    return 0;
+}
+
 /* ---- options ------------------------------------------------------------------ */
 
 int gbx_cli_parse(int argc, char **argv, const char *usage, const struct option *specific,

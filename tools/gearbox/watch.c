@@ -161,34 +161,17 @@ int gbx_cli_follow(const char *url, int messages, double interval, double timeou
 
 /* ---- watch ------------------------------------------------------------------------ */
 
-typedef struct {
-    int messages;
-    double interval, timeout;
-    bool wait, no_wait;
-    const char *body;
-    const char *headers[33];
-    int n_headers;
-} follow_opts;
-
-static int follow_option(int key, const char *arg, void *ctx) {
-    follow_opts *o = ctx;
-    char *end;
+int gbx_cli_follow_option(int key, const char *arg, void *ctx) {
+    gbx_cli_follow_opts *o = ctx;
+    long messages;
     switch (key) {
     case 'm': {
-        long v = strtol(arg, &end, 10);
-        if (end == arg || *end || v < 0 || v > 1000)
-            return gbx_cli_fail(GBX_CLI_USAGE, "--messages needs a number from 0 to 1000, not \"%s\"", arg);
-        o->messages = (int)v;
-        return 0;
+        int rc = gbx_cli_int_option(&messages, "messages", arg, 0, 1000);
+        o->messages = (int)messages;
+        return rc;
     }
-    case 'i':
-        if (!gbx_cli_parse_seconds(&o->interval, arg) || o->interval < 0.05 || o->interval > 3600)
-            return gbx_cli_fail(GBX_CLI_USAGE, "--interval needs seconds from 0.05 to 3600, not \"%s\"", arg);
-        return 0;
-    case 'T':
-        if (!gbx_cli_parse_seconds(&o->timeout, arg) || o->timeout <= 0)
-            return gbx_cli_fail(GBX_CLI_USAGE, "--timeout needs seconds (30, 2.5, 5m), not \"%s\"", arg);
-        return 0;
+    case 'i': return gbx_cli_seconds_option(&o->interval, "interval", arg, 0.05, 3600);
+    case 'T': return gbx_cli_seconds_option(&o->timeout, "timeout", arg, 0.01, 1e9);
     case 'w': o->wait = true; return 0;
     case 'W': o->no_wait = true; return 0;
     case 'd': o->body = arg; return 0;
@@ -202,15 +185,11 @@ static int follow_option(int key, const char *arg, void *ctx) {
     return 0;
 }
 
-#define FOLLOW_OPTIONS \
-    {"messages", required_argument, NULL, 'm'}, {"interval", required_argument, NULL, 'i'}, \
-        {"timeout", required_argument, NULL, 'T'}
-
 int gbx_cli_watch(int argc, char **argv, const char *usage) {
-    static const struct option opts[] = {FOLLOW_OPTIONS, {NULL, 0, NULL, 0}};
-    follow_opts o = {.messages = 5, .interval = 0.5};
+    static const struct option opts[] = {GBX_CLI_FOLLOW_OPTIONS, {NULL, 0, NULL, 0}};
+    gbx_cli_follow_opts o = GBX_CLI_FOLLOW_DEFAULTS;
     int first;
-    int rc = gbx_cli_parse(argc, argv, usage, opts, follow_option, &o, 1, 1, &first);
+    int rc = gbx_cli_parse(argc, argv, usage, opts, gbx_cli_follow_option, &o, 1, 1, &first);
     if (rc >= 0) return rc;
     if (!gbx_cli_check_url(argv[first])) return GBX_CLI_USAGE;
     gbx_cli_catch_interrupt();
@@ -249,6 +228,17 @@ int gbx_cli_read_body(char **out, size_t *len, const char *arg) {
     return GBX_CLI_OK;
 }
 
+/* --json for an answer that is not JSON: {"code", "content_type", "body"}
+ * (the body as a string when it is UTF-8 text). */
+static void print_raw_answer(const gbx_cli_response *r) {
+    json_t *o = json_pack("{s:i, s:s?}", "code", (int)r->code, "content_type", r->content_type);
+    if (!o) gbx_cli_die_oom();
+    json_t *text = json_stringn(r->body ? r->body : "", r->len);
+    if (text) json_object_set_new(o, "body", text);
+    gbx_cli_print_json(o, false);
+    json_decref(o);
+}
+
 static bool method_ok(char *m) {
     if (!*m || strlen(m) > 16) return false;
     for (char *p = m; *p; p++) {
@@ -260,16 +250,16 @@ static bool method_ok(char *m) {
 
 int gbx_cli_submit(int argc, char **argv, const char *usage) {
     static const struct option opts[] = {
-        FOLLOW_OPTIONS,
+        GBX_CLI_FOLLOW_OPTIONS,
         {"data", required_argument, NULL, 'd'},
         {"header", required_argument, NULL, 'H'},
         {"wait", no_argument, NULL, 'w'},
         {"no-wait", no_argument, NULL, 'W'},
         {NULL, 0, NULL, 0},
     };
-    follow_opts o = {.messages = 5, .interval = 0.5};
+    gbx_cli_follow_opts o = GBX_CLI_FOLLOW_DEFAULTS;
     int first;
-    int rc = gbx_cli_parse(argc, argv, usage, opts, follow_option, &o, 2, 2, &first);
+    int rc = gbx_cli_parse(argc, argv, usage, opts, gbx_cli_follow_option, &o, 2, 2, &first);
     if (rc >= 0) return rc;
     char *method = argv[first];
     const char *url = argv[first + 1];
@@ -315,6 +305,8 @@ int gbx_cli_submit(int argc, char **argv, const char *usage) {
         /* Errors went to stderr above; --json has their body on stdout too. */
         if (doc && (r.code < 400 || gbx_cli.json))
             gbx_cli_print_json(doc, false);
+        else if (!doc && gbx_cli.json)
+            print_raw_answer(&r);
         else if (!doc && r.len && r.code < 400)
             fwrite(r.body, 1, r.len, stdout);
     }
