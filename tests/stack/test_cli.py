@@ -414,6 +414,15 @@ def test_watch_in_a_terminal(stack, terminal):
     CAPTURE.write_text("-- running --\n%s\n-- ended --\n%s" % (running.rstrip(), final.rstrip() + "\n"))
 
 
+def test_submit_waits_on_a_terminal(stack, terminal):
+    # No --wait: on a terminal an async answer is followed all the same.
+    chore = unique("sunday")
+    t = terminal("%s submit PUT %s/barn/v1/chore/%s -d '{\"fail\": \"sweep\"}'" % (GEARBOX, stack.base, chore))
+    screen = t.wait_screen(lambda s: "EXIT=" in s, "the submit to end")
+    assert "EXIT=19" in screen, screen
+    assert "✘ COMPLETED" in screen and "create /barn/v1/chore/" + chore in screen and "code 409" in screen
+
+
 def test_no_color_in_a_terminal(stack, terminal):
     uri = submit_async(stack, "PUT", "/barn/v1/chore/" + unique("saturday"))
     t = terminal("%s watch %s" % (GEARBOX, uri), env="NO_COLOR=1")

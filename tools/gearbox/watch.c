@@ -18,6 +18,7 @@
 
 #define WATCH_DEPTH 8
 #define WATCH_NODES 200
+#define WATCH_PATIENCE 30.0 /* seconds a status that was read may stay unreadable */
 
 static void sleep_for(double seconds) {
     struct timespec ts = {(time_t)seconds, (long)((seconds - floor(seconds)) * 1e9)};
@@ -85,6 +86,7 @@ int gbx_cli_follow(const char *url, int messages, double interval, double timeou
     double start = gbx_cli_now();
     int rc = GBX_CLI_OK, frame = 0, drawn = 0;
     char *last_json = NULL;
+    double failing_since = 0;
     bool live = gbx_cli.tty && !gbx_cli.json;
     if (live) fputs("\033[?25l", stdout); /* no cursor while redrawing */
     for (;;) {
@@ -94,7 +96,12 @@ int gbx_cli_follow(const char *url, int messages, double interval, double timeou
             rc = GBX_CLI_INTERRUPTED;
             break;
         }
-        if (rc != GBX_CLI_OK && !root->status) {
+        /* Unreadable at first: the URL is wrong.  Later: keep showing the last
+         * status read (a gateway restarting) for WATCH_PATIENCE seconds. */
+        if (rc == GBX_CLI_OK) failing_since = 0;
+        else if (!failing_since) failing_since = gbx_cli_now();
+        if (rc != GBX_CLI_OK && (!root->status || gbx_cli_now() - failing_since > WATCH_PATIENCE)) {
+            if (live && drawn) fputs("\n", stdout);
             gbx_cli_fail(0, "cannot read %s: %s", url, root->error ? root->error : "?");
             break;
         }
