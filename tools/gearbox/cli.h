@@ -1,6 +1,6 @@
 /* cli.h - what the files of the gearbox command share (docs/cli.md).
  *
- * gearbox.c   main: the command table, `help`, global options
+ * gearbox.c   main: the command table, the usage texts, `help`
  * new.c       gearbox new (service skeletons)
  * http.c      HTTP on libcurl: one request, its answer, Ctrl-C aborts it
  * render.c    the terminal: colour, progress bars, status and tree views
@@ -160,7 +160,7 @@ bool gbx_cli_status_ended_state(const char *state);
 
 /* Colour escape codes (empty strings when colour is off). */
 const char *gbx_cli_color_for(const json_t *status);
-const char *gbx_cli_c(const char *code); /* "\033[<code>m" or "" */
+const char *gbx_cli_c(const char *code); /* "\033[<code>m" (0 1 2 31 32 33 35 36) or "" */
 #define GBX_CLI_RESET gbx_cli_c("0")
 #define GBX_CLI_DIM gbx_cli_c("2")
 #define GBX_CLI_BOLD gbx_cli_c("1")

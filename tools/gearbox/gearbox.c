@@ -20,7 +20,8 @@
 
 #define COMMON \
     "  --json        machine output: JSON on stdout\n" \
-    "  --no-color    no colour even on a terminal (NO_COLOR=1 does the same)\n" \
+    "  --no-color    no colour even on a terminal (NO_COLOR=1 does the same);\n" \
+    "                --color: colour even when not on a terminal\n" \
     "  -h, --help    this text\n"
 
 #define EXITS "Exit codes: docs/cli.md (gearbox help exit-codes).\n"

@@ -108,12 +108,12 @@ json_t *gbx_cli_node_json(const gbx_cli_node *n) {
 /* ---- the terminal --------------------------------------------------------------- */
 
 const char *gbx_cli_c(const char *code) {
-    static char slots[8][16];
-    static int next;
-    if (!gbx_cli.color) return "";
-    char *s = slots[next++ % 8];
-    snprintf(s, sizeof slots[0], "\033[%sm", code);
-    return s;
+    static const char *const sgr[][2] = {{"0", "\033[0m"},   {"1", "\033[1m"},   {"2", "\033[2m"},
+                                         {"31", "\033[31m"}, {"32", "\033[32m"}, {"33", "\033[33m"},
+                                         {"35", "\033[35m"}, {"36", "\033[36m"}};
+    for (size_t i = 0; gbx_cli.color && i < sizeof sgr / sizeof sgr[0]; i++)
+        if (strcmp(code, sgr[i][0]) == 0) return sgr[i][1];
+    return "";
 }
 
 static long code_of(const json_t *status) {
