@@ -1,466 +1,244 @@
-/* gearbox: the command-line tool of Gearbox (docs/stack.md).
+/* gearbox: the command-line tool of Gearbox (docs/cli.md).
  *
- *   gearbox new SERVICE --lang python|perl|php|c [--dir D]
- *   gearbox help [COMMAND]
+ *   gearbox COMMAND [OPTIONS] ARGS     (gearbox help lists the commands)
  *
- * `new` writes a runnable service skeleton: the hello service of
- * docs/first-service.md (examples/hello, embedded at build time) renamed to
- * SERVICE, with a gateway config and a gearbox-supervise stack config
- * (templates/).  It writes into a temporary directory beside D and renames it
- * to D at the end, so a failure leaves nothing half-written. */
-#include <errno.h>
-#include <getopt.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdio.h>
+ * One program for people at a terminal and for scripts: --json gives
+ * machine output on every command, exit codes mean something (cli.h),
+ * colour and animation only on a terminal.  This file is the command table
+ * and the usage texts; cli.h says where each command lives. */
+#include <langinfo.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <dirent.h>
+#include <strings.h>
 #include <unistd.h>
 
-/* The embedded files (core/embed.cmake: one NUL-terminated array per file). */
-extern const char gbx_embedded_hello_worker_c[], gbx_embedded_hello_conf[];
-extern const char gbx_embedded_create_hello_greeting_v1_js[], gbx_embedded_get_hello_greeting_v1_js[];
-extern const char gbx_embedded_hello_worker_py[], gbx_embedded_hellopython_conf[];
-extern const char gbx_embedded_hello_worker_pl[], gbx_embedded_helloperl_conf[];
-extern const char gbx_embedded_hello_worker_php[], gbx_embedded_hellophp_conf[];
-extern const char gbx_embedded_gateway_conf[], gbx_embedded_stack_conf[];
-extern const char gbx_embedded_worker_CMakeLists_txt[];
+#include "gearbox/log.h"
 
-/* One language of `gearbox new`: the hello example's files in it. */
-typedef struct {
-    const char *name;      /* --lang */
-    const char *component; /* the example's component in this language */
-    const char *prefix;    /* the example's gateway prefix */
-    const char *ext;       /* of the worker's file */
-    const char *worker;    /* the worker's source */
-    const char *conf;      /* the component config */
-} language;
+#include "cli.h"
+#include "validate.h"
 
-static const language LANGUAGES[] = {
-    {"python", "hellopython", "/python/hello", ".py", gbx_embedded_hello_worker_py, gbx_embedded_hellopython_conf},
-    {"perl", "helloperl", "/perl/hello", ".pl", gbx_embedded_hello_worker_pl, gbx_embedded_helloperl_conf},
-    {"php", "hellophp", "/php/hello", ".php", gbx_embedded_hello_worker_php, gbx_embedded_hellophp_conf},
-    {"c", "hello", "/hello", ".c", gbx_embedded_hello_worker_c, gbx_embedded_hello_conf},
+#define COMMON \
+    "  --json        machine output: JSON on stdout\n" \
+    "  --no-color    no colour even on a terminal (NO_COLOR=1 does the same);\n" \
+    "                --color: colour even when not on a terminal\n" \
+    "  -h, --help    this text\n"
+
+#define EXITS "Exit codes: docs/cli.md (gearbox help exit-codes).\n"
+
+static const char USAGE_NEW[] =
+    "usage: gearbox new SERVICE --lang python|perl|php|c [--dir D]\n"
+    "\n"
+    "Writes a runnable skeleton of the service SERVICE into D (default ./SERVICE):\n"
+    "its component config, one schema per handler, the worker, a gateway config\n"
+    "and a gearbox-supervise stack config; then prints how to run and call it.\n"
+    "SERVICE is the component name: lowercase letters and digits.  D must not\n"
+    "exist or be empty.  docs/first-service.md explains the files.\n";
+
+static const char USAGE_SUBMIT[] =
+    "usage: gearbox submit METHOD URL [-d BODY|@FILE|@-] [-H 'Name: value']... [--wait|--no-wait]\n"
+    "\n"
+    "Sends a request to the gateway.  A synchronous answer is printed as it came\n"
+    "(JSON indented).  An asynchronous one (202) prints its status URI, or, with\n"
+    "--wait (the default on a terminal, without --json), follows the status as\n"
+    "`gearbox watch` does and exits with the job's code (0 on success).  With\n"
+    "--json and --wait only the final status is printed.\n"
+    "  -d, --data BODY   the request body: JSON text, @FILE, or @- for standard input\n"
+    "  -H, --header H    an extra request header (repeatable)\n"
+    "  --wait, --no-wait follow an asynchronous job or not\n"
+    "  --timeout S       give up waiting after S seconds (exit 6)\n"
+    "  --interval S      poll every S seconds (0.5)\n"
+    "  --messages N      newest messages shown on a terminal (5)\n" COMMON EXITS;
+
+static const char USAGE_WATCH[] =
+    "usage: gearbox watch STATUS_URL [--messages N] [--interval S] [--timeout S]\n"
+    "\n"
+    "Follows a status until it and its children end: on a terminal a view that\n"
+    "redraws in place (state, progress bar, newest messages, the children as a\n"
+    "tree with their own progress, elapsed time); piped, one line per change;\n"
+    "with --json one JSON object per change ({\"status\", \"children\": [...]}).\n"
+    "Ctrl-C stops watching (exit 130); the job goes on.  The exit code is the\n"
+    "job's code, mapped (0 success, 14 for 404, 19 for 409, 20 cancelled, ...).\n"
+    "  --messages N   newest messages shown (5)\n"
+    "  --interval S   poll every S seconds (0.5)\n"
+    "  --timeout S    give up after S seconds (exit 6)\n" COMMON EXITS;
+
+static const char USAGE_STATUS[] =
+    "usage: gearbox status STATUS_URL\n"
+    "\n"
+    "Prints one status: state, code, progress, the resource, times, messages,\n"
+    "children.  Exit 0 when it was read (whatever the job's state).\n" COMMON EXITS;
+
+static const char USAGE_TREE[] =
+    "usage: gearbox tree STATUS_URL [--depth N] [--messages N]\n"
+    "\n"
+    "Prints a status and its children (and theirs: children may live under\n"
+    "other locations and gateways) as a tree with each one's state and progress.\n"
+    "  --depth N      levels of children followed (8)\n"
+    "  --messages N   newest messages of the top status shown (3)\n" COMMON EXITS;
+
+static const char USAGE_LS[] =
+    "usage: gearbox ls BASE_URL [--state S] [--count N] [--since T] [--component C] [--operation O]\n"
+    "\n"
+    "Lists statuses, newest first, from the status collection of BASE_URL\n"
+    "(http://host:port/barn, .../barn/v1 or .../barn/v1/status).\n"
+    "  --state S       only this state (PENDING, RUNNING, COMPLETED, CANCELLED, ...)\n"
+    "  --count N       at most N statuses (10)\n"
+    "  --since T       only those created since T: unix seconds, ISO-8601, or an age\n"
+    "                  (30s, 5m, 2h, 1d)\n"
+    "  --component C, --operation O   only those of this component / operation\n" COMMON EXITS;
+
+static const char USAGE_CANCEL[] =
+    "usage: gearbox cancel STATUS_URL [--wait] [--timeout S]\n"
+    "\n"
+    "Cancels a job (POST {\"state\": \"CANCELLED\"} to its status) and prints the\n"
+    "cancellation's own status URI.  With --wait, follows the cancellation until\n"
+    "it ends: exit 0 once the job is CANCELLED, 19 when it was vetoed (409).\n"
+    "Cancelling a job that is being cancelled already exits 19 (409).\n"
+    "  --wait        follow the cancellation (the view of `gearbox watch`)\n"
+    "  --timeout S   give up waiting after S seconds (exit 6)\n"
+    "  --interval S, --messages N   as for watch\n" COMMON EXITS;
+
+static const char USAGE_RESCHEDULE[] =
+    "usage: gearbox reschedule STATUS_URL TIME\n"
+    "\n"
+    "Runs a delayed job at TIME instead (POST {\"ytime\": t} to its status).\n"
+    "TIME: unix seconds (1796186948), ISO-8601 (2026-12-04T21:30:00Z, with an\n"
+    "offset, or without one in local time), or from now (+30s, +5m, +2h, +1d).\n"
+    "A status without a waiting job exits 19 (409).\n" COMMON EXITS;
+
+static const char USAGE_QUEUE[] =
+    "usage: gearbox queue [--gearmand HOST:PORT[,HOST:PORT...]] [--timeout S]\n"
+    "\n"
+    "Shows, per gearmand and function, the jobs queued (waiting), running, and\n"
+    "the workers that registered it (gearmand's admin \"status\").  Functions with\n"
+    "jobs and no worker are shown in red.  Exit 3 when a gearmand cannot be reached.\n"
+    "  --gearmand LIST   the servers (default $GEARBOX_GEARMAND, else 127.0.0.1:4730)\n"
+    "  --timeout S       per server (5)\n" COMMON EXITS;
+
+static const char USAGE_VALIDATE[] =
+    "usage: gearbox validate SCHEMA [DOC|-] [--draft D] [--ref URI-PREFIX=DIR]... [--formats]\n"
+    "\n"
+    "Checks the JSON document DOC (standard input when '-' or missing) against\n"
+    "the JSON Schema in SCHEMA (comments allowed, as in Gearbox .js schemas),\n"
+    "as gearbox-json validate does (the same code).  Exit 0 valid, 1 not valid\n"
+    "(each violation printed: where, what, which schema keyword), 2 usage,\n"
+    "5 unreadable file, malformed JSON or invalid schema.\n"
+    "  --draft D      dialect for schemas without \"$schema\": 3, 4, 6, 7, 2019-09,\n"
+    "                 2020-12 (default), legacy (Gearbox's dialect)\n"
+    "  --ref P=DIR    resolve $refs to URIs starting with P from files under DIR\n"
+    "  --formats      assert \"format\" (date-time, email, uri, ...) as well\n" COMMON EXITS;
+
+static const char EXIT_CODES[] =
+    "Exit codes of gearbox:\n"
+    "    0  success (the job's code was 0; the status was read; the document is valid)\n"
+    "    1  the job failed with a code outside 400-515; validate: the document is not valid\n"
+    "    2  bad usage: unknown option, missing or bad argument (URL, TIME, METHOD)\n"
+    "    3  no answer: connection refused, name not resolved, timeout, gearmand down\n"
+    "    4  an answer gearbox does not understand (not JSON, a 202 without status URI)\n"
+    "    5  a local file: unreadable, malformed JSON, invalid schema\n"
+    "    6  --timeout passed before the job ended\n"
+    "   10-125  the job's code (or the HTTP error's) C in 400-515, as C - 390:\n"
+    "           400 -> 10, 404 -> 14, 409 -> 19, 410 (cancelled) -> 20,\n"
+    "           500 -> 110, 503 -> 113, 504 -> 114\n"
+    "  130  Ctrl-C: watching stopped (the job goes on)\n";
+
+static int cmd_validate(int argc, char **argv, const char *usage);
+
+static const struct {
+    const char *name;
+    gbx_cli_command_fn *fn;
+    const char *usage;
+    const char *summary;
+} COMMANDS[] = {
+    {"submit", gbx_cli_submit, USAGE_SUBMIT, "submit METHOD URL [-d BODY] [--wait]   send a request, follow its job"},
+    {"watch", gbx_cli_watch, USAGE_WATCH, "watch STATUS_URL                       follow a job live, with its children"},
+    {"status", gbx_cli_status, USAGE_STATUS, "status STATUS_URL                      one status in full"},
+    {"tree", gbx_cli_tree, USAGE_TREE, "tree STATUS_URL                        a status and its children"},
+    {"ls", gbx_cli_ls, USAGE_LS, "ls BASE_URL [--state S] [--count N] [--since T]   recent statuses"},
+    {"cancel", gbx_cli_cancel, USAGE_CANCEL, "cancel STATUS_URL [--wait]             cancel a job"},
+    {"reschedule", gbx_cli_reschedule, USAGE_RESCHEDULE, "reschedule STATUS_URL TIME             run a delayed job at TIME"},
+    {"queue", gbx_cli_queue, USAGE_QUEUE, "queue [--gearmand HOST:PORT,...]       gearmand's queues and workers"},
+    {"validate", cmd_validate, USAGE_VALIDATE, "validate SCHEMA DOC                    check JSON against a JSON Schema"},
+    {"new", gbx_cli_new, USAGE_NEW, "new SERVICE --lang python|perl|php|c   write a service skeleton"},
 };
-#define N_LANGUAGES (sizeof LANGUAGES / sizeof LANGUAGES[0])
-
-/* ---- strings -------------------------------------------------------------- */
-
-typedef struct {
-    char *s;
-    size_t len, cap;
-} buf;
-
-static void die_oom(void) {
-    fprintf(stderr, "gearbox: out of memory\n");
-    exit(1);
-}
-
-static void buf_add(buf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        if (!(b->s = realloc(b->s, b->cap))) die_oom();
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void buf_printf(buf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *tmp = malloc((size_t)n + 1);
-    if (!tmp) die_oom();
-    va_start(ap, fmt);
-    vsnprintf(tmp, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    buf_add(b, tmp, (size_t)n);
-    free(tmp);
-}
-
-/* Appends s as a JSON string. */
-static void buf_json(buf *b, const char *s) {
-    buf_add(b, "\"", 1);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') buf_add(b, "\\", 1);
-        buf_add(b, s, 1);
-    }
-    buf_add(b, "\"", 1);
-}
-
-/* `text` with every `pairs[2i]` replaced by `pairs[2i+1]` (NULL-terminated),
- * in one pass: at each position the first pair that matches wins, and
- * replaced text is not searched again.  Caller frees. */
-static char *substitute(const char *text, const char *const *pairs) {
-    buf out = {0};
-    buf_add(&out, "", 0);
-    while (*text) {
-        const char *const *p = pairs;
-        for (; *p; p += 2) {
-            size_t n = strlen(p[0]);
-            if (strncmp(text, p[0], n) == 0) {
-                buf_add(&out, p[1], strlen(p[1]));
-                text += n;
-                break;
-            }
-        }
-        if (!*p) buf_add(&out, text++, 1);
-    }
-    return out.s;
-}
-
-/* ---- files ---------------------------------------------------------------- */
-
-static int mkdirs(const char *path) {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* 1 when `path` is missing, 0 when it is an empty directory, -1 (with a
- * message) when it is anything else. */
-static int check_target(const char *path) {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        if (errno == ENOENT) return 1;
-        fprintf(stderr, "gearbox new: cannot use %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    DIR *d = S_ISDIR(st.st_mode) ? opendir(path) : NULL;
-    if (!d) {
-        fprintf(stderr, "gearbox new: %s exists and is not a directory; choose another --dir\n", path);
-        return -1;
-    }
-    struct dirent *e;
-    bool empty = true;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) empty = false;
-    closedir(d);
-    if (!empty) {
-        fprintf(stderr, "gearbox new: %s exists and is not empty; choose another --dir\n", path);
-        return -1;
-    }
-    return 0;
-}
-
-/* The files written so far into the temporary directory, to remove them on failure. */
-typedef struct {
-    char *paths[16];
-    int n;
-} written;
-
-static void remove_written(written *w, const char *tmpdir) {
-    while (w->n > 0) {
-        char *p = w->paths[--w->n];
-        (void)(remove(p) == 0 || rmdir(p) == 0);
-        free(p);
-    }
-    rmdir(tmpdir);
-}
-
-static int write_file(written *w, const char *dir, const char *name, const char *text, mode_t mode) {
-    buf path = {0};
-    buf_printf(&path, "%s/%s", dir, name);
-    FILE *f = fopen(path.s, "w");
-    if (!f) {
-        fprintf(stderr, "gearbox new: cannot write %s: %s\n", path.s, strerror(errno));
-        free(path.s);
-        return -1;
-    }
-    w->paths[w->n++] = path.s;
-    size_t len = strlen(text);
-    bool ok = fwrite(text, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || chmod(path.s, mode) != 0) {
-        fprintf(stderr, "gearbox new: cannot write %s: %s\n", path.s, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- gearbox new ------------------------------------------------------------ */
-
-/* True when this program is the one in the build tree it was built in (not
- * an installed copy): the skeletons then use that tree's bindings, gateway
- * and supervisor. */
-static bool in_build_tree(void) {
-    char exe[PATH_MAX], built[PATH_MAX];
-    if (!realpath("/proc/self/exe", exe) || !realpath(GBX_BUILD_DIR "/tools/gearbox/gearbox", built)) return false;
-    return strcmp(exe, built) == 0;
-}
-
-/* The argv array (JSON) that runs the worker in stack.conf, and its "env". */
-static void worker_command(buf *cmd, buf *env, const language *lang, const char *service, bool build_tree) {
-    buf worker = {0}, conf = {0};
-    buf_printf(&worker, "${GEARBOX_STACK_DIR}/%s_worker%s", service, lang->ext);
-    buf_printf(&conf, "${GEARBOX_STACK_DIR}/%s.conf", service);
-    const char *args[12];
-    int n = 0;
-    char lib1[PATH_MAX + 64], lib2[PATH_MAX + 64];
-    if (strcmp(lang->name, "python") == 0) {
-        args[n++] = "/usr/bin/python3";
-        if (build_tree) {
-            buf_add(env, ",\n          \"env\": { \"PYTHONPATH\": ", strlen(",\n          \"env\": { \"PYTHONPATH\": "));
-            snprintf(lib1, sizeof lib1, "%s/bindings/python", GBX_BUILD_DIR);
-            buf_json(env, lib1);
-            buf_add(env, " }", 2);
-        }
-    } else if (strcmp(lang->name, "perl") == 0) {
-        args[n++] = "/usr/bin/perl";
-        if (build_tree) {
-            snprintf(lib1, sizeof lib1, "%s/bindings/perl/lib", GBX_BUILD_DIR);
-            snprintf(lib2, sizeof lib2, "%s/bindings/perl/lib", GBX_SOURCE_DIR);
-            args[n++] = "-I", args[n++] = lib1, args[n++] = "-I", args[n++] = lib2;
-        }
-    } else if (strcmp(lang->name, "php") == 0) {
-        args[n++] = "/usr/bin/php";
-        if (build_tree) {
-            snprintf(lib1, sizeof lib1, "extension=%s/bindings/php/gearbox.so", GBX_BUILD_DIR);
-            snprintf(lib2, sizeof lib2, "include_path=.:%s/bindings/php", GBX_SOURCE_DIR);
-            args[n++] = "-d", args[n++] = lib1, args[n++] = "-d", args[n++] = lib2;
-        } else {
-            args[n++] = "-d", args[n++] = "extension=gearbox.so";
-        }
-    } else {
-        free(worker.s);
-        worker.s = NULL, worker.len = worker.cap = 0;
-        buf_printf(&worker, "${GEARBOX_STACK_DIR}/build/gearbox-%s-worker", service);
-    }
-    args[n++] = worker.s;
-    args[n++] = conf.s;
-    buf_add(cmd, "[", 1);
-    for (int i = 0; i < n; i++) {
-        if (i) buf_add(cmd, ", ", 2);
-        buf_json(cmd, args[i]);
-    }
-    buf_add(cmd, "]", 1);
-    free(worker.s);
-    free(conf.s);
-}
-
-static void usage_new(FILE *f) {
-    fprintf(f,
-            "usage: gearbox new SERVICE --lang python|perl|php|c [--dir D]\n"
-            "\n"
-            "Writes a runnable skeleton of the service SERVICE into D (default ./SERVICE):\n"
-            "its component config, one schema per handler, the worker, a gateway config\n"
-            "and a gearbox-supervise stack config; then prints how to run and call it.\n"
-            "SERVICE is the component name: lowercase letters and digits.  D must not\n"
-            "exist or be empty.  docs/first-service.md explains the files.\n");
-}
+#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: gearbox COMMAND [ARGS]\n"
-            "\n"
-            "Commands:\n"
-            "  new SERVICE --lang python|perl|php|c [--dir D]   write a service skeleton\n"
-            "  help [COMMAND]                                   this text, or a command's\n"
-            "\n"
-            "docs/stack.md describes the tool, docs/first-service.md the service it writes.\n");
+    fprintf(f, "usage: gearbox COMMAND [OPTIONS] [ARGS]\n\nCommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %s\n", COMMANDS[i].summary);
+    fprintf(f, "  help [COMMAND|exit-codes]              this text, a command's, or the exit codes\n"
+               "\nEvery command takes --help, and --json for machine output.\n"
+               "docs/cli.md describes the tool, docs/first-service.md the service `new` writes.\n");
 }
 
-static const char *check_service(const char *s) {
-    if (!*s) return "it is empty";
-    if (strlen(s) > 64) return "it is longer than 64 characters";
-    for (const char *p = s; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
-            return "only lowercase letters and digits are allowed (it is the component in handler "
-                   "names, do_<method>_<component>_<resource>_<version>)";
-    if (strcmp(s, "global") == 0) return "\"global\" is the name of Gearbox's global handlers";
-    return NULL;
-}
-
-static int cmd_new(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"lang", required_argument, NULL, 'l'},
-        {"dir", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *lang_name = NULL, *dir = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "l:d:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'l': lang_name = optarg; break;
-        case 'd': dir = optarg; break;
-        case 'h': usage_new(stdout); return 0;
-        default: usage_new(stderr); return 2;
+/* gearbox validate: the options every command has, then gearbox-json's validation. */
+static int cmd_validate(int argc, char **argv, const char *usage_text) {
+    int n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage_text, stdout);
+            return GBX_CLI_OK;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            gbx_cli.json = true;
+        } else if (strcmp(argv[i], "--no-color") != 0 && strcmp(argv[i], "--color") != 0) {
+            argv[n++] = argv[i];
         }
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, optind == argc ? "gearbox new: name the service\n"
-                                       : "gearbox new: one service at a time\n");
-        usage_new(stderr);
-        return 2;
+    switch (gbx_jsontool_validate(n, argv, gbx_cli.cmd, usage_text, gbx_cli.json ? GBX_JSONTOOL_JSON : GBX_JSONTOOL_HUMAN)) {
+    case GBX_JSONTOOL_VALID: return GBX_CLI_OK;
+    case GBX_JSONTOOL_INVALID: return GBX_CLI_FAILED;
+    case GBX_JSONTOOL_USAGE: return GBX_CLI_USAGE;
+    default: return GBX_CLI_INPUT;
     }
-    const char *service = argv[optind];
-    const char *why = check_service(service);
-    if (why) {
-        fprintf(stderr, "gearbox new: bad service name \"%s\": %s\n", service, why);
-        return 2;
-    }
-    const language *lang = NULL;
-    for (size_t i = 0; lang_name && i < N_LANGUAGES; i++)
-        if (strcmp(LANGUAGES[i].name, lang_name) == 0) lang = &LANGUAGES[i];
-    if (!lang) {
-        if (lang_name)
-            fprintf(stderr, "gearbox new: unknown language \"%s\": choose python, perl, php or c\n", lang_name);
-        else
-            fprintf(stderr, "gearbox new: say which language: --lang python|perl|php|c\n");
-        return 2;
-    }
-    if (!dir) dir = service;
-    int exists = check_target(dir);
-    if (exists < 0) return 2;
-
-    /* Write everything into <dir>.new-XXXXXX, then rename it to dir. */
-    char parent[PATH_MAX], tmpdir[PATH_MAX + 16];
-    snprintf(parent, sizeof parent, "%s", dir);
-    char *slash = strrchr(parent, '/');
-    if (slash && slash != parent) {
-        *slash = '\0';
-        if (mkdirs(parent) != 0) {
-            fprintf(stderr, "gearbox new: cannot make %s: %s\n", parent, strerror(errno));
-            return 1;
-        }
-    }
-    size_t dlen = strlen(dir);
-    while (dlen > 1 && dir[dlen - 1] == '/') dlen--;
-    snprintf(tmpdir, sizeof tmpdir, "%.*s.new-XXXXXX", (int)dlen, dir);
-    if (!mkdtemp(tmpdir) || chmod(tmpdir, 0755) != 0) {
-        fprintf(stderr, "gearbox new: cannot make a directory beside %s: %s\n", dir, strerror(errno));
-        return 1;
-    }
-
-    bool build_tree = in_build_tree();
-    buf prefix = {0}, worker_name = {0}, conf_name = {0}, create_name = {0}, get_name = {0};
-    buf cmd = {0}, env = {0}, gateway = {0}, incdir = {0}, libdir = {0}, the_service = {0}, the_service_cap = {0};
-    buf_printf(&prefix, "/%s", service);
-    buf_printf(&the_service, "the %s service", service);
-    buf_printf(&the_service_cap, "The %s service", service);
-    buf_printf(&worker_name, "%s_worker", service);
-    buf_printf(&conf_name, "%s.conf", service);
-    buf_printf(&create_name, "schemas/create-%s-greeting-v1.js", service);
-    buf_printf(&get_name, "schemas/get-%s-greeting-v1.js", service);
-    buf_add(&env, "", 0);
-    worker_command(&cmd, &env, lang, service, build_tree);
-    buf_json(&gateway, build_tree ? GBX_BUILD_DIR "/gateway/gearbox-gateway" : "gearbox-gateway");
-    buf_printf(&incdir, "%s", build_tree ? GBX_SOURCE_DIR "/core/include" : GBX_INSTALL_INCLUDEDIR);
-    buf_printf(&libdir, "%s", build_tree ? GBX_BUILD_DIR "/core" : GBX_INSTALL_LIBDIR);
-
-    /* The example's names -> the service's. */
-    const char *rename_lang[] = {lang->prefix, prefix.s, lang->component, service,
-                                 "hello_worker", worker_name.s, "the hello service", the_service.s, "The hello service", the_service_cap.s, NULL};
-    const char *rename_c[] = {"hello", service, NULL};
-    const char *fill[] = {"@SERVICE@", service, "@WORKER_COMMAND@", cmd.s, "@WORKER_ENV@", env.s,
-                          "@GATEWAY@", gateway.s, "@INCLUDE_DIR@", incdir.s, "@LIBRARY_DIR@", libdir.s, NULL};
-    struct {
-        const char *name, *text;
-        const char *const *pairs;
-        mode_t mode;
-    } files[] = {
-        {conf_name.s, lang->conf, rename_lang, 0644},
-        {create_name.s, gbx_embedded_create_hello_greeting_v1_js, rename_c, 0644},
-        {get_name.s, gbx_embedded_get_hello_greeting_v1_js, rename_c, 0644},
-        {NULL, lang->worker, rename_lang, strcmp(lang->name, "c") == 0 ? 0644 : 0755},
-        {"gateway.conf", gbx_embedded_gateway_conf, fill, 0644},
-        {"stack.conf", gbx_embedded_stack_conf, fill, 0644},
-        {strcmp(lang->name, "c") == 0 ? "CMakeLists.txt" : NULL, gbx_embedded_worker_CMakeLists_txt, fill, 0644},
-    };
-    buf worker_file = {0};
-    buf_printf(&worker_file, "%s%s", worker_name.s, lang->ext);
-    files[3].name = worker_file.s;
-
-    written w = {.n = 0};
-    int rc = 0;
-    char schemas[PATH_MAX + 32];
-    snprintf(schemas, sizeof schemas, "%s/schemas", tmpdir);
-    if (mkdir(schemas, 0755) != 0) {
-        fprintf(stderr, "gearbox new: cannot make %s: %s\n", schemas, strerror(errno));
-        rc = 1;
-    } else {
-        w.paths[w.n++] = strdup(schemas);
-    }
-    for (size_t i = 0; rc == 0 && i < sizeof files / sizeof files[0]; i++) {
-        if (!files[i].name) continue;
-        char *text = substitute(files[i].text, files[i].pairs);
-        if (write_file(&w, tmpdir, files[i].name, text, files[i].mode) != 0) rc = 1;
-        free(text);
-    }
-    if (rc == 0 && ((exists == 0 && rmdir(dir) != 0) || rename(tmpdir, dir) != 0)) {
-        fprintf(stderr, "gearbox new: cannot move %s to %s: %s\n", tmpdir, dir, strerror(errno));
-        rc = 1;
-    }
-    if (rc != 0) {
-        remove_written(&w, tmpdir);
-    } else {
-        for (int i = 0; i < w.n; i++) free(w.paths[i]);
-        char abs[PATH_MAX];
-        if (!realpath(dir, abs)) snprintf(abs, sizeof abs, "%s", dir);
-        printf("gearbox new: wrote the %s service \"%s\" in %s:\n", lang->name, service, abs);
-        printf("  %s, %s (the worker), %s, %s, gateway.conf, stack.conf%s\n", conf_name.s, worker_file.s,
-               create_name.s, get_name.s, strcmp(lang->name, "c") == 0 ? ", CMakeLists.txt" : "");
-        if (build_tree)
-            printf("\nThis gearbox runs from the build tree %s: stack.conf and the commands\n"
-                   "below use its bindings, gateway and supervisor by absolute path.\n", GBX_BUILD_DIR);
-        if (strcmp(lang->name, "c") == 0) {
-            printf("\nBuild it:\n\n  cmake -S %s -B %s/build && cmake --build %s/build\n", abs, abs, abs);
-        }
-        printf("\nRun it (gearmand on 127.0.0.1:4730, the gateway on 127.0.0.1:4080; GEARMAN_PORT\n"
-               "and GEARBOX_PORT choose others; Ctrl-C stops it):\n\n");
-        printf("  cd %s\n", abs);
-        printf("  %s --foreground stack.conf\n",
-               build_tree ? GBX_BUILD_DIR "/tools/supervise/gearbox-supervise" : "gearbox-supervise");
-        printf("\nCall it, from another terminal:\n\n");
-        printf("  curl -i -X PUT -H 'Content-Type: application/json' -d '{\"text\": \"Hello\"}' "
-               "http://127.0.0.1:4080/%s/v1/greeting/Ann\n", service);
-        printf("  curl -i http://127.0.0.1:4080/%s/v1/greeting/Ann\n", service);
-        printf("\ndocs/first-service.md explains every file.\n");
-    }
-    free(prefix.s), free(worker_name.s), free(conf_name.s), free(create_name.s), free(get_name.s);
-    free(cmd.s), free(env.s), free(gateway.s), free(incdir.s), free(libdir.s), free(worker_file.s);
-    free(the_service.s), free(the_service_cap.s);
-    return rc;
 }
 
 int main(int argc, char **argv) {
+    setlocale(LC_CTYPE, "");
+    gbx_cli.utf8 = strcasecmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    gbx_cli.tty = isatty(STDOUT_FILENO);
+    const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+    gbx_cli.color = gbx_cli.tty && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0);
+    gbx_log_set_callback(gbx_log_to_file, NULL);
+    gbx_log_set_level(GBX_LOG_ERROR);
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return GBX_CLI_USAGE;
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
-        return 0;
+        return GBX_CLI_OK;
     }
     if (strcmp(cmd, "help") == 0) {
-        if (argc > 2 && strcmp(argv[2], "new") == 0)
-            usage_new(stdout);
-        else if (argc > 2) {
-            fprintf(stderr, "gearbox: unknown command \"%s\"\n", argv[2]);
-            return 2;
-        } else
+        if (argc == 2) {
             usage(stdout);
-        return 0;
+            return GBX_CLI_OK;
+        }
+        if (strcmp(argv[2], "exit-codes") == 0) {
+            fputs(EXIT_CODES, stdout);
+            return GBX_CLI_OK;
+        }
+        for (size_t i = 0; i < N_COMMANDS; i++) {
+            if (strcmp(argv[2], COMMANDS[i].name) == 0) {
+                fputs(COMMANDS[i].usage, stdout);
+                return GBX_CLI_OK;
+            }
+        }
+        fprintf(stderr, "gearbox: unknown command \"%s\"\n", argv[2]);
+        return GBX_CLI_USAGE;
     }
-    if (strcmp(cmd, "new") == 0) return cmd_new(argc - 1, argv + 1);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(cmd, COMMANDS[i].name) == 0) {
+            static char prefix[64];
+            snprintf(prefix, sizeof prefix, "gearbox %s", cmd);
+            gbx_cli.cmd = prefix;
+            int rc = COMMANDS[i].fn(argc - 1, argv + 1, COMMANDS[i].usage);
+            gbx_cli_http_cleanup();
+            return rc;
+        }
+    }
     fprintf(stderr, "gearbox: unknown command \"%s\"\n", cmd);
     usage(stderr);
-    return 2;
+    return GBX_CLI_USAGE;
 }
