@@ -8,6 +8,7 @@
  *     "connection_timeout": 0, "submit_timeout": 5, "shutdown_grace": 5,
  *     "scheduler": true, "jobs": {...job manager settings...},
  *     "log": {"level": "info", "file": "gateway.log"}, "pid_file": "...",
+ *     "metrics": {"path": "/metrics", "listen": {"address": ..., "port": ...}},
  *     "locations": [ {"prefix": "/barn", "config": "barn.conf", "sync": ["PUT"],
  *                     "environ": {"K": "V"}, "timeout": 30},
  *                    {"prefix": "/barn/v1/hello", "sync": ["POST"]} ] }
@@ -65,6 +66,16 @@ struct gbx_gw_location {
     bool require_schemas;  /* a missing schema file fails the request */
 };
 
+/* The "metrics" section (docs/metrics.md). */
+typedef struct gbx_gw_metrics_config {
+    bool enabled;                /* serve the metrics path (default true) */
+    char *path;                  /* "/metrics" */
+    char *listen_address;        /* the admin listener; NULL = none (all on the main one) */
+    int listen_port;
+    double cache_seconds;        /* how long store and gearmand figures are reused */
+    double worker_stale_seconds; /* workers silent longer are left out */
+} gbx_gw_metrics_config;
+
 typedef struct gbx_gw_config {
     gbx_config *cfg;
     char *listen_address;  /* "127.0.0.1" */
@@ -84,6 +95,7 @@ typedef struct gbx_gw_config {
     char *pid_file;              /* NULL = none; resolved */
     gbx_gw_location *locations;
     size_t nlocations;
+    gbx_gw_metrics_config metrics;
 } gbx_gw_config;
 
 /* Loads and checks the whole configuration: every location's path, its
