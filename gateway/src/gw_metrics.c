@@ -457,7 +457,8 @@ static void render_workers(gbx_gw_prom *t, gbx_gw_metrics *m) {
         const char *labels[] = {"component", component, NULL};
         gbx_gw_prom_sample(t, "gearbox_worker_processes", labels, (double)json_integer_value(v));
     }
-    gbx_gw_prom_family(t, "gearbox_worker_counter", "gauge",
+    /* Not "gearbox_worker_counter": promtool refuses a type in a name. */
+    gbx_gw_prom_family(t, "gearbox_worker_scoreboard_total", "counter",
                        "The workers' Scoreboard counters, by component, group and name, summed "
                        "over the worker processes that published lately.");
     json_t *board;
@@ -468,7 +469,7 @@ static void render_workers(gbx_gw_prom *t, gbx_gw_metrics *m) {
             const char *name;
             json_object_foreach(counters, name, v) {
                 const char *labels[] = {"component", component, "group", group, "name", name, NULL};
-                gbx_gw_prom_sample(t, "gearbox_worker_counter", labels, (double)json_integer_value(v));
+                gbx_gw_prom_sample(t, "gearbox_worker_scoreboard_total", labels, (double)json_integer_value(v));
             }
         }
     }
