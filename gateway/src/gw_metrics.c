@@ -2,9 +2,7 @@
  * (gw_metrics.h; every metric is described in docs/metrics.md). */
 #include "gw_metrics.h"
 
-#include <arpa/inet.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -12,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <microhttpd.h>
 
@@ -291,6 +288,19 @@ static void refresh(gbx_gw_metrics *m) {
 
 /* ---- rendering ------------------------------------------------------------------- */
 
+/* A family with one sample per member of `values` ({"<label value>":
+ * integer}), labelled `label`. */
+static void by_label(gbx_gw_prom *t, const char *name, const char *type, const char *help,
+                     const char *label, const json_t *values) {
+    gbx_gw_prom_family(t, name, type, help);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)values, key, v) {
+        const char *labels[] = {label, key, NULL};
+        gbx_gw_prom_sample(t, name, labels, (double)json_integer_value(v));
+    }
+}
+
 static void render_requests(gbx_gw_prom *t, gbx_gw_metrics *m) {
     gbx_gw_prom_family(t, "gearbox_http_requests_total", "counter",
                        "HTTP requests answered, by location, method and status code.");
@@ -346,15 +356,11 @@ static void render_jobs(gbx_gw_prom *t, gbx_gw_metrics *m) {
         unsigned long long n = atomic_load_explicit(&m->accepted[s], memory_order_relaxed);
         json_object_set_new(accepted, component, json_integer(json_integer_value(have) + (json_int_t)n));
     }
-    gbx_gw_prom_family(t, "gearbox_jobs_accepted_total", "counter",
-                       "Async jobs this gateway accepted (answered 202), by component.");
+    by_label(t, "gearbox_jobs_accepted_total", "counter",
+             "Async jobs this gateway accepted (answered 202), by component.", "component", accepted);
+    json_decref(accepted);
     const char *component;
     json_t *v;
-    json_object_foreach(accepted, component, v) {
-        const char *labels[] = {"component", component, NULL};
-        gbx_gw_prom_sample(t, "gearbox_jobs_accepted_total", labels, (double)json_integer_value(v));
-    }
-    json_decref(accepted);
 
     json_t *ended = jobs_by_component(m->cache.workers);
     static const char *const kinds[][2] = {
@@ -375,13 +381,8 @@ static void render_jobs(gbx_gw_prom *t, gbx_gw_metrics *m) {
 }
 
 static void render_store(gbx_gw_prom *t, gbx_gw_metrics *m) {
-    gbx_gw_prom_family(t, "gearbox_statuses", "gauge", "Statuses in the status store, by state.");
-    const char *state;
-    json_t *v;
-    json_object_foreach(m->cache.states, state, v) {
-        const char *labels[] = {"state", state, NULL};
-        gbx_gw_prom_sample(t, "gearbox_statuses", labels, (double)json_integer_value(v));
-    }
+    by_label(t, "gearbox_statuses", "gauge", "Statuses in the status store, by state.", "state",
+             m->cache.states);
     gbx_gw_prom_family(t, "gearbox_store_up", "gauge",
                        "1 when the status store answered the last look, else 0.");
     gbx_gw_prom_sample(t, "gearbox_store_up", NULL, m->cache.states ? 1 : 0);
@@ -449,14 +450,11 @@ static void render_workers(gbx_gw_prom *t, gbx_gw_metrics *m) {
             }
         }
     }
-    gbx_gw_prom_family(t, "gearbox_worker_processes", "gauge",
-                       "Worker processes that published their figures lately, by component.");
+    by_label(t, "gearbox_worker_processes", "gauge",
+             "Worker processes that published their figures lately, by component.", "component",
+             processes);
     const char *component;
     json_t *v;
-    json_object_foreach(processes, component, v) {
-        const char *labels[] = {"component", component, NULL};
-        gbx_gw_prom_sample(t, "gearbox_worker_processes", labels, (double)json_integer_value(v));
-    }
     /* Not "gearbox_worker_counter": promtool refuses a type in a name. */
     gbx_gw_prom_family(t, "gearbox_worker_scoreboard_total", "counter",
                        "The workers' Scoreboard counters, by component, group and name, summed "
@@ -599,22 +597,11 @@ gbx_err gbx_gw_metrics_start(gbx_gw_metrics *m) {
     const gbx_gw_metrics_config *mc = &m->cfg->metrics;
     if (!mc->listen_address || m->admin) return GBX_OK;
     struct sockaddr_storage addr;
-    memset(&addr, 0, sizeof addr);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-    struct sockaddr_in *in4 = (struct sockaddr_in *)&addr;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
-    if (inet_pton(AF_INET, mc->listen_address, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons((uint16_t)mc->listen_port);
-    } else if (inet_pton(AF_INET6, mc->listen_address, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)mc->listen_port);
-        flags |= MHD_USE_IPv6;
-    } else {
-        return gbx_error_set(GBX_ERR_BAD_REQUEST,
-                             "metrics.listen.address \"%s\" is not an IPv4 or IPv6 address",
-                             mc->listen_address);
-    }
+    bool v6 = false;
+    gbx_err e = gbx_gw_listen_address(&addr, &v6, mc->listen_address, mc->listen_port,
+                                      "metrics.listen.address");
+    if (e != GBX_OK) return e;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     m->admin = MHD_start_daemon(flags, (uint16_t)mc->listen_port, NULL, NULL, on_admin, m,
                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);

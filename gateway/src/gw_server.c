@@ -924,22 +924,12 @@ gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_sto
 gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
     const gbx_gw_config *cfg = srv->cfg;
     struct sockaddr_storage addr;
-    memset(&addr, 0, sizeof addr);
+    bool v6 = false;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG;
-    struct sockaddr_in *in4 = (struct sockaddr_in *)&addr;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
-    if (inet_pton(AF_INET, cfg->listen_address, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons((uint16_t)cfg->port);
-    } else if (inet_pton(AF_INET6, cfg->listen_address, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)cfg->port);
-        flags |= MHD_USE_IPv6;
-    } else {
-        return gbx_error_set(GBX_ERR_BAD_REQUEST, "listen.address \"%s\" is not an IPv4 or IPv6 address",
-                             cfg->listen_address);
-    }
+    gbx_err e = gbx_gw_listen_address(&addr, &v6, cfg->listen_address, cfg->port, "listen.address");
+    if (e != GBX_OK) return e;
+    if (v6) flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
@@ -958,10 +948,9 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
                              cfg->listen_address, cfg->port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : cfg->port;
-    bool v6 = (flags & MHD_USE_IPv6) != 0;
     snprintf(srv->fallback_authority, sizeof srv->fallback_authority, v6 ? "[%s]:%d" : "%s:%d",
              cfg->listen_address, srv->port);
-    gbx_err e = gbx_gw_metrics_start(srv->metrics);
+    e = gbx_gw_metrics_start(srv->metrics);
     if (e != GBX_OK) return e;
     if (cfg->scheduler) {
         e = gbx_gw_scheduler_start(&srv->scheduler, srv->jm);

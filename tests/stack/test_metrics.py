@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (BARN_CONF_DIR, BUILD_DIR, GATEWAY, SUPERVISE, Client, Supervisor, free_port,
-                      free_ports, gearman_status, gearmand_daemon, load_commented, pid_alive,
-                      port_open, stack_env, status_section, unique, wait_for, write_json)
+from conftest import (BARN_CONF_DIR, BUILD_DIR, GATEWAY, SUPERVISE, Client, free_port, free_ports,
+                      gateway_daemon, gearman_status, gearmand_daemon, load_commented, pid_alive,
+                      port_open, start_supervised, status_section, unique, wait_for, write_json)
 
 METER_WORKER = BUILD_DIR / "tests/stack/gbx-test-metrics-worker"
 METER_PY = Path(__file__).resolve().parent / "metrics_worker.py"
@@ -128,14 +128,8 @@ def start_metrics_stack(root, workers=True, admin_port=None, gearmand_restart=Tr
                                             "--component", "meterpy"],
              "env": {"PYTHONPATH": "${GEARBOX_BUILD_DIR}/bindings/python"}},
         ]
-    daemons.append({"name": "gateway",
-                    "command": ["${GEARBOX_BUILD_DIR}/gateway/gearbox-gateway",
-                                "--config", "${GEARBOX_STACK_DIR}/gateway.conf"],
-                    "ready": {"tcp": "127.0.0.1:${GEARBOX_PORT}"}})
-    conf = write_json(root / "stack.conf", {"stop_timeout": 10, "daemons": daemons})
-    sup = Supervisor(root, conf, stack_env(root, gearman_port, http_port)).start()
+    sup = start_supervised(root, daemons + [gateway_daemon()], gearman_port, http_port)
     try:
-        sup.wait_started()
         if workers:
             wait_for(lambda: all(gearman_status(gearman_port).get(h, (0, 0, 0))[2] >= 1
                                  for h in ("do_put_meter_reading_v1", "do_put_meterpy_reading_v1",
