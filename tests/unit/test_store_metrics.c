@@ -147,6 +147,8 @@ static void test_operation_timings(void) {
     unsigned long long loads = timed("load"), counts = timed("count_states");
     gbx_status *st = NULL;
     CHECK_INT(gbx_status_fetch(&st, store, "s-metrics-0"), GBX_OK);
+    gbx_status_free(st);
+    st = NULL;
     CHECK_INT(gbx_status_fetch(&st, store, "s-no-such"), GBX_ERR_NOT_FOUND);
     gbx_status_free(st);
     CHECK_INT(timed("load"), loads + 2); /* a failing call is timed too */
