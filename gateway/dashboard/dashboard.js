@@ -642,7 +642,11 @@ function noMetrics(why) {
 
 async function pollMetrics() {
   let delay = METRICS_POLL_MS;
-  const path = (info && info.metrics_path) || "/metrics";
+  const path = info && info.metrics_path;
+  if (!path) {
+    noMetrics("this gateway serves them on its admin listener or not at all");
+    return;
+  }
   try {
     const r = await fetch(path, {cache: "no-store", headers: {Accept: "text/plain"}});
     if (!r.ok) {

@@ -396,6 +396,8 @@ void gbx_gw_config_free(gbx_gw_config *cfg) {
     free(cfg->log_level);
     free(cfg->log_file);
     free(cfg->pid_file);
+    free(cfg->metrics.path);
+    free(cfg->metrics.listen_address);
     gbx_config_free(cfg->cfg);
     free(cfg);
 }
@@ -447,12 +449,62 @@ static gbx_err get_opt_string(char **out, const gbx_config *cfg, const char *key
     return *out ? GBX_OK : gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
 }
 
+/* The "metrics" section: the operator endpoints (docs/metrics.md). */
+static gbx_err load_metrics(gbx_gw_config *c) {
+    gbx_gw_metrics_config *m = &c->metrics;
+    m->enabled = true;
+    m->cache_seconds = 5;
+    m->worker_stale_seconds = 60;
+    json_t *section = gbx_config_get(c->cfg, "metrics");
+    if (section && !json_is_object(section))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"metrics\" must be an object");
+    static const char *const known[] = {"enabled", "path", "listen", "cache_seconds",
+                                        "worker_stale_seconds", "publish_seconds"};
+    const char *key;
+    json_t *val;
+    json_object_foreach(section, key, val) {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            if (strcmp(key, known[i]) == 0) ok = true;
+        if (!ok) return gbx_error_set(GBX_ERR_BAD_REQUEST, "metrics: unknown key \"%s\"", key);
+    }
+    json_t *enabled = json_object_get(section, "enabled");
+    if (enabled && !json_is_boolean(enabled))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"metrics.enabled\" must be true or false");
+    m->enabled = !enabled || json_is_true(enabled);
+    const char *path = gbx_config_get_string(c->cfg, "metrics.path", "/metrics");
+    if (!json_is_string(json_object_get(section, "path")) && json_object_get(section, "path"))
+        path = NULL;
+    if (!path || path[0] != '/' || strpbrk(path, "?#% \t") || strcmp(path, "/healthz") == 0 ||
+        strcmp(path, "/readyz") == 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "\"metrics.path\" must be a path starting with '/' (not /healthz "
+                             "or /readyz)");
+    if (!(m->path = strdup(path))) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    gbx_err e;
+    if ((e = get_seconds(&m->cache_seconds, c->cfg, "metrics.cache_seconds", 5)) != GBX_OK) return e;
+    if ((e = get_seconds(&m->worker_stale_seconds, c->cfg, "metrics.worker_stale_seconds", 60)) != GBX_OK)
+        return e;
+    json_t *listen = json_object_get(section, "listen");
+    if (!listen || json_is_null(listen)) return GBX_OK;
+    const char *addr = json_string_value(json_object_get(listen, "address"));
+    if (!json_is_object(listen) || (json_object_get(listen, "address") && !addr))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"metrics.listen\" must be an object "
+                             "{\"address\": \"127.0.0.1\", \"port\": 9464}");
+    long long port;
+    if ((e = get_int(&port, c->cfg, "metrics.listen.port", 9464, 0, 65535)) != GBX_OK) return e;
+    m->listen_port = (int)port;
+    if (!(m->listen_address = strdup(addr ? addr : "127.0.0.1")))
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    return GBX_OK;
+}
+
 static gbx_err load_settings(gbx_gw_config *c) {
     const gbx_config *cfg = c->cfg;
     static const char *const known[] = {
         "listen", "gearman", "status", "max_body_bytes", "threads", "max_connections",
         "connection_timeout", "submit_timeout", "shutdown_grace", "log", "pid_file",
-        "locations", "config_dir", "scheduler", "jobs", "handlers", "dashboard"};
+        "locations", "config_dir", "scheduler", "jobs", "handlers", "dashboard", "metrics"};
     const char *key;
     json_t *val;
     json_object_foreach(gbx_config_root(cfg), key, val) {
@@ -529,7 +581,7 @@ static gbx_err load_settings(gbx_gw_config *c) {
             !json_is_string(gbx_config_get(cfg, "pid_file")))
             return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"pid_file\" must be a path");
     }
-    return GBX_OK;
+    return load_metrics(c);
 }
 
 /* ---- the "dashboard" section (docs/dashboard.md) ---- */

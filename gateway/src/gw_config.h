@@ -8,6 +8,7 @@
  *     "connection_timeout": 0, "submit_timeout": 5, "shutdown_grace": 5,
  *     "scheduler": true, "jobs": {...job manager settings...},
  *     "log": {"level": "info", "file": "gateway.log"}, "pid_file": "...",
+ *     "metrics": {"path": "/metrics", "listen": {"address": ..., "port": ...}},
  *     "locations": [ {"prefix": "/barn", "config": "barn.conf", "sync": ["PUT"],
  *                     "environ": {"K": "V"}, "timeout": 30},
  *                    {"prefix": "/barn/v1/hello", "sync": ["POST"]} ] }
@@ -72,6 +73,15 @@ typedef struct gbx_gw_dashboard_config {
     char *path;            /* normalized like a prefix: "/_gearbox" (no trailing '/') */
     char *dir;             /* NULL: the copy built into the binary; else resolved */
 } gbx_gw_dashboard_config;
+/* The "metrics" section (docs/metrics.md). */
+typedef struct gbx_gw_metrics_config {
+    bool enabled;                /* serve the metrics path (default true) */
+    char *path;                  /* "/metrics" */
+    char *listen_address;        /* the admin listener; NULL = none (all on the main one) */
+    int listen_port;
+    double cache_seconds;        /* how long store and gearmand figures are reused */
+    double worker_stale_seconds; /* workers silent longer are left out */
+} gbx_gw_metrics_config;
 
 typedef struct gbx_gw_config {
     gbx_config *cfg;
@@ -93,6 +103,7 @@ typedef struct gbx_gw_config {
     gbx_gw_location *locations;
     size_t nlocations;
     gbx_gw_dashboard_config dashboard;
+    gbx_gw_metrics_config metrics;
 } gbx_gw_config;
 
 /* Loads and checks the whole configuration: every location's path, its

@@ -88,10 +88,12 @@ gbx_err gbx_gw_dashboard_info(json_t **out, const gbx_gw_config *cfg) {
     }
     char dashboard[1024];
     snprintf(dashboard, sizeof dashboard, "%s/", cfg->dashboard.path ? cfg->dashboard.path : "");
+    /* The page reads the metrics from its own origin: none when they are
+     * off or served on the separate admin listener. */
+    const char *metrics = cfg->metrics.enabled && !cfg->metrics.listen_address ? cfg->metrics.path : NULL;
     if (locations)
-        *out = json_pack("{s:s, s:s, s:s, s:o}", "version", GBX_GATEWAY_VERSION, "dashboard_path",
-                         dashboard, "metrics_path", GBX_GW_DASHBOARD_METRICS_PATH, "locations",
-                         locations);
+        *out = json_pack("{s:s, s:s, s:s?, s:o}", "version", GBX_GATEWAY_VERSION, "dashboard_path",
+                         dashboard, "metrics_path", metrics, "locations", locations);
     return *out ? GBX_OK : gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
 }
 

@@ -24,9 +24,6 @@
 #include "gearbox/error.h"
 #include "gw_config.h"
 
-/* Where the page looks for the metrics (the metrics endpoint's path). */
-#define GBX_GW_DASHBOARD_METRICS_PATH "/metrics"
-
 /* A file built into the gateway: `name` as under gateway/dashboard/. */
 typedef struct gbx_gw_dashboard_file {
     const char *name;

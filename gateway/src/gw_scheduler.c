@@ -2,6 +2,7 @@
 #include "gw_scheduler.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ struct gbx_gw_scheduler {
     bool stopping;
     bool woken;
     bool joined; /* the thread has ended (gbx_gw_scheduler_stop) */
+    atomic_llong lag_us; /* how late the last run was behind the due time it woke for */
 };
 
 static void deadline_in(struct timespec *ts, double seconds) {
@@ -41,6 +43,7 @@ static double wall_now(void) {
 static void *scheduler_main(void *arg) {
     gbx_gw_scheduler *s = arg;
     bool failing = false;
+    double expected = 0; /* the earliest due time the last run named (0: none) */
     for (;;) {
         pthread_mutex_lock(&s->lock);
         bool stop = s->stopping;
@@ -48,6 +51,10 @@ static void *scheduler_main(void *arg) {
         pthread_mutex_unlock(&s->lock);
         if (stop) break;
 
+        /* Lag: the run that should have started at `expected` starts now. */
+        double started = wall_now();
+        atomic_store(&s->lag_us, expected > 0 && started > expected
+                                     ? (long long)((started - expected) * 1e6) : 0);
         size_t submitted = 0;
         double next_due = 0;
         double sleep_s = SCHEDULER_MAX_SLEEP_S;
@@ -63,6 +70,7 @@ static void *scheduler_main(void *arg) {
             if (failing) gbx_log(GBX_LOG_INFO, "scheduler: working again");
             failing = false;
             if (submitted) gbx_log(GBX_LOG_DEBUG, "scheduler: submitted %zu due job(s)", submitted);
+            expected = next_due;
             if (next_due > 0) {
                 double until = next_due - wall_now();
                 if (until < sleep_s) sleep_s = until > 0 ? until : 0;
@@ -127,4 +135,8 @@ void gbx_gw_scheduler_free(gbx_gw_scheduler *s) {
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
     free(s);
+}
+
+double gbx_gw_scheduler_lag(const gbx_gw_scheduler *s) {
+    return s ? (double)atomic_load(&((gbx_gw_scheduler *)s)->lag_us) / 1e6 : 0;
 }

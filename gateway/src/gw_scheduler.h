@@ -31,4 +31,9 @@ void gbx_gw_scheduler_stop(gbx_gw_scheduler *s);
  * gbx_gw_scheduler_wake any more (the HTTP threads have ended). */
 void gbx_gw_scheduler_free(gbx_gw_scheduler *s);
 
+/* Seconds the scheduler's last run started behind the earliest due time
+ * the run before named (0 when on time, nothing was due, or s is NULL):
+ * the gauge gearbox_scheduler_lag_seconds. */
+double gbx_gw_scheduler_lag(const gbx_gw_scheduler *s);
+
 #endif

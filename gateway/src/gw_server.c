@@ -37,6 +37,7 @@
 #include "gearbox/uri.h"
 #include "gw_dashboard.h"
 #include "gw_dispatch.h"
+#include "gw_metrics.h"
 #include "gw_route.h"
 #include "gw_scheduler.h"
 #include "gw_schema.h"
@@ -60,6 +61,7 @@ struct gbx_gw_server {
     gbx_gw_dispatcher *dispatcher;
     gbx_jobmanager *jm;           /* async submits, cancel, reschedule, scheduler */
     gbx_gw_scheduler *scheduler;  /* NULL when the config turns it off */
+    gbx_gw_metrics *metrics;      /* counters, /metrics, /healthz, /readyz */
     struct MHD_Daemon *daemon;
     MHD_socket quiesced_fd;
     char fallback_authority[300]; /* listen address:port, when there is no Host header */
@@ -77,6 +79,7 @@ typedef struct gw_request {
     char *query;                  /* raw query string or NULL */
     const char *method_name;      /* MHD's string, lives as long as the request */
     gbx_gw_method method;
+    int location;                 /* index into cfg->locations, or GBX_GW_LOCATION_* */
     double start;
     bool headers_seen;
     bool processed;
@@ -244,6 +247,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
     r->srv = cls;
     r->conn = conn;
     r->start = gbx_gw_now();
+    r->location = GBX_GW_LOCATION_NONE;
     atomic_init(&r->sync, SYNC_NONE);
     const char *q = strchr(uri, '?');
     r->path = q ? strndup(uri, (size_t)(q - uri)) : strdup(uri);
@@ -268,6 +272,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gw_request *r = *con_cls;
     if (!r) return;
     double ms = (gbx_gw_now() - r->start) * 1000.0;
+    gbx_gw_metrics_request(r->srv->metrics, r->location, r->method_name, r->status, ms / 1000.0);
     const char *q = r->query ? "?" : "";
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || r->status)
         gbx_log(GBX_LOG_INFO, "%s %s%s%s %u %.1fms", r->method_name ? r->method_name : "-", r->path, q,
@@ -613,6 +618,7 @@ static void process_async(gw_request *r, routed *rt) {
         MHD_add_response_header(r->response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         if (replayed) MHD_add_response_header(r->response, "Idempotent-Replayed", "true");
     }
+    if (!replayed) gbx_gw_metrics_accepted(srv->metrics, r->location);
 done:
     gbx_status_free(st);
     free(workload);
@@ -661,6 +667,28 @@ static gbx_err known_to_gearmand(bool *known, void *jm, const char *name) {
     return gbx_jobmanager_handler_known(known, jm, name);
 }
 
+/* /metrics, /healthz and /readyz (gw_metrics.h): true when answered. */
+static bool process_operator(gw_request *r) {
+    unsigned code = 0;
+    char *body = NULL;
+    size_t len = 0;
+    const char *type = NULL;
+    if (!gbx_gw_metrics_answer(r->srv->metrics, false, r->method_name, r->path, r->request_url,
+                               &code, &body, &len, &type))
+        return false;
+    r->location = GBX_GW_LOCATION_GATEWAY;
+    struct MHD_Response *resp = body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+                                     : NULL;
+    if (!resp) {
+        free(body);
+        respond_error(r, GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+        return true;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    set_response(r, code, resp);
+    return true;
+}
+
 static void process(gw_request *r) {
     gbx_gw_server *srv = r->srv;
     const gbx_gw_config *cfg = srv->cfg;
@@ -678,6 +706,7 @@ static void process(gw_request *r) {
         set_response(r, page_status, page);
         return;
     }
+    if (process_operator(r)) return;
     if (!r->method) {
         char msg[128];
         snprintf(msg, sizeof msg, "method %.32s is not allowed (allowed: " ALLOWED_METHODS ")",
@@ -695,6 +724,7 @@ static void process(gw_request *r) {
         return;
     }
     rt.loc = &cfg->locations[li];
+    r->location = li;
     gbx_err e = gbx_uri_parse(&rt.uri, *rest ? rest : "/", r->query);
     if (e != GBX_OK) {
         respond_last_error(r, e);
@@ -868,6 +898,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 /* ---- life cycle ----------------------------------------------------------- */
 
+/* The gauges only the server knows (a gbx_gw_gauges_fn). */
+static void server_gauges(void *ctx, gbx_gw_gauges *out) {
+    gbx_gw_server *srv = ctx;
+    const union MHD_DaemonInfo *info =
+        srv->daemon ? MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
+    out->connections = info ? info->num_connections : 0;
+    out->suspended = atomic_load(&srv->suspended);
+    out->scheduler_lag = gbx_gw_scheduler_lag(srv->scheduler);
+}
+
 gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_store *store) {
     *out = NULL;
     gbx_gw_server *srv = calloc(1, sizeof *srv);
@@ -878,6 +918,7 @@ gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_sto
     atomic_init(&srv->suspended, 0);
     gbx_err e = gbx_gw_dispatcher_new(&srv->dispatcher, cfg->gearman_servers);
     if (e == GBX_OK) e = gbx_jobmanager_new(&srv->jm, cfg->cfg, store);
+    if (e == GBX_OK) e = gbx_gw_metrics_new(&srv->metrics, cfg, store, server_gauges, srv);
     if (e != GBX_OK) {
         gbx_gw_server_free(srv);
         return e;
@@ -892,22 +933,12 @@ gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_sto
 gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
     const gbx_gw_config *cfg = srv->cfg;
     struct sockaddr_storage addr;
-    memset(&addr, 0, sizeof addr);
+    bool v6 = false;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG;
-    struct sockaddr_in *in4 = (struct sockaddr_in *)&addr;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
-    if (inet_pton(AF_INET, cfg->listen_address, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons((uint16_t)cfg->port);
-    } else if (inet_pton(AF_INET6, cfg->listen_address, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)cfg->port);
-        flags |= MHD_USE_IPv6;
-    } else {
-        return gbx_error_set(GBX_ERR_BAD_REQUEST, "listen.address \"%s\" is not an IPv4 or IPv6 address",
-                             cfg->listen_address);
-    }
+    gbx_err e = gbx_gw_listen_address(&addr, &v6, cfg->listen_address, cfg->port, "listen.address");
+    if (e != GBX_OK) return e;
+    if (v6) flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
@@ -926,11 +957,12 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
                              cfg->listen_address, cfg->port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : cfg->port;
-    bool v6 = (flags & MHD_USE_IPv6) != 0;
     snprintf(srv->fallback_authority, sizeof srv->fallback_authority, v6 ? "[%s]:%d" : "%s:%d",
              cfg->listen_address, srv->port);
+    e = gbx_gw_metrics_start(srv->metrics);
+    if (e != GBX_OK) return e;
     if (cfg->scheduler) {
-        gbx_err e = gbx_gw_scheduler_start(&srv->scheduler, srv->jm);
+        e = gbx_gw_scheduler_start(&srv->scheduler, srv->jm);
         if (e != GBX_OK) return e;
     }
     return GBX_OK;
@@ -956,6 +988,7 @@ void gbx_gw_server_stop(gbx_gw_server *srv, double grace) {
      * HTTP threads may still wake it (a reschedule during the grace); it is
      * freed once they have ended. */
     gbx_gw_scheduler_stop(srv->scheduler);
+    gbx_gw_metrics_stop(srv->metrics);
     if (srv->daemon) {
         /* Stop accepting, and let go of the port at once so that a new
          * gateway can take it while this one finishes. */
@@ -984,5 +1017,6 @@ void gbx_gw_server_free(gbx_gw_server *srv) {
     gbx_gw_server_stop(srv, 0);
     gbx_gw_dispatcher_free(srv->dispatcher);
     gbx_jobmanager_free(srv->jm);
+    gbx_gw_metrics_free(srv->metrics);
     free(srv);
 }

@@ -1,8 +1,12 @@
 /* gw_util.c - small helpers shared by the gateway's files. */
 #include "gw_util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 gbx_err gbx_gw_error_wrap(gbx_err code, const char *fmt, ...) {
@@ -19,4 +23,24 @@ double gbx_gw_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+gbx_err gbx_gw_listen_address(struct sockaddr_storage *out, bool *v6, const char *address, int port,
+                              const char *key) {
+    memset(out, 0, sizeof *out);
+    struct sockaddr_in *in4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+    *v6 = false;
+    if (inet_pton(AF_INET, address, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, address, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *v6 = true;
+    } else {
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s \"%s\" is not an IPv4 or IPv6 address", key,
+                             address);
+    }
+    return GBX_OK;
 }

@@ -2,12 +2,21 @@
 #ifndef GBX_GW_UTIL_H
 #define GBX_GW_UTIL_H
 
+#include <stdbool.h>
+#include <sys/socket.h>
+
 #include "gearbox/error.h"
 
 /* Sets the thread's last error to `code` with "<fmt...>: <previous last
  * error message>" (the previous message is copied first: it lives in the
  * buffer being written).  Returns `code`. */
 gbx_err gbx_gw_error_wrap(gbx_err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The socket address of a numeric IPv4 or IPv6 `address` and `port`;
+ * *v6 says which.  GBX_ERR_BAD_REQUEST naming `key` ("listen.address") for
+ * anything else. */
+gbx_err gbx_gw_listen_address(struct sockaddr_storage *out, bool *v6, const char *address, int port,
+                              const char *key);
 
 /* Monotonic clock in seconds. */
 double gbx_gw_now(void);

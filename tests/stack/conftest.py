@@ -371,6 +371,26 @@ def gearmand_daemon(restart=True):
             "ready": {"tcp": "127.0.0.1:${GEARMAN_PORT}"}}
 
 
+def gateway_daemon():
+    """The gateway of a test stack, with the stack directory's gateway.conf."""
+    return {"name": "gateway",
+            "command": ["${GEARBOX_BUILD_DIR}/gateway/gearbox-gateway",
+                        "--config", "${GEARBOX_STACK_DIR}/gateway.conf"],
+            "ready": {"tcp": "127.0.0.1:${GEARBOX_PORT}"}}
+
+
+def start_supervised(root, daemons, gearman_port, http_port):
+    """Writes root/stack.conf with `daemons`, starts a supervisor on it and
+    waits until it started them all (stopping it if they do not start)."""
+    conf = write_json(root / "stack.conf", {"stop_timeout": 10, "daemons": daemons})
+    sup = Supervisor(root, conf, stack_env(root, gearman_port, http_port)).start()
+    try:
+        return sup.wait_started()
+    except BaseException:
+        sup.stop()
+        raise
+
+
 def language_daemons(components=None, count=1, conf=None):
     """The `daemons` entries of the Python, Perl and PHP barns (or of those
     in `components`), `count` workers each, exactly as in
@@ -447,14 +467,8 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
                                     "--config", conf("barn")]})
     if languages:
         daemons.extend(language_daemons(languages, language_workers, conf))
-    daemons.append({"name": "gateway",
-                    "command": ["${GEARBOX_BUILD_DIR}/gateway/gearbox-gateway",
-                                "--config", "${GEARBOX_STACK_DIR}/gateway.conf"],
-                    "ready": {"tcp": "127.0.0.1:${GEARBOX_PORT}"}})
-    conf = write_json(root / "stack.conf", {"stop_timeout": 10, "daemons": daemons})
-    sup = Supervisor(root, conf, stack_env(root, gearman_port, http_port)).start()
+    sup = start_supervised(root, daemons + [gateway_daemon()], gearman_port, http_port)
     try:
-        sup.wait_started()
         stack = Stack(root, sup, gearman_port, http_port)
         if workers:
             # Started is not yet registered: wait until gearmand knows them all.

@@ -282,6 +282,43 @@ static void test_nested_locations(void) {
                  "", "require_schemas");
 }
 
+/* The "metrics" section (docs/metrics.md). */
+static void test_metrics_config(void) {
+    write_file("barn.conf", "%s", component_conf);
+    const char *loc = "{\"prefix\": \"/barn\", \"config\": \"barn.conf\"}";
+    gbx_gw_config *cfg = NULL;
+    write_gateway(loc, "");
+    CHECK_INT(load(&cfg), GBX_OK);
+    if (cfg) {
+        CHECK(cfg->metrics.enabled);
+        CHECK_STR(cfg->metrics.path, "/metrics");
+        CHECK(cfg->metrics.listen_address == NULL); /* no admin listener */
+        CHECK(cfg->metrics.cache_seconds == 5);
+        CHECK(cfg->metrics.worker_stale_seconds == 60);
+    }
+    gbx_gw_config_free(cfg);
+    write_gateway(loc, "\"metrics\": {\"enabled\": false, \"path\": \"/_m\", \"cache_seconds\": 0,"
+                       " \"listen\": {\"port\": \"9999\"}, \"publish_seconds\": 1},");
+    CHECK_INT(load(&cfg), GBX_OK);
+    if (cfg) {
+        CHECK(!cfg->metrics.enabled);
+        CHECK_STR(cfg->metrics.path, "/_m");
+        CHECK_STR(cfg->metrics.listen_address, "127.0.0.1");
+        CHECK_INT(cfg->metrics.listen_port, 9999);
+        CHECK(cfg->metrics.cache_seconds == 0);
+    }
+    gbx_gw_config_free(cfg);
+    expect_error(loc, "\"metrics\": [],", "\"metrics\" must be an object");
+    expect_error(loc, "\"metrics\": {\"colour\": 1},", "metrics: unknown key \"colour\"");
+    expect_error(loc, "\"metrics\": {\"enabled\": 1},", "metrics.enabled");
+    expect_error(loc, "\"metrics\": {\"path\": \"metrics\"},", "metrics.path");
+    expect_error(loc, "\"metrics\": {\"path\": \"/readyz\"},", "metrics.path");
+    expect_error(loc, "\"metrics\": {\"path\": 5},", "metrics.path");
+    expect_error(loc, "\"metrics\": {\"cache_seconds\": -1},", "metrics.cache_seconds");
+    expect_error(loc, "\"metrics\": {\"listen\": 9464},", "metrics.listen");
+    expect_error(loc, "\"metrics\": {\"listen\": {\"port\": 70000}},", "metrics.listen.port");
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/gbx-test-gwconfig-XXXXXX");
     if (!mkdtemp(dir)) {
@@ -296,6 +333,7 @@ int main(void) {
     test_bad_configs();
     test_optional_handlers();
     test_nested_locations();
+    test_metrics_config();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

@@ -21,5 +21,6 @@
 #include "gearbox/agents.h"
 #include "gearbox/stopwatch.h"
 #include "gearbox/scoreboard.h"
+#include "gearbox/metrics.h"
 
 #endif

@@ -96,6 +96,14 @@
  * *existing_digest receive it (malloc'ed), else both are NULL.
  * idempotency_drop() deletes the key if it still names status_id.
  *
+ * Metrics.  count_states() counts the statuses per state in one read.
+ * workers_publish() keeps one row per worker process (`worker`, e.g.
+ * "host:pid"): it replaces that row's component, figures (JSON object text,
+ * opaque) and updated = now, and deletes, in the same transaction, the rows
+ * whose updated < forget_before (processes long gone).  workers_read()
+ * returns the rows with updated >= since, "figures" parsed, ordered by
+ * worker.
+ *
  * Outages.  When the database cannot be reached, stays locked beyond the
  * backend's wait, or is full, a call fails with GBX_ERR_SERVICE_UNAVAILABLE
  * (the caller may try again later; the gateway answers 503 with
@@ -271,6 +279,14 @@ typedef struct gbx__store_ops {
 
     /* Retention: *n = statuses deleted (see the contract above). */
     gbx_err (*purge)(gbx_store *store, double before, size_t max, size_t *n);
+
+    /* Metrics (see the contract above).  counts[s] = the number of
+     * statuses in state s, for every s < n (the others 0). */
+    gbx_err (*count_states)(gbx_store *store, long long *counts, size_t n);
+    gbx_err (*workers_publish)(gbx_store *store, const char *worker, const char *component,
+                               const char *figures, double now, double forget_before);
+    /* *out: new array of {"worker", "component", "updated", "figures"}. */
+    gbx_err (*workers_read)(gbx_store *store, double since, json_t **out);
 } gbx__store_ops;
 
 /* Every backend handle starts with this (zeroed but for ops). */

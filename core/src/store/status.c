@@ -15,6 +15,7 @@
 #include "gearbox/id.h"
 #include "store/status_internal.h"
 #include "store/backend.h"
+#include "store/optime.h"
 
 /* Longest id a caller may choose (generated ones are 28 characters). */
 #define STATUS_ID_MAX 128
@@ -194,7 +195,7 @@ gbx_err gbx__status_create_queued(gbx_status **out, gbx_store *store, const gbx_
     gbx__status_row stored;
     gbx_err rc;
     gbx__store_wait wait = {0};
-    do rc = store->ops->insert(store, &row, spec->envelope, queue ? &queued : NULL, &stored);
+    do GBX__STORE_TIMED(GBX__OP_INSERT, rc = store->ops->insert(store, &row, spec->envelope, queue ? &queued : NULL, &stored));
     while (gbx__store_again(store, rc, &wait));
     gbx__status_row_clear(&row);
     if (rc) return rc;
@@ -224,7 +225,7 @@ gbx_err gbx_status_fetch(gbx_status **out, gbx_store *store, const char *id_or_u
     if (rc) return rc;
     gbx__status_row row;
     gbx__store_wait wait = {0};
-    do rc = store->ops->load(store, id, &row);
+    do GBX__STORE_TIMED(GBX__OP_LOAD, rc = store->ops->load(store, id, &row));
     while (gbx__store_again(store, rc, &wait));
     if (rc) return rc;
     return wrap(out, store, &row);
@@ -239,7 +240,7 @@ gbx_err gbx_status_refresh(gbx_status *status) {
     gbx__status_row row;
     gbx_err rc;
     gbx__store_wait wait = {0};
-    do rc = status->store->ops->load(status->store, status->row.id, &row);
+    do GBX__STORE_TIMED(GBX__OP_LOAD, rc = status->store->ops->load(status->store, status->row.id, &row));
     while (gbx__store_again(status->store, rc, &wait));
     if (rc) return rc;
     gbx__status_row_clear(&status->row);
@@ -296,7 +297,10 @@ gbx_err gbx_status_envelope(char **out, const gbx_status *status) {
     *out = NULL;
     if (!status) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status: no status");
     if (status->remote || status->local) return GBX_OK; /* kept elsewhere / none */
-    return status->store->ops->load_envelope(status->store, status->row.id, out);
+    gbx_err rc;
+    GBX__STORE_TIMED(GBX__OP_LOAD_ENVELOPE,
+                     rc = status->store->ops->load_envelope(status->store, status->row.id, out));
+    return rc;
 }
 
 /* ---- JSON -------------------------------------------------------------- */
@@ -352,7 +356,7 @@ static gbx_err apply(gbx_status *status, gbx__change *change) {
     gbx__status_row row;
     gbx_err rc;
     gbx__store_wait wait = {0};
-    do rc = status->store->ops->update(status->store, status->row.id, change, &row);
+    do GBX__STORE_TIMED(GBX__OP_UPDATE, rc = status->store->ops->update(status->store, status->row.id, change, &row));
     while (gbx__store_again(status->store, rc, &wait));
     if (rc) return rc;
     gbx__status_row_clear(&status->row);
@@ -516,7 +520,7 @@ gbx_err gbx_status_counter_add(long long *out, gbx_status *status, const char *n
     long long value = 0;
     gbx_err rc;
     gbx__store_wait wait = {0};
-    do rc = status->store->ops->counter_add(status->store, status->row.id, name, delta, &value);
+    do GBX__STORE_TIMED(GBX__OP_COUNTER_ADD, rc = status->store->ops->counter_add(status->store, status->row.id, name, delta, &value));
     while (gbx__store_again(status->store, rc, &wait));
     if (!rc && out) *out = value;
     return rc;
@@ -551,7 +555,7 @@ gbx_err gbx__status_enter(gbx_status **out, gbx_store *store, const char *id_or_
                                           : 0};
     gbx__status_row row;
     gbx__store_wait wait = {0};
-    do rc = store->ops->update(store, id, &ch, &row);
+    do GBX__STORE_TIMED(GBX__OP_UPDATE, rc = store->ops->update(store, id, &ch, &row));
     while (gbx__store_again(store, rc, &wait));
     if (rc) return rc;
     return wrap(out, store, &row);
@@ -787,5 +791,7 @@ gbx_err gbx_status_list(json_t **out, gbx_store *store, const gbx_status_filter 
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "count %d must not be negative", q.count);
     if (q.count == 0) q.count = GBX_STATUS_LIST_DEFAULT;
     if (q.count > GBX_STATUS_LIST_MAX) q.count = GBX_STATUS_LIST_MAX;
-    return store->ops->list(store, &q, out);
+    gbx_err rc;
+    GBX__STORE_TIMED(GBX__OP_LIST, rc = store->ops->list(store, &q, out));
+    return rc;
 }

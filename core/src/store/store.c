@@ -1,14 +1,19 @@
 /* store.c - opening a status store by its config `type` through the table
  * of backends (store/backend.h), and the job queue's checked entry points
- * (queue_internal.h). */
+ * (queue_internal.h), each call to the backend timed (optime.h); the
+ * metrics' store calls (gearbox/metrics.h). */
 #include "gearbox/store.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gearbox/metrics.h"
+#include "gearbox/state.h"
 #include "store/backend.h"
+#include "store/optime.h"
 #include "store/queue_internal.h"
 
 /* The backends this build knows ("mysql" names the MariaDB backend too);
@@ -93,7 +98,7 @@ gbx_err gbx__queue_put(gbx_store *s, const char *ticket, const char *status_id, 
                        .name = (char *)name, .envelope = (char *)envelope, .due = due,
                        .submitted = submitted ? gbx__now() : 0};
     gbx__store_wait wait = {0};
-    do rc = s->ops->queue_put(s, &row);
+    do GBX__STORE_TIMED(GBX__OP_QUEUE_PUT, rc = s->ops->queue_put(s, &row));
     while (gbx__store_again(s, rc, &wait));
     return rc;
 }
@@ -114,7 +119,8 @@ gbx_err gbx__queue_take(bool *taken, gbx_store *s, const char *ticket, double le
     gbx__store_wait wait = {0};
     do {
         double now = gbx__now();
-        rc = s->ops->queue_take(s, ticket, now, now + lease_seconds, retryable, taken);
+        GBX__STORE_TIMED(GBX__OP_QUEUE_TAKE,
+                         rc = s->ops->queue_take(s, ticket, now, now + lease_seconds, retryable, taken));
     } while (gbx__store_again(s, rc, &wait));
     return rc;
 }
@@ -125,14 +131,15 @@ gbx_err gbx__queue_renew(bool *held, gbx_store *s, const char *ticket, double le
     gbx_err rc = queue_check(s, ticket);
     if (!rc) rc = lease_check(lease_seconds);
     if (rc) return rc;
-    return s->ops->queue_renew(s, ticket, gbx__now() + lease_seconds, held);
+    GBX__STORE_TIMED(GBX__OP_QUEUE_RENEW, rc = s->ops->queue_renew(s, ticket, gbx__now() + lease_seconds, held));
+    return rc;
 }
 
 gbx_err gbx__queue_done(gbx_store *s, const char *ticket) {
     gbx_err rc = queue_check(s, ticket);
     if (rc) return rc;
     gbx__store_wait wait = {0};
-    do rc = s->ops->queue_done(s, ticket);
+    do GBX__STORE_TIMED(GBX__OP_QUEUE_DONE, rc = s->ops->queue_done(s, ticket));
     while (gbx__store_again(s, rc, &wait));
     return rc;
 }
@@ -147,14 +154,19 @@ gbx_err gbx__idempotency_put(char **existing_id, char **existing_digest, gbx_sto
         return gbx_error_set(GBX_ERR_BAD_REQUEST,
                              "idempotency key: store, key, digest, status id and window required");
     double now = gbx__now();
-    return s->ops->idempotency_put(s, key, digest, status_id, now, now - window, existing_id,
-                                   existing_digest);
+    gbx_err rc;
+    GBX__STORE_TIMED(GBX__OP_IDEMPOTENCY_PUT,
+                     rc = s->ops->idempotency_put(s, key, digest, status_id, now, now - window,
+                                                  existing_id, existing_digest));
+    return rc;
 }
 
 gbx_err gbx__idempotency_drop(gbx_store *s, const char *key, const char *status_id) {
     if (!s || !key || !status_id)
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "idempotency key: store, key and status id required");
-    return s->ops->idempotency_drop(s, key, status_id);
+    gbx_err rc;
+    GBX__STORE_TIMED(GBX__OP_IDEMPOTENCY_DROP, rc = s->ops->idempotency_drop(s, key, status_id));
+    return rc;
 }
 
 gbx_err gbx__store_purge(size_t *n, gbx_store *s, double before, size_t max) {
@@ -163,7 +175,8 @@ gbx_err gbx__store_purge(size_t *n, gbx_store *s, double before, size_t max) {
     if (!s) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status store: no store");
     if (!isfinite(before)) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status store: bad purge time");
     if (max == 0) return GBX_OK;
-    gbx_err rc = s->ops->purge(s, before, max, &deleted);
+    gbx_err rc;
+    GBX__STORE_TIMED(GBX__OP_PURGE, rc = s->ops->purge(s, before, max, &deleted));
     if (n) *n = deleted;
     return rc;
 }
@@ -179,14 +192,19 @@ gbx_err gbx__queue_claim_due(gbx__queued **out, size_t *n, gbx_store *s, double 
                              "job queue: now and resubmit_after must be finite, "
                              "resubmit_after >= 0");
     if (max == 0) return GBX_OK;
-    return s->ops->queue_claim_due(s, now, resubmit_after, max, out, n);
+    gbx_err rc;
+    GBX__STORE_TIMED(GBX__OP_QUEUE_CLAIM_DUE,
+                     rc = s->ops->queue_claim_due(s, now, resubmit_after, max, out, n));
+    return rc;
 }
 
 gbx_err gbx__queue_next_due(double *out, gbx_store *s) {
     if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: no output pointer");
     *out = 0;
     if (!s) return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: no store");
-    return s->ops->queue_next_due(s, out);
+    gbx_err rc;
+    GBX__STORE_TIMED(GBX__OP_QUEUE_NEXT_DUE, rc = s->ops->queue_next_due(s, out));
+    return rc;
 }
 
 gbx_err gbx__queue_reschedule(size_t *n, gbx_store *s, const char *status_id, double due) {
@@ -196,7 +214,7 @@ gbx_err gbx__queue_reschedule(size_t *n, gbx_store *s, const char *status_id, do
     if (rc) return rc;
     if (!isfinite(due) || due < 0)
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "job queue: due must be unix seconds >= 0");
-    rc = s->ops->queue_reschedule(s, status_id, due, &changed);
+    GBX__STORE_TIMED(GBX__OP_QUEUE_RESCHEDULE, rc = s->ops->queue_reschedule(s, status_id, due, &changed));
     if (n) *n = changed;
     return rc;
 }
@@ -206,7 +224,101 @@ gbx_err gbx__queue_drop(size_t *n, gbx_store *s, const char *status_id) {
     if (n) *n = 0;
     gbx_err rc = queue_check(s, status_id);
     if (rc) return rc;
-    rc = s->ops->queue_drop(s, status_id, &changed);
+    GBX__STORE_TIMED(GBX__OP_QUEUE_DROP, rc = s->ops->queue_drop(s, status_id, &changed));
     if (n) *n = changed;
+    return rc;
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static const char *const op_names[GBX__OP_COUNT] = {
+    [GBX__OP_INSERT] = "insert",
+    [GBX__OP_LOAD] = "load",
+    [GBX__OP_LOAD_ENVELOPE] = "load_envelope",
+    [GBX__OP_UPDATE] = "update",
+    [GBX__OP_LIST] = "list",
+    [GBX__OP_COUNTER_ADD] = "counter_add",
+    [GBX__OP_QUEUE_PUT] = "queue_put",
+    [GBX__OP_QUEUE_TAKE] = "queue_take",
+    [GBX__OP_QUEUE_RENEW] = "queue_renew",
+    [GBX__OP_QUEUE_DONE] = "queue_done",
+    [GBX__OP_QUEUE_CLAIM_DUE] = "queue_claim_due",
+    [GBX__OP_QUEUE_NEXT_DUE] = "queue_next_due",
+    [GBX__OP_QUEUE_RESCHEDULE] = "queue_reschedule",
+    [GBX__OP_QUEUE_DROP] = "queue_drop",
+    [GBX__OP_IDEMPOTENCY_PUT] = "idempotency_put",
+    [GBX__OP_IDEMPOTENCY_DROP] = "idempotency_drop",
+    [GBX__OP_PURGE] = "purge",
+    [GBX__OP_COUNT_STATES] = "count_states",
+    [GBX__OP_WORKERS_PUBLISH] = "workers_publish",
+    [GBX__OP_WORKERS_READ] = "workers_read",
+};
+
+/* One histogram per operation, for the life of the process. */
+static gbx_histogram *op_timings[GBX__OP_COUNT];
+static pthread_once_t op_timings_once = PTHREAD_ONCE_INIT;
+
+static void op_timings_init(void) {
+    for (size_t i = 0; i < GBX__OP_COUNT; i++)
+        if (gbx_histogram_new(&op_timings[i]) != GBX_OK) op_timings[i] = NULL;
+}
+
+void gbx__store_timed(gbx__store_op op, double start) {
+    pthread_once(&op_timings_once, op_timings_init);
+    if ((size_t)op < GBX__OP_COUNT) gbx_histogram_observe(op_timings[op], gbx_metrics_clock() - start);
+}
+
+size_t gbx_store_operation_count(void) { return GBX__OP_COUNT; }
+
+const char *gbx_store_operation_name(size_t i) { return i < GBX__OP_COUNT ? op_names[i] : NULL; }
+
+void gbx_store_operation_timings(size_t i, gbx_histogram_counts *into) {
+    pthread_once(&op_timings_once, op_timings_init);
+    if (i < GBX__OP_COUNT) gbx_histogram_read(op_timings[i], into);
+}
+
+gbx_err gbx_store_count_states(json_t **out, gbx_store *s) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status store: no output pointer");
+    *out = NULL;
+    if (!s) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status store: no store");
+    long long counts[GBX_STATE_COMPLETED + 1] = {0};
+    size_t n = sizeof counts / sizeof counts[0];
+    gbx_err rc;
+    GBX__STORE_TIMED(GBX__OP_COUNT_STATES, rc = s->ops->count_states(s, counts, n));
+    if (rc) return rc;
+    json_t *obj = json_object();
+    for (size_t i = GBX_STATE_PENDING; obj && i < n; i++)
+        if (json_object_set_new(obj, gbx_state_name((gbx_state)i), json_integer(counts[i])) != 0) {
+            json_decref(obj);
+            obj = NULL;
+        }
+    if (!obj) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    *out = obj;
+    return GBX_OK;
+}
+
+gbx_err gbx_store_worker_figures(json_t **out, gbx_store *s, double max_age) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status store: no output pointer");
+    *out = NULL;
+    if (!s || !isfinite(max_age) || max_age < 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "status store: store and max_age >= 0 required");
+    gbx_err rc;
+    GBX__STORE_TIMED(GBX__OP_WORKERS_READ, rc = s->ops->workers_read(s, gbx__now() - max_age, out));
+    return rc;
+}
+
+gbx_err gbx_store_publish_worker_figures(gbx_store *s, const char *worker, const char *component,
+                                         const json_t *figures) {
+    if (!s || !worker || !*worker || !json_is_object(figures))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST,
+                             "status store: store, worker name and figures (an object) required");
+    char *text = json_dumps(figures, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    double now = gbx__now();
+    gbx_err rc;
+    GBX__STORE_TIMED(GBX__OP_WORKERS_PUBLISH,
+                     rc = s->ops->workers_publish(s, worker, component ? component : "", text, now,
+                                                  now - GBX_METRICS_FORGET_SECONDS));
+    free(text);
     return rc;
 }

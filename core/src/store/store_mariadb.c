@@ -94,7 +94,19 @@ static const char *const migration_2[] = {
     ") ENGINE=InnoDB",
     NULL,
 };
-static const char *const *const migrations[] = {migration_1, migration_2};
+static const char *const migration_3[] = {
+    /* Metrics: one row per worker process, the figures it published (its
+     * scoreboards and job counts, JSON) and when. */
+    "CREATE TABLE IF NOT EXISTS gbx_worker_figures ("
+    " worker VARBINARY(255) NOT NULL PRIMARY KEY,"
+    " component MEDIUMBLOB NOT NULL,"
+    " figures LONGTEXT NOT NULL,"
+    " updated DOUBLE NOT NULL,"
+    " KEY gbx_worker_figures_updated (updated)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    NULL,
+};
+static const char *const *const migrations[] = {migration_1, migration_2, migration_3};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define ROW_COLUMNS                                                                     \
@@ -1615,6 +1627,118 @@ static void md_close(gbx_store *store) {
     store_free_fields(s);
 }
 
+/* ---- metrics ------------------------------------------------------------ */
+
+typedef struct count_states_arg {
+    long long *counts;
+    size_t n;
+} count_states_arg;
+
+static gbx_err count_states_body(conn *c, void *p) {
+    count_states_arg *a = p;
+    for (size_t i = 0; i < a->n; i++) a->counts[i] = 0;
+    sqlbuf b = sql_for(c);
+    sql_add(&b, "SELECT state, COUNT(*) FROM gbx_status GROUP BY state");
+    MYSQL_RES *res = NULL;
+    gbx_err rc = query_buf(c, &b, &res, "counting statuses");
+    sql_free(&b);
+    if (rc) return rc;
+    MYSQL_ROW r;
+    while ((r = mysql_fetch_row(res))) {
+        int state = r[0] ? gbx_state_from_name(r[0]) : -1;
+        if (state >= 0 && (size_t)state < a->n) a->counts[state] += r[1] ? strtoll(r[1], NULL, 10) : 0;
+    }
+    mysql_free_result(res);
+    return GBX_OK;
+}
+
+static gbx_err md_count_states(gbx_store *store, long long *counts, size_t n) {
+    count_states_arg a = {counts, n};
+    return run_op(store, count_states_body, &a, true);
+}
+
+typedef struct publish_arg {
+    const char *worker, *component, *figures;
+    double now, forget_before;
+} publish_arg;
+
+static gbx_err publish_body(conn *c, void *p) {
+    publish_arg *a = p;
+    gbx_err rc = begin(c);
+    sqlbuf b = sql_for(c);
+    sql_add(&b, "INSERT INTO gbx_worker_figures (worker, component, figures, updated) VALUES (");
+    sql_str(&b, a->worker);
+    sql_add(&b, ", ");
+    sql_str(&b, a->component);
+    sql_add(&b, ", ");
+    sql_str(&b, a->figures);
+    sql_add(&b, ", ");
+    sql_double(&b, a->now);
+    sql_add(&b, ") ON DUPLICATE KEY UPDATE component = VALUES(component),"
+                " figures = VALUES(figures), updated = VALUES(updated)");
+    if (!rc) rc = exec_buf(c, &b, NULL, "publishing worker figures");
+    sql_free(&b);
+    b = sql_for(c);
+    sql_add(&b, "DELETE FROM gbx_worker_figures WHERE updated < ");
+    sql_double(&b, a->forget_before);
+    if (!rc) rc = exec_buf(c, &b, NULL, "forgetting old workers");
+    sql_free(&b);
+    if (!rc) rc = commit(c, "publishing worker figures");
+    return rc;
+}
+
+static gbx_err md_workers_publish(gbx_store *store, const char *worker, const char *component,
+                                  const char *figures, double now, double forget_before) {
+    publish_arg a = {worker, component, figures, now, forget_before};
+    return run_op(store, publish_body, &a, false);
+}
+
+typedef struct workers_read_arg {
+    double since;
+    json_t **out;
+} workers_read_arg;
+
+static gbx_err workers_read_body(conn *c, void *p) {
+    workers_read_arg *a = p;
+    sqlbuf b = sql_for(c);
+    sql_add(&b, "SELECT worker, component, updated, figures FROM gbx_worker_figures"
+                " WHERE updated >= ");
+    sql_double(&b, a->since);
+    sql_add(&b, " ORDER BY worker");
+    MYSQL_RES *res = NULL;
+    gbx_err rc = query_buf(c, &b, &res, "reading worker figures");
+    sql_free(&b);
+    if (rc) return rc;
+    json_t *rows = json_array();
+    if (!rows) rc = out_of_memory();
+    MYSQL_ROW r;
+    while (!rc && (r = mysql_fetch_row(res))) {
+        unsigned long *len = mysql_fetch_lengths(res);
+        json_t *figures = NULL;
+        rc = gbx__store_parse_json(&figures, r[3], r[3] ? len[3] : 0, true, "figures");
+        if (rc) break;
+        json_t *row = json_pack("{s:s%, s:s%, s:f, s:o}", "worker", r[0] ? r[0] : "",
+                                (size_t)(r[0] ? len[0] : 0), "component", r[1] ? r[1] : "",
+                                (size_t)(r[1] ? len[1] : 0), "updated", field_double(r[2]),
+                                "figures", figures);
+        if (!row || json_array_append_new(rows, row) != 0) rc = out_of_memory();
+    }
+    mysql_free_result(res);
+    if (rc) {
+        json_decref(rows);
+        return rc;
+    }
+    json_decref(*a->out);
+    *a->out = rows;
+    return GBX_OK;
+}
+
+static gbx_err md_workers_read(gbx_store *store, double since, json_t **out) {
+    *out = NULL;
+    workers_read_arg a = {since, out};
+    return run_op(store, workers_read_body, &a, true);
+}
+
 static const gbx__store_ops mariadb_ops = {
     .name = "mariadb",
     .close = md_close,
@@ -1635,4 +1759,7 @@ static const gbx__store_ops mariadb_ops = {
     .idempotency_put = md_idempotency_put,
     .idempotency_drop = md_idempotency_drop,
     .purge = md_purge,
+    .count_states = md_count_states,
+    .workers_publish = md_workers_publish,
+    .workers_read = md_workers_read,
 };

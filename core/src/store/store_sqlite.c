@@ -91,6 +91,14 @@ static const char *const migrations[] = {
     " digest TEXT NOT NULL,"
     " status_id TEXT NOT NULL,"
     " created REAL NOT NULL);",
+    /* 5: metrics - one row per worker process: the figures it published
+     * (its scoreboards and job counts, JSON) and when. */
+    "CREATE TABLE gbx_worker_figures ("
+    " worker TEXT PRIMARY KEY,"
+    " component TEXT NOT NULL,"
+    " figures TEXT NOT NULL,"
+    " updated REAL NOT NULL);"
+    "CREATE INDEX gbx_worker_figures_updated ON gbx_worker_figures (updated);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -154,6 +162,10 @@ typedef enum stmt_id {
     ST_IDEM_PUT,
     ST_IDEM_GET,
     ST_IDEM_DROP,
+    ST_COUNT_STATES,
+    ST_WORKERS_PUBLISH,
+    ST_WORKERS_FORGET,
+    ST_WORKERS_READ,
     ST_COUNT
 } stmt_id;
 
@@ -260,6 +272,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                     " created = excluded.created WHERE created < ?5",
     [ST_IDEM_GET] = "SELECT status_id, digest FROM gbx_idempotency WHERE key = ?1",
     [ST_IDEM_DROP] = "DELETE FROM gbx_idempotency WHERE key = ?1 AND status_id = ?2",
+    [ST_COUNT_STATES] = "SELECT state, count(*) FROM gbx_status GROUP BY state",
+    [ST_WORKERS_PUBLISH] = "INSERT OR FAIL INTO gbx_worker_figures (worker, component, figures, updated)"
+                           " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (worker) DO UPDATE SET"
+                           " component = excluded.component, figures = excluded.figures,"
+                           " updated = excluded.updated",
+    [ST_WORKERS_FORGET] = "DELETE FROM gbx_worker_figures WHERE updated < ?1",
+    [ST_WORKERS_READ] = "SELECT worker, component, updated, figures FROM gbx_worker_figures"
+                        " WHERE updated >= ?1 ORDER BY worker",
 };
 
 struct sqlite_store;
@@ -1723,6 +1743,90 @@ static gbx_err sq_idempotency_drop(gbx_store *store, const char *key, const char
     return write_grouped(store, &o.op);
 }
 
+/* ---- metrics ------------------------------------------------------------ */
+
+static gbx_err sq_count_states(gbx_store *store, long long *counts, size_t n) {
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_statement(store, ST_COUNT_STATES, &c, &st);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++) counts[i] = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int state = gbx_state_from_name((const char *)sqlite3_column_text(st, 0));
+        if (state >= 0 && (size_t)state < n) counts[state] += sqlite3_column_int64(st, 1);
+    }
+    if (step != SQLITE_DONE) rc = db_error(c->db, "counting statuses");
+    finish(st);
+    return rc;
+}
+
+/* sq_workers_publish's write. */
+typedef struct publish_op {
+    write_op op;
+    const char *worker, *component, *figures;
+    double now, forget_before;
+} publish_op;
+
+static gbx_err run_publish(conn *c, write_op *w) {
+    publish_op *o = (publish_op *)w;
+    sqlite3_stmt *put = NULL, *forget = NULL;
+    gbx_err rc;
+    if ((rc = prepare(c, ST_WORKERS_PUBLISH, &put)) || (rc = prepare(c, ST_WORKERS_FORGET, &forget)))
+        return rc;
+    bind_text(put, 1, o->worker);
+    bind_text(put, 2, o->component);
+    bind_text(put, 3, o->figures);
+    sqlite3_bind_double(put, 4, o->now);
+    if (sqlite3_step(put) != SQLITE_DONE) rc = db_error(c->db, "publishing worker figures");
+    finish(put);
+    sqlite3_bind_double(forget, 1, o->forget_before);
+    if (!rc && sqlite3_step(forget) != SQLITE_DONE) rc = db_error(c->db, "forgetting old workers");
+    finish(forget);
+    return rc;
+}
+
+static gbx_err sq_workers_publish(gbx_store *store, const char *worker, const char *component,
+                                  const char *figures, double now, double forget_before) {
+    publish_op o = {.op = {.run = run_publish, .several = true}, .worker = worker,
+                    .component = component, .figures = figures, .now = now,
+                    .forget_before = forget_before};
+    return write_grouped(store, &o.op);
+}
+
+static gbx_err sq_workers_read(gbx_store *store, double since, json_t **out) {
+    *out = NULL;
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_statement(store, ST_WORKERS_READ, &c, &st);
+    if (rc) return rc;
+    json_t *rows = json_array();
+    if (!rows) {
+        finish(st);
+        return out_of_memory();
+    }
+    sqlite3_bind_double(st, 1, since);
+    int step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *figures = NULL;
+        const char *text = (const char *)sqlite3_column_text(st, 3);
+        rc = gbx__store_parse_json(&figures, text, text ? strlen(text) : 0, true, "figures");
+        if (rc) break;
+        json_t *row = json_pack("{s:s?, s:s?, s:f, s:o}", "worker", sqlite3_column_text(st, 0),
+                                "component", sqlite3_column_text(st, 1), "updated",
+                                sqlite3_column_double(st, 2), "figures", figures);
+        if (!row || json_array_append_new(rows, row) != 0) rc = out_of_memory();
+    }
+    if (!rc && step != SQLITE_DONE) rc = db_error(c->db, "reading worker figures");
+    finish(st);
+    if (rc) {
+        json_decref(rows);
+        return rc;
+    }
+    *out = rows;
+    return GBX_OK;
+}
+
 static const gbx__store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1743,4 +1847,7 @@ static const gbx__store_ops sqlite_ops = {
     .idempotency_put = sq_idempotency_put,
     .idempotency_drop = sq_idempotency_drop,
     .purge = sq_purge,
+    .count_states = sq_count_states,
+    .workers_publish = sq_workers_publish,
+    .workers_read = sq_workers_read,
 };

@@ -43,6 +43,7 @@
 #include "job/job_internal.h"
 #include "store/queue_internal.h"
 #include "store/status_internal.h"
+#include "worker/figures.h"
 #include "worker/lease.h"
 
 /* stop() is called from signal handlers and from other threads: a lock-free
@@ -56,6 +57,9 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "stop flag must be lock-free");
 #define LEASE_SECONDS_DEFAULT 30.0
 /* jobs.store_patience: how long store calls wait out a database outage. */
 #define STORE_PATIENCE_DEFAULT 60.0
+/* metrics.publish_seconds: how often the process's figures (scoreboards,
+ * job counts) go to the store for the gateway's /metrics; 0 = never. */
+#define PUBLISH_SECONDS_DEFAULT 10.0
 /* Backoff while no gearmand can be reached. */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
@@ -96,6 +100,8 @@ struct gbx_worker {
     unsigned long failure_streak;
     after_job *after, *after_last; /* afterwards queue of the job being served */
     gbx__lease_keeper *leases;     /* renews the lease of the job being served */
+    double publish_every;          /* seconds; 0 = the figures are not published */
+    double published_ms;           /* now_ms() of the last publish; 0 = none yet */
 };
 
 static const char *result_name(gbx_worker_result r) {
@@ -164,6 +170,8 @@ gbx_err gbx_worker_new_from_config(gbx_worker **out, gbx_config *cfg) {
     }
     err = gbx__lease_keeper_new(&w->leases, w->store, lease_seconds);
     if (err != GBX_OK) goto fail;
+    w->publish_every = gbx_config_get_real(cfg, "metrics.publish_seconds", PUBLISH_SECONDS_DEFAULT);
+    if (!(w->publish_every >= 0)) w->publish_every = 0;
 
     const char *dialect_name = gbx_config_get_string(cfg, "schema_dialect", NULL);
     gbx_dialect dialect = GBX_DIALECT_AUTO;
@@ -197,8 +205,12 @@ fail:
     return err;
 }
 
+static void publish_figures(gbx_worker *w);
+
 void gbx_worker_free(gbx_worker *w) {
     if (!w) return;
+    /* The last figures of a worker that served (published before). */
+    if (w->published_ms > 0) publish_figures(w);
     gbx_worker_clear_afterwards(w);
     if (w->gm) gearman_worker_free(w->gm);
     handler_entry *h = w->handlers;
@@ -620,7 +632,9 @@ static void serve_async(gbx_worker *w, handler_entry *h, gbx_job *job, gbx_statu
     }
 
     bool now_completed = false; /* this job completed the status */
+    const char *component = gbx_envelope_get(env, "component");
     if (!gone && finish_in_one_write(w, status, *result, *code, message)) {
+        gbx__figures_count_job(component, *code != 0);
         gbx_jobmanager_set_current(w->jm, NULL);
         if (w->post) w->post(job, w->hook_user);
         gbx__job_completed(w->jm, env, status);
@@ -632,7 +646,8 @@ static void serve_async(gbx_worker *w, handler_entry *h, gbx_job *job, gbx_statu
     if (gbx_status_refresh(status) != GBX_OK)
         gbx_log(GBX_LOG_WARN, "status %s: cannot re-read it: %s", gbx_status_id(status),
                 gbx_error_last()->message);
-    if (being_cancelled(gbx_status_state(status))) {
+    bool cancelled = gone || being_cancelled(gbx_status_state(status));
+    if (cancelled) {
         gbx_log(GBX_LOG_INFO, "job %s status %s: stopped (%s), result %d not recorded", h->name,
                 gbx_status_id(status), gbx_state_name(gbx_status_state(status)), (int)*result);
         gbx_worker_clear_afterwards(w);
@@ -674,6 +689,8 @@ static void serve_async(gbx_worker *w, handler_entry *h, gbx_job *job, gbx_statu
         }
     }
     gbx_jobmanager_set_current(w->jm, NULL);
+    if (!cancelled && (*code != 0 || *result == GBX_WORKER_SUCCESS))
+        gbx__figures_count_job(component, *code != 0);
 
     if (w->post) w->post(job, w->hook_user);
     /* Lowering concurrency re-reads the row in the same atomic update: a
@@ -946,8 +963,23 @@ static void nap(gbx_worker *w, unsigned ms) {
     }
 }
 
+/* Publishes the process's figures (logged, never fatal). */
+static void publish_figures(gbx_worker *w) {
+    w->published_ms = now_ms();
+    if (gbx__figures_publish(w->store, gbx_config_get_string(w->cfg, "component", "")) != GBX_OK)
+        gbx_log(GBX_LOG_WARN, "worker: cannot publish its metrics: %s", gbx_error_last()->message);
+}
+
+/* Publishes at once the first time, then every publish_every seconds. */
+static void publish_when_due(gbx_worker *w) {
+    if (w->publish_every > 0 &&
+        (w->published_ms == 0 || now_ms() - w->published_ms >= w->publish_every * 1000.0))
+        publish_figures(w);
+}
+
 gbx_err gbx_worker_work_once(gbx_worker *w, int timeout_ms, bool *served) {
     if (served) *served = false;
+    publish_when_due(w);
     if (!w->handlers)
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "no handlers registered");
     gbx_err err = ensure_gearman(w);
