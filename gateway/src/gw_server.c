@@ -36,6 +36,7 @@
 #include "gearbox/status.h"
 #include "gearbox/uri.h"
 #include "gw_dispatch.h"
+#include "gw_limits.h"
 #include "gw_route.h"
 #include "gw_scheduler.h"
 #include "gw_schema.h"
@@ -59,6 +60,7 @@ struct gbx_gw_server {
     gbx_gw_dispatcher *dispatcher;
     gbx_jobmanager *jm;           /* async submits, cancel, reschedule, scheduler */
     gbx_gw_scheduler *scheduler;  /* NULL when the config turns it off */
+    gbx_gw_watchdog *watchdog;    /* drops connections slow to send a request */
     struct MHD_Daemon *daemon;
     MHD_socket quiesced_fd;
     char fallback_authority[300]; /* listen address:port, when there is no Host header */
@@ -80,6 +82,8 @@ typedef struct gw_request {
     bool headers_seen;
     bool processed;
     bool too_large;
+    gbx_err refused;              /* the head broke a limit (gw_limits.h) */
+    const gbx_gw_location *loc;   /* of a sync request, for its answer's headers */
     char *body;
     size_t body_len, body_cap;
     size_t discarded;
@@ -265,6 +269,7 @@ static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s) {
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     gw_request *r = *con_cls;
+    gbx_gw_watchdog_answered(conn);
     if (!r) return;
     double ms = (gbx_gw_now() - r->start) * 1000.0;
     const char *q = r->query ? "?" : "";
@@ -380,7 +385,13 @@ static void respond_sync(gw_request *r) {
     const char *name;
     json_t *value;
     json_object_foreach(gbx_response_headers(wr), name, value) {
-        if (gbx_header_is_framing(name) || !json_is_string(value)) continue;
+        const char *why = NULL;
+        if (!gbx_gw_worker_header_ok(name, value, r->loc && r->loc->allow_set_cookie, &why)) {
+            if (!gbx_header_is_framing(name))
+                gbx_log(GBX_LOG_WARN, "%s %s: worker header \"%.64s\" dropped: %s", r->method_name,
+                        r->path, name, why);
+            continue;
+        }
         if (MHD_add_response_header(resp, name, json_string_value(value)) != MHD_YES) {
             gbx_log(GBX_LOG_WARN, "%s %s: worker header \"%s\" dropped (invalid)", r->method_name,
                     r->path, name);
@@ -461,6 +472,7 @@ static gbx_err build_envelope(char **out, gw_request *r, const routed *rt, bool 
 static void process_sync(gw_request *r, routed *rt) {
     gbx_gw_server *srv = r->srv;
     char *workload = NULL;
+    r->loc = rt->loc;
     gbx_err e = build_envelope(&workload, r, rt, true, NULL, NULL);
     if (e != GBX_OK) {
         respond_last_error(r, e);
@@ -668,6 +680,10 @@ static void process(gw_request *r) {
     const char *authority = gbx_gw_host_is_valid(host) ? host : srv->fallback_authority;
     size_t n = strlen("http://") + strlen(authority) + strlen(r->path) + 1;
     if ((r->request_url = malloc(n))) snprintf(r->request_url, n, "http://%s%s", authority, r->path);
+    if (r->refused) {
+        respond_last_error(r, r->refused);
+        return;
+    }
 
     if (!r->method) {
         char msg[128];
@@ -687,6 +703,7 @@ static void process(gw_request *r) {
     }
     rt.loc = &cfg->locations[li];
     gbx_err e = gbx_uri_parse(&rt.uri, *rest ? rest : "/", r->query);
+    if (e == GBX_OK) e = gbx_gw_check_uri(rt.uri);
     if (e != GBX_OK) {
         respond_last_error(r, e);
         goto done;
@@ -699,6 +716,10 @@ static void process(gw_request *r) {
         respond_error(r, GBX_ERR_REQUEST_ENTITY_TOO_LARGE, msg);
         goto done;
     }
+    if ((e = gbx_gw_check_json_depth(r->body, r->body_len, cfg->limits.max_json_depth)) != GBX_OK) {
+        respond_last_error(r, e);
+        goto done;
+    }
     if ((e = gbx_gw_base_uri(&rt.base_uri, host, srv->fallback_authority, rt.loc->prefix,
                              gbx_uri_version(rt.uri))) != GBX_OK) {
         respond_last_error(r, e);
@@ -706,7 +727,11 @@ static void process(gw_request *r) {
     }
     if (strcmp(gbx_uri_resource(rt.uri), GBX_GW_STATUS_RESOURCE) == 0 &&
         strcmp(gbx_uri_version(rt.uri), GBX_GW_STATUS_VERSION) == 0) {
-        process_status(r, &rt);
+        if (nargs == 1 && (e = gbx_gw_check_status_id(json_string_value(
+                               json_array_get(gbx_uri_arguments(rt.uri), 0)))) != GBX_OK)
+            respond_last_error(r, e);
+        else
+            process_status(r, &rt);
         goto done;
     }
     if ((e = gbx_gw_resolve_handler(&rt.handler, rt.loc, r->method_name, gbx_uri_resource(rt.uri),
@@ -760,6 +785,7 @@ done:
 static enum MHD_Result queue(gw_request *r) {
     if (!r->response) respond_error(r, GBX_ERR_INTERNAL_SERVER_ERROR, "no answer could be built");
     if (!r->response) return MHD_NO;
+    gbx_gw_watchdog_request_in(r->conn);
     enum MHD_Result ok = MHD_queue_response(r->conn, r->status, r->response);
     MHD_destroy_response(r->response);
     r->response = NULL;
@@ -771,9 +797,9 @@ static bool expects_continue(struct MHD_Connection *conn) {
     return expect && strcasecmp(expect, "100-continue") == 0;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_size, void **con_cls) {
+static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *upload_data, size_t *upload_size,
+                                      void **con_cls) {
     gbx_gw_server *srv = cls;
     gw_request *r = *con_cls;
     if (!r) {
@@ -786,6 +812,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->method_name = method;
         r->method = gbx_gw_method_from_name(method);
+        size_t uri_len = strlen(r->path) + (r->query ? strlen(r->query) + 1 : 0);
+        if ((r->refused = gbx_gw_check_head(&srv->cfg->limits, conn, uri_len)) != GBX_OK) {
+            r->processed = true; /* answered now; the connection then closes */
+            process(r);
+            return queue(r);
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
             /* MHD has rejected a malformed Content-Length already; what is
@@ -842,6 +874,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     /* The request is complete. */
+    gbx_gw_watchdog_request_in(conn);
     int sync = atomic_load_explicit(&r->sync, memory_order_acquire);
     if (sync == SYNC_ANSWERED) {
         atomic_store(&r->sync, SYNC_NONE);
@@ -855,6 +888,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     process(r);
     if (atomic_load(&r->sync) != SYNC_NONE) return MHD_YES; /* suspended */
     return queue(r);
+}
+
+/* Answers queued outside of the access handler are libmicrohttpd's own
+ * (gw_limits.c gives them the JSON error body). */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls) {
+    (void)version;
+    gbx_gw_handler_enter();
+    enum MHD_Result ok = handle_request(cls, conn, url, method, upload_data, upload_size, con_cls);
+    gbx_gw_handler_leave();
+    return ok;
 }
 
 /* ---- life cycle ----------------------------------------------------------- */
@@ -899,6 +944,8 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "listen.address \"%s\" is not an IPv4 or IPv6 address",
                              cfg->listen_address);
     }
+    gbx_err e = gbx_gw_watchdog_new(&srv->watchdog, cfg->limits.request_timeout);
+    if (e != GBX_OK) return e;
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
@@ -906,6 +953,9 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->limits.max_connections_per_address,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, gbx_gw_limits_pool_bytes(&cfg->limits),
+        MHD_OPTION_NOTIFY_CONNECTION, gbx_gw_watchdog_notify, srv->watchdog,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)LISTEN_BACKLOG,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
@@ -921,7 +971,7 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
     snprintf(srv->fallback_authority, sizeof srv->fallback_authority, v6 ? "[%s]:%d" : "%s:%d",
              cfg->listen_address, srv->port);
     if (cfg->scheduler) {
-        gbx_err e = gbx_gw_scheduler_start(&srv->scheduler, srv->jm);
+        e = gbx_gw_scheduler_start(&srv->scheduler, srv->jm);
         if (e != GBX_OK) return e;
     }
     return GBX_OK;
@@ -964,6 +1014,8 @@ void gbx_gw_server_stop(gbx_gw_server *srv, double grace) {
         MHD_stop_daemon(srv->daemon);
         srv->daemon = NULL;
     }
+    gbx_gw_watchdog_free(srv->watchdog);
+    srv->watchdog = NULL;
     if (srv->quiesced_fd != MHD_INVALID_SOCKET) close(srv->quiesced_fd);
     srv->quiesced_fd = MHD_INVALID_SOCKET;
     gbx_gw_scheduler_free(srv->scheduler);
