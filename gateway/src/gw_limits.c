@@ -102,6 +102,16 @@ static bool has_control(const char *s, size_t n) {
     return false;
 }
 
+/* RFC 9110 token characters. */
+static bool is_token(const char *s) {
+    if (!*s) return false;
+    for (; *s; s++)
+        if (!strchr("!#$%&'*+-.^_`|~", *s) && !((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+                                                  (*s >= 'A' && *s <= 'Z')))
+            return false;
+    return true;
+}
+
 static bool is_utf8(const char *s, size_t n) {
     json_t *j = json_stringn(s, n);
     json_decref(j);
@@ -137,7 +147,9 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
         return MHD_YES;
     }
     s->prev_end = value + value_size;
-    if (has_control(key, key_size) || has_control(value, value_size))
+    if (!is_token(key))
+        snprintf(s->bad, sizeof s->bad, "header name \"%.64s\" is not an HTTP token", key);
+    else if (has_control(value, value_size))
         snprintf(s->bad, sizeof s->bad, "header \"%.64s\" holds a control character", key);
     else if (!is_utf8(key, key_size) || !is_utf8(value, value_size))
         snprintf(s->bad, sizeof s->bad, "header \"%.64s\" is not valid UTF-8", key);
@@ -150,7 +162,11 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
+static struct watched *watched_of(struct MHD_Connection *conn);
+static void mark_head_seen(struct watched *w, bool seen);
+
 gbx_err gbx_gw_check_head(const gbx_gw_limits *limits, struct MHD_Connection *conn, size_t uri_len) {
+    mark_head_seen(watched_of(conn), true);
     if (uri_len > limits->max_uri_bytes)
         return gbx_error_set(GBX_ERR_REQUEST_URI_TOO_LONG, "request URI longer than %zu bytes",
                              limits->max_uri_bytes);
@@ -239,16 +255,6 @@ gbx_err gbx_gw_check_status_id(const char *id) {
 
 /* ---- headers from workers ------------------------------------------------------- */
 
-/* RFC 9110 token characters. */
-static bool is_token(const char *s) {
-    if (!*s) return false;
-    for (; *s; s++)
-        if (!strchr("!#$%&'*+-.^_`|~", *s) && !((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
-                                                  (*s >= 'A' && *s <= 'Z')))
-            return false;
-    return true;
-}
-
 bool gbx_gw_worker_header_ok(const char *name, const json_t *value, bool allow_set_cookie,
                              const char **why) {
     /* Hop-by-hop headers besides the framing ones (RFC 9110 7.6.1). */
@@ -272,12 +278,18 @@ bool gbx_gw_worker_header_ok(const char *name, const json_t *value, bool allow_s
 /* One connection libmicrohttpd has open.  The list is the watchdog's,
  * under its lock; `deadline` (monotonic ms, 0 = none) is set by the HTTP
  * threads without it. */
-typedef struct watched {
+struct watched {
     struct watched *prev, *next;
     struct gbx_gw_watchdog *wd;
     MHD_socket fd;
     atomic_llong deadline;
-} watched;
+    atomic_bool head_seen;  /* the access handler has had this request's head */
+};
+typedef struct watched watched;
+
+static void mark_head_seen(watched *w, bool seen) {
+    if (w) atomic_store(&w->head_seen, seen);
+}
 
 struct gbx_gw_watchdog {
     pthread_mutex_t lock;
@@ -399,6 +411,30 @@ void gbx_gw_watchdog_request_in(struct MHD_Connection *conn) {
 void gbx_gw_watchdog_answered(struct MHD_Connection *conn) {
     watched *w = watched_of(conn);
     if (w) atomic_store(&w->deadline, now_ms() + w->wd->timeout_ms);
+    mark_head_seen(w, false);
+}
+
+/* ---- libmicrohttpd's log -------------------------------------------------------- */
+
+#define LOG_LINES_PER_SECOND 10
+
+bool gbx_gw_log_budget(unsigned *suppressed) {
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static long long second;
+    static unsigned used, dropped;
+    long long now = (long long)gbx_gw_now();
+    pthread_mutex_lock(&lock);
+    *suppressed = 0;
+    if (now != second) {
+        *suppressed = dropped;
+        second = now;
+        used = dropped = 0;
+    }
+    bool ok = used < LOG_LINES_PER_SECOND;
+    if (ok) used++;
+    else dropped++;
+    pthread_mutex_unlock(&lock);
+    return ok;
 }
 
 /* ---- libmicrohttpd's own error answers --------------------------------------------- */
@@ -440,6 +476,14 @@ enum MHD_Result MHD_queue_response(struct MHD_Connection *connection, unsigned i
         atomic_store(&real, fn);
     }
     if (in_handler || status_code < 400) return fn(connection, status_code, response);
+    /* A head that libmicrohttpd read in full but refuses before the
+     * access handler sees it (a malformed Content-Length): 0.9.75 would
+     * send such an answer's header block twice, which a client reads as a
+     * garbled body.  The connection is closed without an answer instead. */
+    const union MHD_ConnectionInfo *head =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    watched *w = watched_of(connection);
+    if (head && head->header_size > 0 && w && !atomic_load(&w->head_seen)) return MHD_NO;
     json_t *body = NULL;
     char *text = NULL;
     struct MHD_Response *json = NULL;

@@ -92,6 +92,11 @@ void gbx_gw_watchdog_request_in(struct MHD_Connection *conn);
 /* The answer on `conn` is done: the next request's clock starts. */
 void gbx_gw_watchdog_answered(struct MHD_Connection *conn);
 
+/* True if one more line of libmicrohttpd's log may be written now (at most
+ * 10 a second, so that a flood of refused connections cannot flood the
+ * log); *suppressed: lines left out in the second before, to say so. */
+bool gbx_gw_log_budget(unsigned *suppressed);
+
 /* ---- libmicrohttpd's own error answers ------------------------------------ */
 
 /* Call around the access handler: answers queued outside of it are

@@ -284,6 +284,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+    unsigned suppressed = 0;
+    bool ok = gbx_gw_log_budget(&suppressed);
+    if (suppressed) gbx_log(GBX_LOG_WARN, "libmicrohttpd: %u more messages left out", suppressed);
+    if (!ok) return;
     char line[1024];
     vsnprintf(line, sizeof line, fmt, ap);
     size_t n = strlen(line);
