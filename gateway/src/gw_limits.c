@@ -249,8 +249,8 @@ gbx_err gbx_gw_check_uri(const gbx_uri *uri) {
 
 gbx_err gbx_gw_check_status_id(const char *id) {
     if (gbx_id_is_valid(id, "s")) return GBX_OK;
-    return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"%.100s\" is not a status id (s- and 26 characters of "
-                         "lowercase Crockford base32)", id);
+    return gbx_error_set(GBX_ERR_NOT_FOUND, "no status \"%.100s\": not a status id (s- and 26 characters "
+                         "of lowercase Crockford base32)", id);
 }
 
 /* ---- headers from workers ------------------------------------------------------- */

@@ -63,7 +63,7 @@ gbx_err gbx_gw_check_json_depth(const char *body, size_t len, unsigned max);
 gbx_err gbx_gw_check_uri(const gbx_uri *uri);
 
 /* A status id in its exact format ("s-" + 26 lowercase Crockford base32);
- * 400 otherwise, before the store sees it. */
+ * otherwise 404 (as for an unknown id), without asking the store. */
 gbx_err gbx_gw_check_status_id(const char *id);
 
 /* True if a header from a worker's answer may reach the client: not a

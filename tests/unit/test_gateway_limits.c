@@ -100,11 +100,11 @@ static void test_uri(void) {
 
 static void test_status_id(void) {
     CHECK_INT(gbx_gw_check_status_id("s-6xh9p61rczmddwett5ahzwmke1"), GBX_OK);
-    CHECK_INT(gbx_gw_check_status_id("s-6xh9p61rczmddwett5ahzwmke"), GBX_ERR_BAD_REQUEST);
-    CHECK_INT(gbx_gw_check_status_id("s-6xh9p61rczmddwett5ahzwmkeu"), GBX_ERR_BAD_REQUEST); /* no u */
-    CHECK_INT(gbx_gw_check_status_id("S-6XH9P61RCZMDDWETT5AHZWMKE1"), GBX_ERR_BAD_REQUEST);
-    CHECK_INT(gbx_gw_check_status_id("a-6xh9p61rczmddwett5ahzwmke1"), GBX_ERR_BAD_REQUEST);
-    CHECK_INT(gbx_gw_check_status_id("' OR 1=1 --"), GBX_ERR_BAD_REQUEST);
+    CHECK_INT(gbx_gw_check_status_id("s-6xh9p61rczmddwett5ahzwmke"), GBX_ERR_NOT_FOUND);
+    CHECK_INT(gbx_gw_check_status_id("s-6xh9p61rczmddwett5ahzwmkeu"), GBX_ERR_NOT_FOUND); /* no u */
+    CHECK_INT(gbx_gw_check_status_id("S-6XH9P61RCZMDDWETT5AHZWMKE1"), GBX_ERR_NOT_FOUND);
+    CHECK_INT(gbx_gw_check_status_id("a-6xh9p61rczmddwett5ahzwmke1"), GBX_ERR_NOT_FOUND);
+    CHECK_INT(gbx_gw_check_status_id("' OR 1=1 --"), GBX_ERR_NOT_FOUND);
 }
 
 static void test_worker_headers(void) {
