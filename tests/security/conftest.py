@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import sqlite3
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -219,14 +220,52 @@ class Security:
             db.close()
 
 
+def locations(root):
+    """start_stack's /barn and /silo, and the header worker's component at
+    /hdr (Set-Cookie not allowed) and /cookie (allowed)."""
+    status = stackconf.status_section(root)
+    hdr = stackconf.write_json(root / "hdr.conf", {
+        "component": "hdr", "gearman": {"servers": ["127.0.0.1:${GEARMAN_PORT}"]},
+        "status": status, "handlers": ["do_get_hdr_headers_v1"]})
+    return [{"prefix": "/barn", "config": str(stackconf.component_conf(root, "barn", status)), "timeout": 30},
+            {"prefix": "/silo", "config": "silo.conf", "timeout": 2},
+            {"prefix": "/hdr", "config": str(hdr), "timeout": 30},
+            {"prefix": "/cookie", "config": str(hdr), "timeout": 30, "allow_set_cookie": True}]
+
+
+def start_header_worker(stack):
+    """The header worker (tests/security/header_worker.py), started here and
+    stopped by its pid."""
+    env = dict(stackconf.stack_env(stack.root, stack.gearman_port, stack.http_port),
+               PYTHONPATH=str(stackconf.BUILD_DIR / "bindings/python"))
+    log = open(Path(stack.root) / "header_worker.log", "ab")
+    proc = subprocess.Popen(["/usr/bin/python3", str(Path(__file__).parent / "header_worker.py"),
+                             str(Path(stack.root) / "hdr.conf")],
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=str(stack.root))
+    log.close()
+    wait_for(lambda: proc.poll() is not None or
+             stackconf.gearman_status(stack.gearman_port).get("do_get_hdr_headers_v1", (0, 0, 0))[2] >= 1,
+             "the header worker to register")
+    assert proc.poll() is None, (Path(stack.root) / "header_worker.log").read_text()
+    return proc
+
+
 @pytest.fixture(scope="session")
 def sec(tmp_path_factory):
     if stackconf.STORE != "sqlite":
         pytest.skip("the security suites run on the SQLite store")
-    s = stackconf.start_stack(tmp_path_factory.mktemp("stack"), max_body_bytes=MAX_BODY,
-                              gateway_settings={"limits": LIMITS})
-    yield Security(s)
-    assert s.supervisor.stop() == 0, s.supervisor.output()
+    root = tmp_path_factory.mktemp("stack")
+    s = stackconf.start_stack(root, max_body_bytes=MAX_BODY,
+                              gateway_settings={"limits": LIMITS, "locations": locations(root)})
+    worker = None
+    try:
+        worker = start_header_worker(s)
+        yield Security(s)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(BOUND)
+        assert s.supervisor.stop() == 0, s.supervisor.output()
 
 
 @pytest.fixture(scope="session")

@@ -348,6 +348,24 @@ def test_http_0_9(sec):
         check_json_error(answer)
 
 
+# ---- answers from workers --------------------------------------------------------------
+
+def test_worker_headers_are_filtered(sec):
+    answer = sec.raw.send(sec.raw.request("GET", "/hdr/v1/headers/x"))
+    status, headers, body = answer
+    assert status == 200 and body == b'{"ok": true}', answer
+    assert headers["X-Good"] == "kept"
+    assert headers.get("Set-Cookie") is None, headers       # the location does not allow it
+    assert headers.get("Proxy-Authenticate") is None, headers
+    assert headers["Content-Length"] == str(len(body))      # the gateway's own
+
+
+def test_set_cookie_where_the_location_allows_it(sec):
+    status, headers, body = sec.raw.send(sec.raw.request("GET", "/cookie/v1/headers/x"))
+    assert status == 200
+    assert headers["Set-Cookie"] == "session=from-the-worker; HttpOnly"
+
+
 @pytest.mark.skip(reason="hostile Host headers are tested with public_url / server_names (g-tls)")
 def test_hostile_host():
     pass
