@@ -450,8 +450,15 @@ bool gbx_gw_log_budget(unsigned *suppressed) {
 
 static _Thread_local int in_handler;
 
-void gbx_gw_handler_enter(void) { in_handler++; }
-void gbx_gw_handler_leave(void) { in_handler--; }
+enum MHD_Result gbx_gw_guarded_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                       const char *method, const char *version, const char *upload_data,
+                                       size_t *upload_size, void **con_cls) {
+    const gbx_gw_handler *h = cls;
+    in_handler++;
+    enum MHD_Result ok = h->fn(h->cls, conn, url, method, version, upload_data, upload_size, con_cls);
+    in_handler--;
+    return ok;
+}
 
 typedef enum MHD_Result (*queue_fn)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
 

@@ -99,9 +99,18 @@ bool gbx_gw_log_budget(unsigned *suppressed);
 
 /* ---- libmicrohttpd's own error answers ------------------------------------ */
 
-/* Call around the access handler: answers queued outside of it are
- * libmicrohttpd's own (malformed requests), which get the JSON error body. */
-void gbx_gw_handler_enter(void);
-void gbx_gw_handler_leave(void);
+/* The gateway's access handler and its closure. */
+typedef struct gbx_gw_handler {
+    MHD_AccessHandlerCallback fn;
+    void *cls;
+} gbx_gw_handler;
+
+/* The access handler to give libmicrohttpd (cls: a gbx_gw_handler): calls
+ * the gateway's, and marks the answers queued meanwhile as the gateway's
+ * own; those queued outside of it are libmicrohttpd's (malformed requests),
+ * which get the JSON error body. */
+enum MHD_Result gbx_gw_guarded_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                       const char *method, const char *version, const char *upload_data,
+                                       size_t *upload_size, void **con_cls);
 
 #endif

@@ -61,6 +61,7 @@ struct gbx_gw_server {
     gbx_jobmanager *jm;           /* async submits, cancel, reschedule, scheduler */
     gbx_gw_scheduler *scheduler;  /* NULL when the config turns it off */
     gbx_gw_watchdog *watchdog;    /* drops connections slow to send a request */
+    gbx_gw_handler guarded;       /* on_request, as gw_limits.c calls it */
     struct MHD_Daemon *daemon;
     MHD_socket quiesced_fd;
     char fallback_authority[300]; /* listen address:port, when there is no Host header */
@@ -801,9 +802,9 @@ static bool expects_continue(struct MHD_Connection *conn) {
     return expect && strcasecmp(expect, "100-continue") == 0;
 }
 
-static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                      const char *method, const char *upload_data, size_t *upload_size,
-                                      void **con_cls) {
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls) {
     gbx_gw_server *srv = cls;
     gw_request *r = *con_cls;
     if (!r) {
@@ -894,18 +895,6 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
     return queue(r);
 }
 
-/* Answers queued outside of the access handler are libmicrohttpd's own
- * (gw_limits.c gives them the JSON error body). */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_size, void **con_cls) {
-    (void)version;
-    gbx_gw_handler_enter();
-    enum MHD_Result ok = handle_request(cls, conn, url, method, upload_data, upload_size, con_cls);
-    gbx_gw_handler_leave();
-    return ok;
-}
-
 /* ---- life cycle ----------------------------------------------------------- */
 
 gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_store *store) {
@@ -950,8 +939,9 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
     }
     gbx_err e = gbx_gw_watchdog_new(&srv->watchdog, cfg->limits.request_timeout);
     if (e != GBX_OK) return e;
+    srv->guarded = (gbx_gw_handler){on_request, srv};
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
+        flags, (uint16_t)cfg->port, NULL, NULL, gbx_gw_guarded_request, &srv->guarded,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,

@@ -580,7 +580,6 @@ static gbx_err migrate(sqlite3 *db, const char *path) {
 
 /* ---- opening ----------------------------------------------------------- */
 
-/* mkdir -p for the directory part of `path`. */
 /* Creates the store file (if it does not exist) readable by its owner
  * only, or by the directory's group too when the directory is set-group-id
  * (the service's group, docs/security.md); SQLite gives its -wal and -shm
@@ -596,6 +595,7 @@ static void create_private(const char *path) {
     if (fd >= 0) close(fd);
 }
 
+/* mkdir -p for the directory part of `path`. */
 static gbx_err make_parent_dirs(const char *path) {
     char *dir = strdup(path);
     if (!dir) return out_of_memory();
