@@ -90,7 +90,7 @@ typedef struct head_scan {
     const char *content_length;   /* the first one */
     bool conflicting_length;
     bool chunked;
-    const char *prev_end;         /* end of the previous field's value */
+    const char *prev_end;         /* end of the previous field's value (or of the request line) */
     char bad[200];                /* the first header that is refused (400) */
 } head_scan;
 
@@ -118,18 +118,28 @@ static bool is_utf8(const char *s, size_t n) {
     return j != NULL;
 }
 
-/* libmicrohttpd keeps header fields in its read buffer, in the order they
- * came, each line's CR LF (or LF) overwritten with NULs, and measures values
- * with strlen: a NUL inside a value would cut it silently.  So the next
- * field's name must start right after the NULs ending a value, and a
- * value's end must be followed by one more NUL (its line's end or the empty
- * line's).  A folded (obs-fold) line is copied elsewhere and is refused the
- * same way, as RFC 9112 5.2 allows. */
-static bool hidden_bytes(const char *prev_end, const char *next_key) {
+/* libmicrohttpd keeps the request's head in its read buffer, header fields
+ * in the order they came, each line's CR LF (or LF) overwritten with NULs,
+ * and measures values with strlen: a NUL inside a value would cut it
+ * silently.  So the next field's name must start right after the one or two
+ * NULs ending a value, and after the last value only the NULs of its line's
+ * end and of the empty line may come before the head's end (`next_key`
+ * NULL, `head_end` the method plus the head's size; unknown: one NUL more
+ * is all that can be checked).  This also refuses a folded (obs-fold) line,
+ * which libmicrohttpd copies elsewhere, as RFC 9112 5.2 allows, and a line
+ * that libmicrohttpd would take for the head's end (one starting with ':'),
+ * whose rest would be read as a further request. */
+static bool hidden_bytes(const char *prev_end, const char *next_key, const char *head_end) {
     if (!prev_end) return false;
-    if (!next_key) return prev_end[1] != '\0';
-    if (next_key <= prev_end || next_key - prev_end > 2) return true;
-    for (const char *p = prev_end; p < next_key; p++)
+    const char *end = next_key;
+    size_t most = 2;
+    if (!next_key) {
+        if (!head_end) return prev_end[1] != '\0';
+        end = head_end;
+        most = 4;
+    }
+    if (end <= prev_end || (size_t)(end - prev_end) > most || (!next_key && end - prev_end < 2)) return true;
+    for (const char *p = prev_end; p < end; p++)
         if (*p) return true;
     return false;
 }
@@ -142,7 +152,7 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
     s->count++;
     s->bytes += key_size + value_size + 4;
     if (s->bad[0]) return MHD_YES;
-    if (hidden_bytes(s->prev_end, key)) {
+    if (hidden_bytes(s->prev_end, key, NULL)) {
         snprintf(s->bad, sizeof s->bad, "a header field holds a NUL byte or is folded over lines");
         return MHD_YES;
     }
@@ -165,15 +175,18 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
 static struct watched *watched_of(struct MHD_Connection *conn);
 static void mark_head_seen(struct watched *w, bool seen);
 
-gbx_err gbx_gw_check_head(const gbx_gw_limits *limits, struct MHD_Connection *conn, size_t uri_len) {
+gbx_err gbx_gw_check_head(const gbx_gw_limits *limits, struct MHD_Connection *conn, const char *method,
+                          const char *version, size_t uri_len) {
     mark_head_seen(watched_of(conn), true);
     if (uri_len > limits->max_uri_bytes)
         return gbx_error_set(GBX_ERR_REQUEST_URI_TOO_LONG, "request URI longer than %zu bytes",
                              limits->max_uri_bytes);
-    head_scan s = {.limits = limits};
+    /* The first field starts right after the request line. */
+    head_scan s = {.limits = limits, .prev_end = version && *version ? version + strlen(version) : NULL};
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, scan_header, &s);
-    if (!s.bad[0] && hidden_bytes(s.prev_end, NULL))
-        snprintf(s.bad, sizeof s.bad, "a header field holds a NUL byte");
+    const union MHD_ConnectionInfo *size = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    if (!s.bad[0] && hidden_bytes(s.prev_end, NULL, size && method ? method + size->header_size : NULL))
+        snprintf(s.bad, sizeof s.bad, "a header field holds a NUL byte, or a line ends the head early");
     if (s.count > limits->max_headers)
         return gbx_error_set(ERR_HEADERS_TOO_LARGE, "more than %u header fields",
                              limits->max_headers);

@@ -45,12 +45,15 @@ gbx_err gbx_gw_limits_load(gbx_gw_limits *out, const gbx_config *cfg);
  * limits, so that the gateway (not libmicrohttpd) answers one beyond them. */
 size_t gbx_gw_limits_pool_bytes(const gbx_gw_limits *limits);
 
-/* Checks a request's head once libmicrohttpd has read it: the URI length
+/* Checks a request's head once libmicrohttpd has read it (`method` and
+ * `version`: the access handler's, which point into libmicrohttpd's buffer
+ * where the head is): the URI length
  * (414), the number and size of header fields (431), a NUL, a control
  * character or bytes that are not UTF-8 in a header, an obsolete folded
  * header line, and conflicting or ambiguous Content-Length (400).  The
  * error is set (code and message) when the head is refused. */
-gbx_err gbx_gw_check_head(const gbx_gw_limits *limits, struct MHD_Connection *conn, size_t uri_len);
+gbx_err gbx_gw_check_head(const gbx_gw_limits *limits, struct MHD_Connection *conn, const char *method,
+                          const char *version, size_t uri_len);
 
 /* A JSON body nested deeper than `max` levels is a 400, found by counting
  * brackets (no recursion) before any parser sees it.  Bodies that do not

@@ -818,7 +818,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->method_name = method;
         r->method = gbx_gw_method_from_name(method);
         size_t uri_len = strlen(r->path) + (r->query ? strlen(r->query) + 1 : 0);
-        if ((r->refused = gbx_gw_check_head(&srv->cfg->limits, conn, uri_len)) != GBX_OK) {
+        if ((r->refused = gbx_gw_check_head(&srv->cfg->limits, conn, method, version, uri_len)) != GBX_OK) {
             r->processed = true; /* answered now; the connection then closes */
             process(r);
             return queue(r);
