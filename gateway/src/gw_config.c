@@ -323,7 +323,7 @@ gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const cha
         goto fail;
     }
     static const char *const known[] = {"prefix", "config", "sync", "environ", "env",
-                                        "timeout", "require_schemas"};
+                                        "timeout", "require_schemas", "allow_set_cookie"};
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)spec, key, val) {
@@ -379,6 +379,12 @@ gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const cha
     if ((e = load_sync(loc, spec, where)) != GBX_OK) goto fail;
     if ((e = load_environ(loc, spec, where)) != GBX_OK) goto fail;
     if ((e = load_timeout(loc, spec, where)) != GBX_OK) goto fail;
+    json_t *cookie = json_object_get(spec, "allow_set_cookie");
+    if (cookie && !json_is_boolean(cookie)) {
+        e = gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: \"allow_set_cookie\" must be true or false", where);
+        goto fail;
+    }
+    loc->allow_set_cookie = cookie ? json_is_true(cookie) : loc->parent && loc->parent->allow_set_cookie;
     return GBX_OK;
 fail:
     gbx_gw_location_clear(loc);
@@ -437,6 +443,15 @@ static gbx_err get_seconds(double *out, const gbx_config *cfg, const char *key, 
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"%s\" must be seconds between 0 and 86400", key);
     *out = json_number_value(v);
     return GBX_OK;
+}
+
+gbx_err gbx_gw_config_int(long long *out, const gbx_config *cfg, const char *key, long long dflt,
+                          long long min, long long max) {
+    return get_int(out, cfg, key, dflt, min, max);
+}
+
+gbx_err gbx_gw_config_seconds(double *out, const gbx_config *cfg, const char *key, double dflt) {
+    return get_seconds(out, cfg, key, dflt);
 }
 
 static gbx_err get_opt_string(char **out, const gbx_config *cfg, const char *key) {
@@ -504,7 +519,7 @@ static gbx_err load_settings(gbx_gw_config *c) {
     static const char *const known[] = {
         "listen", "gearman", "status", "max_body_bytes", "threads", "max_connections",
         "connection_timeout", "submit_timeout", "shutdown_grace", "log", "pid_file",
-        "locations", "config_dir", "scheduler", "jobs", "handlers", "dashboard", "metrics"};
+        "locations", "config_dir", "scheduler", "jobs", "handlers", "dashboard", "metrics", "limits"};
     const char *key;
     json_t *val;
     json_object_foreach(gbx_config_root(cfg), key, val) {
@@ -544,6 +559,7 @@ static gbx_err load_settings(gbx_gw_config *c) {
     if (c->submit_timeout <= 0) c->submit_timeout = DEFAULT_SUBMIT_TIMEOUT;
     if ((e = get_seconds(&c->shutdown_grace, cfg, "shutdown_grace", DEFAULT_SHUTDOWN_GRACE)) != GBX_OK)
         return e;
+    if ((e = gbx_gw_limits_load(&c->limits, cfg)) != GBX_OK) return e;
 
     /* A value the boolean getter cannot read gives back either default. */
     c->scheduler = gbx_config_get_bool(cfg, "scheduler", true);

@@ -29,6 +29,7 @@
 #include "gearbox/config.h"
 #include "gearbox/error.h"
 #include "gearbox/schema.h"
+#include "gw_limits.h"
 
 /* HTTP methods the gateway serves (bit flags for a location's sync set). */
 typedef enum gbx_gw_method {
@@ -64,6 +65,7 @@ struct gbx_gw_location {
     gbx_schema_dir *schemas; /* the schemas of schemadir, compiled on first use; NULL without one */
     gbx_dialect dialect;   /* default dialect of the schemas */
     bool require_schemas;  /* a missing schema file fails the request */
+    bool allow_set_cookie; /* workers' Set-Cookie headers reach the client */
 };
 
 /* The "dashboard" section (gw_dashboard.h serves it):
@@ -97,6 +99,7 @@ typedef struct gbx_gw_config {
     double submit_timeout;
     double shutdown_grace;       /* seconds in-flight sync requests get on stop */
     bool scheduler;              /* run the scheduler thread (submits due queued jobs) */
+    gbx_gw_limits limits;        /* the "limits" section (gw_limits.h) */
     char *log_level;             /* NULL = info */
     char *log_file;              /* NULL = stderr; resolved */
     char *pid_file;              /* NULL = none; resolved */
@@ -124,6 +127,13 @@ gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const cha
 void gbx_gw_location_clear(gbx_gw_location *loc);
 
 void gbx_gw_config_free(gbx_gw_config *cfg);
+
+/* The config's integer at `key` (a number or a numeric string) between min
+ * and max, or `dflt` when absent; its seconds (0 to 86400).  For the
+ * gateway's other sections' loaders. */
+gbx_err gbx_gw_config_int(long long *out, const gbx_config *cfg, const char *key, long long dflt,
+                          long long min, long long max);
+gbx_err gbx_gw_config_seconds(double *out, const gbx_config *cfg, const char *key, double dflt);
 
 /* A prefix as the gateway keeps it: must start with '/', may not contain
  * '?', ';', '#', '%', whitespace or an empty or dot segment; trailing '/'

@@ -157,7 +157,7 @@ static gbx_err apply_filter(gbx_status_filter *f, bool *expand, const char *key,
     } else if (strcmp(key, "progress") == 0) {
         return parse_int(&f->progress, key, value, 0, 100);
     } else if (strcmp(key, "_count") == 0) {
-        return parse_int(&f->count, key, value, 1, 10000);
+        return parse_int(&f->count, key, value, 1, GBX_STATUS_LIST_MAX);
     } else if (strcmp(key, "_expand") == 0) {
         if (!strcmp(value, "1") || !strcasecmp(value, "true")) *expand = true;
         else if (!strcmp(value, "0") || !strcasecmp(value, "false")) *expand = false;

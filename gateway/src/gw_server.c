@@ -37,6 +37,7 @@
 #include "gearbox/uri.h"
 #include "gw_dashboard.h"
 #include "gw_dispatch.h"
+#include "gw_limits.h"
 #include "gw_metrics.h"
 #include "gw_route.h"
 #include "gw_scheduler.h"
@@ -62,6 +63,8 @@ struct gbx_gw_server {
     gbx_jobmanager *jm;           /* async submits, cancel, reschedule, scheduler */
     gbx_gw_scheduler *scheduler;  /* NULL when the config turns it off */
     gbx_gw_metrics *metrics;      /* counters, /metrics, /healthz, /readyz */
+    gbx_gw_watchdog *watchdog;    /* drops connections slow to send a request */
+    gbx_gw_handler guarded;       /* on_request, as gw_limits.c calls it */
     struct MHD_Daemon *daemon;
     MHD_socket quiesced_fd;
     char fallback_authority[300]; /* listen address:port, when there is no Host header */
@@ -84,6 +87,8 @@ typedef struct gw_request {
     bool headers_seen;
     bool processed;
     bool too_large;
+    gbx_err refused;              /* the head broke a limit (gw_limits.h) */
+    const gbx_gw_location *loc;   /* of a sync request, for its answer's headers */
     char *body;
     size_t body_len, body_cap;
     size_t discarded;
@@ -270,6 +275,7 @@ static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s) {
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     gw_request *r = *con_cls;
+    gbx_gw_watchdog_answered(conn);
     if (!r) return;
     double ms = (gbx_gw_now() - r->start) * 1000.0;
     gbx_gw_metrics_request(r->srv->metrics, r->location, r->method_name, r->status, ms / 1000.0);
@@ -285,6 +291,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+    unsigned suppressed = 0;
+    bool ok = gbx_gw_log_budget(&suppressed);
+    if (suppressed) gbx_log(GBX_LOG_WARN, "libmicrohttpd: %u more messages left out", suppressed);
+    if (!ok) return;
     char line[1024];
     vsnprintf(line, sizeof line, fmt, ap);
     size_t n = strlen(line);
@@ -386,7 +396,13 @@ static void respond_sync(gw_request *r) {
     const char *name;
     json_t *value;
     json_object_foreach(gbx_response_headers(wr), name, value) {
-        if (gbx_header_is_framing(name) || !json_is_string(value)) continue;
+        const char *why = NULL;
+        if (!gbx_gw_worker_header_ok(name, value, r->loc && r->loc->allow_set_cookie, &why)) {
+            if (!gbx_header_is_framing(name))
+                gbx_log(GBX_LOG_WARN, "%s %s: worker header \"%.64s\" dropped: %s", r->method_name,
+                        r->path, name, why);
+            continue;
+        }
         if (MHD_add_response_header(resp, name, json_string_value(value)) != MHD_YES) {
             gbx_log(GBX_LOG_WARN, "%s %s: worker header \"%s\" dropped (invalid)", r->method_name,
                     r->path, name);
@@ -467,6 +483,7 @@ static gbx_err build_envelope(char **out, gw_request *r, const routed *rt, bool 
 static void process_sync(gw_request *r, routed *rt) {
     gbx_gw_server *srv = r->srv;
     char *workload = NULL;
+    r->loc = rt->loc;
     gbx_err e = build_envelope(&workload, r, rt, true, NULL, NULL);
     if (e != GBX_OK) {
         respond_last_error(r, e);
@@ -697,6 +714,10 @@ static void process(gw_request *r) {
     const char *authority = gbx_gw_host_is_valid(host) ? host : srv->fallback_authority;
     size_t n = strlen("http://") + strlen(authority) + strlen(r->path) + 1;
     if ((r->request_url = malloc(n))) snprintf(r->request_url, n, "http://%s%s", authority, r->path);
+    if (r->refused) {
+        respond_last_error(r, r->refused);
+        return;
+    }
 
     struct MHD_Response *page = NULL;
     unsigned page_status = 0;
@@ -726,6 +747,7 @@ static void process(gw_request *r) {
     rt.loc = &cfg->locations[li];
     r->location = li;
     gbx_err e = gbx_uri_parse(&rt.uri, *rest ? rest : "/", r->query);
+    if (e == GBX_OK) e = gbx_gw_check_uri(rt.uri);
     if (e != GBX_OK) {
         respond_last_error(r, e);
         goto done;
@@ -738,6 +760,10 @@ static void process(gw_request *r) {
         respond_error(r, GBX_ERR_REQUEST_ENTITY_TOO_LARGE, msg);
         goto done;
     }
+    if ((e = gbx_gw_check_json_depth(r->body, r->body_len, cfg->limits.max_json_depth)) != GBX_OK) {
+        respond_last_error(r, e);
+        goto done;
+    }
     if ((e = gbx_gw_base_uri(&rt.base_uri, host, srv->fallback_authority, rt.loc->prefix,
                              gbx_uri_version(rt.uri))) != GBX_OK) {
         respond_last_error(r, e);
@@ -745,7 +771,11 @@ static void process(gw_request *r) {
     }
     if (strcmp(gbx_uri_resource(rt.uri), GBX_GW_STATUS_RESOURCE) == 0 &&
         strcmp(gbx_uri_version(rt.uri), GBX_GW_STATUS_VERSION) == 0) {
-        process_status(r, &rt);
+        if (nargs == 1 && (e = gbx_gw_check_status_id(json_string_value(
+                               json_array_get(gbx_uri_arguments(rt.uri), 0)))) != GBX_OK)
+            respond_last_error(r, e);
+        else
+            process_status(r, &rt);
         goto done;
     }
     if ((e = gbx_gw_resolve_handler(&rt.handler, rt.loc, r->method_name, gbx_uri_resource(rt.uri),
@@ -799,6 +829,7 @@ done:
 static enum MHD_Result queue(gw_request *r) {
     if (!r->response) respond_error(r, GBX_ERR_INTERNAL_SERVER_ERROR, "no answer could be built");
     if (!r->response) return MHD_NO;
+    gbx_gw_watchdog_request_in(r->conn);
     enum MHD_Result ok = MHD_queue_response(r->conn, r->status, r->response);
     MHD_destroy_response(r->response);
     r->response = NULL;
@@ -825,6 +856,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->method_name = method;
         r->method = gbx_gw_method_from_name(method);
+        size_t uri_len = strlen(r->path) + (r->query ? strlen(r->query) + 1 : 0);
+        if ((r->refused = gbx_gw_check_head(&srv->cfg->limits, conn, method, version, uri_len)) != GBX_OK) {
+            r->processed = true; /* answered now; the connection then closes */
+            process(r);
+            return queue(r);
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
             /* MHD has rejected a malformed Content-Length already; what is
@@ -881,6 +918,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     /* The request is complete. */
+    gbx_gw_watchdog_request_in(conn);
     int sync = atomic_load_explicit(&r->sync, memory_order_acquire);
     if (sync == SYNC_ANSWERED) {
         atomic_store(&r->sync, SYNC_NONE);
@@ -939,13 +977,19 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
     gbx_err e = gbx_gw_listen_address(&addr, &v6, cfg->listen_address, cfg->port, "listen.address");
     if (e != GBX_OK) return e;
     if (v6) flags |= MHD_USE_IPv6;
+    e = gbx_gw_watchdog_new(&srv->watchdog, cfg->limits.request_timeout);
+    if (e != GBX_OK) return e;
+    srv->guarded = (gbx_gw_handler){on_request, srv};
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
+        flags, (uint16_t)cfg->port, NULL, NULL, gbx_gw_guarded_request, &srv->guarded,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->limits.max_connections_per_address,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, gbx_gw_limits_pool_bytes(&cfg->limits),
+        MHD_OPTION_NOTIFY_CONNECTION, gbx_gw_watchdog_notify, srv->watchdog,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)LISTEN_BACKLOG,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
@@ -1006,6 +1050,8 @@ void gbx_gw_server_stop(gbx_gw_server *srv, double grace) {
         MHD_stop_daemon(srv->daemon);
         srv->daemon = NULL;
     }
+    gbx_gw_watchdog_free(srv->watchdog);
+    srv->watchdog = NULL;
     if (srv->quiesced_fd != MHD_INVALID_SOCKET) close(srv->quiesced_fd);
     srv->quiesced_fd = MHD_INVALID_SOCKET;
     gbx_gw_scheduler_free(srv->scheduler);

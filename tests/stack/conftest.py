@@ -415,7 +415,7 @@ def language_daemons(components=None, count=1, conf=None):
 
 
 def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, languages=False,
-                language_workers=1):
+                language_workers=1, gateway_settings=None):
     """Writes the configs of a test stack under `root` and starts it.
 
     Locations: /barn (the example barn, via its own barn.conf) and /silo, a
@@ -424,7 +424,8 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
     list of components such as ["barnpython"]), also /python/barn,
     /perl/barn and /php/barn (or those of the list): the barn in each
     binding's language, `language_workers` workers each (the demo has one).
-    Configs use ${VAR}s, so they are expanded as in the demo."""
+    Configs use ${VAR}s, so they are expanded as in the demo.
+    `gateway_settings`: more top-level keys of gateway.conf ("limits": ...)."""
     for binary in (SUPERVISE, GATEWAY, BARN_WORKER):
         assert binary.exists(), "%s is missing: build first" % binary
     if languages is True:
@@ -459,6 +460,7 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
             {"prefix": "/silo", "config": "silo.conf", "timeout": 2},
         ] + ([{"prefix": prefix, "config": conf(component), "timeout": 30}
               for prefix, component in LANGUAGE_BARNS if component in languages]),
+        **(gateway_settings or {}),
     })
     daemons = [gearmand_daemon(gearmand_restart)]
     if workers:

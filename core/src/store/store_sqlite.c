@@ -20,6 +20,7 @@
  * UPDATE ... WHERE ticket IN (SELECT ... LIMIT) RETURNING.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -599,6 +600,21 @@ static gbx_err migrate(sqlite3 *db, const char *path) {
 
 /* ---- opening ----------------------------------------------------------- */
 
+/* Creates the store file (if it does not exist) readable by its owner
+ * only, or by the directory's group too when the directory is set-group-id
+ * (the service's group, docs/security.md); SQLite gives its -wal and -shm
+ * files the same mode. */
+static void create_private(const char *path) {
+    struct stat dir;
+    char *d = strdup(path);
+    char *slash = d ? strrchr(d, '/') : NULL;
+    if (slash) *(slash == d ? slash + 1 : slash) = '\0';
+    mode_t mode = slash && stat(d, &dir) == 0 && (dir.st_mode & S_ISGID) ? 0640 : 0600;
+    free(d);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd >= 0) close(fd);
+}
+
 /* mkdir -p for the directory part of `path`. */
 static gbx_err make_parent_dirs(const char *path) {
     char *dir = strdup(path);
@@ -730,6 +746,7 @@ static gbx_err sq_open_options(gbx_store **out, const sqlite_options *options) {
         free(s);
         return rc;
     }
+    create_private(s->path);
     if ((rc = gbx__conn_set_init(&s->conns, conn_free_link, NULL))) {
         free(s->path);
         free(s);
