@@ -18,6 +18,7 @@
 #include "gearbox/response.h"
 #include "gearbox/servers.h"
 #include "gw_health.h"
+#include "gw_limits.h"
 #include "gw_util.h"
 
 #define METHODS 6 /* GET HEAD PUT POST DELETE, then any other */
@@ -44,6 +45,7 @@ struct gbx_gw_metrics {
     void *gauges_ctx;
     gbx_servers *servers;
     gbx_gw_health *health;
+    gbx_gw_handler guarded;      /* on_admin, marked as the gateway's own answers */
     size_t slots;                /* nlocations + 2 (none, gateway) */
     atomic_ullong *codes;        /* [slot][method][code - 100] */
     gbx_histogram **latency;     /* [slot][method] */
@@ -602,7 +604,9 @@ gbx_err gbx_gw_metrics_start(gbx_gw_metrics *m) {
                                       "metrics.listen.address");
     if (e != GBX_OK) return e;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
-    m->admin = MHD_start_daemon(flags, (uint16_t)mc->listen_port, NULL, NULL, on_admin, m,
+    m->guarded = (gbx_gw_handler){on_admin, m};
+    m->admin = MHD_start_daemon(flags, (uint16_t)mc->listen_port, NULL, NULL, gbx_gw_guarded_request,
+                                &m->guarded,
                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
     if (!m->admin)

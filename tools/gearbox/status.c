@@ -100,7 +100,7 @@ static int ls_option(int key, const char *arg, void *ctx) {
         if (!o->state)
             return gbx_cli_fail(GBX_CLI_USAGE, "unknown state \"%s\" (PENDING, RUNNING, STOPPING, STOPPED, CANCELLING, CANCELLED, COMPLETED)", arg);
         return 0;
-    case 'n': return gbx_cli_int_option(&o->count, "count", arg, 1, 10000);
+    case 'n': return gbx_cli_int_option(&o->count, "count", arg, 1, 1000);
     case 'S':
         /* An age has a unit ("5m": 5 minutes ago); a bare number is unix time. */
         if (*arg && strchr("smhd", arg[strlen(arg) - 1]) && gbx_cli_parse_seconds(&o->since, arg)) {
@@ -153,7 +153,7 @@ int gbx_cli_ls(int argc, char **argv, const char *usage) {
         return gbx_cli_fail(GBX_CLI_USAGE, "BASE_URL names a location of the gateway: http://HOST:PORT/PREFIX, not \"%s\"", argv[first]);
     char *url = collection_url(argv[first]);
     buf b = {0};
-    buf_printf(&b, "%s;_expand=1;_count=%ld", url, o.has_since ? 10000 : o.count);
+    buf_printf(&b, "%s;_expand=1;_count=%ld", url, o.has_since ? 1000 : o.count);
     if (o.state) buf_printf(&b, ";state=%s", o.state);
     if (o.component) buf_printf(&b, ";component=%s", o.component);
     if (o.operation) buf_printf(&b, ";operation=%s", o.operation);
