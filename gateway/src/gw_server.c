@@ -36,6 +36,7 @@
 #include "gearbox/status.h"
 #include "gearbox/uri.h"
 #include "gw_dispatch.h"
+#include "gw_origin.h"
 #include "gw_route.h"
 #include "gw_scheduler.h"
 #include "gw_schema.h"
@@ -59,10 +60,9 @@ struct gbx_gw_server {
     gbx_gw_dispatcher *dispatcher;
     gbx_jobmanager *jm;           /* async submits, cancel, reschedule, scheduler */
     gbx_gw_scheduler *scheduler;  /* NULL when the config turns it off */
-    struct MHD_Daemon *daemon;
-    MHD_socket quiesced_fd;
-    char fallback_authority[300]; /* listen address:port, when there is no Host header */
-    int port;
+    struct MHD_Daemon *daemons[GBX_GW_MAX_LISTENERS]; /* one per listener (gw_tls.h) */
+    size_t ndaemons;
+    int port;                     /* the first listener's */
     atomic_int suspended;         /* sync requests not yet answered */
     bool stopped;
 };
@@ -664,10 +664,13 @@ static void process(gw_request *r) {
     gbx_gw_server *srv = r->srv;
     const gbx_gw_config *cfg = srv->cfg;
     routed rt = {0};
-    const char *host = host_header(r);
-    const char *authority = gbx_gw_host_is_valid(host) ? host : srv->fallback_authority;
-    size_t n = strlen("http://") + strlen(authority) + strlen(r->path) + 1;
-    if ((r->request_url = malloc(n))) snprintf(r->request_url, n, "http://%s%s", authority, r->path);
+    gbx_gw_origin origin;
+    gbx_err host_err = gbx_gw_request_origin(&origin, cfg, r->conn, host_header(r));
+    r->request_url = gbx_gw_origin_url(&origin, r->path);
+    if (host_err != GBX_OK) {
+        respond_last_error(r, host_err);
+        return;
+    }
 
     if (!r->method) {
         char msg[128];
@@ -699,8 +702,7 @@ static void process(gw_request *r) {
         respond_error(r, GBX_ERR_REQUEST_ENTITY_TOO_LARGE, msg);
         goto done;
     }
-    if ((e = gbx_gw_base_uri(&rt.base_uri, host, srv->fallback_authority, rt.loc->prefix,
-                             gbx_uri_version(rt.uri))) != GBX_OK) {
+    if ((e = gbx_gw_base_uri(&rt.base_uri, rt.loc, &origin, gbx_uri_version(rt.uri))) != GBX_OK) {
         respond_last_error(r, e);
         goto done;
     }
@@ -865,7 +867,6 @@ gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_sto
     if (!srv) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     srv->cfg = cfg;
     srv->store = store;
-    srv->quiesced_fd = MHD_INVALID_SOCKET;
     atomic_init(&srv->suspended, 0);
     gbx_err e = gbx_gw_dispatcher_new(&srv->dispatcher, cfg->gearman_servers);
     if (e == GBX_OK) e = gbx_jobmanager_new(&srv->jm, cfg->cfg, store);
@@ -873,34 +874,34 @@ gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_sto
         gbx_gw_server_free(srv);
         return e;
     }
-    bool v6 = strchr(cfg->listen_address, ':') != NULL;
-    snprintf(srv->fallback_authority, sizeof srv->fallback_authority, v6 ? "[%s]:%d" : "%s:%d",
-             cfg->listen_address, cfg->port);
     *out = srv;
     return GBX_OK;
 }
 
-gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
+/* Starts the daemon of one listener (HTTPS when it has a certificate). */
+static gbx_err start_listener(gbx_gw_server *srv, const gbx_gw_listener *l, struct MHD_Daemon **out) {
     const gbx_gw_config *cfg = srv->cfg;
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof addr);
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                         MHD_USE_ERROR_LOG;
+                         MHD_USE_ERROR_LOG | gbx_gw_tls_flags(l);
     struct sockaddr_in *in4 = (struct sockaddr_in *)&addr;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
-    if (inet_pton(AF_INET, cfg->listen_address, &in4->sin_addr) == 1) {
+    if (inet_pton(AF_INET, l->address, &in4->sin_addr) == 1) {
         in4->sin_family = AF_INET;
-        in4->sin_port = htons((uint16_t)cfg->port);
-    } else if (inet_pton(AF_INET6, cfg->listen_address, &in6->sin6_addr) == 1) {
+        in4->sin_port = htons((uint16_t)l->port);
+    } else if (inet_pton(AF_INET6, l->address, &in6->sin6_addr) == 1) {
         in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)cfg->port);
+        in6->sin6_port = htons((uint16_t)l->port);
         flags |= MHD_USE_IPv6;
     } else {
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "listen.address \"%s\" is not an IPv4 or IPv6 address",
-                             cfg->listen_address);
+                             l->address);
     }
-    srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
+    struct MHD_OptionItem tls[GBX_GW_TLS_OPTIONS];
+    gbx_gw_tls_options(tls, l);
+    *out = MHD_start_daemon(
+        flags, (uint16_t)l->port, NULL, NULL, on_request, srv,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
@@ -910,16 +911,28 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);
-    if (!srv->daemon)
+    if (!*out)
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
-                             "cannot listen on %s port %d (address in use, or no permission?)",
-                             cfg->listen_address, cfg->port);
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+                             "cannot listen on %s port %d (address in use, no permission%s?)", l->address,
+                             l->port, l->cert_pem ? ", or a certificate and key that do not fit" : "");
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(*out, MHD_DAEMON_INFO_BIND_PORT);
+    gbx_log(GBX_LOG_INFO, "listening on %s://%s%s%s:%d", l->cert_pem ? "https" : "http",
+            flags & MHD_USE_IPv6 ? "[" : "", l->address, flags & MHD_USE_IPv6 ? "]" : "",
+            info ? info->port : l->port);
+    return GBX_OK;
+}
+
+gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
+    const gbx_gw_config *cfg = srv->cfg;
+    for (size_t i = 0; i < cfg->nlisteners && i < GBX_GW_MAX_LISTENERS; i++) {
+        gbx_err e = start_listener(srv, &cfg->listeners[i], &srv->daemons[i]);
+        if (e != GBX_OK) return e;
+        srv->ndaemons = i + 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemons[0], MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : cfg->port;
-    bool v6 = (flags & MHD_USE_IPv6) != 0;
-    snprintf(srv->fallback_authority, sizeof srv->fallback_authority, v6 ? "[%s]:%d" : "%s:%d",
-             cfg->listen_address, srv->port);
     if (cfg->scheduler) {
         gbx_err e = gbx_gw_scheduler_start(&srv->scheduler, srv->jm);
         if (e != GBX_OK) return e;
@@ -947,25 +960,24 @@ void gbx_gw_server_stop(gbx_gw_server *srv, double grace) {
      * HTTP threads may still wake it (a reschedule during the grace); it is
      * freed once they have ended. */
     gbx_gw_scheduler_stop(srv->scheduler);
-    if (srv->daemon) {
-        /* Stop accepting, and let go of the port at once so that a new
-         * gateway can take it while this one finishes. */
-        srv->quiesced_fd = MHD_quiesce_daemon(srv->daemon);
-        if (srv->quiesced_fd != MHD_INVALID_SOCKET) close(srv->quiesced_fd);
-        srv->quiesced_fd = MHD_INVALID_SOCKET;
+    if (srv->ndaemons > 0) {
+        /* Stop accepting, and let go of the ports at once so that a new
+         * gateway can take them while this one finishes. */
+        for (size_t i = 0; i < srv->ndaemons; i++) {
+            MHD_socket fd = MHD_quiesce_daemon(srv->daemons[i]);
+            if (fd != MHD_INVALID_SOCKET) close(fd);
+        }
         /* Sync requests in flight: let their workers answer for a while. */
         wait_until(srv, grace, true);
     }
     /* The rest get 503 from the dispatcher, which resumes them... */
     gbx_gw_dispatcher_stop(srv->dispatcher);
-    if (srv->daemon) {
+    if (srv->ndaemons > 0) {
         /* ...and MHD needs a moment to send those answers. */
         wait_until(srv, 2.0, false);
-        MHD_stop_daemon(srv->daemon);
-        srv->daemon = NULL;
+        for (size_t i = 0; i < srv->ndaemons; i++) MHD_stop_daemon(srv->daemons[i]);
+        srv->ndaemons = 0;
     }
-    if (srv->quiesced_fd != MHD_INVALID_SOCKET) close(srv->quiesced_fd);
-    srv->quiesced_fd = MHD_INVALID_SOCKET;
     gbx_gw_scheduler_free(srv->scheduler);
     srv->scheduler = NULL;
 }

@@ -12,4 +12,8 @@ gbx_err gbx_gw_error_wrap(gbx_err code, const char *fmt, ...) __attribute__((for
 /* Monotonic clock in seconds. */
 double gbx_gw_now(void);
 
+/* `path` resolved against `dir` (kept when absolute or `dir` is empty);
+ * malloc'ed, NULL for a NULL path or out of memory. */
+char *gbx_gw_join_path(const char *dir, const char *path);
+
 #endif

@@ -204,7 +204,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "gearbox-gateway: bad configuration: %s\n", gbx_error_last()->message);
         return check_only ? EXIT_PROBLEMS : EXIT_USAGE;
     }
-    if (port >= 0) cfg->port = (int)port;
+    if (port >= 0) cfg->port = cfg->listeners[0].port = (int)port;
     if (!log_level) log_level = cfg->log_level ? cfg->log_level : "info";
     gbx_log_set_level((gbx_log_level)gbx_log_level_from_name(log_level));
     if (!pid_file) pid_file = cfg->pid_file;
