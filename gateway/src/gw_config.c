@@ -2,7 +2,6 @@
 #include "gw_config.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -404,16 +403,10 @@ static gbx_err get_int(long long *out, const gbx_config *cfg, const char *key, l
     *out = dflt;
     if (!v) return GBX_OK;
     long long n;
-    if (json_is_integer(v)) {
-        n = json_integer_value(v);
-    } else if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        char *end;
-        errno = 0;
-        n = strtoll(s, &end, 10);
-        if (errno || end == s || *end)
-            return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"%s\" must be an integer, not \"%s\"", key, s);
-    } else {
+    if (!gbx_gw_json_int(&n, v)) {
+        if (json_is_string(v))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"%s\" must be an integer, not \"%s\"", key,
+                                 json_string_value(v));
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"%s\" must be an integer", key);
     }
     if (n < min || n > max)

@@ -30,16 +30,7 @@ static gbx_err read_port(int *out, const json_t *v, int dflt, const char *where)
     *out = dflt;
     if (!v) return GBX_OK;
     long long n = -1;
-    if (json_is_integer(v)) {
-        n = json_integer_value(v);
-    } else if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        char *end;
-        errno = 0;
-        n = strtoll(s, &end, 10);
-        if (errno || end == s || *end) n = -1;
-    }
-    if (n < 0 || n > 65535)
+    if (!gbx_gw_json_int(&n, v) || n < 0 || n > 65535)
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s.port must be a port number (0 to 65535)", where);
     *out = (int)n;
     return GBX_OK;

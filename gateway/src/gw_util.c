@@ -1,6 +1,7 @@
 /* gw_util.c - small helpers shared by the gateway's files. */
 #include "gw_util.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,4 +31,19 @@ char *gbx_gw_join_path(const char *dir, const char *path) {
     char *out = malloc(n);
     if (out) snprintf(out, n, "%s/%s", dir, path);
     return out;
+}
+
+bool gbx_gw_json_int(long long *out, const json_t *v) {
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return true;
+    }
+    const char *s = json_string_value(v);
+    if (!s) return false;
+    char *end;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (errno || end == s || *end) return false;
+    *out = n;
+    return true;
 }

@@ -2,6 +2,9 @@
 #ifndef GBX_GW_UTIL_H
 #define GBX_GW_UTIL_H
 
+#include <stdbool.h>
+#include <jansson.h>
+
 #include "gearbox/error.h"
 
 /* Sets the thread's last error to `code` with "<fmt...>: <previous last
@@ -15,5 +18,9 @@ double gbx_gw_now(void);
 /* `path` resolved against `dir` (kept when absolute or `dir` is empty);
  * malloc'ed, NULL for a NULL path or out of memory. */
 char *gbx_gw_join_path(const char *dir, const char *path);
+
+/* An integer written as a JSON integer or as a string of digits (so that
+ * "${GEARBOX_PORT:-4080}" works); false for anything else. */
+bool gbx_gw_json_int(long long *out, const json_t *v);
 
 #endif
