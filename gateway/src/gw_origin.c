@@ -145,9 +145,10 @@ gbx_err gbx_gw_request_origin(gbx_gw_origin *out, const gbx_gw_config *cfg, stru
     int port = 0;
     snprintf(out->scheme, sizeof out->scheme, "%s", tls ? "https" : "http");
     local_authority(out->authority, sizeof out->authority, &port, conn);
-    if (cfg->nserver_names == 0) return GBX_OK;
-    if (host && strcasecmp(host, out->authority) == 0) return GBX_OK;
-    if (host && gbx_gw_host_is_valid(host) && strlen(host) < sizeof out->authority) {
+    /* No names to check against, or no Host at all (HTTP/1.0): the
+     * connection's own address. */
+    if (cfg->nserver_names == 0 || !host || strcasecmp(host, out->authority) == 0) return GBX_OK;
+    if (gbx_gw_host_is_valid(host) && strlen(host) < sizeof out->authority) {
         for (size_t i = 0; i < cfg->nserver_names; i++) {
             if (!is_name(host, cfg->server_names[i], port, tls)) continue;
             snprintf(out->authority, sizeof out->authority, "%s", host);

@@ -10,7 +10,8 @@
  * - with no "server_names" configured the Host header is not looked at: the
  *   connection's own address:port is used;
  * - with "server_names" configured, a Host that matches none is a 400, and
- *   its value is neither reflected nor logged.
+ *   its value is neither reflected nor logged (a request without Host, as
+ *   HTTP/1.0 allows, gets the connection's address).
  */
 #ifndef GBX_GW_ORIGIN_H
 #define GBX_GW_ORIGIN_H

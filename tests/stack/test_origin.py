@@ -11,7 +11,7 @@ both.
 """
 
 import http.server
-import json
+import socket
 import threading
 
 import pytest
@@ -157,3 +157,18 @@ def test_public_url_wins(named):
     sid = STATUS_ID.search(s["status_uri"]).group(0)
     got = named.client.get("/store/v1/status/" + sid)
     assert got.status == 200 and got.json()["status_uri"] == s["status_uri"], got
+
+
+def test_http10_without_host_gets_the_own_address(named):
+    with socket.create_connection(("127.0.0.1", named.http_port), timeout=30) as sock:
+        sock.sendall(b"PUT /silo/v1/grain/old HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}")
+        answer = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].decode()
+    assert head.startswith("HTTP/1.0 202") or head.startswith("HTTP/1.1 202"), head
+    assert "Location: http://127.0.0.1:%d/silo/v1/status/" % named.http_port in head, head
+
