@@ -1028,6 +1028,13 @@ static void test_rest(const char *dir) {
     snprintf(uri, sizeof uri, "http://127.0.0.1:%d/remote/v1/thing", http.port);
     CHECK_INT(gbx_jobmanager_rest_job(&job, bare, GBX_METHOD_GET, uri), GBX_OK);
     CHECK_INT(gbx_jobmanager_run(&resp, bare, job), GBX_ERR_FORBIDDEN);
+    /* An event job may call the gateway of the status that fired it. */
+    snprintf(uri, sizeof uri, "http://127.0.0.1:%d/remote/v1/status/s-fired", http.port);
+    CHECK_INT(gbx_job_set(job, "event_status", uri), GBX_OK);
+    CHECK_INT(gbx_jobmanager_run(&resp, bare, job), GBX_OK);
+    gbx_response_free(resp);
+    CHECK_INT(gbx_job_set(job, "event_status", NULL), GBX_OK);
+    CHECK_INT(gbx_jobmanager_run(&resp, bare, job), GBX_ERR_FORBIDDEN);
     snprintf(uri, sizeof uri, "HTTP://127.0.0.1:%d/remote/v1", http.port);
     CHECK_INT(gbx_jobmanager_set_base_uri(bare, uri), GBX_OK);
     CHECK_INT(gbx_jobmanager_run(&resp, bare, job), GBX_OK);

@@ -13,8 +13,9 @@
  *
  * Where requests may go: REST jobs and remote-status fetches reach only the
  * job's own gateway (the origins of the current job's base_uri, of the
- * current status's status_uri and of the job manager's base URI, which the
- * gateway builds from its public_url or a checked Host header) and the
+ * current status's status_uri, of the status that fired an event job and
+ * of the job manager's base URI, which the gateway builds from its
+ * public_url or a checked Host header) and the
  * hosts of jobs.rest_hosts, so that what a client sends cannot steer a
  * worker's requests elsewhere.  https certificates are always verified,
  * against jobs.rest_ca_file when it is set (else the system's CAs).
@@ -30,6 +31,7 @@
 
 #include <curl/curl.h>
 
+#include "gearbox/envelope.h"
 #include "gearbox/json.h"
 #include "gearbox/log.h"
 #include "gearbox/uri.h"
@@ -155,11 +157,15 @@ static bool entry_allows(const char *entry, const char *origin) {
 }
 
 /* GBX_OK when `url` may be requested (see the top of the file), else
- * GBX_ERR_FORBIDDEN naming the host and the setting. */
-static gbx_err check_destination(gbx_jobmanager *jm, const char *method, const char *url) {
+ * GBX_ERR_FORBIDDEN naming the host and the setting.  `trusted` (may be
+ * NULL): one more URI of the job's own gateway (an event job's
+ * event_status, which the job manager wrote). */
+static gbx_err check_destination(gbx_jobmanager *jm, const char *method, const char *url,
+                                 const char *trusted) {
     char origin[300], own[300];
     if (!origin_of(origin, sizeof origin, url))
         return gbx_error_set(GBX_ERR_FORBIDDEN, "%s %s: not an http(s) URL with a plain host", method, url);
+    if (origin_of(own, sizeof own, trusted) && strcmp(own, origin) == 0) return GBX_OK;
     gbx_job *current = gbx_jobmanager_current(jm);
     if (current && origin_of(own, sizeof own, gbx_job_base_uri(current)) && strcmp(own, origin) == 0)
         return GBX_OK;
@@ -204,8 +210,6 @@ static CURL *curl_for_thread(gbx_jobmanager *jm) {
 static gbx_err perform(long *code, exchange *x, gbx_jobmanager *jm, const char *method,
                        const char *url, struct curl_slist *headers, const char *data, size_t dlen) {
     *code = 0;
-    gbx_err allowed = check_destination(jm, method, url);
-    if (allowed != GBX_OK) return allowed;
     CURL *c = curl_for_thread(jm);
     if (!c) return gbx_error_last()->code ? gbx_error_last()->code : GBX_ERR_INTERNAL_SERVER_ERROR;
     long timeout_ms = (long)(jm->rest_timeout * 1000 + 0.5);
@@ -383,6 +387,8 @@ gbx_err gbx__jm_rest_run(gbx_response **out, gbx_jobmanager *jm, gbx_job *job) {
             else err = oom();
         }
     }
+    if (err == GBX_OK)
+        err = check_destination(jm, method, url, gbx_envelope_get(gbx_job_envelope(job), "event_status"));
     if (err == GBX_OK) {
         gbx_log(GBX_LOG_DEBUG, "REST %s %s", method, url);
         err = perform(&code, &x, jm, method, url, headers, data, dlen);
@@ -428,6 +434,7 @@ gbx_err gbx__jm_fetch_status(void *user, const char *status_uri, json_t **out) {
     exchange x = {.headers = json_object()};
     long code = 0;
     gbx_err err = x.headers ? add_header(&headers, "Accept", "application/json") : oom();
+    if (err == GBX_OK) err = check_destination(jm, "GET", status_uri, NULL);
     if (err == GBX_OK) err = perform(&code, &x, jm, "GET", status_uri, headers, NULL, 0);
     json_t *obj = NULL;
     if (err == GBX_OK && code == 200) {
