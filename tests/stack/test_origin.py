@@ -16,7 +16,7 @@ import threading
 
 import pytest
 
-from conftest import STATUS_ID, start_stack, unique, wait_for
+from conftest import STATUS_ID, start_stack, unique
 
 
 @pytest.fixture(scope="module")

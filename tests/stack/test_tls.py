@@ -14,7 +14,6 @@ import http.client
 import json
 import ssl
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
