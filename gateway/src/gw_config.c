@@ -2,7 +2,6 @@
 #include "gw_config.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include "gearbox/json.h"
 #include "gearbox/log.h"
 #include "gearbox/uri.h"
+#include "gw_origin.h"
 #include "gw_util.h"
 
 #define DEFAULT_PORT 4080
@@ -37,15 +37,6 @@ gbx_gw_method gbx_gw_method_from_name(const char *name) {
     for (size_t i = 0; i < sizeof method_names / sizeof method_names[0]; i++)
         if (strcmp(method_names[i].name, name) == 0) return method_names[i].method;
     return 0;
-}
-
-static char *join_path(const char *dir, const char *path) {
-    if (!path) return NULL;
-    if (path[0] == '/' || !dir || !*dir) return strdup(path);
-    size_t n = strlen(dir) + strlen(path) + 2;
-    char *out = malloc(n);
-    if (out) snprintf(out, n, "%s/%s", dir, path);
-    return out;
 }
 
 gbx_err gbx_gw_normalize_prefix(char **out, const char *prefix) {
@@ -102,6 +93,7 @@ void gbx_gw_location_clear(gbx_gw_location *loc) {
     if (!loc) return;
     free(loc->path);
     free(loc->prefix);
+    free(loc->public_url);
     json_decref(loc->environ);
     if (!loc->parent) {
         free(loc->config_path);
@@ -181,7 +173,7 @@ static gbx_err load_schema_settings(gbx_gw_location *loc, const char *where) {
 /* Loads the location's own component config: component, handlers, schemas. */
 static gbx_err load_component(gbx_gw_location *loc, const char *config, const char *base_dir,
                               const char *where) {
-    loc->config_path = join_path(base_dir, config);
+    loc->config_path = gbx_gw_join_path(base_dir, config);
     if (!loc->config_path) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     if (gbx_config_load(&loc->component_cfg, loc->config_path) != GBX_OK)
         return gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "%s: cannot load component config", where);
@@ -200,7 +192,7 @@ static gbx_err load_component(gbx_gw_location *loc, const char *config, const ch
 static gbx_err borrow_component(gbx_gw_location *loc, const gbx_gw_location *parent,
                                 const char *config, const char *base_dir, const char *where) {
     if (config) {
-        char *mine = join_path(base_dir, config);
+        char *mine = gbx_gw_join_path(base_dir, config);
         char *a = mine ? realpath(mine, NULL) : NULL;
         char *b = realpath(parent->config_path, NULL);
         bool same = a && b && strcmp(a, b) == 0;
@@ -323,7 +315,8 @@ gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const cha
         goto fail;
     }
     static const char *const known[] = {"prefix", "config", "sync", "environ", "env",
-                                        "timeout", "require_schemas", "allow_set_cookie"};
+                                        "timeout", "require_schemas", "allow_set_cookie",
+                                        "public_url"};
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)spec, key, val) {
@@ -385,6 +378,9 @@ gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const cha
         goto fail;
     }
     loc->allow_set_cookie = cookie ? json_is_true(cookie) : loc->parent && loc->parent->allow_set_cookie;
+    if ((e = gbx_gw_public_url_load(&loc->public_url, spec, loc->prefix,
+                                    parent ? parent->public_url : NULL, where)) != GBX_OK)
+        goto fail;
     return GBX_OK;
 fail:
     gbx_gw_location_clear(loc);
@@ -398,6 +394,8 @@ void gbx_gw_config_free(gbx_gw_config *cfg) {
     for (size_t i = 0; i < cfg->nlocations; i++) gbx_gw_location_clear(&cfg->locations[i]);
     free(cfg->locations);
     free(cfg->listen_address);
+    gbx_gw_listeners_free(cfg->listeners, cfg->nlisteners);
+    gbx_gw_server_names_free(cfg->server_names, cfg->nserver_names);
     free(cfg->gearman_servers);
     free(cfg->log_level);
     free(cfg->log_file);
@@ -416,16 +414,10 @@ static gbx_err get_int(long long *out, const gbx_config *cfg, const char *key, l
     *out = dflt;
     if (!v) return GBX_OK;
     long long n;
-    if (json_is_integer(v)) {
-        n = json_integer_value(v);
-    } else if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        char *end;
-        errno = 0;
-        n = strtoll(s, &end, 10);
-        if (errno || end == s || *end)
-            return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"%s\" must be an integer, not \"%s\"", key, s);
-    } else {
+    if (!gbx_gw_json_int(&n, v)) {
+        if (json_is_string(v))
+            return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"%s\" must be an integer, not \"%s\"", key,
+                                 json_string_value(v));
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"%s\" must be an integer", key);
     }
     if (n < min || n > max)
@@ -519,7 +511,8 @@ static gbx_err load_settings(gbx_gw_config *c) {
     static const char *const known[] = {
         "listen", "gearman", "status", "max_body_bytes", "threads", "max_connections",
         "connection_timeout", "submit_timeout", "shutdown_grace", "log", "pid_file",
-        "locations", "config_dir", "scheduler", "jobs", "handlers", "dashboard", "metrics", "limits"};
+        "locations", "config_dir", "scheduler", "jobs", "handlers", "dashboard", "metrics", "limits",
+        "server_names"};
     const char *key;
     json_t *val;
     json_object_foreach(gbx_config_root(cfg), key, val) {
@@ -530,20 +523,14 @@ static gbx_err load_settings(gbx_gw_config *c) {
         if (!ok && !json_is_object(val))
             return gbx_error_set(GBX_ERR_BAD_REQUEST, "unknown key \"%s\"", key);
     }
-    json_t *listen = gbx_config_get(cfg, "listen");
-    if (listen && !json_is_object(listen))
-        return gbx_error_set(GBX_ERR_BAD_REQUEST,
-                             "\"listen\" must be an object {\"address\": ..., \"port\": ...}");
-    const char *addr = gbx_config_get_string(cfg, "listen.address", "127.0.0.1");
-    if (gbx_config_get(cfg, "listen.address") && !json_is_string(gbx_config_get(cfg, "listen.address")))
-        return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"listen.address\" must be a string");
-    if (!(c->listen_address = strdup(addr)))
-        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
-
     long long n;
     gbx_err e;
-    if ((e = get_int(&n, cfg, "listen.port", DEFAULT_PORT, 0, 65535)) != GBX_OK) return e;
-    c->port = (int)n;
+    if ((e = gbx_gw_listeners_load(&c->listeners, &c->nlisteners, cfg, DEFAULT_PORT)) != GBX_OK ||
+        (e = gbx_gw_server_names_load(&c->server_names, &c->nserver_names, cfg)) != GBX_OK)
+        return e;
+    if (!(c->listen_address = strdup(c->listeners[0].address)))
+        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    c->port = c->listeners[0].port;
     if ((e = get_int(&n, cfg, "max_body_bytes", DEFAULT_MAX_BODY, 1, (long long)1 << 40)) != GBX_OK)
         return e;
     c->max_body_bytes = (size_t)n;

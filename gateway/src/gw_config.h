@@ -30,6 +30,7 @@
 #include "gearbox/error.h"
 #include "gearbox/schema.h"
 #include "gw_limits.h"
+#include "gw_tls.h"
 
 /* HTTP methods the gateway serves (bit flags for a location's sync set). */
 typedef enum gbx_gw_method {
@@ -66,6 +67,8 @@ struct gbx_gw_location {
     gbx_dialect dialect;   /* default dialect of the schemas */
     bool require_schemas;  /* a missing schema file fails the request */
     bool allow_set_cookie; /* workers' Set-Cookie headers reach the client */
+    char *public_url;      /* "https://api.example.com/barn": base of its URIs; NULL:
+                            * from the request (gw_origin.h); a nested one inherits */
 };
 
 /* The "dashboard" section (gw_dashboard.h serves it):
@@ -87,8 +90,12 @@ typedef struct gbx_gw_metrics_config {
 
 typedef struct gbx_gw_config {
     gbx_config *cfg;
-    char *listen_address;  /* "127.0.0.1" */
-    int port;              /* 0 = any free port */
+    char *listen_address;  /* "127.0.0.1": the first listener's */
+    int port;              /* the first listener's; 0 = any free port */
+    gbx_gw_listener *listeners; /* "listen" (gw_tls.h) */
+    size_t nlisteners;
+    char **server_names;   /* Host values trusted to build URIs (gw_origin.h) */
+    size_t nserver_names;
     char *gearman_servers; /* "h1:p1,h2:p2" */
     size_t max_body_bytes;
     unsigned threads;

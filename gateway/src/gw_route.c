@@ -66,17 +66,6 @@ bool gbx_gw_host_is_valid(const char *host) {
     return true;
 }
 
-gbx_err gbx_gw_base_uri(char **out, const char *host_header, const char *fallback,
-                        const char *prefix, const char *version) {
-    const char *host = gbx_gw_host_is_valid(host_header) ? host_header : fallback;
-    if (!host) host = "localhost";
-    size_t n = strlen("http://") + strlen(host) + strlen(prefix) + 1 + strlen(version) + 1;
-    *out = malloc(n);
-    if (!*out) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
-    snprintf(*out, n, "http://%s%s/%s", host, prefix, version);
-    return GBX_OK;
-}
-
 static int b64_value(unsigned char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;

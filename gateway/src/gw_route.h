@@ -41,11 +41,6 @@ bool gbx_gw_is_sync(const gbx_gw_location *loc, gbx_gw_method method);
  * [IPv6], optional :port). */
 bool gbx_gw_host_is_valid(const char *host);
 
-/* "http://<host><prefix>/<version>", host = the Host header when valid,
- * else `fallback` (the listen address:port).  *out: malloc'ed. */
-gbx_err gbx_gw_base_uri(char **out, const char *host_header, const char *fallback,
-                        const char *prefix, const char *version);
-
 /* The user name of an "Authorization: Basic <base64(user:password)>"
  * header; NULL when absent or not Basic or malformed.  The gateway does not
  * check the password.  Returns a malloc'ed string. */

@@ -39,6 +39,7 @@
 #include "gw_dispatch.h"
 #include "gw_limits.h"
 #include "gw_metrics.h"
+#include "gw_origin.h"
 #include "gw_route.h"
 #include "gw_scheduler.h"
 #include "gw_schema.h"
@@ -65,10 +66,9 @@ struct gbx_gw_server {
     gbx_gw_metrics *metrics;      /* counters, /metrics, /healthz, /readyz */
     gbx_gw_watchdog *watchdog;    /* drops connections slow to send a request */
     gbx_gw_handler guarded;       /* on_request, as gw_limits.c calls it */
-    struct MHD_Daemon *daemon;
-    MHD_socket quiesced_fd;
-    char fallback_authority[300]; /* listen address:port, when there is no Host header */
-    int port;
+    struct MHD_Daemon *daemons[GBX_GW_MAX_LISTENERS]; /* one per listener (gw_tls.h) */
+    size_t ndaemons;
+    int port;                     /* the first listener's */
     atomic_int suspended;         /* sync requests not yet answered */
     bool stopped;
 };
@@ -710,12 +710,11 @@ static void process(gw_request *r) {
     gbx_gw_server *srv = r->srv;
     const gbx_gw_config *cfg = srv->cfg;
     routed rt = {0};
-    const char *host = host_header(r);
-    const char *authority = gbx_gw_host_is_valid(host) ? host : srv->fallback_authority;
-    size_t n = strlen("http://") + strlen(authority) + strlen(r->path) + 1;
-    if ((r->request_url = malloc(n))) snprintf(r->request_url, n, "http://%s%s", authority, r->path);
-    if (r->refused) {
-        respond_last_error(r, r->refused);
+    gbx_gw_origin origin;
+    gbx_err host_err = gbx_gw_request_origin(&origin, cfg, r->conn, host_header(r));
+    r->request_url = gbx_gw_origin_url(&origin, r->path);
+    if (r->refused || host_err != GBX_OK) {
+        respond_last_error(r, r->refused ? r->refused : host_err);
         return;
     }
 
@@ -764,8 +763,7 @@ static void process(gw_request *r) {
         respond_last_error(r, e);
         goto done;
     }
-    if ((e = gbx_gw_base_uri(&rt.base_uri, host, srv->fallback_authority, rt.loc->prefix,
-                             gbx_uri_version(rt.uri))) != GBX_OK) {
+    if ((e = gbx_gw_base_uri(&rt.base_uri, rt.loc, &origin, gbx_uri_version(rt.uri))) != GBX_OK) {
         respond_last_error(r, e);
         goto done;
     }
@@ -939,9 +937,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 /* The gauges only the server knows (a gbx_gw_gauges_fn). */
 static void server_gauges(void *ctx, gbx_gw_gauges *out) {
     gbx_gw_server *srv = ctx;
-    const union MHD_DaemonInfo *info =
-        srv->daemon ? MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
-    out->connections = info ? info->num_connections : 0;
+    out->connections = 0;
+    for (size_t i = 0; i < srv->ndaemons; i++) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(srv->daemons[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (info) out->connections += info->num_connections;
+    }
     out->suspended = atomic_load(&srv->suspended);
     out->scheduler_lag = gbx_gw_scheduler_lag(srv->scheduler);
 }
@@ -952,7 +953,6 @@ gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_sto
     if (!srv) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     srv->cfg = cfg;
     srv->store = store;
-    srv->quiesced_fd = MHD_INVALID_SOCKET;
     atomic_init(&srv->suspended, 0);
     gbx_err e = gbx_gw_dispatcher_new(&srv->dispatcher, cfg->gearman_servers);
     if (e == GBX_OK) e = gbx_jobmanager_new(&srv->jm, cfg->cfg, store);
@@ -961,27 +961,24 @@ gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_sto
         gbx_gw_server_free(srv);
         return e;
     }
-    bool v6 = strchr(cfg->listen_address, ':') != NULL;
-    snprintf(srv->fallback_authority, sizeof srv->fallback_authority, v6 ? "[%s]:%d" : "%s:%d",
-             cfg->listen_address, cfg->port);
     *out = srv;
     return GBX_OK;
 }
 
-gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
+/* Starts the daemon of one listener (HTTPS when it has a certificate). */
+static gbx_err start_listener(gbx_gw_server *srv, const gbx_gw_listener *l, struct MHD_Daemon **out) {
     const gbx_gw_config *cfg = srv->cfg;
     struct sockaddr_storage addr;
     bool v6 = false;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                         MHD_USE_ERROR_LOG;
-    gbx_err e = gbx_gw_listen_address(&addr, &v6, cfg->listen_address, cfg->port, "listen.address");
+                         MHD_USE_ERROR_LOG | gbx_gw_tls_flags(l);
+    gbx_err e = gbx_gw_listen_address(&addr, &v6, l->address, l->port, "listen.address");
     if (e != GBX_OK) return e;
     if (v6) flags |= MHD_USE_IPv6;
-    e = gbx_gw_watchdog_new(&srv->watchdog, cfg->limits.request_timeout);
-    if (e != GBX_OK) return e;
-    srv->guarded = (gbx_gw_handler){on_request, srv};
-    srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, gbx_gw_guarded_request, &srv->guarded,
+    struct MHD_OptionItem tls[GBX_GW_TLS_OPTIONS];
+    gbx_gw_tls_options(tls, l);
+    *out = MHD_start_daemon(
+        flags, (uint16_t)l->port, NULL, NULL, gbx_gw_guarded_request, &srv->guarded,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
@@ -994,15 +991,31 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);
-    if (!srv->daemon)
+    if (!*out)
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
-                             "cannot listen on %s port %d (address in use, or no permission?)",
-                             cfg->listen_address, cfg->port);
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+                             "cannot listen on %s port %d (address in use, no permission%s?)", l->address,
+                             l->port, l->cert_pem ? ", or a certificate and key that do not fit" : "");
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(*out, MHD_DAEMON_INFO_BIND_PORT);
+    gbx_log(GBX_LOG_INFO, "listening on %s://%s%s%s:%d", l->cert_pem ? "https" : "http",
+            flags & MHD_USE_IPv6 ? "[" : "", l->address, flags & MHD_USE_IPv6 ? "]" : "",
+            info ? info->port : l->port);
+    return GBX_OK;
+}
+
+gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
+    const gbx_gw_config *cfg = srv->cfg;
+    gbx_err e = gbx_gw_watchdog_new(&srv->watchdog, cfg->limits.request_timeout);
+    if (e != GBX_OK) return e;
+    srv->guarded = (gbx_gw_handler){on_request, srv};
+    for (size_t i = 0; i < cfg->nlisteners && i < GBX_GW_MAX_LISTENERS; i++) {
+        e = start_listener(srv, &cfg->listeners[i], &srv->daemons[i]);
+        if (e != GBX_OK) return e;
+        srv->ndaemons = i + 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemons[0], MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : cfg->port;
-    snprintf(srv->fallback_authority, sizeof srv->fallback_authority, v6 ? "[%s]:%d" : "%s:%d",
-             cfg->listen_address, srv->port);
     e = gbx_gw_metrics_start(srv->metrics);
     if (e != GBX_OK) return e;
     if (cfg->scheduler) {
@@ -1033,27 +1046,26 @@ void gbx_gw_server_stop(gbx_gw_server *srv, double grace) {
      * freed once they have ended. */
     gbx_gw_scheduler_stop(srv->scheduler);
     gbx_gw_metrics_stop(srv->metrics);
-    if (srv->daemon) {
-        /* Stop accepting, and let go of the port at once so that a new
-         * gateway can take it while this one finishes. */
-        srv->quiesced_fd = MHD_quiesce_daemon(srv->daemon);
-        if (srv->quiesced_fd != MHD_INVALID_SOCKET) close(srv->quiesced_fd);
-        srv->quiesced_fd = MHD_INVALID_SOCKET;
+    if (srv->ndaemons > 0) {
+        /* Stop accepting, and let go of the ports at once so that a new
+         * gateway can take them while this one finishes. */
+        for (size_t i = 0; i < srv->ndaemons; i++) {
+            MHD_socket fd = MHD_quiesce_daemon(srv->daemons[i]);
+            if (fd != MHD_INVALID_SOCKET) close(fd);
+        }
         /* Sync requests in flight: let their workers answer for a while. */
         wait_until(srv, grace, true);
     }
     /* The rest get 503 from the dispatcher, which resumes them... */
     gbx_gw_dispatcher_stop(srv->dispatcher);
-    if (srv->daemon) {
+    if (srv->ndaemons > 0) {
         /* ...and MHD needs a moment to send those answers. */
         wait_until(srv, 2.0, false);
-        MHD_stop_daemon(srv->daemon);
-        srv->daemon = NULL;
+        for (size_t i = 0; i < srv->ndaemons; i++) MHD_stop_daemon(srv->daemons[i]);
+        srv->ndaemons = 0;
     }
     gbx_gw_watchdog_free(srv->watchdog);
     srv->watchdog = NULL;
-    if (srv->quiesced_fd != MHD_INVALID_SOCKET) close(srv->quiesced_fd);
-    srv->quiesced_fd = MHD_INVALID_SOCKET;
     gbx_gw_scheduler_free(srv->scheduler);
     srv->scheduler = NULL;
 }

@@ -2,10 +2,12 @@
 #include "gw_util.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -43,4 +45,28 @@ gbx_err gbx_gw_listen_address(struct sockaddr_storage *out, bool *v6, const char
                              address);
     }
     return GBX_OK;
+}
+
+char *gbx_gw_join_path(const char *dir, const char *path) {
+    if (!path) return NULL;
+    if (path[0] == '/' || !dir || !*dir) return strdup(path);
+    size_t n = strlen(dir) + strlen(path) + 2;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%s/%s", dir, path);
+    return out;
+}
+
+bool gbx_gw_json_int(long long *out, const json_t *v) {
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return true;
+    }
+    const char *s = json_string_value(v);
+    if (!s) return false;
+    char *end;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (errno || end == s || *end) return false;
+    *out = n;
+    return true;
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <jansson.h>
 
 #include "gearbox/error.h"
 
@@ -20,5 +21,13 @@ gbx_err gbx_gw_listen_address(struct sockaddr_storage *out, bool *v6, const char
 
 /* Monotonic clock in seconds. */
 double gbx_gw_now(void);
+
+/* `path` resolved against `dir` (kept when absolute or `dir` is empty);
+ * malloc'ed, NULL for a NULL path or out of memory. */
+char *gbx_gw_join_path(const char *dir, const char *path);
+
+/* An integer written as a JSON integer or as a string of digits (so that
+ * "${GEARBOX_PORT:-4080}" works); false for anything else. */
+bool gbx_gw_json_int(long long *out, const json_t *v);
 
 #endif

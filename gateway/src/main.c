@@ -52,7 +52,8 @@ static const char usage_text[] =
     "\n"
     "OPTIONS\n"
     "    -c, --config FILE     the gateway config (JSON with comments); required\n"
-    "    -p, --port N          listen on port N instead of listen.port (0 = any free port)\n"
+    "    -p, --port N          listen on port N instead of listen.port (the first\n"
+    "                          listener's; 0 = any free port)\n"
     "    -P, --pid-file FILE   write the process id to FILE; removed on exit\n"
     "    -l, --log-file FILE   append the log to FILE instead of standard error\n"
     "    -L, --log-level LEVEL debug, info, warn or error (default info; one access-log\n"
@@ -75,6 +76,9 @@ static const char usage_text[] =
     "      \"log\": {\"level\": \"info\", \"file\": \"gateway.log\"},\n"
     "      \"locations\": [ {\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"sync\": [\"PUT\"],\n"
     "                       \"environ\": {\"K\": \"V\"}, \"timeout\": 30} ] }\n"
+    "    \"listen\" may be a list; a listener with \"tls\": {\"cert\", \"key\"} serves HTTPS.\n"
+    "    URIs come from a location's \"public_url\", a Host among \"server_names\", or\n"
+    "    the address the connection came in on (docs/security.md).\n"
     "    Strings may use ${VAR} and ${VAR:-default}.  Relative paths are relative to\n"
     "    the config file's directory.  Every key is described in docs/gateway.md.\n"
     "\n"
@@ -204,7 +208,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "gearbox-gateway: bad configuration: %s\n", gbx_error_last()->message);
         return check_only ? EXIT_PROBLEMS : EXIT_USAGE;
     }
-    if (port >= 0) cfg->port = (int)port;
+    if (port >= 0) cfg->port = cfg->listeners[0].port = (int)port;
     if (!log_level) log_level = cfg->log_level ? cfg->log_level : "info";
     gbx_log_set_level((gbx_log_level)gbx_log_level_from_name(log_level));
     if (!pid_file) pid_file = cfg->pid_file;

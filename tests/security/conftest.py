@@ -256,7 +256,7 @@ def sec(tmp_path_factory):
         pytest.skip("the security suites run on the SQLite store")
     root = tmp_path_factory.mktemp("stack")
     s = stackconf.start_stack(root, max_body_bytes=MAX_BODY,
-                              gateway_settings={"limits": LIMITS, "locations": locations(root)})
+                              gateway={"limits": LIMITS, "locations": locations(root)})
     worker = None
     try:
         worker = start_header_worker(s)

@@ -415,7 +415,7 @@ def language_daemons(components=None, count=1, conf=None):
 
 
 def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, languages=False,
-                language_workers=1, gateway_settings=None):
+                language_workers=1, gateway=None, locations=(), daemons=()):
     """Writes the configs of a test stack under `root` and starts it.
 
     Locations: /barn (the example barn, via its own barn.conf) and /silo, a
@@ -424,8 +424,9 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
     list of components such as ["barnpython"]), also /python/barn,
     /perl/barn and /php/barn (or those of the list): the barn in each
     binding's language, `language_workers` workers each (the demo has one).
-    Configs use ${VAR}s, so they are expanded as in the demo.
-    `gateway_settings`: more top-level keys of gateway.conf ("limits": ...)."""
+    Configs use ${VAR}s, so they are expanded as in the demo.  `gateway`:
+    members that replace or add to gateway.conf's ("listen", "server_names",
+    "limits"); `locations` and `daemons`: more entries of those lists."""
     for binary in (SUPERVISE, GATEWAY, BARN_WORKER):
         assert binary.exists(), "%s is missing: build first" % binary
     if languages is True:
@@ -459,17 +460,17 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
             {"prefix": "/barn", "config": conf("barn"), "timeout": 30},
             {"prefix": "/silo", "config": "silo.conf", "timeout": 2},
         ] + ([{"prefix": prefix, "config": conf(component), "timeout": 30}
-              for prefix, component in LANGUAGE_BARNS if component in languages]),
-        **(gateway_settings or {}),
+              for prefix, component in LANGUAGE_BARNS if component in languages]) + list(locations),
+        **(gateway or {}),
     })
-    daemons = [gearmand_daemon(gearmand_restart)]
+    extra_daemons, daemons = list(daemons), [gearmand_daemon(gearmand_restart)]
     if workers:
         daemons.append({"name": "barn", "count": workers,
                         "command": ["${GEARBOX_BUILD_DIR}/examples/barn/gearbox-barn-worker",
                                     "--config", conf("barn")]})
     if languages:
         daemons.extend(language_daemons(languages, language_workers, conf))
-    sup = start_supervised(root, daemons + [gateway_daemon()], gearman_port, http_port)
+    sup = start_supervised(root, daemons + extra_daemons + [gateway_daemon()], gearman_port, http_port)
     try:
         stack = Stack(root, sup, gearman_port, http_port)
         if workers:

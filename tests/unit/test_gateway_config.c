@@ -319,6 +319,54 @@ static void test_metrics_config(void) {
     expect_error(loc, "\"metrics\": {\"listen\": {\"port\": 70000}},", "metrics.listen.port");
 }
 
+/* "listen" as one object or a list, with "tls"; "server_names";
+ * "public_url" (gw_tls.c, gw_origin.c). */
+static void test_listeners_and_origins(void) {
+    write_file("barn.conf", "%s", component_conf);
+    write_file("c.pem", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n");
+    write_file("k.pem", "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n");
+    write_file("notpem.txt", "hello\n");
+    const char *good = "{\"prefix\": \"/barn\", \"config\": \"barn.conf\"}";
+    gbx_gw_config *cfg = NULL;
+    write_gateway("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"public_url\": \"https://API.example.com\"},"
+                  "{\"prefix\": \"/barn/v1/animal\"}",
+                  "\"listen\": [{\"port\": \"4080\"}, {\"address\": \"::1\", \"port\": 4443,"
+                  " \"tls\": {\"cert\": \"c.pem\", \"key\": \"k.pem\"}}],"
+                  " \"server_names\": [\"GW.example\", \"gw.example:8443\"],");
+    CHECK_INT(load(&cfg), GBX_OK);
+    if (cfg) {
+        CHECK_INT((int)cfg->nlisteners, 2);
+        CHECK_STR(cfg->listen_address, "127.0.0.1");
+        CHECK_INT(cfg->port, 4080);
+        CHECK(cfg->listeners[0].cert_pem == NULL && gbx_gw_tls_flags(&cfg->listeners[0]) == 0);
+        CHECK_STR(cfg->listeners[1].address, "::1");
+        CHECK_INT(cfg->listeners[1].port, 4443);
+        CHECK(cfg->listeners[1].cert_pem && strstr(cfg->listeners[1].cert_pem, "BEGIN CERTIFICATE"));
+        CHECK(gbx_gw_tls_flags(&cfg->listeners[1]) != 0);
+        CHECK_INT((int)cfg->nserver_names, 2);
+        CHECK_STR(cfg->server_names[0], "gw.example");
+        CHECK_STR(cfg->locations[0].public_url, "https://api.example.com/barn");
+        CHECK_STR(cfg->locations[1].public_url, "https://api.example.com/barn"); /* inherited */
+    }
+    gbx_gw_config_free(cfg);
+    expect_error(good, "\"listen\": [],", "1 to 8 listeners");
+    expect_error(good, "\"listen\": 4080,", "\"listen\" must be");
+    expect_error(good, "\"listen\": [{\"port\": 1}, {\"port\": -1}],", "listen[1].port");
+    expect_error(good, "\"listen\": {\"address\": \"example.com\"},", "not an IPv4 or IPv6");
+    expect_error(good, "\"listen\": {\"colour\": 1},", "listen: unknown key \"colour\"");
+    expect_error(good, "\"listen\": {\"tls\": {\"cert\": \"c.pem\"}},", "listen.tls needs \"cert\" and \"key\"");
+    expect_error(good, "\"listen\": {\"tls\": {\"cert\": \"c.pem\", \"key\": \"none.pem\"}},",
+                 "listen.tls.key: cannot read");
+    expect_error(good, "\"listen\": {\"tls\": {\"cert\": \"notpem.txt\", \"key\": \"k.pem\"}},",
+                 "is not a PEM file");
+    expect_error(good, "\"listen\": {\"tls\": {\"cert\": \"c.pem\", \"key\": \"k.pem\", \"ca\": 1}},",
+                 "unknown key \"ca\"");
+    expect_error(good, "\"server_names\": [],", "\"server_names\"");
+    expect_error(good, "\"server_names\": [\"a b\"],", "server_names[0]");
+    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"public_url\": \"ftp://x\"}", "",
+                 "\"public_url\"");
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/gbx-test-gwconfig-XXXXXX");
     if (!mkdtemp(dir)) {
@@ -334,6 +382,7 @@ int main(void) {
     test_optional_handlers();
     test_nested_locations();
     test_metrics_config();
+    test_listeners_and_origins();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

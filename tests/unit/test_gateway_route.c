@@ -6,6 +6,7 @@
 #include "gearbox/error.h"
 #include "gearbox/uri.h"
 #include "gw_config.h"
+#include "gw_origin.h"
 #include "gw_route.h"
 
 static gbx_gw_location make_location(const char *prefix, const char *component,
@@ -276,19 +277,45 @@ static void test_sync(void) {
 
 static void test_base_uri(void) {
     char *uri = NULL;
-    CHECK_INT(gbx_gw_base_uri(&uri, "127.0.0.1:4080", "10.0.0.1:1", "/barn", "v1"), GBX_OK);
-    CHECK_STR(uri, "http://127.0.0.1:4080/barn/v1");
+    gbx_gw_location loc = {.prefix = "/barn"};
+    gbx_gw_origin o = {"https", "127.0.0.1:4443"};
+    CHECK_INT(gbx_gw_base_uri(&uri, &loc, &o, "v1"), GBX_OK);
+    CHECK_STR(uri, "https://127.0.0.1:4443/barn/v1");
     free(uri);
-    CHECK_INT(gbx_gw_base_uri(&uri, NULL, "127.0.0.1:4080", "/barn", "v2"), GBX_OK);
-    CHECK_STR(uri, "http://127.0.0.1:4080/barn/v2");
+    gbx_gw_origin v6 = {"http", "[::1]:8080"};
+    loc.prefix = "";
+    CHECK_INT(gbx_gw_base_uri(&uri, &loc, &v6, "v2"), GBX_OK);
+    CHECK_STR(uri, "http://[::1]:8080/v2");
     free(uri);
-    /* A Host header that would break the URI is not used. */
-    CHECK_INT(gbx_gw_base_uri(&uri, "evil.com/x?y", "127.0.0.1:4080", "/barn", "v1"), GBX_OK);
-    CHECK_STR(uri, "http://127.0.0.1:4080/barn/v1");
+    /* public_url wins over the request's origin. */
+    loc.public_url = "https://api.example.com/svc/barn";
+    CHECK_INT(gbx_gw_base_uri(&uri, &loc, &o, "v1"), GBX_OK);
+    CHECK_STR(uri, "https://api.example.com/svc/barn/v1");
     free(uri);
-    CHECK_INT(gbx_gw_base_uri(&uri, "[::1]:8080", "x", "", "v1"), GBX_OK);
-    CHECK_STR(uri, "http://[::1]:8080/v1");
+
+    /* public_url: without a path the prefix is appended; checked. */
+    json_t *spec = json_pack("{s:s}", "public_url", "HTTPS://API.Example.com");
+    CHECK_INT(gbx_gw_public_url_load(&uri, spec, "/barn", NULL, "here"), GBX_OK);
+    CHECK_STR(uri, "https://api.example.com/barn");
     free(uri);
+    json_object_set_new(spec, "public_url", json_string("http://h:8080/proxy/barn/"));
+    CHECK_INT(gbx_gw_public_url_load(&uri, spec, "/barn", NULL, "here"), GBX_OK);
+    CHECK_STR(uri, "http://h:8080/proxy/barn");
+    free(uri);
+    const char *bad[] = {"ftp://h/x", "https://", "https://u@h/x", "https://h/x?y", "https://h/a/../b",
+                         "//h/x", "h"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_object_set_new(spec, "public_url", json_string(bad[i]));
+        CHECK_INT(gbx_gw_public_url_load(&uri, spec, "/barn", NULL, "here"), GBX_ERR_BAD_REQUEST);
+        CHECK(uri == NULL);
+    }
+    json_object_del(spec, "public_url");
+    CHECK_INT(gbx_gw_public_url_load(&uri, spec, "/barn", "https://x/barn", "here"), GBX_OK);
+    CHECK_STR(uri, "https://x/barn");
+    free(uri);
+    CHECK_INT(gbx_gw_public_url_load(&uri, spec, "/barn", NULL, "here"), GBX_OK);
+    CHECK(uri == NULL);
+    json_decref(spec);
 
     CHECK(gbx_gw_host_is_valid("example.com"));
     CHECK(gbx_gw_host_is_valid("my-host_1.example.com:80"));

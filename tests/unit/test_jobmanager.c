@@ -185,7 +185,7 @@ static gbx_config *make_config(int gearman_port) {
              " \"handlers\": [\"do_put_barn_animal_v1\", \"do_get_barn_animal_v1\","
              "                \"do_post_barn_event_v2\", \"do_delete_barn_animal_v1\"],"
              " \"jobs\": {\"retry_max_attempts\": 3, \"retry_max_delay\": 60, \"sync_timeout\": 2,"
-             "          \"submit_timeout\": 1, \"rest_timeout\": 10}}",
+             "          \"submit_timeout\": 1, \"rest_timeout\": 10, \"rest_hosts\": [\"127.0.0.1\"]}}",
              gearman_port);
     json_t *root = NULL;
     CHECK_INT(gbx_json_parse(&root, text, strlen(text)), GBX_OK);
@@ -1005,6 +1005,43 @@ static void test_rest(const char *dir) {
     gbx_status_free(st);
     snprintf(uri, sizeof uri, "http://127.0.0.1:%d/remote/v1/status/s-missing", http.port);
     CHECK_INT(gbx_jobmanager_status(&st, jm, uri), GBX_ERR_NOT_FOUND);
+
+    /* Only to this job's gateway and the hosts of jobs.rest_hosts. */
+    pthread_mutex_lock(&http.lock);
+    http.last_request[0] = '\0';
+    pthread_mutex_unlock(&http.lock);
+    const char *refused[] = {"http://localhost:%d/remote/v1/thing", "http://x@127.0.0.1:%d/remote/v1/thing",
+                             "http://127.0.0.2:%d/remote/v1/thing"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        snprintf(uri, sizeof uri, refused[i], http.port);
+        CHECK_INT(gbx_jobmanager_rest_job(&job, jm, GBX_METHOD_GET, uri), GBX_OK);
+        CHECK_INT(gbx_jobmanager_run(&resp, jm, job), GBX_ERR_FORBIDDEN);
+        gbx_job_free(job);
+        CHECK_INT(gbx_jobmanager_status(&st, jm, uri), GBX_ERR_FORBIDDEN);
+    }
+    pthread_mutex_lock(&http.lock);
+    CHECK_STR(http.last_request, ""); /* nothing was sent */
+    pthread_mutex_unlock(&http.lock);
+    /* Without rest_hosts: the origin of the job manager's base URI only. */
+    gbx_jobmanager *bare = NULL;
+    CHECK_INT(gbx_jobmanager_new(&bare, NULL, NULL), GBX_OK);
+    snprintf(uri, sizeof uri, "http://127.0.0.1:%d/remote/v1/thing", http.port);
+    CHECK_INT(gbx_jobmanager_rest_job(&job, bare, GBX_METHOD_GET, uri), GBX_OK);
+    CHECK_INT(gbx_jobmanager_run(&resp, bare, job), GBX_ERR_FORBIDDEN);
+    /* An event job may call the gateway of the status that fired it. */
+    snprintf(uri, sizeof uri, "http://127.0.0.1:%d/remote/v1/status/s-fired", http.port);
+    CHECK_INT(gbx_job_set(job, "event_status", uri), GBX_OK);
+    CHECK_INT(gbx_jobmanager_run(&resp, bare, job), GBX_OK);
+    gbx_response_free(resp);
+    CHECK_INT(gbx_job_set(job, "event_status", NULL), GBX_OK);
+    CHECK_INT(gbx_jobmanager_run(&resp, bare, job), GBX_ERR_FORBIDDEN);
+    snprintf(uri, sizeof uri, "HTTP://127.0.0.1:%d/remote/v1", http.port);
+    CHECK_INT(gbx_jobmanager_set_base_uri(bare, uri), GBX_OK);
+    CHECK_INT(gbx_jobmanager_run(&resp, bare, job), GBX_OK);
+    CHECK_INT(gbx_response_code(resp), 200);
+    gbx_response_free(resp);
+    gbx_job_free(job);
+    gbx_jobmanager_free(bare);
 
     offline_close(&o);
     fake_stop(&http);

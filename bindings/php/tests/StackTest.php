@@ -182,7 +182,9 @@ final class StackTest extends TestCase
         $this->assertNotContains('not reached', $st['messages']);
 
         // A REST job from PHP through libcurl.
+        // REST jobs go to the job manager's own gateway (or jobs.rest_hosts).
         $jm = new JobManager(__DIR__ . '/phptest.conf');
+        $jm->base_uri('http://127.0.0.1:' . self::$stack->http_port . '/t/v1');
         $resp = $jm->job(HttpClient::METHOD_GET, 'http://127.0.0.1:' . self::$stack->http_port . '/t/v1/trivial')->run();
         $this->assertSame(200, $resp->code());
         $this->assertSame('ok', $resp->content());

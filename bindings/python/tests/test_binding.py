@@ -256,7 +256,7 @@ def jm(tmp_path):
     conf = write_config(tmp_path, "pytest", 1,
                         ["do_post_pytest_thing_v1", "do_put_pytest_thing_v1", "do_get_pytest_thing_v1",
                          "do_delete_pytest_thing_v1"],
-                        extra={"jobs": {"retry_max_attempts": 2}})
+                        extra={"jobs": {"retry_max_attempts": 2, "rest_hosts": ["127.0.0.1"]}})
     manager = gearbox.JobManager(str(conf))
     manager.base_uri("http://127.0.0.1:4080/pytest/v1")
     return manager
@@ -455,6 +455,10 @@ def test_rest_jobs_through_c(jm):
         post = jm.job("POST", url).content('{"a": 1}')
         assert post.run().code() == 201
         assert seen == [("GET", "/svc/v1/thing/x", ""), ("POST", "/svc/v1/thing/x", '{"a": 1}')]
+        # Only to the job's gateway and jobs.rest_hosts: refused before anything is sent.
+        with pytest.raises(gearbox.ERR_FORBIDDEN):
+            jm.job("GET", url.replace("127.0.0.1", "localhost")).run()
+        assert len(seen) == 2
     finally:
         server.shutdown()
         server.server_close()

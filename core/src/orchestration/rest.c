@@ -10,9 +10,19 @@
  * query_params of the job are appended to the URI.  Redirects are not
  * followed; any HTTP answer is the job's response (framing headers and
  * Content-Encoding dropped: curl decodes the body).
+ *
+ * Where requests may go: REST jobs and remote-status fetches reach only the
+ * job's own gateway (the origins of the current job's base_uri, of the
+ * current status's status_uri, of the status that fired an event job and
+ * of the job manager's base URI, which the gateway builds from its
+ * public_url or a checked Host header) and the
+ * hosts of jobs.rest_hosts, so that what a client sends cannot steer a
+ * worker's requests elsewhere.  https certificates are always verified,
+ * against jobs.rest_ca_file when it is set (else the system's CAs).
  */
 #include "orchestration/rest_internal.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +31,7 @@
 
 #include <curl/curl.h>
 
+#include "gearbox/envelope.h"
 #include "gearbox/json.h"
 #include "gearbox/log.h"
 #include "gearbox/uri.h"
@@ -96,6 +107,90 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user) {
     return n;
 }
 
+/* ---- where requests may go -------------------------------------------------- */
+
+/* A URL's origin as "scheme://host:port" (lower case, the port always
+ * written); false when it is not an http(s) URL with a plain host (no user
+ * part). */
+static bool origin_of(char *out, size_t len, const char *url) {
+    if (!url) return false;
+    const char *scheme = NULL, *rest = NULL;
+    if (strncasecmp(url, "https://", 8) == 0) scheme = "https", rest = url + 8;
+    else if (strncasecmp(url, "http://", 7) == 0) scheme = "http", rest = url + 7;
+    if (!rest) return false;
+    size_t alen = strcspn(rest, "/?#");
+    if (alen == 0 || memchr(rest, '@', alen) || memchr(rest, '\\', alen)) return false;
+    const char *close = rest[0] == '[' ? memchr(rest, ']', alen) : NULL;
+    const char *colon = memchr(close ? close : rest, ':', alen - (size_t)((close ? close : rest) - rest));
+    size_t hlen = colon ? (size_t)(colon - rest) : alen;
+    const char *port = colon ? colon + 1 : strcmp(scheme, "https") == 0 ? "443" : "80";
+    size_t plen = colon ? alen - hlen - 1 : strlen(port);
+    if (hlen == 0 || plen == 0 || plen > 5 || (rest[0] == '[' && !close)) return false;
+    for (size_t i = 0; i < plen; i++)
+        if (!isdigit((unsigned char)port[i])) return false;
+    int n = snprintf(out, len, "%s://%.*s:%.*s", scheme, (int)hlen, rest, (int)plen, port);
+    if (n < 0 || (size_t)n >= len) return false;
+    for (char *p = out; *p; p++) *p = (char)tolower((unsigned char)*p);
+    return true;
+}
+
+/* True when `origin` ("scheme://host:port") is allowed by a jobs.rest_hosts
+ * entry: "*" (anything), an origin ("https://api.example.com[:port]"), or a
+ * host with an optional port ("api.example.com", "*.example.com:8443"). */
+static bool entry_allows(const char *entry, const char *origin) {
+    if (strcmp(entry, "*") == 0) return true;
+    char want[300];
+    if (strstr(entry, "://")) return origin_of(want, sizeof want, entry) && strcmp(want, origin) == 0;
+    const char *host = strstr(origin, "://") + 3;
+    const char *port = strrchr(host, ':');
+    size_t hlen = (size_t)(port - host);
+    size_t elen = strlen(entry);
+    const char *eport = entry[0] == '[' ? strstr(entry, "]:") : strchr(entry, ':');
+    if (eport) {
+        if (entry[0] == '[') eport++;
+        if (strcmp(eport + 1, port + 1) != 0) return false;
+        elen = (size_t)(eport - entry);
+    }
+    if (elen > 2 && entry[0] == '*' && entry[1] == '.')
+        return hlen > elen - 1 && strncasecmp(host + hlen - (elen - 1), entry + 1, elen - 1) == 0;
+    return hlen == elen && strncasecmp(host, entry, elen) == 0;
+}
+
+/* GBX_OK when `url` may be requested (see the top of the file), else
+ * GBX_ERR_FORBIDDEN naming the host and the setting.  `trusted` (may be
+ * NULL): one more URI of the job's own gateway (an event job's
+ * event_status, which the job manager wrote). */
+static gbx_err check_destination(gbx_jobmanager *jm, const char *method, const char *url,
+                                 const char *trusted) {
+    char origin[300], own[300];
+    if (!origin_of(origin, sizeof origin, url))
+        return gbx_error_set(GBX_ERR_FORBIDDEN, "%s %s: not an http(s) URL with a plain host", method, url);
+    if (origin_of(own, sizeof own, trusted) && strcmp(own, origin) == 0) return GBX_OK;
+    gbx_job *current = gbx_jobmanager_current(jm);
+    if (current && origin_of(own, sizeof own, gbx_job_base_uri(current)) && strcmp(own, origin) == 0)
+        return GBX_OK;
+    gbx_status *st = NULL;
+    bool owned = false, same = false;
+    if (gbx__jm_current_status(&st, &owned, jm) == GBX_OK && st)
+        same = origin_of(own, sizeof own, gbx_status_status_uri(st)) && strcmp(own, origin) == 0;
+    else
+        gbx_error_clear();
+    if (owned) gbx_status_free(st);
+    if (same) return GBX_OK;
+    pthread_mutex_lock(&jm->lock);
+    same = origin_of(own, sizeof own, jm->base_uri) && strcmp(own, origin) == 0;
+    pthread_mutex_unlock(&jm->lock);
+    if (same) return GBX_OK;
+    json_t *hosts = jm->cfg ? gbx_config_get(jm->cfg, "jobs.rest_hosts") : NULL;
+    size_t i;
+    json_t *h;
+    json_array_foreach(hosts, i, h) {
+        if (json_is_string(h) && entry_allows(json_string_value(h), origin)) return GBX_OK;
+    }
+    return gbx_error_set(GBX_ERR_FORBIDDEN,
+                         "%s %s: %s is not this job's gateway nor in jobs.rest_hosts", method, url, origin);
+}
+
 static CURL *curl_for_thread(gbx_jobmanager *jm) {
     gbx__jm_thread *t = gbx__jm_thread_get(jm, true);
     if (!t) return NULL;
@@ -124,6 +219,12 @@ static gbx_err perform(long *code, exchange *x, gbx_jobmanager *jm, const char *
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    const char *ca = jm->cfg ? gbx_config_get_string(jm->cfg, "jobs.rest_ca_file", NULL) : NULL;
+    char *ca_path = NULL;
+    if (ca && gbx_config_get_path(&ca_path, jm->cfg, "jobs.rest_ca_file", NULL) == GBX_OK && ca_path)
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca_path);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -143,6 +244,7 @@ static gbx_err perform(long *code, exchange *x, gbx_jobmanager *jm, const char *
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     }
     CURLcode rc = curl_easy_perform(c);
+    free(ca_path); /* curl keeps its own copy */
     if (rc != CURLE_OK) {
         gbx__jm_thread_close_curl(gbx__jm_thread_get(jm, false)); /* no half-used connection */
         if (x->too_large)
@@ -285,6 +387,8 @@ gbx_err gbx__jm_rest_run(gbx_response **out, gbx_jobmanager *jm, gbx_job *job) {
             else err = oom();
         }
     }
+    if (err == GBX_OK)
+        err = check_destination(jm, method, url, gbx_envelope_get(gbx_job_envelope(job), "event_status"));
     if (err == GBX_OK) {
         gbx_log(GBX_LOG_DEBUG, "REST %s %s", method, url);
         err = perform(&code, &x, jm, method, url, headers, data, dlen);
@@ -330,6 +434,7 @@ gbx_err gbx__jm_fetch_status(void *user, const char *status_uri, json_t **out) {
     exchange x = {.headers = json_object()};
     long code = 0;
     gbx_err err = x.headers ? add_header(&headers, "Accept", "application/json") : oom();
+    if (err == GBX_OK) err = check_destination(jm, "GET", status_uri, NULL);
     if (err == GBX_OK) err = perform(&code, &x, jm, "GET", status_uri, headers, NULL, 0);
     json_t *obj = NULL;
     if (err == GBX_OK && code == 200) {
