@@ -4,7 +4,8 @@
   test_package.py DIST_DIR      (as root; tests/package/run starts it)
 
 1. lintian finds no error in any package;
-2. `apt-get install ./dist/*.deb`; the units pass `systemd-analyze verify`;
+2. `apt-get install ./dist/*.deb`; the units pass `systemd-analyze verify`
+   and score at most 2.0 on `systemd-analyze security` (hardening);
 3. with no build tree, no PYTHONPATH, no -I, no -d extension: gearmand on a
    free port, then the daemons exactly as systemd would start them - the
    ExecStartPre/ExecStart lines, Environment=, User=/Group= of the installed
@@ -278,6 +279,11 @@ def verify_units(root):
     p = run(["systemd-analyze", "verify", gw, inst], check=False)
     problems = [l for l in p.stdout.splitlines() if "gearbox" in l]
     assert p.returncode == 0 and not problems, problems
+    # Hardened: systemd's exposure score at most 2.0 of 10 ("OK"; both units score 1.6-1.7).
+    p = subprocess.run(["systemd-analyze", "security", "--offline=true", "--threshold=20", gw, inst],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log("systemd-analyze security: " + "; ".join(l for l in p.stdout.splitlines() if "Overall" in l))
+    assert p.returncode == 0, "exposure above 2.0:\n" + p.stdout
 
 
 def main():
