@@ -287,6 +287,8 @@ def verify_units(root):
 
 
 def main():
+    # A stopped test still stops its daemons and purges the packages (finally).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("package-test: terminated"))
     dist = os.path.abspath(sys.argv[1])
     debs = sorted(glob.glob(os.path.join(dist, "*.deb")))
     assert debs, "no packages in %s: make package first" % dist
@@ -350,8 +352,11 @@ def main():
         if gearmand:
             gearmand.terminate()
             gearmand.wait(60)
+        # gearbox-supervise removes a worker's pid file once it has reaped it.
+        leftover = glob.glob(root + "/log/*/*.pid")
         purge(pkgs)
         shutil.rmtree(root, ignore_errors=True)
+    assert not leftover, "workers still running after their units stopped: %s" % leftover
 
     left = [path for path in OURS if os.path.lexists(path)]
     left += glob.glob("/etc/php/*/*/conf.d/*gearbox.ini") + glob.glob("/etc/php/*/mods-available/gearbox.ini")
