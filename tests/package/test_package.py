@@ -29,11 +29,12 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from gbxtest import free_ports, gearman_status, port_open, wait_for  # noqa: E402
 
 # Other helpers may hold dpkg's lock; no progress bars in the log.
 APT_OPTIONS = ["-o", "DPkg::Lock::Timeout=900", "-o", "Dpkg::Use-Pty=0"]
@@ -62,23 +63,6 @@ def run(cmd, check=True, **kw):
     if check and p.returncode != 0:
         raise AssertionError("%s exited with %d" % (cmd[0], p.returncode))
     return p
-
-
-def wait_for(what, cond, timeout=BOUND):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.2)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def package_names(debs):
@@ -175,28 +159,7 @@ class Unit:
             return f.read()
 
 
-# ---- gearmand and HTTP ----------------------------------------------------------
-
-def gearmand_functions(port):
-    """{function: workers} from gearmand's admin "status"."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(b"status\n")
-            data = b""
-            while not data.endswith(b".\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-    except OSError:
-        return {}
-    funcs = {}
-    for line in data.decode().splitlines():
-        parts = line.split("\t")
-        if len(parts) == 4:
-            funcs[parts[0]] = int(parts[3])
-    return funcs
-
+# ---- HTTP ---------------------------------------------------------------------------
 
 def request(port, method, path, body=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -220,7 +183,7 @@ def completed(port, status_uri):
         code, s = request(port, "GET", path_of(status_uri))
         assert code == 200, (code, s)
         return s if s["state"] == "COMPLETED" else None
-    return wait_for("status " + status_uri, done)
+    return wait_for(done, "status " + status_uri, BOUND)
 
 
 def check_barn(port, prefix, component):
@@ -310,19 +273,19 @@ def main():
         verify_units(root)
         check_installed_apis(root)
 
-        gearman_port, http_port = free_port(), free_port()
+        gearman_port, http_port = free_ports(2)
         gearmand = subprocess.Popen(
             ["/usr/sbin/gearmand", "--listen=127.0.0.1", "--port=%d" % gearman_port,
              "--pid-file=%s/gearmand.pid" % root, "--log-file=%s/gearmand.log" % root,
              "--verbose=WARNING"], cwd=root)
-        wait_for("gearmand", lambda: socket_open(gearman_port))
+        wait_for(lambda: port_open(gearman_port), "gearmand", BOUND)
         env = {"GEARMAN_PORT": str(gearman_port), "GEARBOX_PORT": str(http_port)}
 
         gateway = Unit("gearbox-gateway.service", None, root, env)
         units.append(gateway)
         gateway.start()
-        wait_for("the gateway on port %d" % http_port,
-                 lambda: socket_open(http_port) or gateway.proc.poll() is not None)
+        wait_for(lambda: port_open(http_port) or gateway.proc.poll() is not None,
+                 "the gateway on port %d" % http_port, BOUND)
         assert gateway.proc.poll() is None, gateway.output()
 
         for _, component in BARNS:
@@ -332,8 +295,8 @@ def main():
             worker.start()
         for _, component in BARNS:
             fn = "do_get_%s_animal_v1" % component
-            wait_for(fn + " in gearmand", lambda: gearmand_functions(gearman_port).get(fn, 0) > 0
-                     or any(u.proc.poll() is not None for u in units))
+            wait_for(lambda: gearman_status(gearman_port).get(fn, (0, 0, 0))[2] > 0
+                     or any(u.proc.poll() is not None for u in units), fn + " in gearmand", BOUND)
             dead = [u.name for u in units if u.proc.poll() is not None]
             assert not dead, "exited: %s\n%s" % (dead, "\n".join(
                 u.output() for u in units if u.proc.poll() is not None))
@@ -367,14 +330,6 @@ def main():
     assert p.returncode == 1 and "no path found" in p.stdout, p.stdout
     log("purged: dpkg -S finds no file of ours")
     log("OK")
-
-
-def socket_open(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        return True
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":
