@@ -2,13 +2,15 @@
 #   make demo   - install what is missing, build, serve the barn on 127.0.0.1:4080
 #   make test   - install what is missing, build, run the whole suite
 #   make bench  - release build and the benchmarks (docs/benchmarks.md)
+#   make package      - the Debian packages in dist/ (docs/operations.md)
+#   make package-test - builds, installs, runs and purges them (tests/package/)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test test-asan demo bench clean
+.PHONY: all deps build test test-asan demo bench clean package package-test
 
 all: build
 
@@ -40,5 +42,14 @@ demo: build
 bench: deps
 	@bench/run
 
+# dpkg-buildpackage -us -uc -b on a copy of the tree (packaging/debian).
+package: deps
+	@packaging/build-packages $(JOBS)
+
+# Installs dist/*.deb on this machine, runs the barn from the packages alone,
+# purges them again (needs root; see tests/package/run).
+package-test: package
+	@tests/package/run
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) dist
