@@ -293,7 +293,7 @@ int gbx_cli_new(int argc, char **argv, const char *usage) {
     buf_printf(&get_name, "schemas/get-%s-greeting-v1.js", service);
     buf_add(&env, "", 0);
     worker_command(&cmd, &env, lang, service, build_tree);
-    buf_json(&gateway, build_tree ? GBX_BUILD_DIR "/gateway/gearbox-gateway" : "gearbox-gateway");
+    buf_json(&gateway, build_tree ? GBX_BUILD_DIR "/gateway/gearbox-gateway" : GBX_INSTALL_SBINDIR "/gearbox-gateway");
     buf_printf(&incdir, "%s", build_tree ? GBX_SOURCE_DIR "/core/include" : GBX_INSTALL_INCLUDEDIR);
     buf_printf(&libdir, "%s", build_tree ? GBX_BUILD_DIR "/core" : GBX_INSTALL_LIBDIR);
 
