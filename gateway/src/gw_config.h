@@ -10,7 +10,9 @@
  *     "log": {"level": "info", "file": "gateway.log"}, "pid_file": "...",
  *     "locations": [ {"prefix": "/barn", "config": "barn.conf", "sync": ["PUT"],
  *                     "environ": {"K": "V"}, "timeout": 30},
- *                    {"prefix": "/barn/v1/hello", "sync": ["POST"]} ] }
+ *                    {"prefix": "/barn/v1/hello", "sync": ["POST"]} ],
+ *     "rate_limit": {"per_address": 200, ...} }
+ * Every location says who may use it: "auth" (gw_auth.h).
  *
  * A location whose path has a version segment ("/barn/v1/hello") is nested:
  * its prefix is the path before that segment, as in Gearbox, and when a
@@ -28,6 +30,8 @@
 #include "gearbox/config.h"
 #include "gearbox/error.h"
 #include "gearbox/schema.h"
+#include "gw_auth.h"
+#include "gw_ratelimit.h"
 
 /* HTTP methods the gateway serves (bit flags for a location's sync set). */
 typedef enum gbx_gw_method {
@@ -63,6 +67,11 @@ struct gbx_gw_location {
     gbx_schema_dir *schemas; /* the schemas of schemadir, compiled on first use; NULL without one */
     gbx_dialect dialect;   /* default dialect of the schemas */
     bool require_schemas;  /* a missing schema file fails the request */
+    /* Who may use it (gw_auth.h): NULL for "auth": "none".  A nested
+     * location without "auth" borrows its parent's; own_auth is what it
+     * loaded itself (freed with it). */
+    const gbx_gw_auth *auth;
+    gbx_gw_auth *own_auth;
 };
 
 typedef struct gbx_gw_config {
@@ -84,6 +93,7 @@ typedef struct gbx_gw_config {
     char *pid_file;              /* NULL = none; resolved */
     gbx_gw_location *locations;
     size_t nlocations;
+    gbx_gw_rate_config rate_limit; /* "rate_limit" (gw_ratelimit.h) */
 } gbx_gw_config;
 
 /* Loads and checks the whole configuration: every location's path, its

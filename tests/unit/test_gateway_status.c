@@ -35,7 +35,8 @@ static gbx_err get(json_t **body, const char *scope, const char *path, const cha
     gbx_err e = gbx_uri_parse(&uri, path, query);
     CHECK_INT(e, GBX_OK);
     if (e != GBX_OK) return e;
-    e = gbx_gw_status_get(body, store, scope, uri);
+    gbx_gw_viewer open = {scope, NULL, false};
+    e = gbx_gw_status_get(body, store, &open, uri);
     gbx_uri_free(uri);
     return e;
 }
