@@ -253,6 +253,12 @@ static gbx_err load_table(table **out, auth_type type, const char *path) {
             e = gbx_error_set(GBX_ERR_BAD_REQUEST, "%s:%d: line too long", path, lineno);
             break;
         }
+        /* '#' starts a comment (no hash, name or scope holds one). */
+        char *hash_mark = strchr(line, '#');
+        if (hash_mark) {
+            *hash_mark = '\0';
+            n = (size_t)(hash_mark - line);
+        }
         while (n > 0 && isspace((unsigned char)line[n - 1])) line[--n] = '\0';
         char *s = line;
         while (isspace((unsigned char)*s)) s++;

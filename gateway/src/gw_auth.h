@@ -8,6 +8,7 @@
  *       lines "<user>:<crypt hash>[:<scope>,<scope>...]" (bcrypt, yescrypt,
  *       SHA-512-crypt; without scopes: read,write,cancel)
  *   "auth": "none"   (open: anyone, as Gearbox was)
+ * In both files '#' starts a comment.
  * A location without "auth" is refused at start-up; a nested location
  * inherits its parent's.  The files are read at start-up and again on
  * SIGHUP (gbx_gw_auth_reload); a file that no longer loads keeps the old

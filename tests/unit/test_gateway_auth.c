@@ -131,11 +131,8 @@ static void test_bearer(void) {
     char alice[65], bob[65];
     gbx_gw_sha256_hex(alice, "alice-token", strlen("alice-token"));
     gbx_gw_sha256_hex(bob, "bob-token", strlen("bob-token"));
-    write_file("tokens", "# tokens of the test\n\n%s alice read,write\n  %s bob read # reader\n", alice,
+    write_file("tokens", "# tokens of the test\n\n%s alice read,write\n  %s bob read # a reader\n", alice,
                bob);
-    /* "# reader" is not a scope: the line is refused. */
-    expect_load_error("{\"type\": \"bearer\", \"tokens_file\": \"tokens\"}", "tokens:4");
-    write_file("tokens", "# tokens of the test\n\n%s alice read,write\n  %s bob read\n", alice, bob);
     gbx_gw_auth *auth = load("{\"type\": \"bearer\", \"tokens_file\": \"tokens\"}");
     CHECK(auth != NULL);
     if (!auth) return;
