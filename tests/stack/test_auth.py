@@ -16,8 +16,9 @@ import subprocess
 
 import pytest
 
-from conftest import (GATEWAY, SOURCE_DIR, STATUS_ID, Client, Supervisor, check_error, free_ports,
-                      gearman_status, gearmand_daemon, port_open, stack_env, unique, wait_for, write_json)
+from conftest import (GATEWAY, SOURCE_DIR, STATUS_ID, STORE, Client, Supervisor, check_error, free_ports,
+                      gearman_status, gearmand_daemon, mariadb_server, port_open, stack_env, status_section, unique,
+                      wait_for, write_json)
 
 WORKER = SOURCE_DIR / "tests/stack/auth_worker.py"
 TOKENS = {  # token -> (principal, scopes)
@@ -45,6 +46,16 @@ def basic(user, password):
 
 
 ALICE, BOB, READER, WRITER, BOSS = (bearer(t) for t in TOKENS)
+STACK_STORE = {}  # the vault's "status" section
+
+
+def mariadb_dump(root):
+    """Every row of the MariaDB store's tables, as bytes."""
+    db = STACK_STORE["status"]["database"]
+    rows = []
+    for table in ("gbx_status", "gbx_queue", "gbx_idempotency", "gbx_counter"):
+        rows += mariadb_server().sql("SELECT * FROM %s" % table, database=db)
+    return "\n".join("\t".join(r) for r in rows).encode()
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +63,8 @@ def vault(tmp_path_factory):
     root = tmp_path_factory.mktemp("auth")
     (root / "state").mkdir()
     gearman_port, http_port = free_ports(2)
-    store = {"type": "sqlite", "path": "${GEARBOX_STATE_DIR}/status.db"}
+    store = status_section(root)  # SQLite, or MariaDB for stack.auth.mariadb
+    STACK_STORE["status"] = store
     gearman = {"servers": ["127.0.0.1:${GEARMAN_PORT}"]}
     write_json(root / "vault.conf", {"component": "vault", "gearman": gearman, "status": store,
                                      "handlers": ["do_put_vault_wait_v1"]})
@@ -219,8 +231,13 @@ def test_secrets_never_reach_the_worker_or_the_store(vault):
     r = client.get("/open/v1/envelope/x", headers=basic("admin", "anything"))
     assert r.status == 200, r
     assert "user" not in r.json()["remote"] and "authorization" not in r.json()["headers"]
-    # Nothing of it at rest: the store's files (database and journal).
-    data = b"".join(p.read_bytes() for p in (root / "state").iterdir() if p.is_file())
+    # Nothing of it at rest: the store's files (database and journal), or
+    # every status row and queue row of the MariaDB database.
+    if STORE == "mariadb":
+        data = mariadb_dump(root)
+    else:
+        data = b"".join(p.read_bytes() for p in (root / "state").iterdir() if p.is_file())
+    assert b"x-kept" in data and b"alice" in data  # the envelopes and owners are there
     for secret in list(TOKENS) + [PASSWORD, "cookie-secret-value", PROXY.split()[1],
                                   base64.b64encode(("wilbur:" + PASSWORD).encode()).decode()]:
         assert secret.encode() not in data, secret
