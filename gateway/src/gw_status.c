@@ -53,6 +53,7 @@ static gbx_err get_list(json_t **body, gbx_store *store, const gbx_gw_viewer *wh
     if (e != GBX_OK) return e;
     filter.scope = who->scope;
     if (!who->admin) filter.owner = who->owner;
+    filter.ownerless = !who->owner && !who->admin;
     json_t *ids = NULL;
     if ((e = gbx_status_list(&ids, store, &filter)) != GBX_OK) return e;
     json_t *list = ids;

@@ -32,7 +32,8 @@ const char *gbx_gw_status_scope(const char *prefix);
 
 /* Who asks for statuses, and which ones they may see:
  * - on an open location (owner NULL, admin false): every status that has no
- *   owner, by id under any location as in Gearbox; lists: the location's;
+ *   owner, by id under any location as in Gearbox; lists: the location's
+ *   statuses that have no owner;
  * - a verified principal: the statuses it created under this location's
  *   scope; with admin, every status of the scope.  Any other status is
  *   "not found" (never "forbidden": its existence is not confirmed). */

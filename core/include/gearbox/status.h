@@ -198,6 +198,7 @@ typedef struct gbx_status_filter {
     const char *component;
     const char *scope;      /* only statuses created under this location */
     const char *owner;      /* only statuses of this principal */
+    bool ownerless;         /* only statuses that belong to nobody (owner unset) */
     int code;               /* -1 = any */
     int progress;           /* -1 = any */
     int count;              /* 0 = GBX_STATUS_LIST_DEFAULT, capped at GBX_STATUS_LIST_MAX */

@@ -207,6 +207,7 @@ typedef struct gbx__status_query {
     gbx_state state;
     const char *operation, *component, *scope; /* exact */
     const char *owner;       /* exact; NULL = any */
+    bool ownerless;          /* only rows whose owner is NULL */
     int code, progress;
     int count;               /* 1 to GBX_STATUS_LIST_MAX */
 } gbx__status_query;

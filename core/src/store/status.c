@@ -773,6 +773,7 @@ gbx_err gbx_status_list(json_t **out, gbx_store *store, const gbx_status_filter 
         .component = nonempty(f.component),
         .scope = nonempty(f.scope),
         .owner = nonempty(f.owner),
+        .ownerless = f.ownerless,
         .code = f.code,
         .progress = f.progress,
         .count = f.count,

@@ -931,6 +931,7 @@ static gbx_err list_body(conn *c, void *p) {
     sql_where_str(&b, "component", q->component);
     sql_where_str(&b, "scope", q->scope);
     sql_where_str(&b, "owner", q->owner);
+    if (q->ownerless) sql_add(&b, " AND owner IS NULL");
     if (q->code >= 0) {
         sql_add(&b, " AND code = ");
         sql_int(&b, q->code);

@@ -249,6 +249,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                 " AND (?6 IS NULL OR code = ?6)"
                 " AND (?7 IS NULL OR progress = ?7)"
                 " AND (?9 IS NULL OR owner = ?9)"
+                " AND (?10 = 0 OR owner IS NULL)"
                 " ORDER BY ctime DESC, seq DESC LIMIT ?8",
     /* Retention, in one write transaction: ?1 = before, ?2 = max. */
 #define PURGED "(SELECT id FROM gbx_status WHERE state IN ('COMPLETED', 'CANCELLED')" \
@@ -1360,6 +1361,7 @@ static gbx_err sq_list(gbx_store *store, const gbx__status_query *f, json_t **ou
     if (f->progress >= 0) sqlite3_bind_int(st, 7, f->progress);
     sqlite3_bind_int(st, 8, f->count);
     bind_text(st, 9, f->owner);
+    sqlite3_bind_int(st, 10, f->ownerless ? 1 : 0);
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
