@@ -14,6 +14,7 @@
 
 #include "gearbox/log.h"
 #include "gw_config.h"
+#include "gw_util.h"
 
 #define LINE_MAX_LEN 4096
 #define DEFAULT_BASIC_SCOPES (GBX_GW_SCOPE_READ | GBX_GW_SCOPE_WRITE | GBX_GW_SCOPE_CANCEL)
@@ -293,14 +294,6 @@ static gbx_err load_table(table **out, auth_type type, const char *path) {
 
 /* ---- the location's auth -------------------------------------------------- */
 
-static char *join_path(const char *dir, const char *path) {
-    if (path[0] == '/' || !dir || !*dir) return strdup(path);
-    size_t n = strlen(dir) + strlen(path) + 2;
-    char *out = malloc(n);
-    if (out) snprintf(out, n, "%s/%s", dir, path);
-    return out;
-}
-
 gbx_err gbx_gw_auth_new(gbx_gw_auth **out, const json_t *spec, const char *base_dir, const char *where) {
     *out = NULL;
     static const char usage[] = "give {\"type\": \"bearer\", \"tokens_file\": ...}, "
@@ -336,7 +329,7 @@ gbx_err gbx_gw_auth_new(gbx_gw_auth **out, const json_t *spec, const char *base_
     if (!a) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     a->type = t;
     pthread_rwlock_init(&a->lock, NULL);
-    a->path = join_path(base_dir, file);
+    a->path = gbx_gw_join_path(base_dir, file);
     gbx_err e = a->path ? load_table(&a->current, t, a->path)
                         : gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     if (e != GBX_OK) {

@@ -39,15 +39,6 @@ gbx_gw_method gbx_gw_method_from_name(const char *name) {
     return 0;
 }
 
-static char *join_path(const char *dir, const char *path) {
-    if (!path) return NULL;
-    if (path[0] == '/' || !dir || !*dir) return strdup(path);
-    size_t n = strlen(dir) + strlen(path) + 2;
-    char *out = malloc(n);
-    if (out) snprintf(out, n, "%s/%s", dir, path);
-    return out;
-}
-
 gbx_err gbx_gw_normalize_prefix(char **out, const char *prefix) {
     *out = NULL;
     if (!prefix || prefix[0] != '/')
@@ -182,7 +173,7 @@ static gbx_err load_schema_settings(gbx_gw_location *loc, const char *where) {
 /* Loads the location's own component config: component, handlers, schemas. */
 static gbx_err load_component(gbx_gw_location *loc, const char *config, const char *base_dir,
                               const char *where) {
-    loc->config_path = join_path(base_dir, config);
+    loc->config_path = gbx_gw_join_path(base_dir, config);
     if (!loc->config_path) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     if (gbx_config_load(&loc->component_cfg, loc->config_path) != GBX_OK)
         return gbx_gw_error_wrap(GBX_ERR_BAD_REQUEST, "%s: cannot load component config", where);
@@ -201,7 +192,7 @@ static gbx_err load_component(gbx_gw_location *loc, const char *config, const ch
 static gbx_err borrow_component(gbx_gw_location *loc, const gbx_gw_location *parent,
                                 const char *config, const char *base_dir, const char *where) {
     if (config) {
-        char *mine = join_path(base_dir, config);
+        char *mine = gbx_gw_join_path(base_dir, config);
         char *a = mine ? realpath(mine, NULL) : NULL;
         char *b = realpath(parent->config_path, NULL);
         bool same = a && b && strcmp(a, b) == 0;

@@ -3,6 +3,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 gbx_err gbx_gw_error_wrap(gbx_err code, const char *fmt, ...) {
@@ -13,6 +15,15 @@ gbx_err gbx_gw_error_wrap(gbx_err code, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     return gbx_error_set(code, "%s: %s", prefix, previous);
+}
+
+char *gbx_gw_join_path(const char *dir, const char *path) {
+    if (!path) return NULL;
+    if (path[0] == '/' || !dir || !*dir) return strdup(path);
+    size_t n = strlen(dir) + strlen(path) + 2;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%s/%s", dir, path);
+    return out;
 }
 
 double gbx_gw_now(void) {

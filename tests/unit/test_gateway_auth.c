@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "gearbox/error.h"
 #include "gw_auth.h"
 #include "gw_config.h"
@@ -17,19 +18,14 @@
 
 static char dir[] = "/tmp/gbx-test-gwauth-XXXXXX";
 
+/* files_write with printf formatting. */
 static void write_file(const char *name, const char *fmt, ...) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
+    char text[4096];
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(f, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    fclose(f);
+    files_write(dir, name, text);
 }
 
 static void remove_file(const char *name) {
