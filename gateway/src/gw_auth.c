@@ -503,16 +503,12 @@ gbx_err gbx_gw_auth_verify(gbx_gw_principal *out, const gbx_gw_auth *auth, const
 
 /* ---- the gateway's locations ---------------------------------------------- */
 
-static bool loopback_only(const char *address) {
-    return strncmp(address, "127.", 4) == 0 || strcmp(address, "::1") == 0;
-}
-
 void gbx_gw_auth_log_locations(const gbx_gw_config *cfg) {
     for (size_t i = 0; i < cfg->nlocations; i++) {
         const gbx_gw_location *loc = &cfg->locations[i];
         const char *path = loc->path[0] ? loc->path : "/";
         if (!loc->auth) {
-            bool local = loopback_only(cfg->listen_address);
+            bool local = gbx_gw_is_loopback(cfg->listen_address);
             gbx_log(local ? GBX_LOG_INFO : GBX_LOG_WARN,
                     "location %s is open to anyone (\"auth\": \"none\")%s; turn authentication on "
                     "with \"auth\": {\"type\": \"bearer\", \"tokens_file\": ...} (docs/security.md)",

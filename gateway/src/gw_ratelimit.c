@@ -18,7 +18,7 @@
 
 gbx_err gbx_gw_rate_config_parse(gbx_gw_rate_config *out, const json_t *section) {
     *out = (gbx_gw_rate_config){DEFAULT_PER_ADDRESS, DEFAULT_PER_PRINCIPAL, DEFAULT_BURST,
-                                DEFAULT_FAILED_PER_MINUTE};
+                                DEFAULT_FAILED_PER_MINUTE, false};
     if (!section) return GBX_OK;
     if (!json_is_object(section))
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"rate_limit\" must be an object");
@@ -35,12 +35,18 @@ gbx_err gbx_gw_rate_config_parse(gbx_gw_rate_config *out, const json_t *section)
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)section, key, v) {
+        if (strcmp(key, "limit_loopback") == 0) {
+            if (!json_is_boolean(v))
+                return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"rate_limit.limit_loopback\" must be true or false");
+            out->limit_loopback = json_is_true(v);
+            continue;
+        }
         size_t i = 0;
         while (i < sizeof keys / sizeof keys[0] && strcmp(keys[i].key, key) != 0) i++;
         if (i == sizeof keys / sizeof keys[0])
             return gbx_error_set(GBX_ERR_BAD_REQUEST,
                                  "\"rate_limit\": unknown key \"%s\" (per_address, per_principal, "
-                                 "burst, failed_auth_per_minute)", key);
+                                 "burst, failed_auth_per_minute, limit_loopback)", key);
         double d = json_number_value(v);
         if (!json_is_number(v) || !isfinite(d) || d < keys[i].min || d > 1e9)
             return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"rate_limit.%s\" must be a number >= %g (0 = no limit)",
@@ -48,6 +54,12 @@ gbx_err gbx_gw_rate_config_parse(gbx_gw_rate_config *out, const json_t *section)
         *(double *)((char *)out + keys[i].offset) = d;
     }
     return GBX_OK;
+}
+
+bool gbx_gw_is_loopback(const char *ip) {
+    if (!ip) return false;
+    if (strncmp(ip, "::ffff:", 7) == 0) ip += 7;
+    return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
 }
 
 typedef struct bucket {

@@ -694,12 +694,13 @@ static bool admit(gw_request *r, const gbx_gw_location *loc) {
     gbx_gw_server *srv = r->srv;
     double now = gbx_gw_now();
     unsigned wait = 0;
-    if (!gbx_gw_ratelimit_take(srv->per_address, r->ip, now, &wait)) {
+    bool by_address = srv->cfg->rate_limit.limit_loopback || !gbx_gw_is_loopback(r->ip);
+    if (by_address && !gbx_gw_ratelimit_take(srv->per_address, r->ip, now, &wait)) {
         respond_limited(r, wait, "from this address");
         return false;
     }
     if (!loc || !loc->auth) return true;
-    if (!gbx_gw_ratelimit_check(srv->failed_auth, r->ip, now, &wait)) {
+    if (by_address && !gbx_gw_ratelimit_check(srv->failed_auth, r->ip, now, &wait)) {
         respond_limited(r, wait, "after failed authentication attempts");
         return false;
     }
@@ -711,7 +712,7 @@ static bool admit(gw_request *r, const gbx_gw_location *loc) {
         /* Without credentials a client only asks what to send; with wrong
          * ones it is an attempt: counted, and logged (never the secret). */
         if (authorization) {
-            gbx_gw_ratelimit_take(srv->failed_auth, r->ip, now, NULL);
+            if (by_address) gbx_gw_ratelimit_take(srv->failed_auth, r->ip, now, NULL);
             gbx_log(GBX_LOG_WARN, "authentication failed: %s %.200s from %s: %s", r->method_name,
                     r->path, r->ip, msg);
         }

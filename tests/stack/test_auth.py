@@ -283,7 +283,8 @@ def test_rate_limits(vault, tmp_path):
         "listen": {"address": "127.0.0.1", "port": port},
         "gearman": {"servers": ["127.0.0.1:%d" % gearman_port]},
         "status": {"type": "sqlite", "path": str(tmp_path / "status.db")},
-        "rate_limit": {"per_address": 0.1, "per_principal": 0.05, "burst": 100, "failed_auth_per_minute": 0.6},
+        "rate_limit": {"per_address": 0.1, "per_principal": 0.05, "burst": 100, "failed_auth_per_minute": 0.6,
+                       "limit_loopback": True},
         "locations": [
             {"prefix": "/vault", "config": str(root / "vault.conf"), "auth": {"type": "bearer", "tokens_file": str(root / "tokens")}},
             {"prefix": "/open", "config": str(root / "vault.conf"), "auth": "none"}]})

@@ -273,6 +273,7 @@ static void test_config(void) {
         CHECK(cfg->rate_limit.per_address == 5);
         CHECK(cfg->rate_limit.burst == 1);
         CHECK(cfg->rate_limit.per_principal > 0); /* default */
+        CHECK(!cfg->rate_limit.limit_loopback);   /* default */
         CHECK_INT(gbx_gw_auth_reload_all(cfg), 0);
         gbx_gw_config_free(cfg);
     }
@@ -315,6 +316,9 @@ static void test_ratelimit(void) {
     CHECK(!gbx_gw_ratelimit_take(rl, "a", 0, &wait));
     CHECK_INT(wait, 2);
     gbx_gw_ratelimit_free(rl);
+    CHECK(gbx_gw_is_loopback("127.0.0.1") && gbx_gw_is_loopback("127.1.2.3"));
+    CHECK(gbx_gw_is_loopback("::1") && gbx_gw_is_loopback("::ffff:127.0.0.1"));
+    CHECK(!gbx_gw_is_loopback("10.0.0.1") && !gbx_gw_is_loopback("::2") && !gbx_gw_is_loopback(NULL));
     /* Rate 0: no limit. */
     CHECK_INT(gbx_gw_ratelimit_new(&rl, 0, 1), GBX_OK);
     for (int i = 0; i < 1000; i++) CHECK(gbx_gw_ratelimit_take(rl, "a", 0, NULL));
