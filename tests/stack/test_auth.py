@@ -330,3 +330,19 @@ def test_a_location_without_auth_is_refused(tmp_path):
         r = subprocess.run([str(GATEWAY), "--config", str(conf)] + args, capture_output=True, text=True, timeout=60)
         assert r.returncode != 0
         assert "location \"/x\" has no \"auth\"" in r.stderr, r.stderr
+
+
+def test_idempotency_keys_are_the_principals(vault):
+    _, client, _, _ = vault
+    path = "/vault/v1/envelope/%s" % unique("k")
+    key = {"Idempotency-Key": unique("key")}
+    first = client.put(path, {}, headers={**ALICE, **key})
+    assert first.status == 202, first
+    again = client.put(path, {}, headers={**ALICE, **key})
+    assert again.json()["status_uri"] == first.json()["status_uri"]
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    # The same key from Bob is Bob's own request: never Alice's status.
+    other = client.put(path, {}, headers={**BOB, **key})
+    assert other.status == 202, other
+    assert other.json()["status_uri"] != first.json()["status_uri"]
+    assert other.headers.get("Idempotent-Replayed") is None
