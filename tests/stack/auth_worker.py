@@ -20,7 +20,9 @@ class VaultWorker(gearbox.Worker):
         self.register_handler("do_post_vault_child_v1")
 
     def do_get_vault_envelope_v1(self, job, resp):
-        resp.content(json.dumps(job.envelope()))
+        envelope = job.envelope()
+        envelope["accessors"] = {"remote_user": job.remote_user(), "remote_scopes": job.remote_scopes()}
+        resp.content(json.dumps(envelope))
         return gearbox.WORKER_SUCCESS
 
     def do_put_vault_envelope_v1(self, job, resp):

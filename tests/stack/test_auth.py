@@ -223,6 +223,7 @@ def test_secrets_never_reach_the_worker_or_the_store(vault):
     sync = r.json()
     assert "authorization" not in sync["headers"] and "cookie" not in sync["headers"]
     assert sync["remote"] == {"ip": "127.0.0.1", "user": "alice", "scopes": "read,write,cancel"}
+    assert sync["accessors"] == {"remote_user": "alice", "remote_scopes": "read,write,cancel"}
     r = client.put("/basic/v1/envelope/%s" % unique("b"), {}, headers={**basic("wilbur", PASSWORD), "Cookie": COOKIE})
     assert r.status == 202, r
     envelope = json.loads(completed(client, r.json()["status_uri"], basic("wilbur", PASSWORD))["meta"]["envelope"])
@@ -231,6 +232,7 @@ def test_secrets_never_reach_the_worker_or_the_store(vault):
     r = client.get("/open/v1/envelope/x", headers=basic("admin", "anything"))
     assert r.status == 200, r
     assert "user" not in r.json()["remote"] and "authorization" not in r.json()["headers"]
+    assert r.json()["accessors"] == {"remote_user": None, "remote_scopes": None}
     # Nothing of it at rest: the store's files (database and journal), or
     # every status row and queue row of the MariaDB database.
     if STORE == "mariadb":
