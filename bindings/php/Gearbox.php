@@ -624,6 +624,7 @@ class Job
     public function parent_uri(...$a) { return $this->field('parent_uri', $a); }
     public function remote_ip(...$a) { return count($a) ? $this->field('remote.ip', $a) : \gbx_job_remote_ip($this->_ptr()); }
     public function remote_user(...$a) { return count($a) ? $this->field('remote.user', $a) : \gbx_job_remote_user($this->_ptr()); }
+    public function remote_scopes(...$a) { return count($a) ? $this->field('remote.scopes', $a) : \gbx_job_remote_scopes($this->_ptr()); }
     public function resource_uri() { return \gbx_job_resource_uri($this->_ptr()); }
     public function api_version() { return \gbx_job_api_version($this->_ptr()); }
 

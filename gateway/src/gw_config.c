@@ -103,6 +103,7 @@ void gbx_gw_location_clear(gbx_gw_location *loc) {
         free(loc->schemadir);
         gbx_schema_dir_free(loc->schemas);
     }
+    gbx_gw_auth_free(loc->own_auth);
     memset(loc, 0, sizeof *loc);
 }
 
@@ -316,7 +317,7 @@ gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const cha
     }
     static const char *const known[] = {"prefix", "config", "sync", "environ", "env",
                                         "timeout", "require_schemas", "allow_set_cookie",
-                                        "public_url"};
+                                        "public_url", "auth"};
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)spec, key, val) {
@@ -381,6 +382,13 @@ gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const cha
     if ((e = gbx_gw_public_url_load(&loc->public_url, spec, loc->prefix,
                                     parent ? parent->public_url : NULL, where)) != GBX_OK)
         goto fail;
+    json_t *auth = json_object_get(spec, "auth");
+    if (!auth && parent) {
+        loc->auth = parent->auth;
+    } else {
+        if ((e = gbx_gw_auth_new(&loc->own_auth, auth, base_dir, where)) != GBX_OK) goto fail;
+        loc->auth = loc->own_auth;
+    }
     return GBX_OK;
 fail:
     gbx_gw_location_clear(loc);
@@ -512,7 +520,7 @@ static gbx_err load_settings(gbx_gw_config *c) {
         "listen", "gearman", "status", "max_body_bytes", "threads", "max_connections",
         "connection_timeout", "submit_timeout", "shutdown_grace", "log", "pid_file",
         "locations", "config_dir", "scheduler", "jobs", "handlers", "dashboard", "metrics", "limits",
-        "server_names"};
+        "server_names", "rate_limit"};
     const char *key;
     json_t *val;
     json_object_foreach(gbx_config_root(cfg), key, val) {
@@ -553,6 +561,8 @@ static gbx_err load_settings(gbx_gw_config *c) {
     if (gbx_config_get(cfg, "scheduler") &&
         c->scheduler != gbx_config_get_bool(cfg, "scheduler", false))
         return gbx_error_set(GBX_ERR_BAD_REQUEST, "\"scheduler\" must be true or false");
+    if ((e = gbx_gw_rate_config_parse(&c->rate_limit, gbx_config_get(cfg, "rate_limit"))) != GBX_OK)
+        return e;
     json_t *jobs = gbx_config_get(cfg, "jobs");
     if (jobs && !json_is_object(jobs))
         return gbx_error_set(GBX_ERR_BAD_REQUEST,

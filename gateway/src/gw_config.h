@@ -11,7 +11,9 @@
  *     "metrics": {"path": "/metrics", "listen": {"address": ..., "port": ...}},
  *     "locations": [ {"prefix": "/barn", "config": "barn.conf", "sync": ["PUT"],
  *                     "environ": {"K": "V"}, "timeout": 30},
- *                    {"prefix": "/barn/v1/hello", "sync": ["POST"]} ] }
+ *                    {"prefix": "/barn/v1/hello", "sync": ["POST"]} ],
+ *     "rate_limit": {"per_address": 200, ...} }
+ * Every location says who may use it: "auth" (gw_auth.h).
  *
  * A location whose path has a version segment ("/barn/v1/hello") is nested:
  * its prefix is the path before that segment, as in Gearbox, and when a
@@ -31,6 +33,8 @@
 #include "gearbox/schema.h"
 #include "gw_limits.h"
 #include "gw_tls.h"
+#include "gw_auth.h"
+#include "gw_ratelimit.h"
 
 /* HTTP methods the gateway serves (bit flags for a location's sync set). */
 typedef enum gbx_gw_method {
@@ -69,6 +73,11 @@ struct gbx_gw_location {
     bool allow_set_cookie; /* workers' Set-Cookie headers reach the client */
     char *public_url;      /* "https://api.example.com/barn": base of its URIs; NULL:
                             * from the request (gw_origin.h); a nested one inherits */
+    /* Who may use it (gw_auth.h): NULL for "auth": "none".  A nested
+     * location without "auth" borrows its parent's; own_auth is what it
+     * loaded itself (freed with it). */
+    const gbx_gw_auth *auth;
+    gbx_gw_auth *own_auth;
 };
 
 /* The "dashboard" section (gw_dashboard.h serves it):
@@ -114,6 +123,7 @@ typedef struct gbx_gw_config {
     size_t nlocations;
     gbx_gw_dashboard_config dashboard;
     gbx_gw_metrics_config metrics;
+    gbx_gw_rate_config rate_limit; /* "rate_limit" (gw_ratelimit.h) */
 } gbx_gw_config;
 
 /* Loads and checks the whole configuration: every location's path, its

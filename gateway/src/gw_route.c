@@ -66,56 +66,6 @@ bool gbx_gw_host_is_valid(const char *host) {
     return true;
 }
 
-static int b64_value(unsigned char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-char *gbx_gw_basic_auth_user(const char *authorization) {
-    if (!authorization) return NULL;
-    while (*authorization == ' ') authorization++;
-    if (strncasecmp(authorization, "Basic", 5) != 0 || authorization[5] != ' ') return NULL;
-    const char *p = authorization + 6;
-    while (*p == ' ') p++;
-    size_t len = strlen(p);
-    while (len > 0 && p[len - 1] == ' ') len--;
-    if (len == 0 || len % 4 != 0) return NULL;
-    char *decoded = malloc(len / 4 * 3 + 1);
-    if (!decoded) return NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i += 4) {
-        int v[4];
-        for (int k = 0; k < 4; k++) {
-            unsigned char c = (unsigned char)p[i + k];
-            /* '=' padding only at the very end. */
-            if (c == '=' && i + 4 == len && k >= 2 && (k == 3 || p[i + 3] == '=')) {
-                v[k] = 0;
-                continue;
-            }
-            if ((v[k] = b64_value(c)) < 0) {
-                free(decoded);
-                return NULL;
-            }
-        }
-        unsigned triple = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 | (unsigned)v[3];
-        decoded[n++] = (char)(triple >> 16);
-        if (p[i + 2] != '=') decoded[n++] = (char)(triple >> 8 & 0xff);
-        if (p[i + 3] != '=') decoded[n++] = (char)(triple & 0xff);
-    }
-    decoded[n] = '\0';
-    char *colon = memchr(decoded, ':', n);
-    if (!colon || colon == decoded || memchr(decoded, '\0', n)) {
-        free(decoded);
-        return NULL;
-    }
-    *colon = '\0';
-    return decoded;
-}
-
 static gbx_err parse_int(int *out, const char *key, const char *s, int min, int max) {
     char *end;
     errno = 0;

@@ -41,11 +41,6 @@ bool gbx_gw_is_sync(const gbx_gw_location *loc, gbx_gw_method method);
  * [IPv6], optional :port). */
 bool gbx_gw_host_is_valid(const char *host);
 
-/* The user name of an "Authorization: Basic <base64(user:password)>"
- * header; NULL when absent or not Basic or malformed.  The gateway does not
- * check the password.  Returns a malloc'ed string. */
-char *gbx_gw_basic_auth_user(const char *authorization);
-
 /* Fills `filter` (strings borrowed from the JSON) and *expand from the
  * matrix arguments of GET .../status;k=v..., then from query parameters
  * not given as matrix arguments.  Keys: uri, state, operation, component,

@@ -35,11 +35,13 @@
 #include "gearbox/response.h"
 #include "gearbox/status.h"
 #include "gearbox/uri.h"
+#include "gw_auth.h"
 #include "gw_dashboard.h"
 #include "gw_dispatch.h"
 #include "gw_limits.h"
 #include "gw_metrics.h"
 #include "gw_origin.h"
+#include "gw_ratelimit.h"
 #include "gw_route.h"
 #include "gw_scheduler.h"
 #include "gw_schema.h"
@@ -66,6 +68,9 @@ struct gbx_gw_server {
     gbx_gw_metrics *metrics;      /* counters, /metrics, /healthz, /readyz */
     gbx_gw_watchdog *watchdog;    /* drops connections slow to send a request */
     gbx_gw_handler guarded;       /* on_request, as gw_limits.c calls it */
+    /* Requests per client address and per principal, failed logins per
+     * address (gw_ratelimit.h). */
+    gbx_gw_ratelimit *per_address, *per_principal, *failed_auth;
     struct MHD_Daemon *daemons[GBX_GW_MAX_LISTENERS]; /* one per listener (gw_tls.h) */
     size_t ndaemons;
     int port;                     /* the first listener's */
@@ -98,6 +103,11 @@ typedef struct gw_request {
     /* Error bodies. */
     char *request_url;            /* http://host/path */
     const char *operation;
+    /* The client: its address and, on a location with "auth", who it
+     * proved to be. */
+    char ip[INET6_ADDRSTRLEN];
+    gbx_gw_principal who;
+    bool verified;
     /* Sync outcome, written by the dispatcher thread before it resumes. */
     atomic_int sync;
     gbx_err sync_err;
@@ -311,6 +321,11 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     size_t n = 0;
     for (; key[n] && n + 1 < sizeof name; n++) name[n] = (char)tolower((unsigned char)key[n]);
     name[n] = '\0';
+    /* Credentials never reach gearmand, the store or a worker: the worker
+     * gets the verified principal (remote.user, remote.scopes) instead. */
+    if (strcmp(name, "authorization") == 0 || strcmp(name, "proxy-authorization") == 0 ||
+        strcmp(name, "cookie") == 0)
+        return MHD_YES;
     if (!value) value = "";
     json_t *prev = json_object_get(headers, name);
     json_t *v;
@@ -446,10 +461,8 @@ static gbx_err build_envelope(char **out, gw_request *r, const routed *rt, bool 
     gbx_err e = gbx_envelope_new(&env);
     if (e != GBX_OK) return e;
     json_t *headers = json_object();
-    char ip[INET6_ADDRSTRLEN] = "";
-    char *user = gbx_gw_basic_auth_user(
-        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
-    client_ip(ip, sizeof ip, r->conn);
+    char scopes[64] = "";
+    if (r->verified) gbx_gw_scopes_format(scopes, sizeof scopes, r->who.scopes);
     if (headers) MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, headers);
     if (!headers) e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     if (e == GBX_OK) e = gbx_envelope_set(env, "name", rt->handler);
@@ -469,13 +482,13 @@ static gbx_err build_envelope(char **out, gw_request *r, const routed *rt, bool 
     if (e == GBX_OK) e = gbx_envelope_set_json(env, "query_params", gbx_uri_query(rt->uri));
     if (e == GBX_OK) e = gbx_envelope_set_json(env, "headers", headers);
     if (e == GBX_OK) e = gbx_envelope_set_json(env, "environ", loc->environ);
-    if (e == GBX_OK && ip[0]) e = gbx_envelope_set(env, "remote.ip", ip);
-    if (e == GBX_OK && user) e = gbx_envelope_set(env, "remote.user", user);
+    if (e == GBX_OK && r->ip[0]) e = gbx_envelope_set(env, "remote.ip", r->ip);
+    if (e == GBX_OK && r->verified) e = gbx_envelope_set(env, "remote.user", r->who.name);
+    if (e == GBX_OK && r->verified) e = gbx_envelope_set(env, "remote.scopes", scopes);
     if (e == GBX_OK) e = gbx_envelope_set_content(env, r->body ? r->body : "", r->body_len);
     if (e == GBX_OK && sync) e = gbx_envelope_set_int(env, "deadline", (long long)time(NULL) + (long long)(loc->timeout + 0.999));
     if (e == GBX_OK) e = gbx_envelope_serialize(out, env);
     json_decref(headers);
-    free(user);
     gbx_envelope_free(env);
     return e;
 }
@@ -600,13 +613,15 @@ static void process_async(gw_request *r, routed *rt) {
             .parent_uri = parent_uri,
             .envelope = workload,
             .scope = gbx_gw_status_scope(rt->loc->prefix),
+            .owner = r->verified ? r->who.name : NULL,
         };
         /* Status and queue row in one write, then gearmand.  A key is
-         * scoped by the location. */
+         * scoped by the location and the principal. */
         if (has_key) {
-            size_t n = strlen(rt->loc->prefix) + strlen(key) + 2;
+            const char *owner = r->verified ? r->who.name : "";
+            size_t n = strlen(rt->loc->prefix) + strlen(owner) + strlen(key) + 3;
             char *scoped = malloc(n);
-            if (scoped) snprintf(scoped, n, "%s %s", rt->loc->prefix, key);
+            if (scoped) snprintf(scoped, n, "%s %s%s%s", rt->loc->prefix, owner, *owner ? " " : "", key);
             if (!scoped) {
                 e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
             } else {
@@ -644,10 +659,12 @@ done:
 }
 
 static void process_status(gw_request *r, routed *rt) {
+    gbx_gw_viewer who = {gbx_gw_status_scope(rt->loc->prefix), r->verified ? r->who.name : NULL,
+                         r->verified && (r->who.scopes & GBX_GW_SCOPE_ADMIN)};
     if (r->method == GBX_GW_POST) {
         json_t *body = NULL;
         int code = 0;
-        gbx_err e = gbx_gw_status_post(&body, &code, r->srv->jm, rt->uri, r->body, r->body_len);
+        gbx_err e = gbx_gw_status_post(&body, &code, r->srv->jm, &who, rt->uri, r->body, r->body_len);
         if (e != GBX_OK) {
             respond_last_error(r, e);
             return;
@@ -669,7 +686,7 @@ static void process_status(gw_request *r, routed *rt) {
         return;
     }
     json_t *body = NULL;
-    gbx_err e = gbx_gw_status_get(&body, r->srv->store, gbx_gw_status_scope(rt->loc->prefix), rt->uri);
+    gbx_err e = gbx_gw_status_get(&body, r->srv->store, &who, rt->uri);
     if (e != GBX_OK) {
         respond_last_error(r, e);
         return;
@@ -706,10 +723,81 @@ static bool process_operator(gw_request *r) {
     return true;
 }
 
+/* ---- who may do what (gw_auth.h, gw_ratelimit.h) ------------------------ */
+
+static void respond_limited(gw_request *r, unsigned retry_after, const char *what) {
+    char msg[160], secs[16];
+    snprintf(msg, sizeof msg, "too many requests %s: try again in %u s", what, retry_after);
+    respond_error(r, MHD_HTTP_TOO_MANY_REQUESTS, msg);
+    snprintf(secs, sizeof secs, "%u", retry_after);
+    if (r->response) MHD_add_response_header(r->response, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+}
+
+/* The client's request rate and, on a location with "auth", its
+ * credentials: false when the answer (429, 401) is set.  `loc` may be NULL
+ * (no location matched). */
+static bool admit(gw_request *r, const gbx_gw_location *loc) {
+    gbx_gw_server *srv = r->srv;
+    double now = gbx_gw_now();
+    unsigned wait = 0;
+    bool by_address = srv->cfg->rate_limit.limit_loopback || !gbx_gw_is_loopback(r->ip);
+    if (by_address && !gbx_gw_ratelimit_take(srv->per_address, r->ip, now, &wait)) {
+        respond_limited(r, wait, "from this address");
+        return false;
+    }
+    if (!loc || !loc->auth) return true;
+    if (by_address && !gbx_gw_ratelimit_check(srv->failed_auth, r->ip, now, &wait)) {
+        respond_limited(r, wait, "after failed authentication attempts");
+        return false;
+    }
+    const char *authorization =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (gbx_gw_auth_verify(&r->who, loc->auth, authorization) != GBX_OK) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", gbx_error_last()->message);
+        /* Without credentials a client only asks what to send; with wrong
+         * ones it is an attempt: counted, and logged (never the secret). */
+        if (authorization) {
+            if (by_address) gbx_gw_ratelimit_take(srv->failed_auth, r->ip, now, NULL);
+            gbx_log(GBX_LOG_WARN, "authentication failed: %s %.200s from %s: %s", r->method_name,
+                    r->path, r->ip, msg);
+        }
+        respond_error(r, GBX_ERR_UNAUTHORIZED, msg);
+        if (r->response)
+            MHD_add_response_header(r->response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                    gbx_gw_auth_challenge(loc->auth));
+        return false;
+    }
+    r->verified = true;
+    char key[GBX_GW_PRINCIPAL_MAX + 256];
+    snprintf(key, sizeof key, "%.200s %s", loc->prefix, r->who.name);
+    if (!gbx_gw_ratelimit_take(srv->per_principal, key, now, &wait)) {
+        respond_limited(r, wait, "for this principal");
+        return false;
+    }
+    return true;
+}
+
+/* The scope the request needs (read: GET and HEAD; cancel: a change to a
+ * status; write: the rest), or admin: false with 403 set without it. */
+static bool permitted(gw_request *r, bool status_resource) {
+    if (!r->verified) return true;
+    unsigned need = r->method == GBX_GW_GET || r->method == GBX_GW_HEAD ? GBX_GW_SCOPE_READ
+                    : status_resource                                   ? GBX_GW_SCOPE_CANCEL
+                                                                        : GBX_GW_SCOPE_WRITE;
+    if (r->who.scopes & (need | GBX_GW_SCOPE_ADMIN)) return true;
+    char scope[16], msg[256];
+    gbx_gw_scopes_format(scope, sizeof scope, need);
+    snprintf(msg, sizeof msg, "\"%s\" may not do this: it needs the \"%s\" scope", r->who.name, scope);
+    respond_error(r, GBX_ERR_FORBIDDEN, msg);
+    return false;
+}
+
 static void process(gw_request *r) {
     gbx_gw_server *srv = r->srv;
     const gbx_gw_config *cfg = srv->cfg;
     routed rt = {0};
+    client_ip(r->ip, sizeof r->ip, r->conn);
     gbx_gw_origin origin;
     gbx_err host_err = gbx_gw_request_origin(&origin, cfg, r->conn, host_header(r));
     r->request_url = gbx_gw_origin_url(&origin, r->path);
@@ -737,6 +825,7 @@ static void process(gw_request *r) {
     }
     const char *rest = NULL;
     int li = gbx_gw_match_location(cfg->locations, cfg->nlocations, r->path, &rest);
+    if (!admit(r, li >= 0 ? &cfg->locations[li] : NULL)) return;
     if (li < 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "no service at \"%.200s\"", r->path);
@@ -767,8 +856,10 @@ static void process(gw_request *r) {
         respond_last_error(r, e);
         goto done;
     }
-    if (strcmp(gbx_uri_resource(rt.uri), GBX_GW_STATUS_RESOURCE) == 0 &&
-        strcmp(gbx_uri_version(rt.uri), GBX_GW_STATUS_VERSION) == 0) {
+    bool status_resource = strcmp(gbx_uri_resource(rt.uri), GBX_GW_STATUS_RESOURCE) == 0 &&
+                           strcmp(gbx_uri_version(rt.uri), GBX_GW_STATUS_VERSION) == 0;
+    if (!permitted(r, status_resource)) goto done;
+    if (status_resource) {
         if (nargs == 1 && (e = gbx_gw_check_status_id(json_string_value(
                                json_array_get(gbx_uri_arguments(rt.uri), 0)))) != GBX_OK)
             respond_last_error(r, e);
@@ -957,6 +1048,10 @@ gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_sto
     gbx_err e = gbx_gw_dispatcher_new(&srv->dispatcher, cfg->gearman_servers);
     if (e == GBX_OK) e = gbx_jobmanager_new(&srv->jm, cfg->cfg, store);
     if (e == GBX_OK) e = gbx_gw_metrics_new(&srv->metrics, cfg, store, server_gauges, srv);
+    const gbx_gw_rate_config *rl = &cfg->rate_limit;
+    if (e == GBX_OK) e = gbx_gw_ratelimit_new(&srv->per_address, rl->per_address, rl->burst);
+    if (e == GBX_OK) e = gbx_gw_ratelimit_new(&srv->per_principal, rl->per_principal, rl->burst);
+    if (e == GBX_OK) e = gbx_gw_ratelimit_new(&srv->failed_auth, rl->failed_per_minute / 60.0, 60.0);
     if (e != GBX_OK) {
         gbx_gw_server_free(srv);
         return e;
@@ -1076,5 +1171,8 @@ void gbx_gw_server_free(gbx_gw_server *srv) {
     gbx_gw_dispatcher_free(srv->dispatcher);
     gbx_jobmanager_free(srv->jm);
     gbx_gw_metrics_free(srv->metrics);
+    gbx_gw_ratelimit_free(srv->per_address);
+    gbx_gw_ratelimit_free(srv->per_principal);
+    gbx_gw_ratelimit_free(srv->failed_auth);
     free(srv);
 }

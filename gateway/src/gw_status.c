@@ -16,23 +16,44 @@ const char *gbx_gw_status_scope(const char *prefix) {
     return prefix && *prefix ? prefix : "/";
 }
 
-/* Any location's status, as in Gearbox (docs/gateway.md, "Which statuses a
- * location sees"). */
-static gbx_err get_one(json_t **body, gbx_store *store, const char *id) {
+bool gbx_gw_status_visible(const gbx_gw_viewer *who, const gbx_status *st) {
+    const char *owner = gbx_status_owner(st);
+    if (!who->owner && !who->admin) return owner == NULL;
+    const char *scope = gbx_status_scope(st);
+    if (!scope || strcmp(scope, who->scope) != 0) return false;
+    return who->admin || (owner && strcmp(owner, who->owner) == 0);
+}
+
+/* The status `id` if `who` may see it; else 404 as for an unknown id. */
+static gbx_err fetch_visible(gbx_status **out, gbx_store *store, const gbx_gw_viewer *who,
+                             const char *id) {
+    gbx_err e = gbx_status_fetch(out, store, id);
+    if (e != GBX_OK || gbx_gw_status_visible(who, *out)) return e;
+    gbx_status_free(*out);
+    *out = NULL;
+    return gbx_error_set(GBX_ERR_NOT_FOUND, "status \"%s\" not found", id);
+}
+
+/* Any location's status on an open location, as in Gearbox (docs/gateway.md,
+ * "Which statuses a location sees"); a principal's own. */
+static gbx_err get_one(json_t **body, gbx_store *store, const gbx_gw_viewer *who, const char *id) {
     gbx_status *st;
-    gbx_err e = gbx_status_fetch(&st, store, id);
+    gbx_err e = fetch_visible(&st, store, who, id);
     if (e != GBX_OK) return e;
     e = gbx_status_to_json(body, st);
     gbx_status_free(st);
     return e;
 }
 
-static gbx_err get_list(json_t **body, gbx_store *store, const char *scope, const gbx_uri *uri) {
+static gbx_err get_list(json_t **body, gbx_store *store, const gbx_gw_viewer *who,
+                        const gbx_uri *uri) {
     gbx_status_filter filter;
     bool expand = false;
     gbx_err e = gbx_gw_status_filter(&filter, &expand, gbx_uri_matrix(uri), gbx_uri_query(uri));
     if (e != GBX_OK) return e;
-    filter.scope = scope;
+    filter.scope = who->scope;
+    if (!who->admin) filter.owner = who->owner;
+    filter.ownerless = !who->owner && !who->admin;
     json_t *ids = NULL;
     if ((e = gbx_status_list(&ids, store, &filter)) != GBX_OK) return e;
     json_t *list = ids;
@@ -60,12 +81,13 @@ static gbx_err get_list(json_t **body, gbx_store *store, const char *scope, cons
     return *body ? GBX_OK : gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
 }
 
-gbx_err gbx_gw_status_get(json_t **body, gbx_store *store, const char *scope, const gbx_uri *uri) {
+gbx_err gbx_gw_status_get(json_t **body, gbx_store *store, const gbx_gw_viewer *who,
+                          const gbx_uri *uri) {
     *body = NULL;
     json_t *args = gbx_uri_arguments(uri);
     size_t n = json_array_size(args);
-    if (n == 0) return get_list(body, store, scope, uri);
-    if (n == 1) return get_one(body, store, json_string_value(json_array_get(args, 0)));
+    if (n == 0) return get_list(body, store, who, uri);
+    if (n == 1) return get_one(body, store, who, json_string_value(json_array_get(args, 0)));
     return gbx_error_set(GBX_ERR_NOT_FOUND, "no such status resource");
 }
 
@@ -108,8 +130,9 @@ gbx_err gbx_gw_status_parse_post(gbx_gw_status_action *action, double *ytime, co
     return e;
 }
 
-gbx_err gbx_gw_status_post(json_t **out, int *http_code, gbx_jobmanager *jm, const gbx_uri *uri,
-                           const char *body, size_t len) {
+gbx_err gbx_gw_status_post(json_t **out, int *http_code, gbx_jobmanager *jm,
+                           const gbx_gw_viewer *who, const gbx_uri *uri, const char *body,
+                           size_t len) {
     *out = NULL;
     *http_code = 0;
     json_t *args = gbx_uri_arguments(uri);
@@ -118,9 +141,9 @@ gbx_err gbx_gw_status_post(json_t **out, int *http_code, gbx_jobmanager *jm, con
     if (json_array_size(args) > 1) return gbx_error_set(GBX_ERR_NOT_FOUND, "no such status resource");
     const char *id = json_string_value(json_array_get(args, 0));
     gbx_status *target = NULL;
-    /* Any location's status: Gearbox's status store was global too
-     * (docs/gateway.md, "Which statuses a location sees"). */
-    gbx_err e = gbx_status_fetch(&target, gbx_jobmanager_store(jm), id);
+    /* On an open location any location's status: Gearbox's status store was
+     * global too (docs/gateway.md, "Which statuses a location sees"). */
+    gbx_err e = fetch_visible(&target, gbx_jobmanager_store(jm), who, id);
     if (e != GBX_OK) return e;
     gbx_gw_status_action action;
     double ytime;

@@ -14,9 +14,11 @@
 #define GBX_GW_STATUS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "gearbox/error.h"
 #include "gearbox/jobmanager.h"
+#include "gearbox/status.h"
 #include "gearbox/store.h"
 #include "gearbox/uri.h"
 
@@ -28,12 +30,29 @@
  * the root. */
 const char *gbx_gw_status_scope(const char *prefix);
 
-/* Answers a GET of the status resource parsed into `uri`: one status by id
- * (any scope), or the list of the statuses of `scope`.  GBX_OK with *body
- * (new reference) to send with 200; otherwise the error code (404 unknown
- * id, 400 bad filter, 500 store failure) with the thread's last error
- * saying why. */
-gbx_err gbx_gw_status_get(json_t **body, gbx_store *store, const char *scope, const gbx_uri *uri);
+/* Who asks for statuses, and which ones they may see:
+ * - on an open location (owner NULL, admin false): every status that has no
+ *   owner, by id under any location as in Gearbox; lists: the location's
+ *   statuses that have no owner;
+ * - a verified principal: the statuses it created under this location's
+ *   scope; with admin, every status of the scope.  Any other status is
+ *   "not found" (never "forbidden": its existence is not confirmed). */
+typedef struct gbx_gw_viewer {
+    const char *scope;   /* gbx_gw_status_scope of the location */
+    const char *owner;   /* the verified principal; NULL on an open location */
+    bool admin;          /* the principal has the admin scope */
+} gbx_gw_viewer;
+
+/* True if `who` may see `st`. */
+bool gbx_gw_status_visible(const gbx_gw_viewer *who, const gbx_status *st);
+
+/* Answers a GET of the status resource parsed into `uri`: one status by id,
+ * or the list of the statuses of who->scope (and who->owner unless admin).
+ * GBX_OK with *body (new reference) to send with 200; otherwise the error
+ * code (404 unknown or not visible id, 400 bad filter, 500 store failure)
+ * with the thread's last error saying why. */
+gbx_err gbx_gw_status_get(json_t **body, gbx_store *store, const gbx_gw_viewer *who,
+                          const gbx_uri *uri);
 
 /* What a POST to a status asks for. */
 typedef enum gbx_gw_status_action {
@@ -49,12 +68,13 @@ gbx_err gbx_gw_status_parse_post(gbx_gw_status_action *action, double *ytime, co
                                  size_t len);
 
 /* Answers a POST of the status resource parsed into `uri` with `body`
- * (the status may be any location's):
+ * (a status `who` may see, gbx_gw_status_visible; others are 404):
  * cancel -> GBX_OK, *http_code 202, *out the cancel operation's status;
  * reschedule -> GBX_OK, *http_code 200, *out the status.  *out: new
  * reference.  Errors: 400 (body, or no id), 404 (unknown id), 409 (state
  * does not allow it), 500 (store). */
-gbx_err gbx_gw_status_post(json_t **out, int *http_code, gbx_jobmanager *jm, const gbx_uri *uri,
-                           const char *body, size_t len);
+gbx_err gbx_gw_status_post(json_t **out, int *http_code, gbx_jobmanager *jm,
+                           const gbx_gw_viewer *who, const gbx_uri *uri, const char *body,
+                           size_t len);
 
 #endif

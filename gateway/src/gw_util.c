@@ -21,6 +21,15 @@ gbx_err gbx_gw_error_wrap(gbx_err code, const char *fmt, ...) {
     return gbx_error_set(code, "%s: %s", prefix, previous);
 }
 
+char *gbx_gw_join_path(const char *dir, const char *path) {
+    if (!path) return NULL;
+    if (path[0] == '/' || !dir || !*dir) return strdup(path);
+    size_t n = strlen(dir) + strlen(path) + 2;
+    char *out = malloc(n);
+    if (out) snprintf(out, n, "%s/%s", dir, path);
+    return out;
+}
+
 double gbx_gw_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -45,15 +54,6 @@ gbx_err gbx_gw_listen_address(struct sockaddr_storage *out, bool *v6, const char
                              address);
     }
     return GBX_OK;
-}
-
-char *gbx_gw_join_path(const char *dir, const char *path) {
-    if (!path) return NULL;
-    if (path[0] == '/' || !dir || !*dir) return strdup(path);
-    size_t n = strlen(dir) + strlen(path) + 2;
-    char *out = malloc(n);
-    if (out) snprintf(out, n, "%s/%s", dir, path);
-    return out;
 }
 
 bool gbx_gw_json_int(long long *out, const json_t *v) {

@@ -14,6 +14,7 @@
 #include "gearbox/jobmanager.h"
 #include "gearbox/log.h"
 #include "gearbox/store.h"
+#include "gw_auth.h"
 #include "gw_check.h"
 #include "gw_config.h"
 #include "gw_server.h"
@@ -85,7 +86,8 @@ static const char usage_text[] =
     "SIGNALS\n"
     "    SIGTERM, SIGINT  stop accepting connections, give sync requests in flight up to\n"
     "                     shutdown_grace seconds, then exit\n"
-    "    SIGHUP           ignored (restart to reload the configuration)\n"
+    "    SIGHUP           re-read the locations' token and password files (auth); the\n"
+    "                     rest of the configuration needs a restart\n"
     "\n"
     "EXIT STATUS\n"
     "    0 after a clean stop, 1 when the gateway cannot run (port in use, ...),\n"
@@ -279,12 +281,13 @@ int main(int argc, char **argv) {
             "scheduler %s)", GBX_GATEWAY_VERSION, cfg->listen_address, gbx_gw_server_port(srv),
             cfg->threads, cfg->gearman_servers, cfg->scheduler ? "on" : "off");
     report_locations(cfg, store, report_to_log);
+    gbx_gw_auth_log_locations(cfg);
 
     for (;;) {
         int sig = 0;
         if (sigwait(&stop_signals, &sig) != 0) continue;
         if (sig == SIGHUP) {
-            gbx_log(GBX_LOG_INFO, "SIGHUP ignored: restart the gateway to reload its configuration");
+            gbx_gw_auth_reload_all(cfg);
             continue;
         }
         gbx_log(GBX_LOG_INFO, "%s: stopping (grace %gs for sync requests in flight)",

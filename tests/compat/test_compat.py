@@ -129,7 +129,7 @@ def gateway_conf(locations, scheduler=True):
 
 
 def main_locations():
-    return [{"prefix": prefix(lang), "config": str(CONF_DIR / ("%s.conf" % c)), "timeout": 60} for lang, c in LANGS]
+    return [{"prefix": prefix(lang), "auth": "none", "config": str(CONF_DIR / ("%s.conf" % c)), "timeout": 60} for lang, c in LANGS]
 
 
 @pytest.fixture(scope="module")
@@ -344,8 +344,8 @@ def test_2_global_worker_serves_the_runner(compat):
 @pytest.mark.parametrize("lang,component", LANGS, ids=LANG_IDS)
 def test_3_nested_location_answers_synchronously(compat, client, lang, component):
     conf = str(CONF_DIR / ("%s.conf" % component))
-    locations = [{"prefix": prefix(lang), "config": conf},
-                 {"prefix": "%s/v1/hello2" % prefix(lang), "config": conf, "sync": ["POST"]}]
+    locations = [{"prefix": prefix(lang), "auth": "none", "config": conf},
+                 {"prefix": "%s/v1/hello2" % prefix(lang), "auth": "none", "config": conf, "sync": ["POST"]}]
     # Without the nested location the same request is queued (202).
     assert client.post("%s/v1/hello2" % prefix(lang), {}).status == 202
     with ExtraGateway(compat, "nested-%s" % lang, locations) as gw:
@@ -364,7 +364,7 @@ def test_3_nested_location_answers_synchronously(compat, client, lang, component
 @pytest.mark.parametrize("lang,component", LANGS, ids=LANG_IDS)
 def test_4_config_without_handlers_learns_them_from_gearmand(compat, lang, component):
     conf = derived_conf(compat, component, "nohandlers", None)
-    with ExtraGateway(compat, "learned-%s" % lang, [{"prefix": prefix(lang), "config": str(conf)}]) as gw:
+    with ExtraGateway(compat, "learned-%s" % lang, [{"prefix": prefix(lang), "auth": "none", "config": str(conf)}]) as gw:
         r = gw.client.get("%s/v1/thing/t2" % prefix(lang))
         assert r.status == 200, "%r\n%s" % (r, gw.log_tail())
         assert r.json()["thing"] == "t2"
@@ -380,7 +380,7 @@ def test_4_config_without_handlers_learns_them_from_gearmand(compat, lang, compo
 def test_4_config_may_list_internal_handlers(compat, lang, component):
     conf = derived_conf(compat, component, "internal",
                         handlers_of(component) + ["do_append_%s_note_v1" % component])
-    with ExtraGateway(compat, "internal-%s" % lang, [{"prefix": prefix(lang), "config": str(conf)}]) as gw:
+    with ExtraGateway(compat, "internal-%s" % lang, [{"prefix": prefix(lang), "auth": "none", "config": str(conf)}]) as gw:
         r = gw.client.get("%s/v1/thing/t3" % prefix(lang))
         assert r.status == 200 and r.json()["thing"] == "t3", "%r\n%s" % (r, gw.log_tail())
 

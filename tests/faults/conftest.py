@@ -191,7 +191,7 @@ class Cluster:
                 "threads": 4,
                 "jobs": jobs,
                 "log": {"level": "info"},
-                "locations": [{"prefix": "/faults", "config": str(self.conf), "timeout": 10}],
+                "locations": [{"prefix": "/faults", "auth": "none", "config": str(self.conf), "timeout": 10}],
             })
             self.gateways.append(Proc("gateway.%d" % i, [GATEWAY, "--config", conf],
                                       self.root / ("gateway.%d.log" % i)))

@@ -457,9 +457,9 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
         "threads": 4,
         "log": {"level": "info"},
         "locations": [
-            {"prefix": "/barn", "config": conf("barn"), "timeout": 30},
-            {"prefix": "/silo", "config": "silo.conf", "timeout": 2},
-        ] + ([{"prefix": prefix, "config": conf(component), "timeout": 30}
+            {"prefix": "/barn", "auth": "none", "config": conf("barn"), "timeout": 30},
+            {"prefix": "/silo", "auth": "none", "config": "silo.conf", "timeout": 2},
+        ] + ([{"prefix": prefix, "auth": "none", "config": conf(component), "timeout": 30}
               for prefix, component in LANGUAGE_BARNS if component in languages]) + list(locations),
         **(gateway or {}),
     })

@@ -34,7 +34,7 @@ def notes_service(root, gearman_port):
     write(root / "schemas/get-notes-note-v1.js", {"type": "null"})
     return write(root / "gw.conf", {"gearman": {"servers": ["127.0.0.1:%d" % gearman_port]},
                                      "status": {"type": "sqlite", "path": "status.db"},
-                                     "locations": [{"prefix": "/notes", "config": "notes.conf"}]})
+                                     "locations": [{"prefix": "/notes", "auth": "none", "config": "notes.conf"}]})
 
 
 def check(conf, *extra):

@@ -45,6 +45,17 @@ def test_demo_serves_the_barn_and_stops_on_ctrl_c(tmp_path):
         base = "http://127.0.0.1:%d" % port
         assert "gearmand on 127.0.0.1:%d" % gearman_port in text
         assert "curl -i -X PUT" in text and base + "/barn/v1/animal/Wilbur" in text
+        # How to turn authentication on, and the token-protected barn.
+        assert '"auth": {"type": "bearer", "tokens_file": "tokens"}' in text
+        assert "Authorization: Bearer fern-demo-token" in text and base + "/private/barn" in text
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", base + "/private/barn/v1/status"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.stdout == "401", r
+        # The gateway says at start-up that the other locations are open.
+        gateway_log = tmp_path / "state/log/gateway.0.log"
+        wait_for(lambda: gateway_log.exists() and "location /barn is open to anyone" in gateway_log.read_text(),
+                 "the gateway to log that /barn is open")
+        assert "location /private/barn: bearer authentication, 2 tokens" in gateway_log.read_text()
         # The global worker serves the agents runner for every service.
         wait_for(lambda: gearman_status(gearman_port).get("do_run_global_agents_v1", (0, 0, 0))[2] == 1,
                  "the global worker to register do_run_global_agents_v1")

@@ -76,7 +76,7 @@ def two(tmp_path):
         "status": status,
         "threads": 4,
         "log": {"level": "info"},
-        "locations": [{"prefix": "/barn", "config": "barn.conf", "timeout": 30}],
+        "locations": [{"prefix": "/barn", "auth": "none", "config": "barn.conf", "timeout": 30}],
     })
     conf = write_json(tmp_path / "stack.conf", {"stop_timeout": 10, "daemons": [
         {"name": "barn", "count": 1,

@@ -40,7 +40,7 @@ def stack(tmp_path_factory):
     write_json(root / "gateway.conf", {
         "listen": {"address": "127.0.0.1", "port": "${GEARBOX_PORT}"},
         "gearman": gearman, "status": store, "threads": 2, "log": {"level": "info"},
-        "locations": [{"prefix": "/graph", "config": "graph.conf", "timeout": 30}]})
+        "locations": [{"prefix": "/graph", "auth": "none", "config": "graph.conf", "timeout": 30}]})
     daemons = [
         gearmand_daemon(),
         # Gearbox's way of naming the config: the one argument.

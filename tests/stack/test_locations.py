@@ -72,10 +72,10 @@ def stack(tmp_path_factory):
             # The nested locations come first: the order does not matter.
             {"prefix": "/barn/v1/animal/Wilbur", "sync": ["POST"]},
             {"prefix": "/silo/v1/grain/quick", "timeout": 1},
-            {"prefix": "/barn", "config": str(BARN_CONF), "timeout": 30},
-            {"prefix": "/silo", "config": "silo.conf", "timeout": 30},
-            {"prefix": "/farm", "config": "farm.conf", "timeout": 30},
-            {"prefix": "/late", "config": "late.conf", "timeout": 30},
+            {"prefix": "/barn", "auth": "none", "config": str(BARN_CONF), "timeout": 30},
+            {"prefix": "/silo", "auth": "none", "config": "silo.conf", "timeout": 30},
+            {"prefix": "/farm", "auth": "none", "config": "farm.conf", "timeout": 30},
+            {"prefix": "/late", "auth": "none", "config": "late.conf", "timeout": 30},
         ]}))
     daemons = [gearmand_daemon(),
                {"name": "barn", "command": ["${GEARBOX_BUILD_DIR}/examples/barn/gearbox-barn-worker",

@@ -66,7 +66,7 @@ int main(void) {
                              " \"handlers\": [\"do_get_notes_note_v1\", \"do_append_notes_log_v1\"],\n"
                              " \"status\": {\"type\": \"sqlite\", \"path\": \"status.db\"}}\n");
     write_file("gw.conf", "{\"status\": {\"type\": \"sqlite\", \"path\": \"status.db\"},\n"
-                          " \"locations\": [{\"prefix\": \"/notes\", \"config\": \"notes.conf\"},\n"
+                          " \"locations\": [{\"prefix\": \"/notes\", \"auth\": \"none\", \"config\": \"notes.conf\"},\n"
                           "               {\"prefix\": \"/notes/v1/note\", \"sync\": [\"PUT\"]}]}\n");
     write_file("schemas/get-notes-note-v1.js", "{\"type\": \"null\"}");
     write_file("schemas/put-notes-note-v1.js", "{\"type\": \"object\"}");
@@ -146,7 +146,7 @@ int main(void) {
                              " \"password_file\": \"pw\"}}\n");
     write_file("gw.conf", "{\"status\": {\"type\": \"mariadb\", \"host\": \"db\",\n"
                           "  \"password\": \"s3cret\", \"database\": \"gearbox\"},\n"
-                          " \"locations\": [{\"prefix\": \"/notes\", \"config\": \"notes.conf\"}]}\n");
+                          " \"locations\": [{\"prefix\": \"/notes\", \"auth\": \"none\", \"config\": \"notes.conf\"}]}\n");
     cfg = load();
     if (!cfg) return check_done();
     memset(&l, 0, sizeof l);
@@ -165,7 +165,7 @@ int main(void) {
     CHECK(!strstr(l.text, "s3cret"));
     gbx_gw_config_free(cfg);
     write_file("gw.conf", "{\"status\": {\"type\": \"sqlite\", \"path\": \"status.db\"},\n"
-                          " \"locations\": [{\"prefix\": \"/notes\", \"config\": \"notes.conf\"},\n"
+                          " \"locations\": [{\"prefix\": \"/notes\", \"auth\": \"none\", \"config\": \"notes.conf\"},\n"
                           "               {\"prefix\": \"/notes/v1/note\", \"sync\": [\"PUT\"]}]}\n");
 
     /* A clean location: no warnings. */

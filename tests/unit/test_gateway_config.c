@@ -67,7 +67,7 @@ static void expect_error(const char *location, const char *extra, const char *ne
 
 static void test_good_config(void) {
     write_file("barn.conf", "%s", component_conf);
-    write_gateway("{\"prefix\": \"/barn/\", \"config\": \"barn.conf\", \"sync\": [\"put\"],"
+    write_gateway("{\"prefix\": \"/barn/\", \"auth\": \"none\", \"config\": \"barn.conf\", \"sync\": [\"put\"],"
                   " \"environ\": {\"MODE\": \"test\"}, \"timeout\": 2.5}",
                   "\"listen\": {\"address\": \"127.0.0.1\", \"port\": \"4999\"}, \"threads\": 3,"
                   " \"max_body_bytes\": 1000, \"log\": {\"level\": \"debug\", \"file\": \"gw.log\"},");
@@ -105,7 +105,7 @@ static void test_good_config(void) {
 
 static void test_defaults(void) {
     write_file("plain.conf", "{ \"component\": \"plain\", \"schema_dialect\": \"draft7\", \"handlers\": [] }");
-    write_gateway("{\"prefix\": \"/\", \"config\": \"plain.conf\", \"env\": {\"A\": \"b\"}}", "");
+    write_gateway("{\"prefix\": \"/\", \"auth\": \"none\", \"config\": \"plain.conf\", \"env\": {\"A\": \"b\"}}", "");
     gbx_gw_config *cfg = NULL;
     CHECK_INT(load(&cfg), GBX_OK);
     if (!cfg) return;
@@ -127,19 +127,19 @@ static void test_defaults(void) {
 
 static void test_bad_configs(void) {
     write_file("barn.conf", "%s", component_conf);
-    const char *good = "{\"prefix\": \"/barn\", \"config\": \"barn.conf\"}";
+    const char *good = "{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\"}";
     expect_error("{\"config\": \"barn.conf\"}", "", "\"prefix\"");
-    expect_error("{\"prefix\": \"barn\", \"config\": \"barn.conf\"}", "", "must start with '/'");
-    expect_error("{\"prefix\": \"/a//b\", \"config\": \"barn.conf\"}", "", "empty");
+    expect_error("{\"prefix\": \"barn\", \"auth\": \"none\", \"config\": \"barn.conf\"}", "", "must start with '/'");
+    expect_error("{\"prefix\": \"/a//b\", \"auth\": \"none\", \"config\": \"barn.conf\"}", "", "empty");
     expect_error("{\"prefix\": \"/barn\"}", "", "\"config\"");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"missing.conf\"}", "", "missing.conf");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"sync\": [\"PATCH\"]}", "", "sync[0]");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"sync\": \"PUT\"}", "", "\"sync\"");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"timeout\": 0}", "", "\"timeout\"");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"timeout\": \"5\"}", "", "\"timeout\"");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"environ\": {\"N\": 1}}", "", "environ \"N\"");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"colour\": 1}", "", "unknown key \"colour\"");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\"}, {\"prefix\": \"/barn/\", \"config\": \"barn.conf\"}",
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"missing.conf\"}", "", "missing.conf");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\", \"sync\": [\"PATCH\"]}", "", "sync[0]");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\", \"sync\": \"PUT\"}", "", "\"sync\"");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\", \"timeout\": 0}", "", "\"timeout\"");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\", \"timeout\": \"5\"}", "", "\"timeout\"");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\", \"environ\": {\"N\": 1}}", "", "environ \"N\"");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\", \"colour\": 1}", "", "unknown key \"colour\"");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\"}, {\"prefix\": \"/barn/\", \"auth\": \"none\", \"config\": \"barn.conf\"}",
                  "", "same prefix");
     expect_error("", "", "\"locations\"");
     expect_error(good, "\"listen\": {\"port\": 70000},", "listen.port");
@@ -151,21 +151,21 @@ static void test_bad_configs(void) {
 
     /* Component configs. */
     write_file("badhandler.conf", "{ \"component\": \"barn\", \"handlers\": [\"do_x\", 7] }");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"badhandler.conf\"}", "", "handlers[1]");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"badhandler.conf\"}", "", "handlers[1]");
     write_file("badhandlers.conf", "{ \"component\": \"barn\", \"handlers\": \"do_get_barn_animal_v1\" }");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"badhandlers.conf\"}", "", "must be an array");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"badhandlers.conf\"}", "", "must be an array");
     write_file("nocomponent.conf", "{ \"handlers\": [] }");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"nocomponent.conf\"}", "", "\"component\"");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"nocomponent.conf\"}", "", "\"component\"");
     write_file("global.conf", "{ \"component\": \"global\", \"handlers\": [] }");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"global.conf\"}", "", "\"component\"");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"global.conf\"}", "", "\"component\"");
     write_file("nodir.conf", "{ \"component\": \"barn\", \"handlers\": [], \"schemadir\": \"nowhere\" }");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"nodir.conf\"}", "", "not a directory");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"nodir.conf\"}", "", "not a directory");
     write_file("dialect.conf", "{ \"component\": \"barn\", \"handlers\": [], \"schema_dialect\": \"draft99\" }");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"dialect.conf\"}", "", "schema_dialect");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"dialect.conf\"}", "", "schema_dialect");
     write_file("require.conf", "{ \"component\": \"barn\", \"handlers\": [], \"require_schemas\": true }");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"require.conf\"}", "", "require_schemas");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"require.conf\"}", "", "require_schemas");
     write_file("broken.conf", "{ \"component\": ");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"broken.conf\"}", "", "broken.conf");
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"broken.conf\"}", "", "broken.conf");
 
     /* No status store. */
     write_file("gateway.conf", "{ \"locations\": [ %s ] }", good);
@@ -179,7 +179,7 @@ static void test_bad_configs(void) {
  * config serves the gateway as well. */
 static void test_optional_handlers(void) {
     write_file("nohandlers.conf", "{ \"component\": \"barn\" }");
-    write_gateway("{\"prefix\": \"/barn\", \"config\": \"nohandlers.conf\"}", "");
+    write_gateway("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"nohandlers.conf\"}", "");
     gbx_gw_config *cfg = NULL;
     CHECK_INT(load(&cfg), GBX_OK);
     if (!cfg) return;
@@ -187,7 +187,7 @@ static void test_optional_handlers(void) {
     gbx_gw_config_free(cfg);
     write_file("workers.conf", "{ \"component\": \"barn\", \"handlers\": [\"do_append_barn_log_v1\","
                                " \"do_patch_barn_animal_v1\", \"do_get_other_thing_v1\", \"get_animal\"] }");
-    write_gateway("{\"prefix\": \"/barn\", \"config\": \"workers.conf\"}", "");
+    write_gateway("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"workers.conf\"}", "");
     CHECK_INT(load(&cfg), GBX_OK);
     if (!cfg) return;
     CHECK_INT(cfg->locations[0].nhandlers, 4);
@@ -206,11 +206,11 @@ static void test_nested_locations(void) {
     write_file("barn.conf", "%s", component_conf);
     /* The nested location comes first: the order in the file does not matter. */
     write_gateway("{\"prefix\": \"/perl/test-chained/v1/hello2\", \"sync\": [\"POST\"]},\n"
-                  "{\"prefix\": \"/perl/test-chained\", \"config\": \"chained.conf\", \"sync\": [\"PUT\"],"
+                  "{\"prefix\": \"/perl/test-chained\", \"auth\": \"none\", \"config\": \"chained.conf\", \"sync\": [\"PUT\"],"
                   " \"environ\": {\"A\": \"1\"}, \"timeout\": 5, \"require_schemas\": true},\n"
-                  "{\"prefix\": \"/perl/test-chained/v2/\", \"config\": \"./chained.conf\", \"timeout\": 9,"
+                  "{\"prefix\": \"/perl/test-chained/v2/\", \"auth\": \"none\", \"config\": \"./chained.conf\", \"timeout\": 9,"
                   " \"env\": {\"B\": \"2\"}, \"require_schemas\": false},\n"
-                  "{\"prefix\": \"/rm/v1/resource\", \"config\": \"barn.conf\"}",
+                  "{\"prefix\": \"/rm/v1/resource\", \"auth\": \"none\", \"config\": \"barn.conf\"}",
                   "");
     gbx_gw_config *cfg = NULL;
     CHECK_INT(load(&cfg), GBX_OK);
@@ -257,27 +257,27 @@ static void test_nested_locations(void) {
 
     /* Contradictions are refused, naming the location. */
     write_file("other.conf", "{ \"component\": \"other\" }");
-    expect_error("{\"prefix\": \"/perl/test-chained\", \"config\": \"chained.conf\"},"
-                 "{\"prefix\": \"/perl/test-chained/v1/hello2\", \"config\": \"other.conf\"}",
+    expect_error("{\"prefix\": \"/perl/test-chained\", \"auth\": \"none\", \"config\": \"chained.conf\"},"
+                 "{\"prefix\": \"/perl/test-chained/v1/hello2\", \"auth\": \"none\", \"config\": \"other.conf\"}",
                  "", "location \"/perl/test-chained/v1/hello2\": \"config\"");
-    expect_error("{\"prefix\": \"/perl/test-chained\", \"config\": \"chained.conf\"},"
-                 "{\"prefix\": \"/perl/test-chained/v1/hello2\", \"config\": \"missing.conf\"}",
+    expect_error("{\"prefix\": \"/perl/test-chained\", \"auth\": \"none\", \"config\": \"chained.conf\"},"
+                 "{\"prefix\": \"/perl/test-chained/v1/hello2\", \"auth\": \"none\", \"config\": \"missing.conf\"}",
                  "", "which a nested location keeps");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\"},"
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\"},"
                  "{\"prefix\": \"/perl/test-chained/v1/hello2\", \"sync\": [\"POST\"]}",
                  "", "location \"/perl/test-chained/v1/hello2\": \"config\" (the component config file) "
                      "is missing, and no location \"/perl/test-chained\"");
-    expect_error("{\"prefix\": \"/rm/v1/a\", \"config\": \"barn.conf\"},"
-                 "{\"prefix\": \"/rm/v1/b\", \"config\": \"other.conf\"}",
+    expect_error("{\"prefix\": \"/rm/v1/a\", \"auth\": \"none\", \"config\": \"barn.conf\"},"
+                 "{\"prefix\": \"/rm/v1/b\", \"auth\": \"none\", \"config\": \"other.conf\"}",
                  "", "share the prefix \"/rm\"");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\"},"
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\"},"
                  "{\"prefix\": \"/barn/v1/x\", \"timeout\": -1}",
                  "", "location \"/barn/v1/x\": \"timeout\"");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\"},"
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\"},"
                  "{\"prefix\": \"/barn/v1/x/\"}, {\"prefix\": \"/barn/v1/x\"}",
                  "", "same prefix \"/barn/v1/x\"");
     /* require_schemas on a nested location whose component has no schemas. */
-    expect_error("{\"prefix\": \"/rm\", \"config\": \"other.conf\"},"
+    expect_error("{\"prefix\": \"/rm\", \"auth\": \"none\", \"config\": \"other.conf\"},"
                  "{\"prefix\": \"/rm/v1/x\", \"require_schemas\": true}",
                  "", "require_schemas");
 }

@@ -39,7 +39,8 @@ static void parse_bad(const char *body, const char *message_part) {
 static gbx_err post(json_t **out, int *code, const char *path, const char *body) {
     gbx_uri *uri = NULL;
     CHECK_INT(gbx_uri_parse(&uri, path, NULL), GBX_OK);
-    gbx_err e = gbx_gw_status_post(out, code, jm, uri, body, strlen(body));
+    gbx_gw_viewer open = {"/", NULL, false};
+    gbx_err e = gbx_gw_status_post(out, code, jm, &open, uri, body, strlen(body));
     gbx_uri_free(uri);
     return e;
 }

@@ -326,32 +326,6 @@ static void test_base_uri(void) {
     CHECK(!gbx_gw_host_is_valid("a@b"));
 }
 
-static void test_basic_auth(void) {
-    char *user;
-    /* "wilbur:some pig" */
-    user = gbx_gw_basic_auth_user("Basic d2lsYnVyOnNvbWUgcGln");
-    CHECK_STR(user, "wilbur");
-    free(user);
-    /* Case-insensitive scheme, password with a colon: "fern:a:b" */
-    user = gbx_gw_basic_auth_user("basic ZmVybjphOmI=");
-    CHECK_STR(user, "fern");
-    free(user);
-    /* "ab:" - padding "==" */
-    user = gbx_gw_basic_auth_user("Basic YWI6");
-    CHECK_STR(user, "ab");
-    free(user);
-    user = gbx_gw_basic_auth_user("Basic YTo=");  /* "a:" */
-    CHECK_STR(user, "a");
-    free(user);
-    CHECK(gbx_gw_basic_auth_user(NULL) == NULL);
-    CHECK(gbx_gw_basic_auth_user("Bearer abc") == NULL);
-    CHECK(gbx_gw_basic_auth_user("Basic") == NULL);
-    CHECK(gbx_gw_basic_auth_user("Basic !!!!") == NULL);
-    CHECK(gbx_gw_basic_auth_user("Basic d2lsYnVy") == NULL);     /* "wilbur": no colon */
-    CHECK(gbx_gw_basic_auth_user("Basic OnB3") == NULL);         /* ":pw": empty user */
-    CHECK(gbx_gw_basic_auth_user("Basic YW=6") == NULL);         /* '=' inside */
-}
-
 static void test_status_filter(void) {
     gbx_status_filter f;
     bool expand = true;
@@ -397,7 +371,6 @@ int main(void) {
     test_resolve_handler();
     test_sync();
     test_base_uri();
-    test_basic_auth();
     test_status_filter();
     return check_done();
 }

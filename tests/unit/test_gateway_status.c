@@ -17,10 +17,11 @@
 
 static gbx_store *store;
 
-static char *create(const char *scope, const char *uri, const char *operation) {
+static char *create_owned(const char *scope, const char *owner, const char *uri,
+                          const char *operation) {
     gbx_status_spec spec = {.operation = operation, .component = "barn", .uri = uri,
                             .status_base = "http://h/barn/v1/status", .scope = scope,
-                            .envelope = "{}"};
+                            .envelope = "{}", .owner = owner};
     gbx_status *st = NULL;
     CHECK_INT(gbx_status_create(&st, store, &spec), GBX_OK);
     char *id = st ? strdup(gbx_status_id(st)) : strdup("");
@@ -35,7 +36,24 @@ static gbx_err get(json_t **body, const char *scope, const char *path, const cha
     gbx_err e = gbx_uri_parse(&uri, path, query);
     CHECK_INT(e, GBX_OK);
     if (e != GBX_OK) return e;
-    e = gbx_gw_status_get(body, store, scope, uri);
+    gbx_gw_viewer open = {scope, NULL, false};
+    e = gbx_gw_status_get(body, store, &open, uri);
+    gbx_uri_free(uri);
+    return e;
+}
+
+static char *create(const char *scope, const char *uri, const char *operation) {
+    return create_owned(scope, NULL, uri, operation);
+}
+
+/* GET <path> as `who`: the code; the body is dropped. */
+static gbx_err get_as(json_t **body, const char *scope, const char *owner, bool admin,
+                      const char *path) {
+    gbx_uri *uri = NULL;
+    gbx_err e = gbx_uri_parse(&uri, path, NULL);
+    CHECK_INT(e, GBX_OK);
+    gbx_gw_viewer who = {scope, owner, admin};
+    if (e == GBX_OK) e = gbx_gw_status_get(body, store, &who, uri);
     gbx_uri_free(uri);
     return e;
 }
@@ -144,6 +162,38 @@ int main(void) {
     CHECK_INT(get(&body, "/barn", "/v1/status;state=DONE", NULL), GBX_ERR_BAD_REQUEST);
     CHECK_INT(get(&body, "/barn", "/v1/status;colour=red", NULL), GBX_ERR_BAD_REQUEST);
 
+    /* Owned statuses: their principal's and admins' on their location only. */
+    char *alices = create_owned("/safe", "alice", "http://h/safe/v1/animal/A", "create");
+    char *bobs = create_owned("/safe", "bob", "http://h/safe/v1/animal/B", "create");
+    snprintf(p, sizeof p, "/v1/status/%s", alices);
+    CHECK_INT(get_as(&body, "/safe", "alice", false, p), GBX_OK);
+    json_decref(body);
+    CHECK_INT(get_as(&body, "/safe", "bob", false, p), GBX_ERR_NOT_FOUND);
+    CHECK(strstr(gbx_error_last()->message, "not found") != NULL);
+    CHECK_INT(get_as(&body, "/safe", "boss", true, p), GBX_OK);
+    json_decref(body);
+    CHECK_INT(get_as(&body, "/other", "alice", false, p), GBX_ERR_NOT_FOUND); /* another location */
+    CHECK_INT(get_as(&body, "/other", "boss", true, p), GBX_ERR_NOT_FOUND);
+    CHECK_INT(get(&body, "/barn", p, NULL), GBX_ERR_NOT_FOUND);               /* an open one */
+    /* A principal does not see the statuses that belong to nobody. */
+    snprintf(p, sizeof p, "/v1/status/%s", wilbur);
+    CHECK_INT(get_as(&body, "/barn", "alice", false, p), GBX_ERR_NOT_FOUND);
+    CHECK_INT(get_as(&body, "/safe", "alice", false, "/v1/status"), GBX_OK);
+    ids = json_object_get(body, "statuses");
+    CHECK_INT(json_array_size(ids), 1);
+    CHECK(list_has(ids, alices) && !list_has(ids, bobs));
+    json_decref(body);
+    CHECK_INT(get_as(&body, "/safe", "boss", true, "/v1/status"), GBX_OK);
+    ids = json_object_get(body, "statuses");
+    CHECK_INT(json_array_size(ids), 2);
+    json_decref(body);
+    /* An open location at the same prefix (a nested one) lists none of them. */
+    CHECK_INT(get(&body, "/safe", "/v1/status", NULL), GBX_OK);
+    CHECK_INT(json_array_size(json_object_get(body, "statuses")), 0);
+    json_decref(body);
+
+    free(alices);
+    free(bobs);
     free(wilbur);
     free(fern);
     free(zoo);

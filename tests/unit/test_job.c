@@ -44,6 +44,7 @@ static void test_accessors(void) {
     json_decref(environ_);
     gbx_envelope_set(env, "remote.ip", "127.0.0.1");
     gbx_envelope_set(env, "remote.user", "fern");
+    gbx_envelope_set(env, "remote.scopes", "read,write");
     gbx_envelope_set(env, "status", "s-00000000000000000000000000");
 
     gbx_job *job = NULL;
@@ -66,6 +67,7 @@ static void test_accessors(void) {
     CHECK(gbx_job_status(job) == NULL);
     CHECK_STR(gbx_job_remote_ip(job), "127.0.0.1");
     CHECK_STR(gbx_job_remote_user(job), "fern");
+    CHECK_STR(gbx_job_remote_scopes(job), "read,write");
     CHECK(gbx_job_event_status(job) == NULL);
     CHECK_INT(json_array_size(gbx_job_arguments(job)), 1);
     CHECK_STR(json_string_value(json_array_get(gbx_job_arguments(job), 0)), "Wilbur");

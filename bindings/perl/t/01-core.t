@@ -93,13 +93,14 @@ my $job = Gearbox::Job->new( {
     version => 1, name => 'do_get_t_thing_v1', job_type => 'sync', operation => 'get', component => 't',
     resource => { type => 'thing', name => 'x' }, base_uri => 'http://h/t/v1', arguments => ['x'],
     matrix_arguments => { m => '1' }, query_params => { q => '2' }, headers => { h => '3' },
-    environ => { E => '4' }, remote => { ip => '10.0.0.1', user => 'bob' }, content => '{"a":1}' } );
+    environ => { E => '4' }, remote => { ip => '10.0.0.1', user => 'bob', scopes => 'read' }, content => '{"a":1}' } );
 is( $job->name,          'do_get_t_thing_v1', 'name' );
 is( $job->type,          $Gearbox::Job::JOB_SYNC, 'type is $Gearbox::Job::JOB_SYNC' );
 is( $job->api_version,   'v1', 'api_version' );
 is( $job->resource_uri,  'http://h/t/v1/thing/x', 'resource_uri' );
 is( $job->remote_ip,     '10.0.0.1', 'remote_ip' );
 is( $job->remote_user,   'bob', 'remote_user' );
+is( $job->remote_scopes, 'read', 'remote_scopes' );
 is( $job->status,        '', 'no status id for a sync job' );
 is_deeply( $job->arguments, ['x'], 'arguments' );
 is_deeply( $job->matrix_arguments, { m => '1' }, 'matrix_arguments' );

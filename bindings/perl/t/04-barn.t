@@ -30,7 +30,7 @@ print $fh JSON::PP->new->encode( {
     gearman => { servers => ["127.0.0.1:$gport"] },
     status => { type => 'sqlite', path => "$state/status.db" },
     log => { level => 'warn', file => tmpdir() . '/gateway.log' },
-    locations => [ { prefix => '/perl/barn', config => "$src/examples/barn/conf/barnperl.conf", timeout => 30 } ],
+    locations => [ { prefix => '/perl/barn', auth => 'none', config => "$src/examples/barn/conf/barnperl.conf", timeout => 30 } ],
 } );
 close $fh;
 

@@ -89,7 +89,7 @@ final class BindingTest extends TestCase
             'component' => 'phptest', 'resource' => ['type' => 'echo', 'name' => 'n1'],
             'base_uri' => 'http://h/p/v1', 'arguments' => ['n1', 'two'], 'matrix_arguments' => ['m' => 'a/b'],
             'query_params' => ['q' => '1'], 'headers' => ['x-h' => 'v'], 'environ' => ['E' => 'e'],
-            'remote' => ['ip' => '127.0.0.1', 'user' => 'bob'], 'content' => "{\"a\":\x00}",
+            'remote' => ['ip' => '127.0.0.1', 'user' => 'bob', 'scopes' => 'read'], 'content' => "{\"a\":\x00}",
         ]);
         $this->assertSame(['n1', 'two'], $job->arguments());
         $this->assertSame(['m' => 'a/b'], $job->matrix_arguments());
@@ -106,6 +106,7 @@ final class BindingTest extends TestCase
         $this->assertSame(Job::JOB_SYNC, $job->type());
         $this->assertSame('127.0.0.1', $job->remote_ip());
         $this->assertSame('bob', $job->remote_user());
+        $this->assertSame('read', $job->remote_scopes());
         $this->assertNull($job->status());
         $this->assertNull($job->event_status());
 

@@ -42,7 +42,7 @@ final class Stack
         putenv("GEARBOX_STATE_DIR={$this->dir}/state");
         $locs = [];
         foreach ($locations as $prefix => $conf) {
-            $locs[] = ['prefix' => $prefix, 'config' => $conf, 'timeout' => 30];
+            $locs[] = ['prefix' => $prefix, 'auth' => 'none', 'config' => $conf, 'timeout' => 30];
         }
         file_put_contents("{$this->dir}/gateway.conf", json_encode([
             'listen' => ['address' => '127.0.0.1', 'port' => $this->http_port],

@@ -642,7 +642,8 @@ class Job(_Handle):
     resource_name = _field("resource_name", "The resource's name (the generated one for POST without a name).")
     base_uri = _field("base_uri", '"http://host:port/barn/v1".')
     remote_ip = _field("remote_ip", "The client's address.")
-    remote_user = _field("remote_user", "The authenticated user, if any.")
+    remote_user = _field("remote_user", "The principal the gateway verified, if any.")
+    remote_scopes = _field("remote_scopes", 'Its scopes, e.g. "read,write" (None on open locations).')
     del _field
 
     def _collection(name):

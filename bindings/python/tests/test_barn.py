@@ -37,8 +37,8 @@ def barns(tmp_path_factory, gearmand):
         "status": {"type": "sqlite", "path": str(tmp / "state/status.db")},
         "log": {"level": "warn"},
         "locations": [
-            {"prefix": "/barn", "config": str(CONF / "barn.conf"), "timeout": 30},
-            {"prefix": "/python/barn", "config": str(CONF / "barnpython.conf"), "timeout": 30},
+            {"prefix": "/barn", "auth": "none", "config": str(CONF / "barn.conf"), "timeout": 30},
+            {"prefix": "/python/barn", "auth": "none", "config": str(CONF / "barnpython.conf"), "timeout": 30},
         ]}))
     procs = []
     try:

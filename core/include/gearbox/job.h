@@ -83,7 +83,10 @@ const char *gbx_job_api_version(const gbx_job *job);
 /* The status id ("s-…"), NULL for a sync job. */
 const char *gbx_job_status_id(const gbx_job *job);
 const char *gbx_job_remote_ip(const gbx_job *job);
+/* The principal the gateway verified (NULL on open locations) and its
+ * scopes, e.g. "read,write" (docs/security.md). */
 const char *gbx_job_remote_user(const gbx_job *job);
+const char *gbx_job_remote_scopes(const gbx_job *job);
 const char *gbx_job_event_status(const gbx_job *job);
 
 /* Borrowed collections (never NULL): array of strings; objects of strings. */

@@ -62,6 +62,7 @@ typedef struct gbx_status_spec {
     const char *parent_uri;   /* the parent's status_uri */
     const char *envelope;     /* serialised job envelope to keep with it */
     const char *scope;        /* the gateway location that created it (visibility) */
+    const char *owner;        /* the verified principal that created it (NULL: nobody's) */
 } gbx_status_spec;
 
 /* Creates a PENDING status with progress 0, ctime = mtime = now.  *out: free
@@ -89,6 +90,7 @@ const char *gbx_status_uri(const gbx_status *status);
 const char *gbx_status_status_uri(const gbx_status *status);
 const char *gbx_status_parent_uri(const gbx_status *status);
 const char *gbx_status_scope(const gbx_status *status);
+const char *gbx_status_owner(const gbx_status *status);
 gbx_state gbx_status_state(const gbx_status *status);
 int gbx_status_progress_value(const gbx_status *status);
 /* -1 while progress < 100; 0 = success, else an HTTP-style code. */
@@ -195,6 +197,8 @@ typedef struct gbx_status_filter {
     const char *operation;
     const char *component;
     const char *scope;      /* only statuses created under this location */
+    const char *owner;      /* only statuses of this principal */
+    bool ownerless;         /* only statuses that belong to nobody (owner unset) */
     int code;               /* -1 = any */
     int progress;           /* -1 = any */
     int count;              /* 0 = GBX_STATUS_LIST_DEFAULT, capped at GBX_STATUS_LIST_MAX */

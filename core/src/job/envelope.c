@@ -71,7 +71,7 @@ static const char *const string_fields[] = {
     "name",        "job_type",   "operation",     "component",     "status",
     "parent_uri",  "base_uri",   "content",       "event_status",  "traceparent",
     "tracestate",  "resource.type", "resource.name", "remote.ip",  "remote.user",
-    "ticket",
+    "remote.scopes", "ticket",
 };
 
 static const struct {

@@ -183,6 +183,10 @@ const char *gbx_job_remote_user(const gbx_job *job) {
     return gbx_envelope_get(job->env, "remote.user");
 }
 
+const char *gbx_job_remote_scopes(const gbx_job *job) {
+    return gbx_envelope_get(job->env, "remote.scopes");
+}
+
 const char *gbx_job_event_status(const gbx_job *job) {
     return gbx_envelope_get(job->env, "event_status");
 }

@@ -233,6 +233,7 @@ static gbx_err make_cancel_status(gbx_status **out, gbx_jobmanager *jm, gbx_stat
         .status_base = base,
         .parent_uri = parent ? gbx_status_status_uri(parent) : NULL,
         .scope = gbx_status_scope(target),
+        .owner = gbx_status_owner(target),
     };
     gbx_status *c = NULL;
     gbx_err err = gbx_status_create(&c, gbx_jobmanager_store(jm), &spec);

@@ -179,7 +179,8 @@ static char *with_version(const char *base, const char *version) {
  * the location's environ. */
 static gbx_err inherit(gbx_envelope *env, const gbx_job *current) {
     if (!current) return GBX_OK;
-    static const char *const fields[] = {"remote.ip", "remote.user", "traceparent", "tracestate"};
+    static const char *const fields[] = {"remote.ip", "remote.user", "remote.scopes", "traceparent",
+                                         "tracestate"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         const char *v = gbx_envelope_get(gbx_job_envelope(current), fields[i]);
         if (!v) continue;
@@ -494,6 +495,9 @@ static gbx_err start_new(gbx_status **out, gbx_jobmanager *jm, gbx_job *job, gbx
             .parent_uri = parent_uri,
             .envelope = text,
             .scope = scope,
+            /* Owned by whom the parent is, else by the job's verified
+             * principal (the gateway sets remote.user only for those). */
+            .owner = parent ? gbx_status_owner(parent) : gbx_job_remote_user(job),
         };
         err = gbx_status_create(&st, jm->store, &spec);
     }

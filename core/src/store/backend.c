@@ -142,6 +142,7 @@ void gbx__status_row_clear(gbx__status_row *row) {
     free(row->status_uri);
     free(row->parent_uri);
     free(row->scope);
+    free(row->owner);
     json_decref(row->messages);
     json_decref(row->children);
     json_decref(row->meta);

@@ -144,6 +144,7 @@ typedef struct gbx__status_row {
     char *status_uri;
     char *parent_uri;
     char *scope;
+    char *owner;              /* the principal that created it; NULL = nobody's */
     gbx_state state;
     int progress;
     int code;                 /* -1 while unset */
@@ -213,6 +214,8 @@ typedef struct gbx__status_query {
                                 literally (no wildcards) */
     gbx_state state;
     const char *operation, *component, *scope; /* exact */
+    const char *owner;       /* exact; NULL = any */
+    bool ownerless;          /* only rows whose owner is NULL */
     int code, progress;
     int count;               /* 1 to GBX_STATUS_LIST_MAX */
 } gbx__status_query;

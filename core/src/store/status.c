@@ -80,6 +80,7 @@ static gbx_err check_spec_text(const gbx_status_spec *spec) {
         {"operation", spec->operation}, {"component", spec->component},
         {"uri", spec->uri},             {"status_base", spec->status_base},
         {"parent_uri", spec->parent_uri}, {"scope", spec->scope},
+        {"owner", spec->owner},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (fields[i].value && !valid_utf8(fields[i].value))
@@ -169,6 +170,7 @@ gbx_err gbx__status_create_queued(gbx_status **out, gbx_store *store, const gbx_
         .status_uri = status_uri,
         .parent_uri = dup_or_null(spec->parent_uri, &oom),
         .scope = dup_or_null(spec->scope, &oom),
+        .owner = dup_or_null(spec->owner, &oom),
         .state = GBX_STATE_PENDING,
         .progress = 0,
         .code = -1,
@@ -263,6 +265,7 @@ const char *gbx_status_uri(const gbx_status *s) { return s ? s->row.uri : NULL; 
 const char *gbx_status_status_uri(const gbx_status *s) { return s ? s->row.status_uri : NULL; }
 const char *gbx_status_parent_uri(const gbx_status *s) { return s ? s->row.parent_uri : NULL; }
 const char *gbx_status_scope(const gbx_status *s) { return s ? s->row.scope : NULL; }
+const char *gbx_status_owner(const gbx_status *s) { return s ? s->row.owner : NULL; }
 gbx_state gbx_status_state(const gbx_status *s) { return s ? s->row.state : GBX_STATE_PENDING; }
 int gbx_status_progress_value(const gbx_status *s) { return s ? s->row.progress : 0; }
 int gbx_status_code(const gbx_status *s) {
@@ -773,6 +776,8 @@ gbx_err gbx_status_list(json_t **out, gbx_store *store, const gbx_status_filter 
         .operation = nonempty(f.operation),
         .component = nonempty(f.component),
         .scope = nonempty(f.scope),
+        .owner = nonempty(f.owner),
+        .ownerless = f.ownerless,
         .code = f.code,
         .progress = f.progress,
         .count = f.count,

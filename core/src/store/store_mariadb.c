@@ -106,13 +106,20 @@ static const char *const migration_3[] = {
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
     NULL,
 };
-static const char *const *const migrations[] = {migration_1, migration_2, migration_3};
+static const char *const migration_4[] = {
+    /* The principal that owns a status (the gateway's verified client;
+     * NULL on open locations), listed per scope and owner. */
+    "ALTER TABLE gbx_status ADD COLUMN IF NOT EXISTS owner VARBINARY(255) NULL",
+    "CREATE INDEX IF NOT EXISTS gbx_status_owner ON gbx_status (owner, ctime, seq)",
+    NULL,
+};
+static const char *const *const migrations[] = {migration_1, migration_2, migration_3, migration_4};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define ROW_COLUMNS                                                                     \
     "seq, id, operation, component, uri, status_uri, parent_uri, scope, state, progress," \
     " code, messages, children, meta, failures, concurrency, ctime, mtime, ytime, events," \
-    " priv"
+    " priv, owner"
 #define QUEUE_COLUMNS "ticket, status_id, name, envelope, due, lease, retryable"
 
 #define DEFAULT_PORT 3306
@@ -528,7 +535,8 @@ static gbx_err read_row(MYSQL_RES *res, MYSQL_ROW r, gbx__status_row *row) {
     bool ok = dup_field(&row->id, r[1], n[1]) && dup_field(&row->operation, r[2], n[2]) &&
               dup_field(&row->component, r[3], n[3]) && dup_field(&row->uri, r[4], n[4]) &&
               dup_field(&row->status_uri, r[5], n[5]) &&
-              dup_field(&row->parent_uri, r[6], n[6]) && dup_field(&row->scope, r[7], n[7]);
+              dup_field(&row->parent_uri, r[6], n[6]) && dup_field(&row->scope, r[7], n[7]) &&
+              dup_field(&row->owner, r[21], n[21]);
     if (!ok) {
         gbx__status_row_clear(row);
         return out_of_memory();
@@ -615,6 +623,7 @@ static gbx_err stored_copy(gbx__status_row *out, const gbx__status_row *row, int
     out->status_uri = dup_or_null(row->status_uri, &ok);
     out->parent_uri = dup_or_null(row->parent_uri, &ok);
     out->scope = dup_or_null(row->scope, &ok);
+    out->owner = dup_or_null(row->owner, &ok);
     out->messages = copy_or_empty(row->messages, false, &ok);
     out->children = copy_or_empty(row->children, false, &ok);
     out->meta = copy_or_empty(row->meta, true, &ok);
@@ -664,7 +673,7 @@ static gbx_err insert_body(conn *c, void *p) {
     if (a->queued) sql_add(&b, "START TRANSACTION; ");
     sql_add(&b, "INSERT INTO gbx_status (id, operation, component, uri, uri_fold, status_uri,"
                 " parent_uri, scope, state, progress, code, messages, children, meta, events,"
-                " priv, failures, concurrency, ctime, mtime, ytime, envelope) VALUES (");
+                " priv, failures, concurrency, ctime, mtime, ytime, envelope, owner) VALUES (");
     const char *strings[] = {row->id, row->operation, row->component, row->uri,
                              row->uri ? fold : NULL, row->status_uri, row->parent_uri,
                              row->scope, gbx_state_name(row->state)};
@@ -697,6 +706,8 @@ static gbx_err insert_body(conn *c, void *p) {
     }
     sql_add(&b, ", ");
     sql_str(&b, a->envelope);
+    sql_add(&b, ", ");
+    sql_str(&b, row->owner);
     sql_add(&b, ")");
     free(fold);
     /* With a queue row: both in one transaction, in one round trip. */
@@ -931,6 +942,8 @@ static gbx_err list_body(conn *c, void *p) {
     sql_where_str(&b, "operation", q->operation);
     sql_where_str(&b, "component", q->component);
     sql_where_str(&b, "scope", q->scope);
+    sql_where_str(&b, "owner", q->owner);
+    if (q->ownerless) sql_add(&b, " AND owner IS NULL");
     if (q->code >= 0) {
         sql_add(&b, " AND code = ");
         sql_int(&b, q->code);

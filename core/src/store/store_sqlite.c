@@ -100,13 +100,18 @@ static const char *const migrations[] = {
     " figures TEXT NOT NULL,"
     " updated REAL NOT NULL);"
     "CREATE INDEX gbx_worker_figures_updated ON gbx_worker_figures (updated);",
+    /* 6: the principal that owns a status (the gateway's verified client;
+     * NULL on open locations), listed per scope and owner. */
+    "ALTER TABLE gbx_status ADD COLUMN owner TEXT;"
+    "CREATE INDEX gbx_status_owner ON gbx_status (scope, owner, ctime DESC, seq DESC)"
+    " WHERE owner IS NOT NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define ROW_COLUMNS                                                                     \
     "seq, id, operation, component, uri, status_uri, parent_uri, scope, state, progress," \
     " code, messages, children, meta, failures, concurrency, ctime, mtime, ytime, events," \
-    " private"
+    " private, owner"
 
 /* Every write statement is OR FAIL: it checks its constraints before it
  * writes a row, so one that fails on a single row changed nothing, and
@@ -173,9 +178,9 @@ typedef enum stmt_id {
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT] = "INSERT OR FAIL INTO gbx_status (id, operation, component, uri, status_uri,"
                   " parent_uri, scope, state, progress, code, messages, children, meta,"
-                  " failures, concurrency, ctime, mtime, ytime, envelope)"
+                  " failures, concurrency, ctime, mtime, ytime, envelope, owner)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-                  " ?16, ?17, ?18, ?19) RETURNING " ROW_COLUMNS,
+                  " ?16, ?17, ?18, ?19, ?20) RETURNING " ROW_COLUMNS,
     [ST_LOAD] = "SELECT " ROW_COLUMNS " FROM gbx_status WHERE id = ?1",
     [ST_STATE_OF] = "SELECT state FROM gbx_status WHERE id = ?1",
     [ST_ENVELOPE] = "SELECT envelope FROM gbx_status WHERE id = ?1",
@@ -256,6 +261,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                 " AND (?5 IS NULL OR scope = ?5)"
                 " AND (?6 IS NULL OR code = ?6)"
                 " AND (?7 IS NULL OR progress = ?7)"
+                " AND (?9 IS NULL OR owner = ?9)"
+                " AND (?10 = 0 OR owner IS NULL)"
                 " ORDER BY ctime DESC, seq DESC LIMIT ?8",
     /* Retention, in one write transaction: ?1 = before, ?2 = max. */
 #define PURGED "(SELECT id FROM gbx_status WHERE state IN ('COMPLETED', 'CANCELLED')" \
@@ -849,7 +856,8 @@ static gbx_err read_row(sqlite3_stmt *st, gbx__status_row *row, json_texts *text
               dup_column(&row->status_uri, st, 5) && dup_column(&row->parent_uri, st, 6) &&
               dup_column(&row->scope, st, 7) && dup_column(&texts->messages, st, 11) &&
               dup_column(&texts->children, st, 12) && dup_column(&texts->meta, st, 13) &&
-              dup_column(&texts->events, st, 19) && dup_column(&texts->priv, st, 20);
+              dup_column(&texts->events, st, 19) && dup_column(&texts->priv, st, 20) &&
+              dup_column(&row->owner, st, 21);
     if (!ok) {
         gbx__status_row_clear(row);
         json_texts_free(texts);
@@ -1096,6 +1104,7 @@ static gbx_err run_insert(conn *c, write_op *w) {
     sqlite3_bind_double(st, 17, row->mtime);
     sqlite3_bind_double(st, 18, row->ytime);
     bind_text(st, 19, o->envelope);
+    bind_text(st, 20, row->owner);
     c->failed_step = SQLITE_OK;
     rc = step_row(c, st, o->out, &o->found, "creating a status");
     if (rc && duplicate_key(c))
@@ -1388,6 +1397,8 @@ static gbx_err sq_list(gbx_store *store, const gbx__status_query *f, json_t **ou
     if (f->code >= 0) sqlite3_bind_int(st, 6, f->code);
     if (f->progress >= 0) sqlite3_bind_int(st, 7, f->progress);
     sqlite3_bind_int(st, 8, f->count);
+    bind_text(st, 9, f->owner);
+    sqlite3_bind_int(st, 10, f->ownerless ? 1 : 0);
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);

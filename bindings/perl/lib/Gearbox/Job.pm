@@ -156,6 +156,12 @@ sub remote_user {
     return _str( Gearbox::Core::gbx_job_remote_user( $self->_p ) );
 }
 
+sub remote_scopes {
+    my $self = shift;
+    return $self->_set( 'remote.scopes', @_ ) if @_;
+    return _str( Gearbox::Core::gbx_job_remote_scopes( $self->_p ) );
+}
+
 sub base_uri {
     my $self = shift;
     return $self->_set( 'base_uri', @_ ) if @_;
