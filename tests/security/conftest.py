@@ -227,10 +227,10 @@ def locations(root):
     hdr = stackconf.write_json(root / "hdr.conf", {
         "component": "hdr", "gearman": {"servers": ["127.0.0.1:${GEARMAN_PORT}"]},
         "status": status, "handlers": ["do_get_hdr_headers_v1"]})
-    return [{"prefix": "/barn", "config": str(stackconf.component_conf(root, "barn", status)), "timeout": 30},
-            {"prefix": "/silo", "config": "silo.conf", "timeout": 2},
-            {"prefix": "/hdr", "config": str(hdr), "timeout": 30},
-            {"prefix": "/cookie", "config": str(hdr), "timeout": 30, "allow_set_cookie": True}]
+    return [{"prefix": "/barn", "auth": "none", "config": str(stackconf.component_conf(root, "barn", status)), "timeout": 30},
+            {"prefix": "/silo", "auth": "none", "config": "silo.conf", "timeout": 2},
+            {"prefix": "/hdr", "auth": "none", "config": str(hdr), "timeout": 30},
+            {"prefix": "/cookie", "auth": "none", "config": str(hdr), "timeout": 30, "allow_set_cookie": True}]
 
 
 def start_header_worker(stack):

@@ -115,7 +115,7 @@ def start_metrics_stack(root, workers=True, admin_port=None, gearmand_restart=Tr
         "threads": 4,
         "log": {"level": "info"},
         "metrics": metrics,
-        "locations": [{"prefix": "/" + c, "config": confs[c], "timeout": 30}
+        "locations": [{"prefix": "/" + c, "auth": "none", "config": confs[c], "timeout": 30}
                       for c in ("barn", "meter", "meterpy", "silo")],
     })
     daemons = [gearmand_daemon(gearmand_restart)]

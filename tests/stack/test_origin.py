@@ -106,7 +106,7 @@ def named(tmp_path_factory):
     """server_names ["gw.example", "alias.example:8080"]; /silo has a public_url."""
     root = tmp_path_factory.mktemp("named")
     s = start_stack(root, workers=1, gateway={"server_names": ["gw.example", "Alias.Example:8080"]},
-                    locations=[{"prefix": "/store", "config": "silo.conf",
+                    locations=[{"prefix": "/store", "auth": "none", "config": "silo.conf",
                                 "public_url": "https://public.example/grain-store"}])
     yield s
     assert s.supervisor.stop() == 0, s.supervisor.output()

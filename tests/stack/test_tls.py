@@ -86,7 +86,7 @@ def a(tmp_path_factory, certs, b):
             "handlers": ["do_put_%s_call_v1" % component],
             "jobs": {"rest_hosts": [b.https], "rest_ca_file": str(ca), "rest_timeout": 20},
         })
-        locations.append({"prefix": "/" + component, "config": str(conf)})
+        locations.append({"prefix": "/" + component, "auth": "none", "config": str(conf)})
         daemons.append({"name": component, "command": ["/usr/bin/python3", str(HERE / "relay_worker.py"),
                                                         "--config", str(conf)],
                         "env": {"PYTHONPATH": "${GEARBOX_BUILD_DIR}/bindings/python"}})
@@ -170,7 +170,7 @@ def test_bad_tls_config_is_named(tmp_path, certs):
     conf = write_json(tmp_path / "gateway.conf", {
         "listen": [{"port": 0}, {"port": 0, "tls": {"cert": str(tmp_path / "missing.crt"), "key": str(certs["key"])}}],
         "gearman": {"servers": ["127.0.0.1:1"]}, "status": {"type": "sqlite", "path": str(tmp_path / "s.db")},
-        "locations": [{"prefix": "/x", "config": str(tmp_path / "x.conf")}]})
+        "locations": [{"prefix": "/x", "auth": "none", "config": str(tmp_path / "x.conf")}]})
     out = subprocess.run([str(GATEWAY), "--config", str(conf), "--check"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert "listen[1].tls.cert: cannot read %s" % (tmp_path / "missing.crt") in out.stderr, out.stderr
