@@ -147,4 +147,4 @@ def test_outside_the_build_tree_it_names_the_installed_programs(tmp_path):
     assert "  gearbox-supervise --foreground stack.conf" in r.stdout
     stack = (tmp_path / "notes/stack.conf").read_text()
     assert not [p for p in programs if p in stack], stack
-    assert '"gearbox-gateway"' in stack and '"extension=gearbox.so"' in stack, stack
+    assert '/sbin/gearbox-gateway"' in stack and '"extension=gearbox.so"' in stack, stack

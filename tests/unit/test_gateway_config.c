@@ -285,7 +285,7 @@ static void test_nested_locations(void) {
 /* The "metrics" section (docs/metrics.md). */
 static void test_metrics_config(void) {
     write_file("barn.conf", "%s", component_conf);
-    const char *loc = "{\"prefix\": \"/barn\", \"config\": \"barn.conf\"}";
+    const char *loc = "{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\"}";
     gbx_gw_config *cfg = NULL;
     write_gateway(loc, "");
     CHECK_INT(load(&cfg), GBX_OK);
@@ -326,9 +326,9 @@ static void test_listeners_and_origins(void) {
     write_file("c.pem", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n");
     write_file("k.pem", "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n");
     write_file("notpem.txt", "hello\n");
-    const char *good = "{\"prefix\": \"/barn\", \"config\": \"barn.conf\"}";
+    const char *good = "{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\"}";
     gbx_gw_config *cfg = NULL;
-    write_gateway("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"public_url\": \"https://API.example.com\"},"
+    write_gateway("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\", \"public_url\": \"https://API.example.com\"},"
                   "{\"prefix\": \"/barn/v1/animal\"}",
                   "\"listen\": [{\"port\": \"4080\"}, {\"address\": \"::1\", \"port\": 4443,"
                   " \"tls\": {\"cert\": \"c.pem\", \"key\": \"k.pem\"}}],"
@@ -363,7 +363,7 @@ static void test_listeners_and_origins(void) {
                  "unknown key \"ca\"");
     expect_error(good, "\"server_names\": [],", "\"server_names\"");
     expect_error(good, "\"server_names\": [\"a b\"],", "server_names[0]");
-    expect_error("{\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"public_url\": \"ftp://x\"}", "",
+    expect_error("{\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\", \"public_url\": \"ftp://x\"}", "",
                  "\"public_url\"");
 }
 

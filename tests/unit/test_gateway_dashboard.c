@@ -32,7 +32,7 @@ static gbx_err load(gbx_gw_config **cfg, const char *extra) {
     char text[2048], path[512];
     snprintf(text, sizeof text,
              "{ \"status\": {\"type\": \"sqlite\", \"path\": \"status.db\"}, %s\n"
-             "  \"locations\": [ {\"prefix\": \"/barn\", \"config\": \"barn.conf\"} ] }\n",
+             "  \"locations\": [ {\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\"} ] }\n",
              extra);
     write_file("gateway.conf", text);
     snprintf(path, sizeof path, "%s/gateway.conf", dir);
