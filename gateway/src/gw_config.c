@@ -14,6 +14,7 @@
 #include "gearbox/json.h"
 #include "gearbox/log.h"
 #include "gearbox/uri.h"
+#include "gw_callback.h"
 #include "gw_util.h"
 
 #define DEFAULT_PORT 4080
@@ -103,6 +104,7 @@ void gbx_gw_location_clear(gbx_gw_location *loc) {
     free(loc->path);
     free(loc->prefix);
     json_decref(loc->environ);
+    gbx_gw_callback_location_free(loc->callback);
     if (!loc->parent) {
         free(loc->config_path);
         gbx_config_free(loc->component_cfg);
@@ -330,7 +332,7 @@ gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const cha
         bool ok = false;
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
             if (strcmp(key, known[i]) == 0) ok = true;
-        if (!ok) {
+        if (!ok && !gbx_gw_callback_location_key(key)) {
             e = gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: unknown key \"%s\"", where, key);
             goto fail;
         }
@@ -379,6 +381,7 @@ gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const cha
     if ((e = load_sync(loc, spec, where)) != GBX_OK) goto fail;
     if ((e = load_environ(loc, spec, where)) != GBX_OK) goto fail;
     if ((e = load_timeout(loc, spec, where)) != GBX_OK) goto fail;
+    if ((e = gbx_gw_callback_location_load(&loc->callback, spec, base_dir, where)) != GBX_OK) goto fail;
     return GBX_OK;
 fail:
     gbx_gw_location_clear(loc);
@@ -394,6 +397,7 @@ void gbx_gw_config_free(gbx_gw_config *cfg) {
     free(cfg->log_level);
     free(cfg->log_file);
     free(cfg->pid_file);
+    gbx_gw_callback_settings_free(cfg->callbacks);
     gbx_config_free(cfg->cfg);
     free(cfg);
 }
@@ -450,7 +454,7 @@ static gbx_err load_settings(gbx_gw_config *c) {
     static const char *const known[] = {
         "listen", "gearman", "status", "max_body_bytes", "threads", "max_connections",
         "connection_timeout", "submit_timeout", "shutdown_grace", "log", "pid_file",
-        "locations", "config_dir", "scheduler", "jobs", "handlers"};
+        "locations", "config_dir", "scheduler", "jobs", "handlers", "callbacks"};
     const char *key;
     json_t *val;
     json_object_foreach(gbx_config_root(cfg), key, val) {
@@ -509,6 +513,8 @@ static gbx_err load_settings(gbx_gw_config *c) {
         return gbx_error_set(GBX_ERR_BAD_REQUEST,
                              "\"status\" (the status store, e.g. {\"type\": \"sqlite\", \"path\": "
                              "\"state/status.db\"}) is missing or not an object");
+
+    if ((e = gbx_gw_callback_settings_load(&c->callbacks, cfg)) != GBX_OK) return e;
 
     json_t *log = gbx_config_get(cfg, "log");
     if (log && !json_is_object(log))

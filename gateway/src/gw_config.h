@@ -63,6 +63,7 @@ struct gbx_gw_location {
     gbx_schema_dir *schemas; /* the schemas of schemadir, compiled on first use; NULL without one */
     gbx_dialect dialect;   /* default dialect of the schemas */
     bool require_schemas;  /* a missing schema file fails the request */
+    struct gbx_gw_callback_location *callback; /* callback_hosts + secret; NULL: none (gw_callback.h) */
 };
 
 typedef struct gbx_gw_config {
@@ -84,6 +85,7 @@ typedef struct gbx_gw_config {
     char *pid_file;              /* NULL = none; resolved */
     gbx_gw_location *locations;
     size_t nlocations;
+    struct gbx_gw_callback_settings *callbacks; /* the "callbacks" section (gw_callback.h) */
 } gbx_gw_config;
 
 /* Loads and checks the whole configuration: every location's path, its

@@ -37,6 +37,7 @@
 #include "gearbox/uri.h"
 #include "gw_dispatch.h"
 #include "gw_route.h"
+#include "gw_callback.h"
 #include "gw_scheduler.h"
 #include "gw_schema.h"
 #include "gw_status.h"
@@ -59,6 +60,7 @@ struct gbx_gw_server {
     gbx_gw_dispatcher *dispatcher;
     gbx_jobmanager *jm;           /* async submits, cancel, reschedule, scheduler */
     gbx_gw_scheduler *scheduler;  /* NULL when the config turns it off */
+    gbx_gw_callbacks *callbacks;  /* the callback sender; NULL without scheduler or callbacks */
     struct MHD_Daemon *daemon;
     MHD_socket quiesced_fd;
     char fallback_authority[300]; /* listen address:port, when there is no Host header */
@@ -461,6 +463,10 @@ static gbx_err build_envelope(char **out, gw_request *r, const routed *rt, bool 
 static void process_sync(gw_request *r, routed *rt) {
     gbx_gw_server *srv = r->srv;
     char *workload = NULL;
+    if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, GBX_GW_CALLBACK_HEADER)) {
+        respond_error(r, GBX_ERR_BAD_REQUEST, GBX_GW_CALLBACK_HEADER " is for async requests only");
+        return;
+    }
     gbx_err e = build_envelope(&workload, r, rt, true, NULL, NULL);
     if (e != GBX_OK) {
         respond_last_error(r, e);
@@ -547,7 +553,12 @@ static void process_async(gw_request *r, routed *rt) {
     gbx_status *st = NULL;
     char key[IDEMPOTENCY_KEY_MAX + 1], digest[17];
     bool has_key = false, replayed = false;
+    const char *callback = NULL, *callback_location = NULL;
+    bool callback_kept = false;
     gbx_err e = parent_uri_header(&parent_uri, r);
+    if (e == GBX_OK)
+        e = gbx_gw_callback_check(&callback, &callback_location, rt->loc,
+                                  MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, GBX_GW_CALLBACK_HEADER));
     if (e == GBX_OK) e = idempotency_key(key, sizeof key, r, &has_key);
     if (e == GBX_OK) e = gbx_id_generate(sid, sizeof sid, "s");
     if (e == GBX_OK) e = build_envelope(&workload, r, rt, false, sid, parent_uri);
@@ -578,9 +589,12 @@ static void process_async(gw_request *r, routed *rt) {
             .envelope = workload,
             .scope = gbx_gw_status_scope(rt->loc->prefix),
         };
+        /* The callback owed is kept first: the job may finish at once. */
+        if (callback) e = gbx_store_callback_put(srv->store, sid, callback, callback_location);
+        callback_kept = callback && e == GBX_OK;
         /* Status and queue row in one write, then gearmand.  A key is
          * scoped by the location. */
-        if (has_key) {
+        if (e == GBX_OK && has_key) {
             size_t n = strlen(rt->loc->prefix) + strlen(key) + 2;
             char *scoped = malloc(n);
             if (scoped) snprintf(scoped, n, "%s %s", rt->loc->prefix, key);
@@ -592,7 +606,7 @@ static void process_async(gw_request *r, routed *rt) {
                                                      scoped, digest);
                 free(scoped);
             }
-        } else {
+        } else if (e == GBX_OK) {
             e = gbx_jobmanager_accept(&st, srv->jm, rt->handler, &spec);
         }
     }
@@ -613,6 +627,8 @@ static void process_async(gw_request *r, routed *rt) {
         if (replayed) MHD_add_response_header(r->response, "Idempotent-Replayed", "true");
     }
 done:
+    /* Not accepted, or a replay answering with the first request's status. */
+    if (callback_kept && (!st || replayed)) gbx_store_callback_done(srv->store, sid);
     gbx_status_free(st);
     free(workload);
     free(status_base);
@@ -922,6 +938,7 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
              cfg->listen_address, srv->port);
     if (cfg->scheduler) {
         gbx_err e = gbx_gw_scheduler_start(&srv->scheduler, srv->jm);
+        if (e == GBX_OK) e = gbx_gw_callbacks_start(&srv->callbacks, cfg, srv->store);
         if (e != GBX_OK) return e;
     }
     return GBX_OK;
@@ -947,6 +964,8 @@ void gbx_gw_server_stop(gbx_gw_server *srv, double grace) {
      * HTTP threads may still wake it (a reschedule during the grace); it is
      * freed once they have ended. */
     gbx_gw_scheduler_stop(srv->scheduler);
+    gbx_gw_callbacks_free(srv->callbacks);
+    srv->callbacks = NULL;
     if (srv->daemon) {
         /* Stop accepting, and let go of the port at once so that a new
          * gateway can take it while this one finishes. */

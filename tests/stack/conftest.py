@@ -395,7 +395,7 @@ def language_daemons(components=None, count=1, conf=None):
 
 
 def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, languages=False,
-                language_workers=1):
+                language_workers=1, edit_gateway=None):
     """Writes the configs of a test stack under `root` and starts it.
 
     Locations: /barn (the example barn, via its own barn.conf) and /silo, a
@@ -404,7 +404,8 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
     list of components such as ["barnpython"]), also /python/barn,
     /perl/barn and /php/barn (or those of the list): the barn in each
     binding's language, `language_workers` workers each (the demo has one).
-    Configs use ${VAR}s, so they are expanded as in the demo."""
+    Configs use ${VAR}s, so they are expanded as in the demo.  `edit_gateway`
+    (a function of the gateway config dict, returning it) changes it first."""
     for binary in (SUPERVISE, GATEWAY, BARN_WORKER):
         assert binary.exists(), "%s is missing: build first" % binary
     if languages is True:
@@ -440,6 +441,8 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
         ] + ([{"prefix": prefix, "config": conf(component), "timeout": 30}
               for prefix, component in LANGUAGE_BARNS if component in languages]),
     })
+    if edit_gateway:
+        write_json(root / "gateway.conf", edit_gateway(json.loads((root / "gateway.conf").read_text())))
     daemons = [gearmand_daemon(gearmand_restart)]
     if workers:
         daemons.append({"name": "barn", "count": workers,
