@@ -2,13 +2,14 @@
 #   make demo   - install what is missing, build, serve the barn on 127.0.0.1:4080
 #   make test   - install what is missing, build, run the whole suite
 #   make bench  - release build and the benchmarks (docs/benchmarks.md)
+#   make fuzz   - the libFuzzer targets, FUZZ_SECONDS each (docs/security.md)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test test-asan demo bench clean
+.PHONY: all deps build test test-asan demo bench fuzz clean
 
 all: build
 
@@ -39,6 +40,13 @@ demo: build
 
 bench: deps
 	@bench/run
+
+# Each libFuzzer target for FUZZ_SECONDS (make test runs them briefly); new
+# inputs and findings are kept in $(BUILD)/tests/fuzz/found/<target>.
+FUZZ_SECONDS ?= 300
+fuzz: build
+	cd $(BUILD) && FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_KEEP=$(abspath $(BUILD))/tests/fuzz/found \
+	    ctest -R '^fuzz\.' --output-on-failure --timeout $$(($(FUZZ_SECONDS) + 600))
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

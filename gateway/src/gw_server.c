@@ -946,6 +946,8 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
 
 int gbx_gw_server_port(const gbx_gw_server *srv) { return srv ? srv->port : 0; }
 
+struct MHD_Daemon *gbx_gw_server_daemon(const gbx_gw_server *srv) { return srv ? srv->daemon : NULL; }
+
 static void wait_until(gbx_gw_server *srv, double seconds, bool dispatcher_only) {
     double end = gbx_gw_now() + seconds;
     while (gbx_gw_now() < end) {
