@@ -363,16 +363,34 @@ static size_t discard(char *p, size_t size, size_t n, void *arg) {
     return size * n;
 }
 
+static bool stopping(gbx_gw_callbacks *c) {
+    pthread_mutex_lock(&c->lock);
+    bool stop = c->stopping;
+    pthread_mutex_unlock(&c->lock);
+    return stop;
+}
+
+/* libcurl's progress callback: a gateway that stops does not wait for a
+ * slow receiver. */
+static int abort_if_stopping(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
+    (void)dt;
+    (void)dn;
+    (void)ut;
+    (void)un;
+    return stopping(arg) ? 1 : 0;
+}
+
 /* One POST; *code = the HTTP status (0 when there was no answer, then
- * `error` says why). */
-static void post(long *code, char *error, size_t errlen, const gbx_gw_callback_settings *s,
-                 const char *url, const char *signature, const char *body) {
+ * `error` says why).  False when the gateway stopped meanwhile. */
+static bool post(long *code, char *error, size_t errlen, gbx_gw_callbacks *c, const char *url,
+                 const char *signature, const char *body) {
+    const gbx_gw_callback_settings *s = c->cfg->callbacks;
     *code = 0;
     error[0] = '\0';
     CURL *curl = curl_easy_init();
     if (!curl) {
         snprintf(error, errlen, "cannot start libcurl");
-        return;
+        return true;
     }
     char errbuf[CURL_ERROR_SIZE] = "";
     char sig_header[160];
@@ -398,11 +416,15 @@ static void post(long *code, char *error, size_t errlen, const gbx_gw_callback_s
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_if_stopping);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, c);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     CURLcode rc = curl_easy_perform(curl);
     if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
     else snprintf(error, errlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
+    return rc != CURLE_ABORTED_BY_CALLBACK;
 }
 
 static const gbx_gw_location *location_at(const gbx_gw_config *cfg, const char *path) {
@@ -467,7 +489,15 @@ static void deliver(gbx_gw_callbacks *c, const gbx_store_callback *cb) {
                              loc->callback->secret_len, (long long)now, body, strlen(body)) != GBX_OK) {
         snprintf(error, sizeof error, "cannot build the request");
     } else {
-        post(&code, error, sizeof error, s, cb->url, signature, body);
+        if (!post(&code, error, sizeof error, c, cb->url, signature, body)) {
+            /* Stopped mid-attempt: not an attempt; the claim ends, so that
+             * the next gateway sends it at once. */
+            gbx_store_callback_retry(c->store, cb->status_id, now, cb->attempts, cb->first_try);
+            json_decref(json);
+            free(body);
+            gbx_status_free(status);
+            return;
+        }
         if (!error[0] && (code < 200 || code > 299)) snprintf(error, sizeof error, "HTTP %ld", code);
     }
     json_decref(json);
@@ -493,13 +523,6 @@ static void deliver(gbx_gw_callbacks *c, const gbx_store_callback *cb) {
                 cb->url, error, attempts + 1, delay);
     }
     gbx_status_free(status);
-}
-
-static bool stopping(gbx_gw_callbacks *c) {
-    pthread_mutex_lock(&c->lock);
-    bool stop = c->stopping;
-    pthread_mutex_unlock(&c->lock);
-    return stop;
 }
 
 static void *sender_main(void *arg) {
