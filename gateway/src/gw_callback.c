@@ -473,35 +473,33 @@ static void deliver(gbx_gw_callbacks *c, const gbx_store_callback *cb) {
     const gbx_gw_location *loc = location_at(c->cfg, cb->location);
     long code = 0;
     char error[CURL_ERROR_SIZE + 64] = "";
-    if (!loc) {
-        snprintf(error, sizeof error, "location \"%s\" has no callback settings any more", cb->location);
-        gbx_log(GBX_LOG_WARN, "callback for %s not sent: %s", cb->status_id, error);
-        record(status, cb->url, "failed", now, 0, error);
-        gbx_store_callback_done(c->store, cb->status_id);
-        gbx_status_free(status);
-        return;
-    }
     json_t *json = NULL;
     char *body = NULL;
     char signature[128];
-    if (gbx_status_to_json(&json, status) != GBX_OK || !(body = json_dumps(json, JSON_COMPACT)) ||
-        gbx_gw_callback_sign(signature, sizeof signature, loc->callback->secret,
-                             loc->callback->secret_len, (long long)now, body, strlen(body)) != GBX_OK) {
+    bool stopped = false;
+    if (!loc) {
+        /* Another gateway sharing the store may know it: a failed attempt
+         * here, retried (by whichever claims it) until given up. */
+        snprintf(error, sizeof error, "location \"%s\" has no callback settings on this gateway",
+                 cb->location);
+    } else if (gbx_status_to_json(&json, status) != GBX_OK ||
+               !(body = json_dumps(json, JSON_COMPACT)) ||
+               gbx_gw_callback_sign(signature, sizeof signature, loc->callback->secret,
+                                    loc->callback->secret_len, (long long)now, body,
+                                    strlen(body)) != GBX_OK) {
         snprintf(error, sizeof error, "cannot build the request");
-    } else {
-        if (!post(&code, error, sizeof error, c, cb->url, signature, body)) {
-            /* Stopped mid-attempt: not an attempt; the claim ends, so that
-             * the next gateway sends it at once. */
-            gbx_store_callback_retry(c->store, cb->status_id, now, cb->attempts, cb->first_try);
-            json_decref(json);
-            free(body);
-            gbx_status_free(status);
-            return;
-        }
+    } else if (!(stopped = !post(&code, error, sizeof error, c, cb->url, signature, body))) {
         if (!error[0] && (code < 200 || code > 299)) snprintf(error, sizeof error, "HTTP %ld", code);
     }
     json_decref(json);
     free(body);
+    if (stopped) {
+        /* Stopped mid-attempt: not an attempt; the claim ends, so that the
+         * next gateway sends it at once. */
+        gbx_store_callback_retry(c->store, cb->status_id, now, cb->attempts, cb->first_try);
+        gbx_status_free(status);
+        return;
+    }
     int attempts = cb->attempts + 1;
     double first = cb->first_try > 0 ? cb->first_try : now;
     if (!error[0]) {
