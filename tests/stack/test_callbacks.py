@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SOURCE_DIR, free_port, pid_alive, port_open, start_stack, unique, wait_for
+from conftest import (GATEWAY, SOURCE_DIR, free_port, pid_alive, port_open, stack_env, start_stack, unique,
+                      wait_for)
 
 SECRET = "callback-secret-for-the-test-0123456789"
 os.environ["GBX_TEST_CALLBACK_SECRET"] = SECRET  # the gateway reads it as ${GBX_TEST_CALLBACK_SECRET}
@@ -222,6 +223,29 @@ def test_callback_survives_a_gateway_restart(env):
     assert pid_alive(new)
     assert meta["attempts"][-1]["code"] == 204 and len(meta["attempts"]) >= 2
     assert signature_ok(plain.for_status(sid)[-1]["headers"], plain.for_status(sid)[-1]["body"])
+
+
+def test_two_gateways_send_each_callback_once(env):
+    """A second gateway on the same store and gearmand: each callback is
+    claimed by one of them and delivered exactly once."""
+    stack, plain, _ = env
+    port = free_port()
+    log = open(stack.root / "gateway-2.log", "ab")
+    second = subprocess.Popen([str(GATEWAY), "--config", str(stack.root / "gateway.conf")],
+                              env=stack_env(stack.root, stack.gearman_port, port), stdin=subprocess.DEVNULL,
+                              stdout=log, stderr=log, cwd=str(stack.root))
+    try:
+        wait_for(lambda: port_open(port), "the second gateway to listen")
+        statuses = [put_with_callback(stack.client, "http://127.0.0.1:%d/twice" % plain.port) for _ in range(12)]
+        for s in statuses:
+            callback_meta(stack.client, s["status_uri"], "delivered")
+        for s in statuses:
+            assert len(plain.for_status(s["status_uri"].rsplit("/", 1)[1])) == 1, s
+    finally:
+        second.terminate()  # only the gateway this test started, by its Popen handle
+        second.wait(timeout=60)
+        log.close()
+    assert second.returncode == 0
 
 
 # ---- the docs' signature checks, run on a real signature --------------------
