@@ -22,7 +22,7 @@
 #define SECRET_MIN 16
 #define SECRET_MAX 4096
 #define ATTEMPTS_KEPT 100 /* meta.callback.attempts keeps the latest ones */
-#define CLAIM_MAX 16      /* callbacks claimed per look at the store */
+#define CLAIM_SLACK_S 10.0 /* a claim lasts one attempt's timeout and this */
 #define POLL_S 1.0        /* seconds between two looks when nothing was due */
 
 typedef struct allowed_origin {
@@ -530,18 +530,19 @@ static void *sender_main(void *arg) {
     while (!stopping(c)) {
         gbx_store_callback *rows = NULL;
         size_t n = 0;
-        /* The claim outlives one attempt per row by far: a gateway that dies
-         * while sending leaves them to another after this. */
-        if (gbx_store_callback_claim(&rows, &n, c->store, CLAIM_MAX * s->timeout + 30, CLAIM_MAX) != GBX_OK) {
+        /* One at a time, claimed for one attempt: a gateway that dies while
+         * sending delays that callback by little, and gateways sharing the
+         * store share the work. */
+        if (gbx_store_callback_claim(&rows, &n, c->store, s->timeout + CLAIM_SLACK_S, 1) != GBX_OK) {
             if (!failing)
                 gbx_log(GBX_LOG_WARN, "callbacks: %s (retrying)", gbx_error_last()->message);
             failing = true;
         } else {
             failing = false;
         }
-        for (size_t i = 0; i < n && !stopping(c); i++) deliver(c, &rows[i]);
+        if (n == 1) deliver(c, &rows[0]);
         gbx_store_callbacks_free(rows, n);
-        if (n == CLAIM_MAX) continue;
+        if (n == 1) continue;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += (time_t)POLL_S;
