@@ -264,8 +264,9 @@ gbx_err gbx_gw_callback_settings_load(gbx_gw_callback_settings **out, const gbx_
     if (e == GBX_OK) e = seconds(&s->retry_base, section, "retry_base", 1, 0.05, 3600);
     if (e == GBX_OK) e = seconds(&s->retry_cap, section, "retry_cap", 3600, 0.05, 86400);
     if (e == GBX_OK) e = seconds(&s->give_up_after, section, "give_up_after", 86400, 0, 30 * 86400);
-    if (e == GBX_OK && json_object_get(section, "ca_file")) {
-        if (!json_is_string(json_object_get(section, "ca_file")) ||
+    const json_t *ca = json_object_get(section, "ca_file");
+    if (e == GBX_OK && ca && !json_is_null(ca)) {
+        if (!json_is_string(ca) ||
             gbx_config_get_path(&s->ca_file, cfg, "callbacks.ca_file", NULL) != GBX_OK)
             e = gbx_error_set(GBX_ERR_BAD_REQUEST, "\"callbacks.ca_file\" must be a path");
     }

@@ -129,8 +129,40 @@ static void test_allowed_urls(void) {
     gbx_gw_callback_location_free(parent.callback);
 }
 
+/* The gateway's "callbacks" section, as docs/security.md shows it. */
+static void test_settings(void) {
+    static const struct {
+        const char *json;
+        gbx_err rc;
+    } cases[] = {
+        {"{}", GBX_OK},
+        {"{\"callbacks\": {\"timeout\": 10, \"retry_base\": 1, \"retry_cap\": 3600,"
+         " \"give_up_after\": 86400, \"ca_file\": null}}", GBX_OK},
+        {"{\"callbacks\": {\"ca_file\": \"/etc/ssl/certs/ca-certificates.crt\"}}", GBX_OK},
+        {"{\"callbacks\": {\"ca_file\": 1}}", GBX_ERR_BAD_REQUEST},
+        {"{\"callbacks\": {\"timeout\": 0}}", GBX_ERR_BAD_REQUEST},
+        {"{\"callbacks\": {\"retry_cap\": \"1\"}}", GBX_ERR_BAD_REQUEST},
+        {"{\"callbacks\": {\"retries\": 3}}", GBX_ERR_BAD_REQUEST},
+        {"{\"callbacks\": []}", GBX_ERR_BAD_REQUEST},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *root = json_loads(cases[i].json, 0, NULL);
+        gbx_config *cfg = NULL;
+        CHECK(root && gbx_config_from_json(&cfg, root, "/tmp") == GBX_OK);
+        gbx_gw_callback_settings *s = NULL;
+        gbx_err rc = cfg ? gbx_gw_callback_settings_load(&s, cfg) : GBX_ERR_INTERNAL_SERVER_ERROR;
+        if (rc != cases[i].rc) fprintf(stderr, "%s: %s\n", cases[i].json, gbx_error_last()->message);
+        CHECK_INT(rc, cases[i].rc);
+        CHECK((rc == GBX_OK) == (s != NULL));
+        gbx_gw_callback_settings_free(s);
+        gbx_config_free(cfg);
+        json_decref(root);
+    }
+}
+
 int main(void) {
     test_sign();
+    test_settings();
     test_location_keys();
     test_allowed_urls();
     return check_done();
