@@ -2,6 +2,7 @@
 #   make demo   - install what is missing, build, serve the barn on 127.0.0.1:4080
 #   make test   - install what is missing, build, run the whole suite
 #   make bench  - release build and the benchmarks (docs/benchmarks.md)
+#   make fuzz   - the libFuzzer targets, FUZZ_SECONDS each (docs/security.md)
 #   make package      - the Debian packages in dist/ (docs/operations.md)
 #   make package-test - builds, installs, runs and purges them (tests/package/)
 
@@ -10,7 +11,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test test-asan demo bench clean package package-test
+.PHONY: all deps build test test-asan demo bench fuzz clean package package-test
 
 all: build
 
@@ -41,6 +42,13 @@ demo: build
 
 bench: deps
 	@bench/run
+
+# Each libFuzzer target for FUZZ_SECONDS (make test runs them briefly); new
+# inputs and findings are kept in $(BUILD)/tests/fuzz/found/<target>.
+FUZZ_SECONDS ?= 300
+fuzz: build
+	cd $(BUILD) && FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_KEEP=$(abspath $(BUILD))/tests/fuzz/found \
+	    ctest -R '^fuzz\.' --output-on-failure --timeout $$(($(FUZZ_SECONDS) + 600))
 
 # dpkg-buildpackage -us -uc -b on a copy of the tree (packaging/debian).
 package: deps

@@ -14,6 +14,7 @@
 #include "gearbox/log.h"
 #include "gearbox/uri.h"
 #include "gw_origin.h"
+#include "gw_callback.h"
 #include "gw_util.h"
 
 #define DEFAULT_PORT 4080
@@ -95,6 +96,7 @@ void gbx_gw_location_clear(gbx_gw_location *loc) {
     free(loc->prefix);
     free(loc->public_url);
     json_decref(loc->environ);
+    gbx_gw_callback_location_free(loc->callback);
     if (!loc->parent) {
         free(loc->config_path);
         gbx_config_free(loc->component_cfg);
@@ -324,7 +326,7 @@ gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const cha
         bool ok = false;
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
             if (strcmp(key, known[i]) == 0) ok = true;
-        if (!ok) {
+        if (!ok && !gbx_gw_callback_location_key(key)) {
             e = gbx_error_set(GBX_ERR_BAD_REQUEST, "%s: unknown key \"%s\"", where, key);
             goto fail;
         }
@@ -389,6 +391,7 @@ gbx_err gbx_gw_location_init(gbx_gw_location *loc, const json_t *spec, const cha
         if ((e = gbx_gw_auth_new(&loc->own_auth, auth, base_dir, where)) != GBX_OK) goto fail;
         loc->auth = loc->own_auth;
     }
+    if ((e = gbx_gw_callback_location_load(&loc->callback, spec, base_dir, where)) != GBX_OK) goto fail;
     return GBX_OK;
 fail:
     gbx_gw_location_clear(loc);
@@ -410,6 +413,7 @@ void gbx_gw_config_free(gbx_gw_config *cfg) {
     free(cfg->pid_file);
     free(cfg->metrics.path);
     free(cfg->metrics.listen_address);
+    gbx_gw_callback_settings_free(cfg->callbacks);
     gbx_config_free(cfg->cfg);
     free(cfg);
 }
@@ -520,7 +524,7 @@ static gbx_err load_settings(gbx_gw_config *c) {
         "listen", "gearman", "status", "max_body_bytes", "threads", "max_connections",
         "connection_timeout", "submit_timeout", "shutdown_grace", "log", "pid_file",
         "locations", "config_dir", "scheduler", "jobs", "handlers", "dashboard", "metrics", "limits",
-        "server_names", "rate_limit"};
+        "server_names", "rate_limit", "callbacks"};
     const char *key;
     json_t *val;
     json_object_foreach(gbx_config_root(cfg), key, val) {
@@ -576,6 +580,8 @@ static gbx_err load_settings(gbx_gw_config *c) {
         return gbx_error_set(GBX_ERR_BAD_REQUEST,
                              "\"status\" (the status store, e.g. {\"type\": \"sqlite\", \"path\": "
                              "\"state/status.db\"}) is missing or not an object");
+
+    if ((e = gbx_gw_callback_settings_load(&c->callbacks, cfg)) != GBX_OK) return e;
 
     json_t *log = gbx_config_get(cfg, "log");
     if (log && !json_is_object(log))

@@ -78,6 +78,7 @@ struct gbx_gw_location {
      * loaded itself (freed with it). */
     const gbx_gw_auth *auth;
     gbx_gw_auth *own_auth;
+    struct gbx_gw_callback_location *callback; /* callback_hosts + secret; NULL: none (gw_callback.h) */
 };
 
 /* The "dashboard" section (gw_dashboard.h serves it):
@@ -124,6 +125,7 @@ typedef struct gbx_gw_config {
     gbx_gw_dashboard_config dashboard;
     gbx_gw_metrics_config metrics;
     gbx_gw_rate_config rate_limit; /* "rate_limit" (gw_ratelimit.h) */
+    struct gbx_gw_callback_settings *callbacks; /* the "callbacks" section (gw_callback.h) */
 } gbx_gw_config;
 
 /* Loads and checks the whole configuration: every location's path, its

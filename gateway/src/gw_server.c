@@ -43,6 +43,7 @@
 #include "gw_origin.h"
 #include "gw_ratelimit.h"
 #include "gw_route.h"
+#include "gw_callback.h"
 #include "gw_scheduler.h"
 #include "gw_schema.h"
 #include "gw_status.h"
@@ -71,6 +72,7 @@ struct gbx_gw_server {
     /* Requests per client address and per principal, failed logins per
      * address (gw_ratelimit.h). */
     gbx_gw_ratelimit *per_address, *per_principal, *failed_auth;
+    gbx_gw_callbacks *callbacks;  /* the callback sender; NULL without scheduler or callbacks */
     struct MHD_Daemon *daemons[GBX_GW_MAX_LISTENERS]; /* one per listener (gw_tls.h) */
     size_t ndaemons;
     int port;                     /* the first listener's */
@@ -497,6 +499,10 @@ static void process_sync(gw_request *r, routed *rt) {
     gbx_gw_server *srv = r->srv;
     char *workload = NULL;
     r->loc = rt->loc;
+    if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, GBX_GW_CALLBACK_HEADER)) {
+        respond_error(r, GBX_ERR_BAD_REQUEST, GBX_GW_CALLBACK_HEADER " is for async requests only");
+        return;
+    }
     gbx_err e = build_envelope(&workload, r, rt, true, NULL, NULL);
     if (e != GBX_OK) {
         respond_last_error(r, e);
@@ -583,7 +589,12 @@ static void process_async(gw_request *r, routed *rt) {
     gbx_status *st = NULL;
     char key[IDEMPOTENCY_KEY_MAX + 1], digest[17];
     bool has_key = false, replayed = false;
+    const char *callback = NULL, *callback_location = NULL;
+    bool callback_kept = false;
     gbx_err e = parent_uri_header(&parent_uri, r);
+    if (e == GBX_OK)
+        e = gbx_gw_callback_check(&callback, &callback_location, rt->loc,
+                                  MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, GBX_GW_CALLBACK_HEADER));
     if (e == GBX_OK) e = idempotency_key(key, sizeof key, r, &has_key);
     if (e == GBX_OK) e = gbx_id_generate(sid, sizeof sid, "s");
     if (e == GBX_OK) e = build_envelope(&workload, r, rt, false, sid, parent_uri);
@@ -615,9 +626,12 @@ static void process_async(gw_request *r, routed *rt) {
             .scope = gbx_gw_status_scope(rt->loc->prefix),
             .owner = r->verified ? r->who.name : NULL,
         };
+        /* The callback owed is kept first: the job may finish at once. */
+        if (callback) e = gbx_store_callback_put(srv->store, sid, callback, callback_location);
+        callback_kept = callback && e == GBX_OK;
         /* Status and queue row in one write, then gearmand.  A key is
          * scoped by the location and the principal. */
-        if (has_key) {
+        if (e == GBX_OK && has_key) {
             const char *owner = r->verified ? r->who.name : "";
             size_t n = strlen(rt->loc->prefix) + strlen(owner) + strlen(key) + 3;
             char *scoped = malloc(n);
@@ -630,7 +644,7 @@ static void process_async(gw_request *r, routed *rt) {
                                                      scoped, digest);
                 free(scoped);
             }
-        } else {
+        } else if (e == GBX_OK) {
             e = gbx_jobmanager_accept(&st, srv->jm, rt->handler, &spec);
         }
     }
@@ -652,6 +666,8 @@ static void process_async(gw_request *r, routed *rt) {
     }
     if (!replayed) gbx_gw_metrics_accepted(srv->metrics, r->location);
 done:
+    /* Not accepted, or a replay answering with the first request's status. */
+    if (callback_kept && (!st || replayed)) gbx_store_callback_done(srv->store, sid);
     gbx_status_free(st);
     free(workload);
     free(status_base);
@@ -1115,12 +1131,15 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
     if (e != GBX_OK) return e;
     if (cfg->scheduler) {
         e = gbx_gw_scheduler_start(&srv->scheduler, srv->jm);
+        if (e == GBX_OK) e = gbx_gw_callbacks_start(&srv->callbacks, cfg, srv->store);
         if (e != GBX_OK) return e;
     }
     return GBX_OK;
 }
 
 int gbx_gw_server_port(const gbx_gw_server *srv) { return srv ? srv->port : 0; }
+
+struct MHD_Daemon *gbx_gw_server_daemon(const gbx_gw_server *srv) { return srv && srv->ndaemons > 0 ? srv->daemons[0] : NULL; }
 
 static void wait_until(gbx_gw_server *srv, double seconds, bool dispatcher_only) {
     double end = gbx_gw_now() + seconds;
@@ -1140,6 +1159,8 @@ void gbx_gw_server_stop(gbx_gw_server *srv, double grace) {
      * HTTP threads may still wake it (a reschedule during the grace); it is
      * freed once they have ended. */
     gbx_gw_scheduler_stop(srv->scheduler);
+    gbx_gw_callbacks_free(srv->callbacks);
+    srv->callbacks = NULL;
     gbx_gw_metrics_stop(srv->metrics);
     if (srv->ndaemons > 0) {
         /* Stop accepting, and let go of the ports at once so that a new

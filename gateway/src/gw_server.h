@@ -30,6 +30,10 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv);
 /* The port actually bound (useful with port 0); 0 before start. */
 int gbx_gw_server_port(const gbx_gw_server *srv);
 
+/* The first listener's libmicrohttpd daemon (NULL before start or after stop), for
+ * MHD_add_connection in tests/fuzz/fuzz_request.c.  Borrowed. */
+struct MHD_Daemon *gbx_gw_server_daemon(const gbx_gw_server *srv);
+
 /* Graceful stop: the scheduler stops, no new connections, sync requests in
  * flight get up to `grace` seconds to be answered (then 503), then every
  * connection closes.  Safe to call twice. */

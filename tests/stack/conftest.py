@@ -415,7 +415,7 @@ def language_daemons(components=None, count=1, conf=None):
 
 
 def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, languages=False,
-                language_workers=1, gateway=None, locations=(), daemons=()):
+                language_workers=1, gateway=None, locations=(), daemons=(), edit_gateway=None):
     """Writes the configs of a test stack under `root` and starts it.
 
     Locations: /barn (the example barn, via its own barn.conf) and /silo, a
@@ -426,7 +426,9 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
     binding's language, `language_workers` workers each (the demo has one).
     Configs use ${VAR}s, so they are expanded as in the demo.  `gateway`:
     members that replace or add to gateway.conf's ("listen", "server_names",
-    "limits"); `locations` and `daemons`: more entries of those lists."""
+    "limits"); `locations` and `daemons`: more entries of those lists;
+    `edit_gateway` (a function of the gateway config dict, returning it)
+    changes it last."""
     for binary in (SUPERVISE, GATEWAY, BARN_WORKER):
         assert binary.exists(), "%s is missing: build first" % binary
     if languages is True:
@@ -463,6 +465,8 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
               for prefix, component in LANGUAGE_BARNS if component in languages]) + list(locations),
         **(gateway or {}),
     })
+    if edit_gateway:
+        write_json(root / "gateway.conf", edit_gateway(json.loads((root / "gateway.conf").read_text())))
     extra_daemons, daemons = list(daemons), [gearmand_daemon(gearmand_restart)]
     if workers:
         daemons.append({"name": "barn", "count": workers,

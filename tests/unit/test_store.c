@@ -17,6 +17,7 @@
 #include "fixtures.h"
 #include "gearbox/status.h"
 #include "gearbox/store.h"
+#include "store/backend.h" /* gbx__now */
 #include "store/status_internal.h"
 
 #define HAMMER 100 /* rounds of updates per thread / process */
@@ -377,7 +378,70 @@ static void test_list_cap(void) {
     gbx_store_free(st);
 }
 
+/* Completion callbacks: one per status, claimable once the status is final
+ * and the row is due, by one caller per lease. */
+static void test_callbacks(void) {
+    char db[128];
+    gbx_store *st = new_store(db, sizeof db, false);
+    gbx_status *s = st ? fixture_create(st, "u") : NULL;
+    if (!s) return;
+    gbx_store *other = NULL;
+    CHECK_INT(open_path(&other, db), GBX_OK);
+    char id[64]; /* a copy: the snapshot's string changes with it */
+    snprintf(id, sizeof id, "%s", gbx_status_id(s));
+    gbx_store_callback *rows = NULL;
+    size_t n = 9;
+    CHECK_INT(gbx_store_callback_put(st, id, "https://h/x", "/barn"), GBX_OK);
+    CHECK_INT(gbx_store_callback_put(st, id, "https://h/y", "/barn"), GBX_ERR_CONFLICT);
+    CHECK_INT(gbx_store_callback_claim(&rows, &n, st, 60, 10), GBX_OK);
+    CHECK_INT((int)n, 0); /* PENDING: not owed yet */
+    CHECK_INT(gbx_status_success(s), GBX_OK);
+    CHECK_INT(gbx_store_callback_claim(&rows, &n, st, 60, 10), GBX_OK);
+    CHECK_INT((int)n, 1);
+    if (n == 1) {
+        CHECK_STR(rows[0].status_id, id);
+        CHECK_STR(rows[0].url, "https://h/x");
+        CHECK_STR(rows[0].location, "/barn");
+        CHECK_INT(rows[0].attempts, 0);
+    }
+    gbx_store_callbacks_free(rows, n);
+    /* Claimed: nobody else gets it while the lease runs. */
+    CHECK_INT(gbx_store_callback_claim(&rows, &n, other, 60, 10), GBX_OK);
+    CHECK_INT((int)n, 0);
+    gbx_store_callbacks_free(rows, n);
+    /* Retried later: not due yet; then due. */
+    CHECK_INT(gbx_store_callback_retry(st, id, gbx__now() + 100, 1, 5.5), GBX_OK);
+    CHECK_INT(gbx_store_callback_claim(&rows, &n, other, 60, 10), GBX_OK);
+    CHECK_INT((int)n, 0);
+    CHECK_INT(gbx_store_callback_retry(st, id, 0, 2, 5.5), GBX_OK);
+    CHECK_INT(gbx_store_callback_claim(&rows, &n, other, 0.05, 10), GBX_OK);
+    CHECK_INT((int)n, 1);
+    if (n == 1) {
+        CHECK_INT(rows[0].attempts, 2);
+        CHECK(rows[0].first_try == 5.5);
+    }
+    gbx_store_callbacks_free(rows, n);
+    /* A claim whose lease ran out (its gateway died) goes to the next caller. */
+    n = 0;
+    for (int i = 0; i < 400 && n == 0; i++) {
+        usleep(10000);
+        CHECK_INT(gbx_store_callback_claim(&rows, &n, st, 60, 10), GBX_OK);
+        if (n == 0) gbx_store_callbacks_free(rows, n);
+    }
+    CHECK_INT((int)n, 1);
+    gbx_store_callbacks_free(rows, n);
+    CHECK_INT(gbx_store_callback_done(st, id), GBX_OK);
+    CHECK_INT(gbx_store_callback_retry(st, id, 0, 3, 5.5), GBX_OK); /* gone: nothing to change */
+    CHECK_INT(gbx_store_callback_claim(&rows, &n, st, 60, 10), GBX_OK);
+    CHECK_INT((int)n, 0);
+    CHECK_INT(gbx_store_callback_put(st, "", "https://h/x", "/barn"), GBX_ERR_BAD_REQUEST);
+    gbx_store_free(other);
+    gbx_status_free(s);
+    gbx_store_free(st);
+}
+
 int main(void) {
+    test_callbacks();
     test_reopen_and_two_handles();
     test_threads();
     test_processes();

@@ -77,7 +77,7 @@ static void test_config(void) {
     sqlite3_prepare_v2(raw, "SELECT version FROM gbx_schema_version WHERE part = 'status'", -1,
                        &q, NULL);
     CHECK_INT(sqlite3_step(q), SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(q, 0), 6);
+    CHECK_INT(sqlite3_column_int(q, 0), 7);
     sqlite3_finalize(q);
     /* A database from a newer build is refused, not misread. */
     sqlite3_exec(raw, "UPDATE gbx_schema_version SET version = 99", NULL, NULL, NULL);
@@ -389,7 +389,7 @@ static void test_migrate_v1(void) {
     sqlite3_prepare_v2(raw, "SELECT version FROM gbx_schema_version WHERE part = 'status'", -1,
                        &q, NULL);
     CHECK_INT(sqlite3_step(q), SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(q, 0), 6);
+    CHECK_INT(sqlite3_column_int(q, 0), 7);
     sqlite3_finalize(q);
     sqlite3_prepare_v2(raw, "SELECT events, private FROM gbx_status WHERE id = 's-old'", -1, &q,
                        NULL);

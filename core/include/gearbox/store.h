@@ -64,6 +64,44 @@ void gbx_store_set_patience(gbx_store *store, double seconds);
 /* "sqlite" or "mariadb".  Static string. */
 const char *gbx_store_backend(const gbx_store *store);
 
+/* ---- completion callbacks (the gateway's Gearbox-Callback header) -------
+ * A callback owed for a status: kept in the store so that it survives a
+ * gateway restart, and claimed like the job queue's rows so that exactly one
+ * of several gateways sharing the store sends it at a time. */
+typedef struct gbx_store_callback {
+    char *status_id; /* malloc'ed */
+    char *url;       /* where to POST the final status; malloc'ed */
+    char *location;  /* the gateway location whose secret signs it; malloc'ed */
+    int attempts;    /* attempts made so far */
+    double first_try; /* unix seconds of the first attempt, 0 before it */
+} gbx_store_callback;
+
+/* Records that the final status of `status_id` is owed to `url`, signed
+ * with the secret of `location`.  One callback per status: GBX_ERR_CONFLICT
+ * when the status has one already. */
+gbx_err gbx_store_callback_put(gbx_store *store, const char *status_id, const char *url,
+                               const char *location);
+
+/* Claims up to `max` callbacks that are due and whose status is final
+ * (COMPLETED or CANCELLED) for `lease_seconds` (a claim that is neither
+ * retried nor done by then goes to the next caller), in one atomic step.
+ * *out: malloc'ed array (NULL when *n is 0), free with
+ * gbx_store_callbacks_free. */
+gbx_err gbx_store_callback_claim(gbx_store_callback **out, size_t *n, gbx_store *store,
+                                 double lease_seconds, size_t max);
+
+/* After a failed attempt: the callback is due again at `due` (unix seconds),
+ * with `attempts` and `first_try` recorded; its claim ends. */
+gbx_err gbx_store_callback_retry(gbx_store *store, const char *status_id, double due,
+                                 int attempts, double first_try);
+
+/* Deletes the callback of `status_id` (delivered, given up, or its request
+ * was not accepted); nothing happens when there is none. */
+gbx_err gbx_store_callback_done(gbx_store *store, const char *status_id);
+
+/* Frees `n` callbacks and the array; NULL accepted. */
+void gbx_store_callbacks_free(gbx_store_callback *rows, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

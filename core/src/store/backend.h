@@ -103,6 +103,14 @@
  * whose updated < forget_before (processes long gone).  workers_read()
  * returns the rows with updated >= since, "figures" parsed, ordered by
  * worker.
+ * Callbacks.  callback_put() adds the row (status_id, url, location, due 0,
+ * lease 0, attempts 0, first_try 0); GBX_ERR_CONFLICT if the status has one.
+ * callback_claim() sets lease = now + lease_seconds on up to `max` rows with
+ * due <= now and lease < now whose status exists in state COMPLETED or
+ * CANCELLED, in one atomic step (a row goes to one caller per lease), and
+ * returns them.  callback_retry() sets due, attempts, first_try and lease 0;
+ * callback_done() deletes the row.  purge() deletes the rows of the statuses
+ * it deletes.
  *
  * Outages.  When the database cannot be reached, stays locked beyond the
  * backend's wait, or is full, a call fails with GBX_ERR_SERVICE_UNAVAILABLE
@@ -128,6 +136,7 @@
 
 #include "gearbox/error.h"
 #include "gearbox/state.h"
+#include "gearbox/store.h" /* gbx_store_callback */
 
 /* The handle gearbox/store.h names opaquely (C11 allows the same typedef
  * twice); its layout is below. */
@@ -279,6 +288,16 @@ typedef struct gbx__store_ops {
                                const char *status_id, double now, double expire_before,
                                char **existing_id, char **existing_digest);
     gbx_err (*idempotency_drop)(gbx_store *store, const char *key, const char *status_id);
+
+    /* Completion callbacks (see the contract above); claim's *out is a
+     * malloc'ed array (NULL when *n is 0). */
+    gbx_err (*callback_put)(gbx_store *store, const char *status_id, const char *url,
+                            const char *location);
+    gbx_err (*callback_claim)(gbx_store *store, double now, double lease_seconds, size_t max,
+                              gbx_store_callback **out, size_t *n);
+    gbx_err (*callback_retry)(gbx_store *store, const char *status_id, double due, int attempts,
+                              double first_try);
+    gbx_err (*callback_done)(gbx_store *store, const char *status_id);
 
     /* Retention: *n = statuses deleted (see the contract above). */
     gbx_err (*purge)(gbx_store *store, double before, size_t max, size_t *n);

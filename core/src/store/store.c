@@ -322,3 +322,57 @@ gbx_err gbx_store_publish_worker_figures(gbx_store *s, const char *worker, const
     free(text);
     return rc;
 }
+
+/* ---- completion callbacks ---------------------------------------------- */
+
+static gbx_err callback_check(gbx_store *s, const char *status_id) {
+    if (!s) return gbx_error_set(GBX_ERR_BAD_REQUEST, "callbacks: no store");
+    if (!status_id || !*status_id) return gbx_error_set(GBX_ERR_BAD_REQUEST, "callbacks: no status id");
+    return GBX_OK;
+}
+
+gbx_err gbx_store_callback_put(gbx_store *store, const char *status_id, const char *url,
+                               const char *location) {
+    gbx_err rc = callback_check(store, status_id);
+    if (rc) return rc;
+    if (!url || !*url || !location)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "callbacks: a URL and a location are required");
+    return store->ops->callback_put(store, status_id, url, location);
+}
+
+gbx_err gbx_store_callback_claim(gbx_store_callback **out, size_t *n, gbx_store *store,
+                                 double lease_seconds, size_t max) {
+    if (!out || !n) return gbx_error_set(GBX_ERR_BAD_REQUEST, "callbacks: no output pointer");
+    *out = NULL;
+    *n = 0;
+    if (!store) return gbx_error_set(GBX_ERR_BAD_REQUEST, "callbacks: no store");
+    if (!isfinite(lease_seconds) || lease_seconds <= 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "callbacks: the lease must be > 0 seconds");
+    if (max == 0) return GBX_OK;
+    return store->ops->callback_claim(store, gbx__now(), lease_seconds, max, out, n);
+}
+
+gbx_err gbx_store_callback_retry(gbx_store *store, const char *status_id, double due,
+                                 int attempts, double first_try) {
+    gbx_err rc = callback_check(store, status_id);
+    if (rc) return rc;
+    if (!isfinite(due) || due < 0 || !isfinite(first_try) || first_try < 0 || attempts < 0)
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "callbacks: bad retry time or attempts");
+    return store->ops->callback_retry(store, status_id, due, attempts, first_try);
+}
+
+gbx_err gbx_store_callback_done(gbx_store *store, const char *status_id) {
+    gbx_err rc = callback_check(store, status_id);
+    if (rc) return rc;
+    return store->ops->callback_done(store, status_id);
+}
+
+void gbx_store_callbacks_free(gbx_store_callback *rows, size_t n) {
+    if (!rows) return;
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].status_id);
+        free(rows[i].url);
+        free(rows[i].location);
+    }
+    free(rows);
+}

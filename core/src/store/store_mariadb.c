@@ -113,7 +113,23 @@ static const char *const migration_4[] = {
     "CREATE INDEX IF NOT EXISTS gbx_status_owner ON gbx_status (owner, ctime, seq)",
     NULL,
 };
-static const char *const *const migrations[] = {migration_1, migration_2, migration_3, migration_4};
+static const char *const migration_5[] = {
+    /* Completion callbacks owed (the gateway's Gearbox-Callback header):
+     * sent once the status is final; `lease` is the claim of the gateway
+     * sending it. */
+    "CREATE TABLE IF NOT EXISTS gbx_callback ("
+    " status_id VARBINARY(255) NOT NULL PRIMARY KEY,"
+    " url MEDIUMBLOB NOT NULL,"
+    " location MEDIUMBLOB NOT NULL,"
+    " due DOUBLE NOT NULL DEFAULT 0,"
+    " lease DOUBLE NOT NULL DEFAULT 0,"
+    " attempts INT NOT NULL DEFAULT 0,"
+    " first_try DOUBLE NOT NULL DEFAULT 0"
+    ") ENGINE=InnoDB",
+    NULL,
+};
+static const char *const *const migrations[] = {migration_1, migration_2, migration_3, migration_4,
+                                                 migration_5};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define ROW_COLUMNS                                                                     \
@@ -1278,6 +1294,7 @@ static gbx_err purge_body(conn *c, void *p) {
     mysql_free_result(res);
     static const char *const deletes[] = {"DELETE FROM gbx_counter WHERE status_id",
                                           "DELETE FROM gbx_queue WHERE status_id",
+                                          "DELETE FROM gbx_callback WHERE status_id",
                                           "DELETE FROM gbx_status WHERE id"};
     for (size_t i = 0; count && !rc && i < sizeof deletes / sizeof deletes[0]; i++) {
         b = sql_for(c);
@@ -1308,6 +1325,128 @@ static gbx_err md_purge(gbx_store *store, double before, size_t max, size_t *n) 
     gbx_err rc = max ? run_op(store, purge_body, &a, false) : GBX_OK;
     *n = rc ? 0 : deleted;
     return rc;
+}
+
+/* ---- completion callbacks ----------------------------------------------- */
+
+typedef struct callback_arg {
+    const char *status_id, *url, *location;
+    double now, lease, due, first_try;
+    int attempts;
+    size_t max;
+    gbx_store_callback *rows;
+    size_t count;
+} callback_arg;
+
+static void build_callback_put(sqlbuf *b, const void *arg) {
+    const callback_arg *a = arg;
+    sql_add(b, "INSERT INTO gbx_callback (status_id, url, location) VALUES (");
+    sql_str(b, a->status_id);
+    sql_add(b, ", ");
+    sql_str(b, a->url);
+    sql_add(b, ", ");
+    sql_str(b, a->location);
+    sql_add(b, ")");
+}
+
+static gbx_err md_callback_put(gbx_store *store, const char *status_id, const char *url,
+                               const char *location) {
+    callback_arg a = {.status_id = status_id, .url = url, .location = location};
+    gbx_err rc = one_statement(store, build_callback_put, &a, "keeping a callback", NULL);
+    if (rc == GBX_ERR_CONFLICT)
+        return gbx_error_set(GBX_ERR_CONFLICT, "callbacks: status \"%s\" has one already", status_id);
+    return rc;
+}
+
+static gbx_err callback_claim_body(conn *c, void *p) {
+    callback_arg *a = p;
+    gbx_store_callbacks_free(a->rows, a->count);
+    a->rows = NULL;
+    a->count = 0;
+    sqlbuf b = sql_for(c);
+    sql_add(&b, "SELECT c.status_id, c.url, c.location, c.attempts, c.first_try"
+                " FROM gbx_callback c JOIN gbx_status s ON s.id = c.status_id WHERE c.due <= ");
+    sql_double(&b, a->now);
+    sql_add(&b, " AND c.lease < ");
+    sql_double(&b, a->now);
+    sql_add(&b, " AND s.state IN (");
+    sql_str(&b, gbx_state_name(GBX_STATE_COMPLETED));
+    sql_add(&b, ", ");
+    sql_str(&b, gbx_state_name(GBX_STATE_CANCELLED));
+    sql_add(&b, ") ORDER BY c.due");
+    MYSQL_RES *res = NULL;
+    gbx_err rc = select_skip_locked(c, &b, a->max, &res, "claiming callbacks");
+    size_t total = rc ? 0 : (size_t)mysql_num_rows(res);
+    if (total && !(a->rows = calloc(total, sizeof *a->rows))) rc = out_of_memory();
+    MYSQL_ROW r;
+    while (!rc && total && (r = mysql_fetch_row(res))) {
+        unsigned long *n = mysql_fetch_lengths(res);
+        gbx_store_callback *cb = &a->rows[a->count++];
+        if (!dup_field(&cb->status_id, r[0], n[0]) || !dup_field(&cb->url, r[1], n[1]) ||
+            !dup_field(&cb->location, r[2], n[2]) || !cb->status_id || !cb->url || !cb->location)
+            rc = out_of_memory();
+        cb->attempts = field_int(r[3]);
+        cb->first_try = field_double(r[4]);
+    }
+    mysql_free_result(res);
+    if (!rc && a->count > 0) {
+        b = sql_for(c);
+        sql_add(&b, "UPDATE gbx_callback SET lease = ");
+        sql_double(&b, a->now + a->lease);
+        sql_add(&b, " WHERE status_id IN (");
+        for (size_t i = 0; i < a->count; i++) {
+            if (i) sql_add(&b, ", ");
+            sql_str(&b, a->rows[i].status_id);
+        }
+        sql_add(&b, ")");
+        rc = exec_buf(c, &b, NULL, "claiming callbacks");
+        sql_free(&b);
+    }
+    if (!rc) rc = commit(c, "claiming callbacks");
+    if (rc) {
+        gbx_store_callbacks_free(a->rows, a->count);
+        a->rows = NULL;
+        a->count = 0;
+    }
+    return rc;
+}
+
+static gbx_err md_callback_claim(gbx_store *store, double now, double lease, size_t max,
+                                 gbx_store_callback **out, size_t *n) {
+    callback_arg a = {.now = now, .lease = lease, .max = max > 1000 ? 1000 : max};
+    gbx_err rc = run_op(store, callback_claim_body, &a, false);
+    if (rc) return rc;
+    *out = a.rows;
+    *n = a.count;
+    return GBX_OK;
+}
+
+static void build_callback_retry(sqlbuf *b, const void *arg) {
+    const callback_arg *a = arg;
+    sql_add(b, "UPDATE gbx_callback SET lease = 0, due = ");
+    sql_double(b, a->due);
+    sql_add(b, ", first_try = ");
+    sql_double(b, a->first_try);
+    sql_add(b, ", attempts = ");
+    sql_int(b, a->attempts);
+    sql_add(b, " WHERE status_id = ");
+    sql_str(b, a->status_id);
+}
+
+static gbx_err md_callback_retry(gbx_store *store, const char *status_id, double due,
+                                 int attempts, double first_try) {
+    callback_arg a = {.status_id = status_id, .due = due, .attempts = attempts,
+                      .first_try = first_try};
+    return one_statement(store, build_callback_retry, &a, "rescheduling a callback", NULL);
+}
+
+static void build_callback_done(sqlbuf *b, const void *arg) {
+    sql_add(b, "DELETE FROM gbx_callback WHERE status_id = ");
+    sql_str(b, arg);
+}
+
+static gbx_err md_callback_done(gbx_store *store, const char *status_id) {
+    return one_statement(store, build_callback_done, status_id, "deleting a callback", NULL);
 }
 
 /* ---- idempotency keys -------------------------------------------------- */
@@ -1771,6 +1910,10 @@ static const gbx__store_ops mariadb_ops = {
     .queue_drop = md_queue_drop,
     .idempotency_put = md_idempotency_put,
     .idempotency_drop = md_idempotency_drop,
+    .callback_put = md_callback_put,
+    .callback_claim = md_callback_claim,
+    .callback_retry = md_callback_retry,
+    .callback_done = md_callback_done,
     .purge = md_purge,
     .count_states = md_count_states,
     .workers_publish = md_workers_publish,

@@ -105,6 +105,17 @@ static const char *const migrations[] = {
     "ALTER TABLE gbx_status ADD COLUMN owner TEXT;"
     "CREATE INDEX gbx_status_owner ON gbx_status (scope, owner, ctime DESC, seq DESC)"
     " WHERE owner IS NOT NULL;",
+    /* 7: completion callbacks owed (the gateway's Gearbox-Callback header):
+     * sent once the status is final; `lease` is the claim of the gateway
+     * sending it. */
+    "CREATE TABLE gbx_callback ("
+    " status_id TEXT PRIMARY KEY,"
+    " url TEXT NOT NULL,"
+    " location TEXT NOT NULL,"
+    " due REAL NOT NULL DEFAULT 0,"
+    " lease REAL NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " first_try REAL NOT NULL DEFAULT 0);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -172,6 +183,11 @@ typedef enum stmt_id {
     ST_WORKERS_PUBLISH,
     ST_WORKERS_FORGET,
     ST_WORKERS_READ,
+    ST_CB_PUT,
+    ST_CB_CLAIM,
+    ST_CB_RETRY,
+    ST_CB_DONE,
+    ST_PURGE_CALLBACKS,
     ST_COUNT
 } stmt_id;
 
@@ -269,6 +285,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                " AND mtime < ?1 ORDER BY mtime LIMIT ?2)"
     [ST_PURGE_COUNTERS] = "DELETE FROM gbx_counter WHERE status_id IN " PURGED,
     [ST_PURGE_QUEUE] = "DELETE FROM gbx_queue WHERE status_id IN " PURGED,
+    [ST_PURGE_CALLBACKS] = "DELETE FROM gbx_callback WHERE status_id IN " PURGED,
     [ST_PURGE_STATUSES] = "DELETE FROM gbx_status WHERE id IN " PURGED,
 #undef PURGED
     [ST_PURGE_KEYS] = "DELETE FROM gbx_idempotency WHERE key IN"
@@ -288,6 +305,17 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_WORKERS_FORGET] = "DELETE FROM gbx_worker_figures WHERE updated < ?1",
     [ST_WORKERS_READ] = "SELECT worker, component, updated, figures FROM gbx_worker_figures"
                         " WHERE updated >= ?1 ORDER BY worker",
+    [ST_CB_PUT] = "INSERT OR FAIL INTO gbx_callback (status_id, url, location) VALUES (?1, ?2, ?3)",
+    /* ?1 = now, ?2 = lease seconds, ?3 = max. */
+    [ST_CB_CLAIM] = "UPDATE OR FAIL gbx_callback SET lease = ?1 + ?2 WHERE status_id IN ("
+                    " SELECT c.status_id FROM gbx_callback c JOIN gbx_status s ON s.id = c.status_id"
+                    " WHERE c.due <= ?1 AND c.lease < ?1 AND s.state IN ('COMPLETED', 'CANCELLED')"
+                    " ORDER BY c.due LIMIT ?3)"
+                    " RETURNING status_id, url, location, attempts, first_try",
+    /* ?1 = status id, ?2 = due, ?3 = first_try, ?4 = attempts. */
+    [ST_CB_RETRY] = "UPDATE OR FAIL gbx_callback SET due = ?2, first_try = ?3, attempts = ?4,"
+                    " lease = 0 WHERE status_id = ?1",
+    [ST_CB_DONE] = "DELETE FROM gbx_callback WHERE status_id = ?1",
 };
 
 struct sqlite_store;
@@ -1688,8 +1716,8 @@ typedef struct purge_op {
 
 static gbx_err run_purge(conn *c, write_op *w) {
     purge_op *o = (purge_op *)w;
-    static const stmt_id steps[] = {ST_PURGE_COUNTERS, ST_PURGE_QUEUE, ST_PURGE_STATUSES,
-                                    ST_PURGE_KEYS};
+    static const stmt_id steps[] = {ST_PURGE_COUNTERS, ST_PURGE_QUEUE, ST_PURGE_CALLBACKS,
+                                    ST_PURGE_STATUSES, ST_PURGE_KEYS};
     sqlite3_int64 limit = o->max > (size_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)o->max;
     gbx_err rc = GBX_OK;
     for (size_t i = 0; !rc && i < sizeof steps / sizeof steps[0]; i++) {
@@ -1789,6 +1817,34 @@ static gbx_err sq_count_states(gbx_store *store, long long *counts, size_t n) {
     return rc;
 }
 
+/* ---- completion callbacks ----------------------------------------------- */
+
+/* sq_callback_put's write. */
+typedef struct callback_put_op {
+    write_op op;
+    const char *status_id, *url, *location;
+} callback_put_op;
+
+static gbx_err run_callback_put(conn *c, write_op *w) {
+    callback_put_op *o = (callback_put_op *)w;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = prepare(c, ST_CB_PUT, &st);
+    if (rc) return rc;
+    bind_text(st, 1, o->status_id);
+    bind_text(st, 2, o->url);
+    bind_text(st, 3, o->location);
+    c->failed_step = SQLITE_OK;
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        c->failed_step = sqlite3_extended_errcode(c->db);
+        rc = duplicate_key(c) ? gbx_error_set(GBX_ERR_CONFLICT,
+                                              "callbacks: status \"%s\" has one already",
+                                              o->status_id)
+                              : db_error(c->db, "keeping a callback");
+    }
+    finish(st);
+    return rc;
+}
+
 /* sq_workers_publish's write. */
 typedef struct publish_op {
     write_op op;
@@ -1855,6 +1911,80 @@ static gbx_err sq_workers_read(gbx_store *store, double since, json_t **out) {
     return GBX_OK;
 }
 
+static gbx_err sq_callback_put(gbx_store *store, const char *status_id, const char *url,
+                               const char *location) {
+    callback_put_op o = {.op = {.run = run_callback_put}, .status_id = status_id, .url = url,
+                         .location = location};
+    return write_grouped(store, &o.op);
+}
+
+/* sq_callback_claim's write. */
+typedef struct callback_claim_op {
+    write_op op;
+    double now, lease;
+    size_t max;
+    gbx_store_callback *rows;
+    size_t count;
+} callback_claim_op;
+
+static gbx_err run_callback_claim(conn *c, write_op *w) {
+    callback_claim_op *o = (callback_claim_op *)w;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = prepare(c, ST_CB_CLAIM, &st);
+    if (rc) return rc;
+    sqlite3_bind_double(st, 1, o->now);
+    sqlite3_bind_double(st, 2, o->lease);
+    sqlite3_bind_int64(st, 3, o->max > (size_t)INT32_MAX ? INT32_MAX : (sqlite3_int64)o->max);
+    bool oom = false;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (oom || o->count >= o->max) continue;
+        if (!o->rows && !(o->rows = calloc(o->max, sizeof *o->rows))) {
+            oom = true;
+            continue;
+        }
+        gbx_store_callback *r = &o->rows[o->count++];
+        if (!dup_column(&r->status_id, st, 0) || !dup_column(&r->url, st, 1) ||
+            !dup_column(&r->location, st, 2) || !r->status_id || !r->url || !r->location)
+            oom = true;
+        r->attempts = sqlite3_column_int(st, 3);
+        r->first_try = sqlite3_column_double(st, 4);
+    }
+    if (step != SQLITE_DONE) rc = db_error(c->db, "claiming callbacks");
+    finish(st);
+    if (!rc && oom) rc = out_of_memory();
+    return rc;
+}
+
+static gbx_err sq_callback_claim(gbx_store *store, double now, double lease, size_t max,
+                                 gbx_store_callback **out, size_t *n) {
+    callback_claim_op o = {.op = {.run = run_callback_claim}, .now = now, .lease = lease,
+                           .max = max > 1000 ? 1000 : max};
+    gbx_err rc = write_grouped(store, &o.op);
+    if (rc) {
+        /* Claimed rows not handed out go to the next claim after the lease. */
+        gbx_store_callbacks_free(o.rows, o.count);
+        return rc;
+    }
+    *out = o.rows;
+    *n = o.count;
+    return GBX_OK;
+}
+
+static gbx_err sq_callback_retry(gbx_store *store, const char *status_id, double due,
+                                 int attempts, double first_try) {
+    simple_op o = {.op = {.run = run_simple_op}, .sid = ST_CB_RETRY,
+                   .what = "rescheduling a callback", .text = status_id,
+                   .reals = {due, first_try}, .nreals = 2, .has_int = true, .integer = attempts};
+    return write_grouped(store, &o.op);
+}
+
+static gbx_err sq_callback_done(gbx_store *store, const char *status_id) {
+    simple_op o = {.op = {.run = run_simple_op}, .sid = ST_CB_DONE,
+                   .what = "deleting a callback", .text = status_id};
+    return write_grouped(store, &o.op);
+}
+
 static const gbx__store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1874,6 +2004,10 @@ static const gbx__store_ops sqlite_ops = {
     .queue_drop = sq_queue_drop,
     .idempotency_put = sq_idempotency_put,
     .idempotency_drop = sq_idempotency_drop,
+    .callback_put = sq_callback_put,
+    .callback_claim = sq_callback_claim,
+    .callback_retry = sq_callback_retry,
+    .callback_done = sq_callback_done,
     .purge = sq_purge,
     .count_states = sq_count_states,
     .workers_publish = sq_workers_publish,
