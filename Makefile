@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox: the two commands of the README's quick start, and their helpers.
 #   make demo   - install what is missing, build, serve the barn on 127.0.0.1:4080
 #   make test   - install what is missing, build, run the whole suite

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # gbx_embed(<output.c> <comment> <file>...): generates <output.c> at build time
 # with one `const char gbx_embedded_<name>[]` (NUL-terminated) per file, by
 # core/embed.cmake; rebuilt when a file changes.  Used for the core's schemas,

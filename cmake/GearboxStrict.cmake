@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # gbx_strict(target): the warnings and feature macros of code we write (not
 # of generated wrappers).  Used by the main tree and by bench/.
 function(gbx_strict target)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # CMake package config of libgearbox (installed by libgearbox-dev):
 #   find_package(Gearbox REQUIRED)
 #   target_link_libraries(my-worker PRIVATE Gearbox::gearbox)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* swig/gearbox.i - the one interface file shared by every language binding.
  *
  * Layout (as MapServer's mapscript and Subversion's bindings do it):

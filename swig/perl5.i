@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* swig/perl5.i - Perl typemaps and trampolines of the Gearbox::Core module
  * (included by swig/gearbox.i).  The idiomatic layer (bindings/perl/lib)
  * builds Gearbox::Worker, Gearbox::Job, ... on top of these flat functions.

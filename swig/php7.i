@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* swig/php7.i - PHP (8.x) typemaps and trampolines for swig/gearbox.i.
  *
  * What lives here (and nowhere else for PHP):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* swig/python.i - the Python side of swig/gearbox.i (included by it).
  *
  * The module is built with -noproxy: `gearbox._gearbox` holds the flat

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* ceiling_server - the ceiling for status GETs: a minimal libmicrohttpd
  * server that answers every GET with the same JSON document (a real status
  * object, fetched from the gateway by the harness) and does nothing else.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gm_load - the raw libgearman anchor: N threads, each with its own
  * gearman_client, calling one Gearman function as fast as they can.
  *

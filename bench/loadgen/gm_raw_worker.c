@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gm_raw_worker - a plain libgearman worker, the anchor for end-to-end async
  * jobs: it registers one function that does nothing but answer `--result`.
  *

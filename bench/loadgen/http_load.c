@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* http_load - a small epoll HTTP/1.1 load generator for what wrk does not
  * do: a fixed number of requests (end-to-end jobs), thousands of requests
  * in flight at once (the waiting-requests scenario), and keeping the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* bench/loadgen/stats.h - latency samples shared by the bench load generators.
  *
  * Each load thread appends its own samples (microseconds); at the end the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 // ajv-bench.js - ajv 8's side of bench/schema/run: the same measurement as
 // bench.c (compile once, validate for a fixed time; default mode stops at
 // the first error, allErrors collects them all).  One JSON line per case.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* bench.c - gearbox's side of bench/schema/run: compiles each case's schema
  * once and validates its documents over and over for a fixed time, once
  * stopping at the first violation and once collecting all of them.  The

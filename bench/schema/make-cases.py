@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Writes the benchmark cases (JSON on stdout): schemas and documents that
 gearbox and ajv validate side by side.  Deterministic (fixed seed)."""
 import json

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* bench_worker - the trivial "bench" component the benchmarks run against,
  * built on the Gearbox C worker runtime (gearbox/worker.h).
  *

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 /* bench_worker.php - the trivial "bench" component in PHP, for comparing the
  * PHP binding's end-to-end jobs/s with the C bench worker (bench_worker.c).
  * Written the way Yahoo Gearbox's PHP workers are.

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # bench_worker.pl - the trivial "bench" component in Perl, for comparing the
 # Perl binding's end-to-end jobs/s with the C bench worker (bench_worker.c).
 # Written the way Yahoo Gearbox's Perl workers are.

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 /* Gearbox.php - the PHP worker API of Gearbox (DESIGN §5) over the gearbox
  * extension (swig/gearbox.i + swig/php7.i), with the class, method and
  * constant names of Yahoo Gearbox's PHP workers:

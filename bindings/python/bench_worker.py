@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """bench_worker.py - the trivial "bench" component in Python, for comparing
 jobs/s of the Python binding with the C bench worker (bench/worker/bench_worker.c).
 

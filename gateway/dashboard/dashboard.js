@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* The Gearbox dashboard (docs/dashboard.md).  No framework, no build step.
  *
  * Everything comes from the gateway's own API:

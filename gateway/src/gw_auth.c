@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_auth.c - bearer tokens and Basic passwords of a location. */
 #define _GNU_SOURCE /* crypt_r */
 #include "gw_auth.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_auth.h - who may do what on a location (docs/security.md,
  * "Authentication and access").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_callback.c - signed completion callbacks (see gw_callback.h). */
 #include "gw_callback.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_callback.h - signed completion callbacks (docs/security.md).
  *
  * A client asks for one with `Gearbox-Callback: https://host/path` on an

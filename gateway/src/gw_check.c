@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_check.c - what the gateway knows of each location, and the silent
  * mistakes made loud: schema files no request ever uses, write handlers
  * whose bodies nothing checks, a component writing to another store. */

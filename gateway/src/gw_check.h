@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_check.h - the report of `gearbox-gateway --check` and of the start-up
  * log: per location, each handler the gateway can know and the schema file
  * it uses, and warnings for the mistakes that are otherwise silent (a

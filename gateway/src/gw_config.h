@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_config.h - the gateway's configuration, loaded and checked in full at
  * start-up (docs/gateway.md lists every key).
  *

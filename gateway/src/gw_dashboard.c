@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_dashboard.c - serves the dashboard's files and its info endpoint. */
 #include "gw_dashboard.h"
 

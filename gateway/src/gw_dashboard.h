@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_dashboard.h - the operators' dashboard (docs/dashboard.md).
  *
  * Below the configured path ("/_gearbox" by default) the gateway serves:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_dispatch.c - sync jobs through one non-blocking libgearman client.
  *
  * HTTP threads append jobs to the inbox and write the eventfd; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_dispatch.h - the gateway's sync-job dispatcher.
  *
  * One thread owns one NON-BLOCKING libgearman client.  HTTP threads hand it

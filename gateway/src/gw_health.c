@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_health.c - /healthz and /readyz (gw_health.h). */
 #include "gw_health.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_health.h - GET /healthz (the process is up: 200) and GET /readyz (the
  * status store answers and at least one gearmand does: 200, else 503 with
  * the reason in the error body of DESIGN §3), for load balancers and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_limits.c - limits against abuse and checks on hostile input. */
 #define _GNU_SOURCE /* RTLD_NEXT */
 #include "gw_limits.h"

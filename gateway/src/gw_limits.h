@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_limits.h - limits against abuse and checks on hostile input
  * (docs/security.md, "Limits" and "Hostile input").
  *

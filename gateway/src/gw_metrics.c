@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_metrics.c - /metrics, the request counters and the admin listener
  * (gw_metrics.h; every metric is described in docs/metrics.md). */
 #include "gw_metrics.h"

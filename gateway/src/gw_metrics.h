@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_metrics.h - the gateway's operator endpoints: GET /metrics (the
  * Prometheus text format, docs/metrics.md), /healthz and /readyz
  * (gw_health.h), on the main listener or on a separate admin listener

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_origin.c - public URLs and the Host header (see gw_origin.h). */
 #include "gw_origin.h"
 

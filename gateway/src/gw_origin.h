@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_origin.h - the scheme and host of every URI the gateway builds
  * (status_uri, Location, a job's base_uri, error bodies' "uri").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_ratelimit.c - token buckets per key in a fixed table. */
 #include "gw_ratelimit.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_ratelimit.h - request rates per client address and per principal
  * (429 with Retry-After), and the rate of failed logins per address.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_route.c - location matching, handler resolution and friends. */
 #include "gw_route.h"
 

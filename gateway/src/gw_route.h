@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_route.h - the pure parts of request routing (no HTTP, no I/O), so
  * that they can be unit-tested: location matching, handler resolution,
  * sync/async choice, base URIs, Basic-auth user names and the filters of a

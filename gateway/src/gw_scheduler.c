@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_scheduler.c - the scheduler thread (see gw_scheduler.h). */
 #include "gw_scheduler.h"
 

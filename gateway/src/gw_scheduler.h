@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_scheduler.h - the gateway's scheduler thread: submits the jobs of the
  * store's queue (delayed jobs, retries, continuations, event jobs) once they
  * are due, through gbx_jobmanager_run_due.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_schema.c - request body validation against the location's schemas. */
 #include "gw_schema.h"
 

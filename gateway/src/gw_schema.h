@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_schema.h - request body validation.  Each location's schemas are a
  * gbx_schema_dir (schema.h): files are read once, on first use (absence is
  * remembered too): restart the gateway after changing them. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_server.c - libmicrohttpd glue and the life of one request.
  *
  * MHD calls the access handler several times per request: once when the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_server.h - the HTTP side of the gateway (libmicrohttpd).
  *
  * A thread pool of MHD threads (epoll) parses requests and answers

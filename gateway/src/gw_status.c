@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_status.c - GET .../v1/status[/<id>] straight from the store, and POST
  * .../v1/status/<id> (cancel, reschedule) through the job manager. */
 #include "gw_status.h"

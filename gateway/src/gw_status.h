@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_status.h - the built-in status endpoints, served from the store
  * without a Gearman round trip:
  *   GET <prefix>/v1/status/<id>     -> the status object (200, even failed)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_tls.c - listeners and HTTPS (see gw_tls.h). */
 #include "gw_tls.h"
 

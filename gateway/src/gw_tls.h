@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_tls.h - the gateway's listeners: where it listens, and HTTPS on those
  * that have a certificate (libmicrohttpd's GnuTLS support, TLS 1.2+ only).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_util.c - small helpers shared by the gateway's files. */
 #include "gw_util.h"
 

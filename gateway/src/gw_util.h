@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gw_util.h - small helpers shared by the gateway's files. */
 #ifndef GBX_GW_UTIL_H
 #define GBX_GW_UTIL_H

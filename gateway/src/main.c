@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* main.c - gearbox-gateway: command line, logging, pid file, signals. */
 #include <errno.h>
 #include <fcntl.h>

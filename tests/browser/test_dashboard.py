@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """The dashboard (docs/dashboard.md) in a real browser against a real stack.
 
 Headless Chromium, driven by chromedriver (Debian's chromium-driver, started

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Gearbox compatibility (issue [K]): Gearbox-style test workers in Perl and
 PHP (tests/compat/perl, tests/compat/php), written as Yahoo Gearbox's own
 test workers were, and the same worker in Python (tests/compat/python),

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """doccheck: runs the `$ curl` examples of a Markdown doc against a gateway
 and compares what the doc shows with what the gateway answers.
 

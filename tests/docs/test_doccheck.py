@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """The doc checker behind stack.doccurl, without a Gearbox stack: its reading
 of a doc, its comparisons, and a whole run against a small fake gateway
 (http.server on a free loopback port) whose status completes after a few

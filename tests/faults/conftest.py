@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """The fault matrix's machinery: real gearmand(s), gateway(s) and workers of
 the "faults" test service (fault_worker.py), each started here as a process
 of its own session so that a test can kill -9 exactly one of them; bursts of

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """The fault matrix's test service (component "faults"), two async handlers:
 
     PUT /faults/v1/job/<name> {"i": <n>}    202; the job sleeps 20-80 ms and succeeds

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """The fault matrix (docs/testing.md#the-fault-matrix): for each fault, a
 burst of async PUTs from several client threads while the fault happens, then
 every accepted job must end COMPLETED with code 0, have run to its end

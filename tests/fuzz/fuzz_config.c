@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* fuzz_config.c - libFuzzer target: the config loader (core/src/base/config.c:
  * JSON with comments, ${VAR} expansion, config.d merging, the getters) and,
  * on what it loads, the gateway's config checks (gateway/src/gw_config.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* fuzz_envelope.c - libFuzzer target: the job envelope parser
  * (core/src/job/envelope.c) on what a worker receives from gearmand.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* fuzz_request.c - libFuzzer target: the gateway's request path on raw HTTP.
  *
  * The gateway's real server (gateway/src, libmicrohttpd, the status store on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* fuzz_uri.c - libFuzzer target: the URI parser and name mangling
  * (core/src/job/uri.c), as the gateway feeds them from a request line.
  *

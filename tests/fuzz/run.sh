@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Runs one libFuzzer target for a bounded time over its committed corpus
 # (every input in it first: crashes found once stay fixed).
 # Usage: run.sh FUZZER CORPUS_DIR SECONDS

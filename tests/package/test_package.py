@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """make package-test: the Debian packages of dist/ on this machine.
 
   test_package.py DIST_DIR      (as root; tests/package/run starts it)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Helpers shared by the Python test suites (tests/stack, bindings/python/tests):
 free loopback ports, polling with a generous bound, process and port checks,
 gearmand's admin status.  Nothing here sleeps for a fixed time that a test

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """A MariaDB server of the tests' own: `mariadbd` on a datadir under a work
 directory, its own unix socket and a free 127.0.0.1 port, never a system
 service.  Stopped by the PID it was started with.

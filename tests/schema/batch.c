@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* batch.c - validates many (schema, instance) pairs in one process, for the
  * differential test and the benchmark.
  *

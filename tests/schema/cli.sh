@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Tests the gearbox-json command line: exit codes, violation lines, --draft,
 # --ref, standard input and format.  Usage: cli.sh PATH/TO/gearbox-json
 set -u

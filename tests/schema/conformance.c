@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* conformance.c - runs the JSON-Schema-Test-Suite against gearbox's
  * validator.
  *

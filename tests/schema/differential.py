@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Differential test: gearbox's validator against Debian's python3-jsonschema
 on generated schemas and documents.
 

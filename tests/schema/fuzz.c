@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* fuzz.c - libFuzzer harness for the JSON parser plus the schema compiler
  * and validator (tests/schema/fuzz.sh runs it for a bounded time).
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Runs the schema libFuzzer harness for a bounded time, seeded with every
 # (schema, instance) pair and every pattern of the JSON-Schema-Test-Suite.
 # Usage: fuzz.sh FUZZER SUITE_DIR SECONDS

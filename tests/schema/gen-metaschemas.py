@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Regenerates core/src/schema/schema_meta.c: the JSON Schema meta-schemas that
 `$ref`s may name without a registry entry (draft-03 ... 2020-12 and the
 2019-09 / 2020-12 vocabulary meta-schemas).  Source: Debian's

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Regenerates core/src/schema/schema_unicode.c: the Unicode general category of
 every code point (as ranges), for \\p{...} in regular expressions.  Source:
 Python's unicodedata (Debian 12: Unicode 14.0).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* legacy.c - the Gearbox legacy dialect and the schema API around it:
  * Gearbox's error texts, "optional", "requires", default filling,
  * additionalProperties on objects and tuples, violations with pointers,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* regex.c - the ECMA-262 regular expression engine behind "pattern" and
  * "patternProperties": syntax, unicode, backtracking, lookaround,
  * backreferences, errors, and the step limit on pathological patterns. */

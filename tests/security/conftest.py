@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Fixtures of the hostile-input suites: a real stack (tests/stack's
 start_stack: gearmand, two C barn workers, the gateway) with short limits,
 raw-socket requests, and a well-behaved client that keeps asking the gateway

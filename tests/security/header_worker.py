@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """A worker of the hostile-input suites, component "hdr": its one handler,
 GET <prefix>/v1/headers/x, answers with the headers a careless or hostile
 worker might set (a cookie, a framing header, a hop-by-hop one), so that the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """A corpus of bad requests against a real stack (docs/security.md, "Hostile
 input"): each gets a clear 4xx with the JSON error body, while a polite
 client keeps being served; the gateway stays the same process, its memory

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Slow and idle connections (slowloris): a connection that has not sent a
 complete request within limits.request_timeout (2 s here) of opening, or of
 its previous answer, is dropped; connections beyond the per-address limit

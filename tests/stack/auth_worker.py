@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """auth_worker.py --config CONF - the "vault" component of test_auth.py: it
 shows what a worker receives.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Fixtures of the stack tests: real gearmand, gateway and barn workers.
 
 Every stack runs under gearbox-supervise on free 127.0.0.1 ports, with its

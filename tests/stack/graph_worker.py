@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """graph_worker.py --config CONF - a component ("graph") that uses agents but
 serves no agents runner: its front handler hands the graph to
 do_run_global_agents_v1 (served by gearbox-global-worker) and waits for it,

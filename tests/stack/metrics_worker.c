@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* metrics_worker.c - a C worker for tests/stack/test_metrics.py: the
  * component of its config ("meter"), whose handlers count in its Scoreboard.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """metrics_worker.py --config CONF - the Python twin of metrics_worker.c for
 tests/stack/test_metrics.py: its component's handlers count in its
 Scoreboard (readings/put, readings/get, readings/refused; a PUT body

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """relay_worker.py --config CONF - a component that makes a REST child of the
 URI a client names, to test where a worker's requests may go
 (jobs.rest_hosts) and how they are verified (jobs.rest_ca_file):

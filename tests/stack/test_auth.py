@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Authentication and access in a real stack (docs/security.md, "Authentication
 and access"): gearmand, the "vault" worker (auth_worker.py, which shows the
 envelope it receives) and the gateway with three locations on one component:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """The barn's HTTP scenario against each barn of the shared stack.
 
 The C barn (/barn, component "barn") and the same barn written in Python,

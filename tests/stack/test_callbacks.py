@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Signed completion callbacks (docs/security.md, "Signed callbacks").
 
 A real stack whose /barn location allows callbacks to a small receiver

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """gearbox-gateway --check: a misspelt schema file and a write handler
 without a schema are reported with the right name and make the exit status
 1; handlers come from a real gearmand (a worker registered with it) when it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """The gearbox command (tools/gearbox, docs/cli.md) against a real stack:
 gearmand, the gateway, three C barn workers and a Python one.
 

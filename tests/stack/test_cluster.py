@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """examples/cluster as docs/stack.md runs it: two gearmands, two gateways and
 two barn workers on one MariaDB store.  A status made through one gateway is
 read, waited on and cancelled through the other; a delayed job is run by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """tools/demo (what `make demo` runs) with the barn's own stack.conf and gateway.conf.
 
 The demo's port comes from GEARBOX_PORT here (a free one, not 4080), and

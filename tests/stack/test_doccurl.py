@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """The `$ curl` examples of the docs, run against `make demo`'s stack.
 
 tools/demo (what `make demo` runs) is started as in test_demo.py, on a free

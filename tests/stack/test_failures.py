@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Processes dying under a running stack: a barn worker, gearmand itself."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Two gearmands: requests and jobs keep flowing with either one killed.
 
 The test starts both gearmands itself (so that it can kill -9 one by its pid

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """gearbox-global-worker in a real stack: gearmand, the global worker, a
 component that uses agents but registers no runner (graph_worker.py, two
 processes: its front handler waits for the runner while the other serves the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """The hello service of docs/first-service.md, as the page builds it:
 examples/hello/conf/stack.conf (gearmand, the worker in C, Python, Perl and
 PHP, the gateway) under gearbox-supervise on free ports, and the page's

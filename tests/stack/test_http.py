@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """DESIGN §3 over HTTP against a real stack: the gateway's own behaviour
 (routing errors, body limit, timeouts, keep-alive, the status collection),
 through /barn, the C barn.  The barn scenario itself, run against every

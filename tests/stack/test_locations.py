@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Locations over HTTP against a real stack (docs/gateway.md): nested
 locations, handlers the gateway learns from gearmand, and statuses found
 under any location.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """/metrics, /healthz and /readyz of the gateway against a real stack
 (docs/metrics.md): gearmand, the gateway, the C barn worker, and the C and
 Python "meter" workers (metrics_worker.c, metrics_worker.py) whose handlers

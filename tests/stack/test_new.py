@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """`gearbox new` (tools/gearbox): for each language, the skeleton it writes
 is started with the commands it prints (on free ports, through the
 GEARMAN_PORT and GEARBOX_PORT its configs read) and answers the curl it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Orchestration over HTTP (issue 4, DESIGN §6): continuations, children
 (local and REST), job events, delayed jobs, retries, cancellation and
 agents, through the barn's orchestration handlers (examples/barn/c/

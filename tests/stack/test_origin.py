@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """The Host header builds no URI unchecked (issue [G], "Host poisoning and
 SSRF"; docs/security.md, "Public URLs and the Host header").
 

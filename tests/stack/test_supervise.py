@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """gearbox-supervise on its own, with small stand-in daemons (sleep, python)."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """HTTPS on the gateway, and REST children over https (issue [G] §2;
 docs/security.md, "TLS").
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* check.h - the few assertions the C unit tests need.
  *
  * CHECK(cond) records a failure and goes on; the test's main ends with

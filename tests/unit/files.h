@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* files.h - writing the small files (configs, schemas) a unit test needs
  * into its temporary directory. */
 #ifndef GBX_TEST_FILES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* fixtures.h - a temporary directory with a status store in it, for the C
  * unit tests that work on a real store: a SQLite file in the directory, or,
  * with GBX_TEST_STORE=mariadb (ctest runs the store tests both ways), a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearmand.h - a gearmand of the test's own, for the C tests that need one
  * (tests/unit, tests/worker).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* mariadb.h - a MariaDB server for the C unit tests, never a system service.
  *
  * tests/pylib/mariadb.py does the work (template datadir, mariadbd on its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* test_agents.c - agents: leveling by `require` (diamond, chain,
  * independent), every error with its message, reversed levels, the jobs
  * made from the agents (content, envelope), queues built job by job

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of core/src/config.c: files with comments, ${VAR} expansion,
  * config.d sections, typed getters, paths, gearmand server lists, and the
  * errors of broken files (a table of file texts -> message). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of core/src/envelope.c: defaults, accessors, round trips (NUL
  * and binary content), schema violations as a table, and the built-in
  * schema compiled once across threads. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of core/src/base/error.c: the table, Gearbox's names and the
  * aliases, names both ways, formatting, and the per-thread last error. */
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* test_error_handler.c - a C handler that fails with any of Gearbox's error
  * codes (gbx_error_set(GBX_ERR_<NAME>, ...) + GBX_WORKER_ERROR) fails its
  * job with that code and Gearbox's name, through a real gearmand and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the gateway's authentication (gateway/src/gw_auth.c) and
  * rate limits (gw_ratelimit.c): token and htpasswd files, verification,
  * reload, scopes; htpasswd hashes are made here with libcrypt. */

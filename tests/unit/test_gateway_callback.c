@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the signed callbacks' parts that need no network
  * (gateway/src/gw_callback.c): the signature, the location keys and which
  * URLs a location allows.  Delivery, retries and restarts are tested on a

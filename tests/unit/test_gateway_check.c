@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the --check report (gateway/src/gw_check.c): the handlers
  * of a location from its "handlers" list, from gearmand's answer and from
  * the schema files, the file each uses, and the warnings: misnamed schema

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the gateway's config loader (gateway/src/gw_config.c):
  * every key is checked at start-up, with a message that names it. */
 #include <stdarg.h>

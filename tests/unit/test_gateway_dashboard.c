@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the dashboard's config section and of what it answers
  * (gateway/src/gw_dashboard.c, the "dashboard" block of gw_config.c).  The
  * page itself is tested in a browser: tests/browser/test_dashboard.py. */

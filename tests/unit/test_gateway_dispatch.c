@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the gateway's sync dispatcher (gateway/src/gw_dispatch.c)
  * without a gearmand: a closed port (-> 503 at once), a port that accepts
  * but never answers (-> 503 at the deadline, or at shutdown), and the

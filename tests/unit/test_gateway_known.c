@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* test_gateway_known.c - how the gateway learns which handlers exist
  * (gw_route.c gbx_gw_resolve_handler over gbx_jobmanager_handler_known):
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the gateway's limits and input checks (gateway/src/gw_limits.c);
  * the request path itself is tried by tests/security against a real stack. */
 #include <stdlib.h>

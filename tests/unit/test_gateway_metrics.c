@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the gateway's Prometheus text writer (gw_metrics.h) and of
  * the core's histograms (gearbox/metrics.h): HELP and label value escaping,
  * sample and value formatting, cumulative histogram buckets with _sum and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of POST .../v1/status/<id> (gateway/src/gw_status.c): the
  * body's parsing, and cancel / reschedule through a job manager over a real
  * SQLite store (no gearmand needed: nothing is submitted). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the gateway's routing helpers (gateway/src/gw_route.c). */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of request schemas: the schema directory cache of the core
  * (core/src/schema_dir.c: file lookup with the -global- fallback, compiled
  * once, many threads) and body validation in the gateway

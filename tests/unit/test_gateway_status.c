@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the gateway's status endpoints (gateway/src/gw_status.c)
  * against a real SQLite store: reads (any location's status), lists (the
  * location's own), filters. */

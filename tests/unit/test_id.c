@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of core/src/id.c: format, alphabet, uniqueness, prefixes and
  * the errors for bad arguments. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* test_job.c - job accessors over an envelope, and json_content with the
  * schema lookup of the worker runtime. */
 #include <stdio.h>

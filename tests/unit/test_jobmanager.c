@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* test_jobmanager.c - the job manager without gearmand: making jobs,
  * handler lookup (against a fake gearmand admin port), the retry schedule,
  * async runs, delays, retries, job events and the scheduler step against a

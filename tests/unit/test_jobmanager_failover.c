@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* test_jobmanager_failover.c - the job manager with two gearmand servers:
  * background submits, sync runs and the handler lookup go on with either
  * one killed (kill -9), a gbx_worker registered with both keeps serving and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* test_jobmanager_gearmand.c - the job manager against a real gearmand and
  * a gbx_worker: the gateway's submit, handler lookup through gearmand's
  * admin port, sync runs (reply and error), async runs, children started in

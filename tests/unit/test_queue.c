@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the job queue of the status store (core/src/store/queue_internal.h,
  * store.c and the backend; run on SQLite and on MariaDB): put, take exactly
  * once (also racing threads on two connections), claim_due exactly once per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of core/src/response.c: the response object, its wire format
  * (round trips, binary content, malformed replies), the error body and the
  * framing headers. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of core/src/base/stopwatch.c and scoreboard.c: the stopwatch's
  * readings, counters and durations per component, the JSON snapshot, and
  * counting from several threads at once. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of gbx_servers (gearbox/servers.h): splitting a server list,
  * the rotating start, down marks (last in the order, then tried again). */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of core/src/status.c on a SQLite store: the state machine,
  * every mutator, the JSON shape, collection queries, and the errors. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the orchestration calls of core/src/status.c on a SQLite
  * store (status.h, status_internal.h): compare-and-set transitions (also
  * racing over two connections), checkpoints, status events, counters from

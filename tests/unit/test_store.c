@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the status store behind gearbox/store.h, run on each backend
  * (unit.store on SQLite, unit.store.mariadb on MariaDB; tests/unit/fixtures.h):
  * reopening, several handles and processes on one database, many threads on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of what is MariaDB's own in the MariaDB status store
  * (store_mariadb.c), on a server this test starts (it restarts it, so it is
  * not shared): configuration and its errors, password_file, the schema

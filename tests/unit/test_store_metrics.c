@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the status store's metrics (gearbox/metrics.h; run on SQLite
  * and on MariaDB): statuses counted by state, the worker figures published
  * and read back (one row per worker, stale rows left out, long-gone ones

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of what is SQLite's own in the status store (core/src/store.c,
  * store_sqlite.c): configuration, files and schema, connection life cycle,
  * the busy timeout and database errors, group commit (concurrent writes of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of core/src/uri.c: request paths (DESIGN §3) as a table of
  * URI -> expected parts or error, handler names both ways, operations,
  * percent-coding. */

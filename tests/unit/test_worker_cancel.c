@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of cancellation and rescheduling (core/src/cancel.c) against a
  * real SQLite store, without gearmand: the job manager points at a closed
  * port, so the jobs it starts (PRECANCEL, compensation) stay queued in the

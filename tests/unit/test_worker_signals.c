@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit test of gbx_worker_run_until_signal: SIGTERM stops the worker, the
  * previous signal dispositions come back, and a second worker of the same
  * process cannot take the signals while the first has them.  The worker

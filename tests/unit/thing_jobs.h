@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* thing_jobs.h - the "thing" service of the job manager tests that run a
  * gbx_worker on a real gearmand: its two handlers and the two ways to run
  * them, each checked.

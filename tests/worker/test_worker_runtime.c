@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* test_worker_runtime.c - the worker runtime against a real gearmand.
  *
  * Starts its own gearmand on a free 127.0.0.1 port (pid and log files in a

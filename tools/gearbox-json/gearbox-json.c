@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox-json - validate JSON against JSON Schemas, pretty-print JSON.
  *
  *   gearbox-json validate [--draft D] [--ref URI-PREFIX=DIR]... [--formats] SCHEMA [INSTANCE|-]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* validate.c - JSON Schema validation from the command line, shared by
  * gearbox-json and the gearbox command (validate.h). */
 #include "validate.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* validate.h - JSON Schema validation from the command line, shared by
  * `gearbox-json validate` and `gearbox validate` (one implementation: the
  * options, the reading of both files, the checking and the report). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* cli.h - what the files of the gearbox command share (docs/cli.md).
  *
  * gearbox.c   main: the command table, the usage texts, `help`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox: the command-line tool of Gearbox (docs/cli.md).
  *
  *   gearbox COMMAND [OPTIONS] ARGS     (gearbox help lists the commands)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* http.c - the gearbox command's HTTP: one libcurl handle, reused (keep-alive),
  * requests that Ctrl-C aborts, JSON answers and Gearbox's error bodies. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* new.c - gearbox new SERVICE --lang python|perl|php|c [--dir D].
  *
  * `new` writes a runnable service skeleton: the hello service of

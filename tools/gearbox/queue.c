@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* queue.c - gearbox queue: what each gearmand has queued, running and
  * registered per function (its admin "status", via gbx_servers_admin_status). */
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* render.c - how the gearbox command shows statuses: colours (only on a
  * terminal, never with NO_COLOR), progress bars, one status in full, a status
  * with its children as a tree; and the tree of statuses itself, read over

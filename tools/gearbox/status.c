@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* status.c - gearbox status, tree, ls, cancel and reschedule: the status
  * endpoints of docs/gateway.md (GET/POST …/status/<id>, GET …/status;k=v). */
 #include <getopt.h>

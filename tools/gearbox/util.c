@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* util.c - strings, times, exit codes and option parsing of the gearbox command. */
 #define _GNU_SOURCE
 #include <ctype.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* watch.c - gearbox watch and gearbox submit: following a status until it and
  * its children end.  On a terminal the view redraws in place (a frame per
  * poll, a spinner); piped, it writes one line per change; with --json one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox-global-worker - serves Gearbox's global handlers, so that a
  * service needs no worker of its own for them (docs/stack.md).
  *

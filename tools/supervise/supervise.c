@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox-supervise - starts the daemons of a stack config, keeps them
  * running, and stops exactly the processes it started.
  *

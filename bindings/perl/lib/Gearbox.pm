@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox - Perl binding of libgearbox, with the names of Yahoo's Gearbox.
 #
 #   use Gearbox::Worker;            # Gearbox::Worker, $WORKER_SUCCESS, ...

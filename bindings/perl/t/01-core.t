@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # The SWIG layer and the error classes: type mapping both ways, gbx_err
 # -> ERR_<NAME> exceptions, ERR_* classes generated from the C table.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Handlers run by the C worker loop through a real gearmand with a real
 # status store: accessors, return codes, exceptions (Gearbox errors and
 # plain dies), hooks, borrowed objects, async statuses.

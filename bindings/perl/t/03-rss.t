@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # A Perl worker serving 10,000 trivial jobs from a real gearmand: its RSS
 # (VmRSS) after 10,000 jobs may not exceed the RSS after 1,000 by more than
 # 8 MiB.

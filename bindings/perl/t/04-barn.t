@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # The Perl barn behind a real gateway and gearmand: the HTTP round trips
 # the C barn serves, at /perl/barn.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Orchestration from Perl through a real gearmand and the C job manager:
 # children, continuations with afterwards(), job events, $WORKER_RETRY,
 # cancellation stopped at a checkpoint (410) with a CANCEL job, the agents

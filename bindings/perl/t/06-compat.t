@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox's names in Perl: every ERR_* class of Gearbox's Errors.h (and
 # today's spellings as the same class), each failing a handler's job with its
 # code through a real gearmand; Gearbox::StopWatch and Gearbox::Scoreboard,

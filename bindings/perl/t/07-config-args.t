@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Every way a worker program hands Gearbox::Worker its config: a path, its
 # arguments (\@ARGV or @ARGV) holding CONFIG, --config CONFIG or
 # --config=CONFIG (the core's gbx_config_path_from_args picks the path),

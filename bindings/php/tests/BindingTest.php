@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 /* The binding surface without gearmand: error classes and codes both ways,
  * JSON <-> PHP, jobs, statuses in a real SQLite store, configs, lifetimes. */
 use PHPUnit\Framework\TestCase;

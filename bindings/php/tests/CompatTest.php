@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 /* Gearbox's names in PHP: every ERR_* class of Gearbox's Errors.h (and
  * today's spellings as the same class), each thrown by a handler behind a
  * REAL gearmand and gateway and answered with its code; StopWatch and

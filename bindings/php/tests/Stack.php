@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 /* Stack.php - test helpers: start gearmand, the gateway and PHP workers on
  * free 127.0.0.1 ports in a temporary directory, talk HTTP to the gateway
  * (keep-alive), stop exactly the processes started here, by pid. */

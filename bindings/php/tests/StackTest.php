@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 /* Handlers through a REAL gearmand and gateway with a real store: accessors,
  * results, errors both ways, non-Gearbox exceptions -> 500, borrowed objects
  * after the call, hooks, async statuses, job queues changed the Gearbox way

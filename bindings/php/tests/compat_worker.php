@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 /* compat_worker.php CONFIG - the worker of CompatTest (component
  * "phpcompat"), in Gearbox's style: it throws Gearbox's ERR_* classes by
  * name, and counts and times itself with Scoreboard and StopWatch as

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 /* fixture_worker.php CONFIG [MAX_REQUESTS] - the worker of the binding tests
  * (component "phptest"), written the way Yahoo Gearbox's PHP workers are. */
 require_once __DIR__ . '/../Gearbox.php';

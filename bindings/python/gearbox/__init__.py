@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """gearbox - Gearbox workers in Python.
 
 The worker API of Gearbox (DESIGN §5) on top of the SWIG module

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Fixtures of the Python binding tests: component configs in a temporary
 directory, a real gearmand on a free 127.0.0.1 port (stopped by its pid),
 and a minimal Gearman client speaking the binary protocol.

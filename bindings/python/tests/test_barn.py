@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """The Python barn behaves like the C barn: one gateway mounts /barn (C
 worker) and /python/barn (examples/barn/python/barn_worker.py), the same
 HTTP scenario runs against both, and the answers must match (with the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """The binding surface without gearmand: errors both ways, JSON type
 mapping both ways, jobs, responses, statuses, configs, constants, objects
 keeping their parents alive, and the orchestration calls that need no

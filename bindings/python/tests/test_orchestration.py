@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Orchestration from Python through a real gearmand and the C job manager:
 sync runs answered by a worker thread, children, continuations with
 afterwards(), job events, WORKER_RETRY, cancellation stopped at a

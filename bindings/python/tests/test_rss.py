@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """A Python worker (bindings/python/bench_worker.py) serves 10,000 trivial
 jobs through a real gearmand; its resident memory after 10,000 jobs may not
 exceed that after 1,000 by more than a generous bound."""

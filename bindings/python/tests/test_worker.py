@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """Handlers run through a real gearmand with a real SQLite store: results,
 error mapping both ways, async statuses, hooks, borrowed objects, the GIL,
 and interrupts."""

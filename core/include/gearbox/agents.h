@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/agents.h - agents: a set of handlers run in dependency order
  * (Gearbox's JobManager::job_queue / job_queue_run and the
  * do_run_global_agents_v1 runner).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/config.h - configuration files.
  *
  * A config file is JSON with comments (see gbx_json_parse_commented).  After

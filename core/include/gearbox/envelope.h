@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/envelope.h - the job envelope (DESIGN §4).
  *
  * The envelope is the JSON document carried as a Gearman workload and kept in

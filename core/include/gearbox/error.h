@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/error.h - one error type for the whole library.
  *
  * A gbx_err is either GBX_OK (0) or an HTTP status code from the table below:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/gearbox.h - the whole public API of libgearbox. */
 #ifndef GEARBOX_GEARBOX_H
 #define GEARBOX_GEARBOX_H

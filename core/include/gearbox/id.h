@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/id.h - random identifiers in lowercase Crockford base32.
  *
  * An id is `<prefix>-` followed by 26 characters that encode 128 bits from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/job.h - a job as a handler sees it: its envelope plus the status
  * it reports to.
  *

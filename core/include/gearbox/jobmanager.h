@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/jobmanager.h - starting jobs from code: the job manager of
  * DESIGN §5 (Gearbox's JobManager).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/json.h - small jansson helpers shared by every module.
  *
  * Gearbox speaks jansson's json_t throughout.  Ownership follows jansson:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/log.h - the library never prints; it logs through this callback.
  *
  * Programs (the gateway, workers, tools) install a callback once at start-up;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/metrics.h - what the core measures for a metrics endpoint
  * (docs/metrics.md): latency histograms, the status store's operation
  * timings, statuses counted by state, and the worker processes' published

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/response.h - what a handler answers, and the error body.
  *
  * For a sync job the worker runtime serialises the response as the Gearman

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/schema.h - JSON Schema validation.
  *
  * A schema is compiled once into a gbx_schema and applied many times.  The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/scoreboard.h - per-component worker metrics (Gearbox's
  * Scoreboard: `Scoreboard::initialize(component)`, `get_scoreboard()`,
  * `increment_counter(group, name)`, `update_duration_hours(group, name,

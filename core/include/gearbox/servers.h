@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/servers.h - a list of gearmand servers and which of them seem
  * down: the failover bookkeeping that the job manager and the gateway's
  * dispatcher share.

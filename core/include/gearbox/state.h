@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/state.h - the states of a status and its state machine (DESIGN §3).
  *
  * PENDING -> RUNNING -> COMPLETED; PENDING|RUNNING -> STOPPING -> STOPPED ->

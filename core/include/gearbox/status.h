@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/status.h - status objects and their state machine (DESIGN §3).
  *
  * A gbx_status is a snapshot of one row of the store plus the store it came

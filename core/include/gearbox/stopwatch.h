@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/stopwatch.h - a stopwatch on the monotonic clock (Gearbox's
  * StopWatch: `new StopWatch(); start(); stop();`), whose reading a
  * scoreboard records as a duration (gbx_scoreboard_update_duration_hours).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/store.h - the status store: where every async job's status and
  * envelope live (DESIGN §1).
  *

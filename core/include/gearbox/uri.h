@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/uri.h - the REST naming convention of DESIGN §3.
  *
  * A request path below a location's prefix is

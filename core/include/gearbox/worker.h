@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* gearbox/worker.h - the worker runtime (DESIGN §1, §5, §6).
  *
  * A worker connects to the gearmand servers of its config, registers its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* config.c - configuration files: JSON with comments, ${VAR} expansion from
  * the environment, config.d sections, typed getters. */
 #include "gearbox/config.h"

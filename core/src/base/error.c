@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* error.c - the HTTP error table and the per-thread last error. */
 #include "gearbox/error.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* id.c - random identifiers: 128 bits from the kernel, lowercase Crockford
  * base32.
  *

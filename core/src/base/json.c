@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* json.c - jansson helpers: parsing with comments, files, dotted look-ups. */
 #include "gearbox/json.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* metrics.c - lock-free latency histograms (gearbox/metrics.h). */
 #include "gearbox/metrics.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* scoreboard.c - per-component counters and durations, in memory.
  *
  * Everything is one jansson tree, {"<component>": {"counters": ...,

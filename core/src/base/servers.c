@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* servers.c - gearmand server lists with down marks and a rotating start
  * (gearbox/servers.h). */
 #include "gearbox/servers.h"

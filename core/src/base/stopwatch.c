@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* stopwatch.c - start/stop timing on CLOCK_MONOTONIC. */
 #include "gearbox/stopwatch.h"
 

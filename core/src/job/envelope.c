@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* envelope.c - the job envelope of DESIGN §4: a JSON object with typed
  * accessors, validated against the schema core/schemas/envelope.schema.json
  * that is built into the library. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* job.c - a job as a handler sees it: accessors over its envelope, the
  * validated JSON body, and the status it reports to. */
 #include "job/job_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* job_internal.h - how the worker runtime builds the jobs it hands to
  * handlers (private to libgearbox; tests may include it).
  *

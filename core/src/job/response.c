@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* response.c - a handler's answer, its wire format between worker and
  * gateway, and the error body of DESIGN §3. */
 #include "gearbox/response.h"

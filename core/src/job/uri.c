@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* uri.c - the REST naming convention of DESIGN §3: request paths, matrix
  * arguments, query strings, handler names. */
 #include "gearbox/uri.h"

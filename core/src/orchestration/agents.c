@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* agents.c - agents: handlers run level by level in dependency order.
  *
  * Three parts:

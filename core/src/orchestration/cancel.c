@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* cancel.c - cooperative cancellation and rescheduling of async jobs
  * (POST .../status/<id> {"state": "CANCELLED"} / {"ytime": t}).
  *

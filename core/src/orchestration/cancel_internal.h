@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* cancel_internal.h - the steps of a cancellation that the worker runtime
  * triggers (private to libgearbox; tests may include it).
  *

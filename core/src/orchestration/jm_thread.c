@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* jm_thread.c - the bottom of the job manager: per-thread state, the
  * current job and its status, the clock and small shared helpers.  submit.c,
  * rest.c and jobmanager.c build on it; it calls none of them. */

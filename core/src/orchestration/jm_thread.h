@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* jm_thread.h - the job manager's state and what every part of it shares:
  * the per-thread state (gearman client, curl handle, current job), the
  * clock, the current job's status and small helpers (private to

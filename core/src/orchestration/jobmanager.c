@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* jobmanager.c - the job manager: making jobs, running them (sync through
  * gearmand, async through the store's queue, REST through rest.c),
  * delays, retries, the scheduler step and job events.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* jobmanager_internal.h - the job manager's private parts in one include
  * (private to libgearbox; agents.c and tests use it).
  *

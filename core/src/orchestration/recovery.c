@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* recovery.c - what the scheduler step does besides submitting due jobs:
  * it takes care of jobs whose worker died (their lease ran out) and deletes
  * statuses past their retention.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* rest.c - REST jobs and remote statuses over HTTP, through one libcurl
  * easy handle per thread.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* rest_internal.h - rest.c: REST jobs and remote statuses through libcurl
  * (private to libgearbox). */
 #ifndef GBX_REST_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* submit.c - the job manager's way to gearmand: background submits and
  * foreground (sync) jobs through blocking libgearman clients of each
  * thread, and the admin "status" command that says which handlers have

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* submit_internal.h - submit.c: the job manager's way to gearmand (private
  * to libgearbox). */
 #ifndef GBX_SUBMIT_INTERNAL_H

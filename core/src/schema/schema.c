@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* schema.c - the public schema API: dialect names, the registry of
  * documents that `$ref`s may name, compiling and validating. */
 #include "gearbox/schema.h"

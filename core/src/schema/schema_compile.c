@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* schema_compile.c - turns schema documents into the node graph of
  * schema_internal.h: finds every schema resource ($id / id) and anchor of a
  * document, resolves `$ref`s (to the same document, to documents in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* schema_dir.c - the request schemas of one service, compiled once each. */
 #include <pthread.h>
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* schema_format.c - checkers for the "format" keyword.  Each takes UTF-8
  * text and says whether it is a valid instance of the format. */
 #include "schema/schema_internal.h"

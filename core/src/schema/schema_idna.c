@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* schema_idna.c - host names for the "hostname" and "idn-hostname"
  * formats: RFC 1123 labels, Punycode A-labels (RFC 3492) and the IDNA2008
  * rules for U-labels that can be decided without the full derived-property

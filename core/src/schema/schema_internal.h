@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* schema_internal.h - the compiled form of a JSON Schema and the helpers the
  * schema_*.c files share.  Nothing here is public API.
  *

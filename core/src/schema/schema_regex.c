@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* schema_regex.c - ECMA-262 regular expressions (unicode mode) for
  * "pattern", "patternProperties" and format "regex".
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* schema_uri.c - RFC 3986 reference resolution for `$id` and `$ref`. */
 #include "schema/schema_internal.h"
 

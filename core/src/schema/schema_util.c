@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* schema_util.c - buffers, hash maps, UTF-8, JSON equality and exact
  * decimal arithmetic used by the schema compiler and validator. */
 #include "schema/schema_internal.h"

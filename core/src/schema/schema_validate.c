@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* schema_validate.c - applies a compiled schema to an instance.
  *
  * One recursive walk over the node graph.  Violations carry the instance's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* backend.c - helpers every store backend may use (backend.h). */
 #include "store/backend.h"
 

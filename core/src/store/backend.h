@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* backend.h - the status store backend interface (private): what status.c
  * and store.c call and every backend (store_sqlite.c; MariaDB next)
  * implements.  Backends include this header and gearbox/state.h only.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* optime.h - timing of the status store's calls to its backend (private):
  * every place that dispatches to store->ops observes the call's duration in
  * its operation's histogram (gearbox/metrics.h gbx_store_operation_timings).

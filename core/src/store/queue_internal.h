@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* queue_internal.h - the job queue of the status store (private).
  *
  * Every job handed over inside the system (continuations, event jobs,

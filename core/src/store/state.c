@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* state.c - state names and the state machine (gearbox/state.h). */
 #include "gearbox/state.h"
 

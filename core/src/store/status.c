@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* status.c - status objects: the state machine, argument checks and the JSON
  * shape of DESIGN §3.  Rows live in a backend (store/backend.h); every
  * mutator is one atomic backend change that also returns the fresh row.

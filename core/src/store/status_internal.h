@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* status_internal.h - status calls for the orchestration code only
  * (jobmanager.c, worker.c, cancel.c, agents.c), not part of the public API.
  *

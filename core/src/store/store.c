@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* store.c - opening a status store by its config `type` through the table
  * of backends (store/backend.h), and the job queue's checked entry points
  * (queue_internal.h), each call to the backend timed (optime.h); the

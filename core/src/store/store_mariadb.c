@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* store_mariadb.c - the MariaDB / MySQL status store backend (libmariadb,
  * MariaDB Connector/C; MariaDB 10.6+ and MySQL 8).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* store_sqlite.c - the SQLite status store backend.
  *
  * One database file shared by every thread and process that opens it: WAL

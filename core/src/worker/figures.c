@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* figures.c - the figures a worker process publishes (figures.h). */
 #include "worker/figures.h"
 

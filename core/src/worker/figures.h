@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* figures.h - what a worker process publishes for the gateway's /metrics
  * (private): its scoreboards (gearbox/scoreboard.h) and the async jobs its
  * workers completed and failed, per component, as one row per process in

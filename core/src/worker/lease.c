@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* lease.c - the lease keeper thread of a worker (lease.h).
  *
  * Most jobs end long before their lease needs renewing, so hold() and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* lease.h - keeps the lease of the job a worker runs (private).
  *
  * A worker takes a queued job by leasing its queue row for lease_seconds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* signals.c - gbx_worker_run_until_signal: what every C worker's main()
  * needs to stop cleanly when its supervisor sends SIGTERM. */
 #include <signal.h>

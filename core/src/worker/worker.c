@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* worker.c - the worker runtime: gearmand connection, job dispatch, and the
  * mapping of handler results onto statuses and sync replies.
  *

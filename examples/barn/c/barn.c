@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* barn.c - the barn example service's worker in C (gearbox-barn-worker).
  *
  * The barn keeps animals as JSON files, <state_dir>/animals/<name>.json:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* barn.h - what the two files of gearbox-barn-worker share: the small
  * helpers of the animal handlers (barn.c) that the orchestration handlers
  * (farmwork.c) use too, and farmwork's entry points.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* farmwork.c - the barn's orchestration handlers (docs/orchestration.md).
  *
  * Each resource shows one thing a worker does beyond answering its own

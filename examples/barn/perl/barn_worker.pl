@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # barn_worker.pl - the barn example service's worker in Perl (component
 # barnperl), behaving exactly like the C barn (examples/barn/c/barn.c):
 # same routes, messages, errors, validation and spider progress.

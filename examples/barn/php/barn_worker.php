@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 /* barn_worker.php - the barn example service's worker in PHP; behaves
  * exactly like the C barn (examples/barn/c/barn.c) under the component of its
  * config (barnphp):

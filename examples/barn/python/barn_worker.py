@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """barn_worker.py - the barn example service's worker in Python.
 
 It behaves exactly like the C barn (examples/barn/c/barn.c): the same

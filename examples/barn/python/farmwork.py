@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """farmwork.py - the Python barn's orchestration handlers.
 
 The same resources, handlers and messages as the C barn's farmwork.c, under

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # workerCompat.pl - a test worker written the way Yahoo Gearbox's Perl test
 # workers were (a Gearbox::Worker subclass, handlers registered by name,
 # Gearbox's object-form agent graphs, afterwards, retry, on(EVENT_COMPLETED),

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 /* workerCompat.php - a test worker written the way Yahoo Gearbox's PHP test
  * workers were (a Worker subclass, handlers registered by name, Gearbox's
  * object-form agent graphs, afterwards, retry, on(Job::EVENT_COMPLETED),

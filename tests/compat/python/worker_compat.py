@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """worker_compat.py - the compat test worker in Python: the Perl and PHP
 workers beside it (Gearbox's style) on the Python binding, for the compat
 stack test (tests/compat/test_compat.py).  Component "compatpython", served

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox::ConfigFile - a loaded config (JSON with comments, ${VAR}
 # expansion, config.d sections), with Gearbox's getters.  Keys are dotted
 # paths ("barn.state_dir") or (section, key) pairs as in Gearbox.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox::Errors - the exception classes of Gearbox, as Yahoo's Gearbox
 # named them: ERR_<NAME> for every HTTP error code of the core's table
 # (ERR_NOT_FOUND, ERR_CONFLICT, ...) and the aliases ERR_CODE_<n>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox::Job - a job as a handler sees it (its envelope and its status),
 # or a job built in a worker (Gearbox::Job->new($job), JobManager->job).
 # The job a handler receives is lent for the call: it is read-only, and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox::JobManager - makes and runs jobs (the C job manager,
 # gbx_jobmanager_*): jobs for handlers, REST jobs, delays, retries, job
 # queues of agents, statuses local or remote, cancellation.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox::JobQueue - agents levelled by dependency ($jm->job_queue):
 # as in Gearbox, an arrayref of levels, each an arrayref of the
 # Gearbox::Job objects that run in parallel.  It is plain Perl data (the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox::JobResponse - what a handler answers: content, headers, code;
 # status() is the job's status (store-backed for async jobs, a throw-away
 # in-memory one for sync ones).  The response a handler receives is valid during the call.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox::Scoreboard - Gearbox's scoreboard: per-component worker metrics
 # (counters and durations) kept in memory by the core, one scoreboard per
 # component, thread-safe (gearbox/scoreboard.h, docs/worker.md).

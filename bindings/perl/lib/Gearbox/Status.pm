@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox::Status - the status of an async job (DESIGN §3), written through
 # to the status store on every change.  A handler gets its job's status from
 # $resp->status() (valid during the call); Gearbox::StatusManager fetches

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox::StatusManager - creates and fetches statuses in the status store.
 #   $worker->status_manager              the worker's store
 #   Gearbox::StatusManager->new($config) the store of a config file's "status"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox::StopWatch - Gearbox's stopwatch, on the core's monotonic clock
 # (gearbox/stopwatch.h).
 #

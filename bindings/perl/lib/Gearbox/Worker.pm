@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Gearbox::Worker - base class of Perl workers, as in Yahoo's Gearbox:
 #
 #   package MyWorker;

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # A trivial Perl worker for the RSS test: touches the job's accessors and
 # answers; every tenth job dies with an ERR_NOT_FOUND, so that the error
 # path is measured too.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # Helpers of the Perl binding's tests: a private gearmand on a free
 # loopback port (stopped by pid at exit), component configs in a temporary
 # directory, envelopes, and jobs submitted with the `gearman` client.
