@@ -85,6 +85,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
              "   \"do_post_barn_animal_v1\", \"do_delete_barn_animal_v1\", \"do_put_barn_family_v1\"]}\n",
              dir, GBX_SOURCE_DIR);
     write_text("barn.conf", text);
+    /* /vault needs a bearer token ("fuzz-token"), so the credentials path is fuzzed too. */
+    write_text("tokens", "# sha256 principal scopes\n33cc09ba35314d19e32ed9a5a30fca56eebbfab5faec7247fd0403cd26e155b5 fuzz read,write\n");
     snprintf(text, sizeof text,
              "{\"listen\": {\"address\": \"127.0.0.1\", \"port\": 0},\n"
              " \"gearman\": {\"servers\": [\"127.0.0.1:1\"]},\n"
@@ -92,11 +94,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
              " \"threads\": 2, \"max_body_bytes\": 65536, \"submit_timeout\": 1,\n"
              " \"scheduler\": false, \"shutdown_grace\": 0, \"connection_timeout\": 3,\n"
              " \"locations\": [\n"
-             "  {\"prefix\": \"/barn\", \"config\": \"barn.conf\", \"timeout\": 2,\n"
+             "  {\"prefix\": \"/barn\", \"auth\": \"none\", \"config\": \"barn.conf\", \"timeout\": 2,\n"
              "   \"environ\": {\"ZONE\": \"fuzz\"},\n"
              "   \"callback_hosts\": [\"hooks.example.com\", \"http://127.0.0.1:9\"],\n"
              "   \"callback_secret\": \"fuzz-secret-0123456789\"},\n"
-             "  {\"prefix\": \"/barn/v1/hello\", \"sync\": [\"POST\", \"PUT\"], \"timeout\": 1}]}\n",
+             "  {\"prefix\": \"/barn/v1/hello\", \"sync\": [\"POST\", \"PUT\"], \"timeout\": 1},\n"
+             "  {\"prefix\": \"/vault\", \"config\": \"barn.conf\", \"timeout\": 1,\n"
+             "   \"auth\": {\"type\": \"bearer\", \"tokens_file\": \"tokens\"}}]}\n",
              dir);
     write_text("gateway.conf", text);
     char path[160];

@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* The hello service in C (docs/first-service.md), component "hello":
  *
  *   PUT /hello/v1/greeting/<name> {"text": "Hello"}  async: 202 and a status to poll

@@ -1,5 +1,4 @@
 #!/usr/bin/perl
-# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 # The hello service in Perl (docs/first-service.md), component helloperl:
 #
 #   PUT /perl/hello/v1/greeting/<name> {"text": "Hello"}  async: 202 and a status to poll

@@ -1,5 +1,4 @@
 <?php
-// SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 /*
  * The hello service in PHP (docs/first-service.md), component hellophp:
  *

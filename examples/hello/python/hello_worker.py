@@ -1,5 +1,4 @@
 #!/usr/bin/python3
-# SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE)
 """The hello service in Python (docs/first-service.md), component hellopython:
 
     PUT /python/hello/v1/greeting/<name> {"text": "Hello"}  async: 202 and a status to poll
