@@ -290,45 +290,8 @@ def test_metrics_missing_or_served(stack, browser):
         assert "No metrics" in browser.find_element(By.ID, "queue").text
 
 
-# A /metrics in the names of docs/metrics.md, growing on every read, for the
-# page's parser, queue table and charts (the page must not depend on the
-# order of samples or on labels it does not know).
-FAKE_METRICS = r"""
-(() => {
-  let n = 0;
-  const real = window.fetch;
-  window.fetch = (url, opts) => {
-    if (String(url).endsWith("/metrics")) {
-      n += 1;
-      const text = [
-        "# HELP gearbox_http_requests_total Requests.",
-        "# TYPE gearbox_http_requests_total counter",
-        'gearbox_http_requests_total{location="/barn",method="GET",code="200"} ' + (30 * n),
-        'gearbox_http_requests_total{location="/barn",method="PUT",code="202"} ' + (6 * n),
-        'gearbox_jobs_accepted_total{component="barn"} ' + (6 * n),
-        'gearbox_jobs_completed_total{component="barn"} ' + (5 * n),
-        'gearbox_jobs_failed_total{component="barn"} ' + n,
-        'gearbox_gearmand_jobs{function="do_put_barn_field_v1",server="127.0.0.1:4730"} 7',
-        'gearbox_gearmand_running_jobs{function="do_put_barn_field_v1",server="127.0.0.1:4730"} 2',
-        'gearbox_gearmand_workers{function="do_put_barn_field_v1",server="127.0.0.1:4730"} 2',
-        'gearbox_gearmand_workers{function="do_get_barn_animal_v1",server="127.0.0.1:4730"} 3',
-        'gearbox_statuses{state="RUNNING"} 2',
-        "gearbox_gateway_connections " + (3 + n % 4),
-        "gearbox_gateway_suspended_requests 1",
-        ""].join("\n");
-      return Promise.resolve(new Response(text, {status: 200, headers: {"Content-Type": "text/plain"}}));
-    }
-    return real(url, opts);
-  };
-})();
-"""
-
-
 def test_charts_and_queue_from_metrics(stack, browser, shots):
-    """The charts and the queue table from a /metrics of the agreed names
-    (served by the page's own fetch: this branch's gateway has none yet)."""
-    browser.execute("executeCdpCommand", {"cmd": "Page.addScriptToEvaluateOnNewDocument",
-                                          "params": {"source": FAKE_METRICS}})
+    """The charts and the queue table from the gateway's own /metrics."""
     field = submit(stack, "PUT", "/barn/v1/field/%s" % stackconf.unique("south"),
                    {"rows": 40, "row_seconds": 1})
     open_list(browser, stack)
@@ -338,6 +301,8 @@ def test_charts_and_queue_from_metrics(stack, browser, shots):
         return chart and len(chart[0].get_attribute("points").split()) >= 3
     wait(browser, drawn, "three samples in the requests chart")
     wait(browser, lambda d: row(d, field) and progress(row(d, field)) > 0, "the field running")
+    wait(browser, lambda d: "do_put_barn_field_v1" in d.find_element(By.ID, "queue").text,
+         "the field's function in the queue table")
     browser.save_screenshot(str(shots / "dashboard-metrics.png"))
     assert stack.client.post(path_of(field), {"state": "CANCELLED"}).status == 202
     fig = browser.find_element(By.CSS_SELECTOR, '#charts figure[data-chart="Requests/s"]')
@@ -350,9 +315,12 @@ def test_charts_and_queue_from_metrics(stack, browser, shots):
         By.CSS_SELECTOR, '#charts figure[data-chart="Connections"] svg').get_attribute("aria-label")
     cells = [td.text for td in browser.find_elements(
         By.CSS_SELECTOR, '#queue tr[data-function="do_put_barn_field_v1"] td')]
-    assert cells == ["do_put_barn_field_v1", "7", "2", "2"], cells
+    # Function, jobs, running, workers, as gearmand counts them (the C barn's
+    # workers stay registered; the jobs come and go).
+    assert cells[0] == "do_put_barn_field_v1" and all(c.isdigit() for c in cells[1:]), cells
+    assert int(cells[3]) >= 1, cells
     assert browser.find_elements(By.CSS_SELECTOR, '#queue tr[data-function="do_get_barn_animal_v1"]')
-    assert "RUNNING 2" in browser.find_element(By.ID, "statuses-by-state").text
+    assert "Statuses:" in browser.find_element(By.ID, "statuses-by-state").text
 
 
 def test_narrow_screen(stack, chromedriver, tmp_path):
