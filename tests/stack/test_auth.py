@@ -17,9 +17,9 @@ import subprocess
 
 import pytest
 
-from conftest import (GATEWAY, SOURCE_DIR, STATUS_ID, STORE, Client, Supervisor, check_error, free_ports,
-                      gearman_status, gearmand_daemon, mariadb_server, port_open, stack_env, status_section, unique,
-                      wait_for, write_json)
+from conftest import (GATEWAY, SOURCE_DIR, STATUS_ID, STORE, Client, check_error, free_ports,
+                      gateway_daemon, gearman_status, gearmand_daemon, mariadb_server, port_open,
+                      start_supervised, status_section, unique, wait_for, write_json)
 
 WORKER = SOURCE_DIR / "tests/stack/auth_worker.py"
 TOKENS = {  # token -> (principal, scopes)
@@ -87,14 +87,10 @@ def vault(tmp_path_factory):
         gearmand_daemon(),
         {"name": "vault", "command": ["/usr/bin/python3", str(WORKER), "--config", "${GEARBOX_STACK_DIR}/vault.conf"],
          "env": {"PYTHONPATH": "${GEARBOX_BUILD_DIR}/bindings/python"}},
-        {"name": "gateway", "command": ["${GEARBOX_BUILD_DIR}/gateway/gearbox-gateway",
-                                        "--config", "${GEARBOX_STACK_DIR}/gateway.conf"],
-         "ready": {"tcp": "127.0.0.1:${GEARBOX_PORT}"}},
+        gateway_daemon(),
     ]
-    sup = Supervisor(root, write_json(root / "stack.conf", {"stop_timeout": 10, "daemons": daemons}),
-                     stack_env(root, gearman_port, http_port)).start()
+    sup = start_supervised(root, daemons, gearman_port, http_port)
     try:
-        sup.wait_started()
         wait_for(lambda: gearman_status(gearman_port).get("do_post_vault_child_v1", (0, 0, 0))[2] >= 1,
                  "the vault worker registered")
         yield sup, Client(http_port), root, gearman_port
