@@ -210,6 +210,43 @@ def check_barn(port, prefix, component):
     log("%s: PUT, GET, list, DELETE, 404 as the barn answers" % prefix)
 
 
+def get_raw(port, path):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.getheader("Content-Type", ""), r.read()
+    finally:
+        conn.close()
+
+
+def check_operators(port, gearman_port):
+    """What an operator watches with, from the installed packages alone: the
+    health checks, /metrics, the dashboard (inside the gateway binary) and
+    the gearbox command of gearbox-tools."""
+    assert get_raw(port, "/healthz")[0] == 200
+    assert get_raw(port, "/readyz")[0] == 200
+    code, ctype, body = get_raw(port, "/metrics")
+    assert code == 200 and ctype.startswith("text/plain"), (code, ctype)
+    assert b'gearbox_http_requests_total{location="/barn"' in body, body[:2000]
+    code, ctype, body = get_raw(port, "/_gearbox/")
+    assert code == 200 and ctype.startswith("text/html") and b"dashboard.js" in body, (code, ctype)
+    code, info = request(port, "GET", "/_gearbox/api/info")
+    assert code == 200 and {l["prefix"] for l in info["locations"]} >= {p for p, _ in BARNS}, info
+    base = "http://127.0.0.1:%d" % port
+
+    def gearbox(*args):
+        log("$ gearbox " + " ".join(args))
+        p = subprocess.run(["/usr/bin/gearbox"] + list(args), capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, (args, p.returncode, p.stdout, p.stderr)
+        return p.stdout
+    gearbox("submit", "PUT", base + "/barn/v1/animal/Charlotte-%d" % os.getpid(),
+            "-d", '{"name": "Charlotte"}', "--wait", "--json")
+    assert json.loads(gearbox("ls", base + "/barn", "--json"))
+    assert "do_put_barn_animal_v1" in gearbox("queue", "--gearmand", "127.0.0.1:%d" % gearman_port, "--json")
+    log("operators: /healthz, /readyz, /metrics, the dashboard, gearbox submit/ls/queue")
+
+
 # ---- the steps -------------------------------------------------------------------
 
 def check_installed_apis(root):
@@ -304,6 +341,7 @@ def main():
 
         for prefix, component in BARNS:
             check_barn(http_port, prefix, component)
+        check_operators(http_port, gearman_port)
     except BaseException:
         for u in units:
             print("---- %s\n%s" % (u.name, u.output()), flush=True)
