@@ -12,6 +12,9 @@ Modes, one operation each:
   celery-roundtrip  tasks.echo.delay("hello").get()   (result through Redis)
   gearbox-put       PUT /bench/v1/echo/<new name> -> 202 (http.client, keep-alive)
   gearbox-get       GET /bench/v1/echo/hello -> 200      (http.client, keep-alive)
+  stages            --requests N round trips of bench.stamp one after the other:
+                    p50 ms of apply_async, of send -> task body, of task body
+                    -> result in the client (where a round trip's time goes)
   ping              Celery workers answering a ping (JSON {"workers": [names]})
   stats             tasks each Celery worker has accepted (JSON {worker: n})
 
@@ -177,6 +180,26 @@ def load(args):
             "sample": sample, "first_error": first[0] if first else None}
 
 
+def stages(args):
+    app = celery_client(args)
+    stamp = app.tasks["bench.stamp"]
+    stamp.delay().get(timeout=args.timeout)  # connect and subscribe first
+    send, to_body, to_client = [], [], []
+    for _ in range(args.requests):
+        t0 = time.time()
+        result = stamp.delay()
+        t1 = time.time()
+        ran = result.get(timeout=args.timeout)
+        t2 = time.time()
+        send.append(t1 - t0)
+        to_body.append(ran - t0)
+        to_client.append(t2 - ran)
+    app.close()
+    p50 = lambda xs: round(sorted(xs)[len(xs) // 2] * 1000, 3)
+    return {"n": args.requests, "apply_async_p50_ms": p50(send),
+            "send_to_body_p50_ms": p50(to_body), "body_to_client_p50_ms": p50(to_client)}
+
+
 def control(args):
     app = celery_client(args)
     try:
@@ -192,7 +215,7 @@ def control(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("mode", choices=("celery-submit", "celery-roundtrip", "gearbox-put",
-                                     "gearbox-get", "ping", "stats"))
+                                     "gearbox-get", "stages", "ping", "stats"))
     ap.add_argument("--processes", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="client threads per process")
     ap.add_argument("--duration", type=float, default=0, help="seconds (or --requests)")
@@ -206,6 +229,9 @@ def main():
     args = ap.parse_args()
     if args.mode in ("ping", "stats"):
         print(json.dumps(control(args)))
+        return 0
+    if args.mode == "stages":
+        print(json.dumps(stages(args)))
         return 0
     if not (args.duration or args.requests):
         ap.error("--duration or --requests")

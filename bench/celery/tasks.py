@@ -8,6 +8,8 @@ Two trivial tasks, the counterparts of the bench component's handlers:
   bench.noop  does nothing, result ignored (`ignore_result=True`, the
               documented fast setting for fire-and-forget tasks), as
               do_put_bench_echo_v1 succeeds at once
+  bench.stamp returns the time its body ran (not in the scenario: for
+              `driver.py stages`, where a round trip's time goes)
 
 Everything else is Celery 5's documented default (JSON serializer,
 prefetch multiplier 4, early acknowledgement, Redis transport options).
@@ -17,6 +19,7 @@ client driver (driver.py) makes one app per client thread with make_app.
 """
 
 import os
+import time
 
 from celery import Celery
 
@@ -32,6 +35,12 @@ def make_app(broker, backend):
     @app.task(name="bench.noop", ignore_result=True)
     def noop():
         return None
+
+    @app.task(name="bench.stamp")
+    def stamp():
+        """When the task body ran (driver.py stages: where a round trip's
+        time goes)."""
+        return time.time()
 
     return app
 
