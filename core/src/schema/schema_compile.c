@@ -593,9 +593,12 @@ static void compile_map(cctx *c, gbx__node *n, gbx__kw *k, bool deps) {
         return;
     }
     size_t cnt = json_object_size(v);
+    uint32_t tsize = 4;
+    while (tsize < cnt * 2) tsize *= 2;
     k->named = kcalloc(c->s, cnt, sizeof *k->named);
-    k->index = kcalloc(c->s, 1, sizeof *k->index);
-    if (!k->named || !k->index) {
+    k->table = kcalloc(c->s, tsize, sizeof *k->table);
+    k->table_mask = tsize - 1;
+    if (!k->named || !k->table) {
         oom(c);
         return;
     }
@@ -629,12 +632,11 @@ static void compile_map(cctx *c, gbx__node *n, gbx__kw *k, bool deps) {
     }
     qsort(k->named, k->nnamed, sizeof *k->named, named_cmp);
     for (size_t i = 0; i < k->nnamed; i++) {
-        /* keys may hold NUL bytes: index by the bytes up to the first one
-         * and confirm with the length on lookup (validator does) */
-        if (!gbx__sch_smap_put(k->index, k->named[i].name, &k->named[i])) {
-            oom(c);
-            return;
-        }
+        gbx__named *e = &k->named[i];
+        e->head = gbx__sch_key_head(e->name, e->len);
+        uint32_t t = gbx__sch_key_hash(e->head, e->len) & k->table_mask;
+        while (k->table[t]) t = (t + 1) & k->table_mask;
+        k->table[t] = (uint32_t)i + 1;
     }
 }
 
@@ -1268,7 +1270,6 @@ void gbx__schema_destroy(gbx_schema *s) {
             gbx__kw *kw = &n->kw[k];
             gbx__sch_regex_free(kw->re);
             for (size_t p = 0; p < kw->npatterns; p++) gbx__sch_regex_free(kw->patterns[p].re);
-            if (kw->index) gbx__sch_smap_free(kw->index, NULL);
         }
     }
     for (size_t i = 0; i < s->nallocs; i++) free(s->allocs[i]);
