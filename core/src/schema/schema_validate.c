@@ -168,23 +168,50 @@ static inline bool tracking(const vctx *c) { return c->track; }
 #define PUSH_INDEX(p, i) (tracking(c) ? push(c, &c->p, NULL, 0, (i)) : true)
 #define POP(p) (tracking(c) ? c->p.n-- : 0)
 
-static void path_str(gbx__sbuf *b, const pathstack *p) {
+/* The JSON Pointer of a path: at most this many bytes (a character may
+ * become "~0" or "~1", an index has at most 20 digits). */
+static size_t path_bound(const pathstack *p) {
+    size_t n = 1;
+    for (size_t i = 0; i < p->n; i++) n += 1 + (p->v[i].s ? 2 * p->v[i].n : 20);
+    return n;
+}
+
+/* Writes the JSON Pointer into out (path_bound bytes); NUL-terminated. */
+static void path_write(char *out, const pathstack *p) {
+    char *o = out;
     for (size_t i = 0; i < p->n; i++) {
-        gbx__sch_sbuf_putc(b, '/');
-        if (p->v[i].s) {
+        *o++ = '/';
+        const char *s = p->v[i].s;
+        if (s) {
             for (size_t j = 0; j < p->v[i].n; j++) {
-                char ch = p->v[i].s[j];
-                if (ch == '~')
-                    gbx__sch_sbuf_putn(b, "~0", 2);
-                else if (ch == '/')
-                    gbx__sch_sbuf_putn(b, "~1", 2);
-                else
-                    gbx__sch_sbuf_putc(b, ch);
+                if (s[j] == '~' || s[j] == '/') {
+                    *o++ = '~';
+                    *o++ = s[j] == '~' ? '0' : '1';
+                } else {
+                    *o++ = s[j];
+                }
             }
         } else {
-            gbx__sch_sbuf_printf(b, "%zu", p->v[i].idx);
+            char digits[24];
+            size_t nd = 0, idx = p->v[i].idx;
+            do digits[nd++] = (char)('0' + idx % 10);
+            while ((idx /= 10) != 0);
+            while (nd) *o++ = digits[--nd];
         }
     }
+    *o = '\0';
+}
+
+/* A new JSON string holding the path's pointer. */
+static json_t *path_json(const pathstack *p) {
+    char local[512];
+    size_t bound = path_bound(p);
+    char *buf = bound <= sizeof local ? local : malloc(bound);
+    if (!buf) return NULL;
+    path_write(buf, p);
+    json_t *j = json_string(buf);
+    if (buf != local) free(buf);
+    return j;
 }
 
 static void violation(vctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -203,16 +230,18 @@ static void violation(vctx *c, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (c->nviol == 0) snprintf(c->first, sizeof c->first, "%s", msg);
+    if (c->nviol == 0) memcpy(c->first, msg, sizeof c->first);
     c->nviol++;
-    gbx__sbuf ptr = {0}, kw = {0};
-    path_str(&ptr, &c->ip);
-    path_str(&kw, &c->kp);
-    json_t *v = json_pack("{s:s, s:s, s:s}", "pointer", gbx__sch_sbuf_str(&ptr), "keyword", gbx__sch_sbuf_str(&kw),
-                          "message", msg);
-    if (!v || ptr.failed || kw.failed || json_array_append_new(c->violations, v)) c->oom = true;
-    gbx__sch_sbuf_free(&ptr);
-    gbx__sch_sbuf_free(&kw);
+    /* built member by member: json_pack would parse its format every time
+     * (each set_new takes the value, NULL included, and fails on NULL) */
+    json_t *v = json_object();
+    if (v && (json_object_set_new_nocheck(v, "pointer", path_json(&c->ip)) ||
+              json_object_set_new_nocheck(v, "keyword", path_json(&c->kp)) ||
+              json_object_set_new_nocheck(v, "message", json_string(msg)))) {
+        json_decref(v);
+        v = NULL;
+    }
+    if (!v || json_array_append_new(c->violations, v)) c->oom = true;
 }
 
 /* Should a failing loop stop now? */
