@@ -2,7 +2,9 @@
 /* bench.c - gearbox's side of bench/schema/run: compiles each case's schema
  * once and validates its documents over and over for a fixed time, once
  * stopping at the first violation and once collecting all of them.  The
- * compile figure is the mean over repeated compiles.
+ * compile figure is the mean over repeated compiles.  `bench.c CASES.json
+ * SECONDS CASE-INDEX` measures one case only (run alternates the two
+ * sides case by case).
  * Output: one JSON object per case on stdout.
  *
  * `bench.c CASES.json --iterations N [CASE-INDEX [first|all]]` instead
@@ -69,12 +71,12 @@ __attribute__((noinline)) static void repeat(const char *name, const gbx_schema 
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s CASES.json [SECONDS | --iterations N [CASE-INDEX]]\n", argv[0]);
+        fprintf(stderr, "usage: %s CASES.json [SECONDS [CASE-INDEX] | --iterations N [CASE-INDEX [first|all]]]\n", argv[0]);
         return 2;
     }
     bool profile = argc > 3 && strcmp(argv[2], "--iterations") == 0;
     long iterations = profile ? atol(argv[3]) : 0;
-    long only = profile && argc > 4 ? atol(argv[4]) : -1;
+    long only = profile ? (argc > 4 ? atol(argv[4]) : -1) : (argc > 3 ? atol(argv[3]) : -1);
     const char *mode = profile && argc > 5 ? argv[5] : NULL;
     double seconds = argc > 2 && !profile ? atof(argv[2]) : 1.0;
     json_t *cases;
