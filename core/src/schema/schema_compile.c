@@ -510,6 +510,24 @@ static gbx__kw *add_kw(cctx *c, gbx__node *n, gbx__kw_kind kind, const char *nam
     return k;
 }
 
+/* "required" (a list of strings): the names as C strings in list order,
+ * so that validation reads no JSON array. */
+static void compile_required(cctx *c, gbx__kw *k) {
+    if (!k) return;
+    size_t cnt = json_array_size(k->value);
+    k->named = kcalloc(c->s, cnt, sizeof *k->named);
+    if (!k->named) {
+        oom(c);
+        return;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        const json_t *x = json_array_get(k->value, i);
+        k->named[i].name = json_string_value(x);
+        k->named[i].len = json_string_length(x);
+    }
+    k->nnamed = cnt;
+}
+
 static bool nonneg_int(const json_t *v, uint64_t *out) {
     if (json_is_integer(v) && json_integer_value(v) >= 0) {
         *out = (uint64_t)json_integer_value(v);
@@ -1003,7 +1021,8 @@ static void compile_standard(cctx *c, gbx__node *n, size_t *cap) {
                     size_t i;
                     json_t *x;
                     json_array_foreach(v, i, x) if (!json_is_string(x)) fail(c, "\"required\" must list property names");
-                    add_kw(c, n, GBX__KW_REQUIRED, "required", v, cap);
+                    gbx__kw *rk = add_kw(c, n, GBX__KW_REQUIRED, "required", v, cap);
+                    if (!c->err) compile_required(c, rk); /* names are strings */
                 }
             }
         }
@@ -1038,7 +1057,7 @@ static void compile_standard(cctx *c, gbx__node *n, size_t *cap) {
             if (json_is_true(json_object_get(x, "required"))) json_array_append_new(names, json_string(key));
         }
         if (json_array_size(names) && !json_array_append(c->s->docs, names))
-            add_kw(c, n, GBX__KW_REQUIRED, "properties", names, cap);
+            compile_required(c, add_kw(c, n, GBX__KW_REQUIRED, "properties", names, cap));
         json_decref(names);
     }
 

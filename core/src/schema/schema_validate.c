@@ -666,11 +666,9 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
     case GBX__KW_REQUIRED: {
         if (!json_is_object(inst)) return true;
         bool ok = true;
-        size_t i;
-        json_t *x;
-        json_array_foreach(k->value, i, x) {
-            if (json_object_getn(inst, json_string_value(x), json_string_length(x))) continue;
-            violation(c, "required property \"%s\" is missing", json_string_value(x));
+        for (size_t i = 0; i < k->nnamed; i++) {
+            if (json_object_getn(inst, k->named[i].name, k->named[i].len)) continue;
+            violation(c, "required property \"%s\" is missing", k->named[i].name);
             ok = false;
             if (give_up(c)) return false;
         }
