@@ -9,6 +9,7 @@ const Ajv2020 = require("ajv/dist/2020");
 
 const cases = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const seconds = Number(process.argv[3] || 1);
+const only = process.argv[4] === undefined ? -1 : Number(process.argv[4]); // one case (by index)
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 
 function make(dialect, allErrors) {
@@ -38,7 +39,8 @@ function measure(validate, docs) {
   return [best, valid];
 }
 
-for (const c of cases) {
+for (const [index, c] of cases.entries()) {
+  if (only >= 0 && index !== only) continue;
   // compile cost: one instance (its meta-schemas ready), a fresh copy of the
   // schema each time (ajv caches compiled schema objects)
   const compiler = make(c.dialect, false);

@@ -2,10 +2,18 @@
 /* bench.c - gearbox's side of bench/schema/run: compiles each case's schema
  * once and validates its documents over and over for a fixed time, once
  * stopping at the first violation and once collecting all of them.  The
- * compile figure is the mean over repeated compiles.
- * Output: one JSON object per case on stdout. */
+ * compile figure is the mean over repeated compiles.  `bench.c CASES.json
+ * SECONDS CASE-INDEX` measures one case only (run alternates the two
+ * sides case by case).
+ * Output: one JSON object per case on stdout.
+ *
+ * `bench.c CASES.json --iterations N [CASE-INDEX [first|all]]` instead
+ * validates every document of each case (or of one) N times in each mode
+ * (or in one), untimed: the
+ * repeatable workload to run under `valgrind --tool=callgrind`. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "gearbox/json.h"
@@ -44,12 +52,33 @@ static double measure(const gbx_schema *s, json_t *docs, int all, double seconds
     return best;
 }
 
+/* The profiling workload: every document validated `iterations` times in
+ * each mode; prints the valid count per mode. */
+__attribute__((noinline)) static void repeat(const char *name, const gbx_schema *s, json_t *docs, long iterations, const char *mode) {
+    size_t n = json_array_size(docs);
+    for (int all = 0; all < 2; all++) {
+        if (mode && strcmp(mode, all ? "all" : "first") != 0) continue;
+        long valid = 0;
+        for (long r = 0; r < iterations; r++)
+            for (size_t i = 0; i < n; i++) {
+                json_t *viol = NULL;
+                if (gbx_schema_validate(all ? &viol : NULL, s, json_array_get(docs, i)) == GBX_OK) valid++;
+                json_decref(viol);
+            }
+        printf("%s, %s: %ld valid\n", name, all ? "all errors" : "first error", valid);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s CASES.json [SECONDS]\n", argv[0]);
+        fprintf(stderr, "usage: %s CASES.json [SECONDS [CASE-INDEX] | --iterations N [CASE-INDEX [first|all]]]\n", argv[0]);
         return 2;
     }
-    double seconds = argc > 2 ? atof(argv[2]) : 1.0;
+    bool profile = argc > 3 && strcmp(argv[2], "--iterations") == 0;
+    long iterations = profile ? atol(argv[3]) : 0;
+    long only = profile ? (argc > 4 ? atol(argv[4]) : -1) : (argc > 3 ? atol(argv[3]) : -1);
+    const char *mode = profile && argc > 5 ? argv[5] : NULL;
+    double seconds = argc > 2 && !profile ? atof(argv[2]) : 1.0;
     json_t *cases;
     if (gbx_json_load_file(&cases, argv[1], false)) {
         fprintf(stderr, "%s\n", gbx_error_last()->message);
@@ -58,10 +87,20 @@ int main(int argc, char **argv) {
     size_t i;
     json_t *c;
     json_array_foreach(cases, i, c) {
+        if (only >= 0 && (long)i != only) continue;
         gbx_schema_options opts;
         gbx_schema_options_init(&opts);
         opts.default_dialect = (gbx_dialect)gbx_dialect_from_name(json_string_value(json_object_get(c, "dialect")));
         gbx_schema *s = NULL;
+        if (profile) {
+            if (gbx_schema_compile(&s, json_object_get(c, "schema"), &opts)) {
+                fprintf(stderr, "%s\n", gbx_error_last()->message);
+                return 1;
+            }
+            repeat(json_string_value(json_object_get(c, "name")), s, json_object_get(c, "documents"), iterations, mode);
+            gbx_schema_free(s);
+            continue;
+        }
         int reps = 0;
         double t0 = now();
         do { /* compile time: average over repeated compiles */

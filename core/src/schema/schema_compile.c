@@ -510,6 +510,24 @@ static gbx__kw *add_kw(cctx *c, gbx__node *n, gbx__kw_kind kind, const char *nam
     return k;
 }
 
+/* "required" (a list of strings): the names as C strings in list order,
+ * so that validation reads no JSON array. */
+static void compile_required(cctx *c, gbx__kw *k) {
+    if (!k) return;
+    size_t cnt = json_array_size(k->value);
+    k->named = kcalloc(c->s, cnt, sizeof *k->named);
+    if (!k->named) {
+        oom(c);
+        return;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        const json_t *x = json_array_get(k->value, i);
+        k->named[i].name = json_string_value(x);
+        k->named[i].len = json_string_length(x);
+    }
+    k->nnamed = cnt;
+}
+
 static bool nonneg_int(const json_t *v, uint64_t *out) {
     if (json_is_integer(v) && json_integer_value(v) >= 0) {
         *out = (uint64_t)json_integer_value(v);
@@ -593,9 +611,12 @@ static void compile_map(cctx *c, gbx__node *n, gbx__kw *k, bool deps) {
         return;
     }
     size_t cnt = json_object_size(v);
+    uint32_t tsize = 4;
+    while (tsize < cnt * 2) tsize *= 2;
     k->named = kcalloc(c->s, cnt, sizeof *k->named);
-    k->index = kcalloc(c->s, 1, sizeof *k->index);
-    if (!k->named || !k->index) {
+    k->table = kcalloc(c->s, tsize, sizeof *k->table);
+    k->table_mask = tsize - 1;
+    if (!k->named || !k->table) {
         oom(c);
         return;
     }
@@ -629,12 +650,11 @@ static void compile_map(cctx *c, gbx__node *n, gbx__kw *k, bool deps) {
     }
     qsort(k->named, k->nnamed, sizeof *k->named, named_cmp);
     for (size_t i = 0; i < k->nnamed; i++) {
-        /* keys may hold NUL bytes: index by the bytes up to the first one
-         * and confirm with the length on lookup (validator does) */
-        if (!gbx__sch_smap_put(k->index, k->named[i].name, &k->named[i])) {
-            oom(c);
-            return;
-        }
+        gbx__named *e = &k->named[i];
+        e->head = gbx__sch_key_head(e->name, e->len);
+        uint32_t t = gbx__sch_key_hash(e->head, e->len) & k->table_mask;
+        while (k->table[t]) t = (t + 1) & k->table_mask;
+        k->table[t] = (uint32_t)i + 1;
     }
 }
 
@@ -1001,7 +1021,8 @@ static void compile_standard(cctx *c, gbx__node *n, size_t *cap) {
                     size_t i;
                     json_t *x;
                     json_array_foreach(v, i, x) if (!json_is_string(x)) fail(c, "\"required\" must list property names");
-                    add_kw(c, n, GBX__KW_REQUIRED, "required", v, cap);
+                    gbx__kw *rk = add_kw(c, n, GBX__KW_REQUIRED, "required", v, cap);
+                    if (!c->err) compile_required(c, rk); /* names are strings */
                 }
             }
         }
@@ -1036,7 +1057,7 @@ static void compile_standard(cctx *c, gbx__node *n, size_t *cap) {
             if (json_is_true(json_object_get(x, "required"))) json_array_append_new(names, json_string(key));
         }
         if (json_array_size(names) && !json_array_append(c->s->docs, names))
-            add_kw(c, n, GBX__KW_REQUIRED, "properties", names, cap);
+            compile_required(c, add_kw(c, n, GBX__KW_REQUIRED, "properties", names, cap));
         json_decref(names);
     }
 
@@ -1268,7 +1289,6 @@ void gbx__schema_destroy(gbx_schema *s) {
             gbx__kw *kw = &n->kw[k];
             gbx__sch_regex_free(kw->re);
             for (size_t p = 0; p < kw->npatterns; p++) gbx__sch_regex_free(kw->patterns[p].re);
-            if (kw->index) gbx__sch_smap_free(kw->index, NULL);
         }
     }
     for (size_t i = 0; i < s->nallocs; i++) free(s->allocs[i]);

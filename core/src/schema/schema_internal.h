@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <jansson.h>
 
 #include "gearbox/schema.h"
@@ -229,6 +230,7 @@ typedef struct gbx__resource gbx__resource;
 typedef struct gbx__named {
     const char *name;   /* borrowed from the schema document */
     size_t len;
+    uint64_t head;      /* the name's first 8 bytes, zero padded (gbx__sch_key_head) */
     gbx__node *node;    /* NULL for dependencies given as property lists */
     const json_t *list; /* dependentRequired / draft-3 `dependencies` strings */
 } gbx__named;
@@ -258,7 +260,8 @@ typedef struct gbx__kw {
     size_t nsubs;
     gbx__named *named;           /* properties, dependencies (sorted by name) */
     size_t nnamed;
-    gbx__smap *index;            /* name -> gbx__named* for properties */
+    uint32_t *table;             /* open-addressed name table: index into named + 1, 0 = empty */
+    uint32_t table_mask;         /* table size - 1 */
     gbx__pattern_sub *patterns;
     size_t npatterns;
     gbx__regex *re;
@@ -329,6 +332,47 @@ struct gbx_schema {
     bool uses_dynamic;           /* any $dynamicRef / $recursiveRef */
     bool file_refs;              /* loaded from a file: file:// refs read local files */
 };
+
+/* The name table of a properties-like keyword: a key's length and its
+ * first bytes as one word (a "head"), hashed, so that a lookup at validation
+ * time is a probe and one or two compares.  Two keys of the same length
+ * under 9 bytes are equal exactly when their heads are (the loads overlap
+ * but together cover every byte). */
+static inline uint64_t gbx__sch_key_head(const char *key, size_t len) {
+    uint64_t w = 0;
+    if (len >= 8) {
+        memcpy(&w, key, 8);
+    } else if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, key, 4);
+        memcpy(&b, key + len - 4, 4);
+        w = a | (uint64_t)b << 32;
+    } else if (len >= 2) {
+        uint16_t a, b;
+        memcpy(&a, key, 2);
+        memcpy(&b, key + len - 2, 2);
+        w = a | (uint64_t)b << 16;
+    } else if (len == 1) {
+        w = (unsigned char)key[0];
+    }
+    return w;
+}
+
+static inline uint32_t gbx__sch_key_hash(uint64_t head, size_t len) {
+    return (uint32_t)(((head ^ len) * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+/* The entry of `k->named` called `key`, or NULL. */
+static inline gbx__named *gbx__sch_named_find(const gbx__kw *k, const char *key, size_t len) {
+    if (!k->table) return NULL;
+    uint64_t head = gbx__sch_key_head(key, len);
+    for (uint32_t i = gbx__sch_key_hash(head, len) & k->table_mask;; i = (i + 1) & k->table_mask) {
+        uint32_t slot = k->table[i];
+        if (!slot) return NULL;
+        gbx__named *e = &k->named[slot - 1];
+        if (e->len == len && e->head == head && (len <= 8 || memcmp(e->name + 8, key + 8, len - 8) == 0)) return e;
+    }
+}
 
 /* schema_compile.c */
 gbx_err gbx__sch_compile(gbx_schema *s, json_t *doc, const char *base_uri);

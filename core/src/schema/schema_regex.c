@@ -16,6 +16,7 @@
 #include "schema/schema_internal.h"
 #include "schema/schema_unicode.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1154,6 +1155,15 @@ static bool is_word_at(const char *s, size_t len, long i) {
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
 }
 
+/* Decodes the code point at s, ASCII inline. */
+static inline uint32_t decode(const char *s, size_t len, size_t *adv) {
+    if ((unsigned char)*s < 0x80) {
+        *adv = 1;
+        return (unsigned char)*s;
+    }
+    return gbx__sch_utf8_decode(s, len, adv);
+}
+
 /* Runs the program from pc at sp; returns the end position of a match or
  * -1.  end_req >= 0 demands that the match (or lookaround body) ends there. */
 static long run(mstate *m, int pc, long sp, long end_req) {
@@ -1174,7 +1184,7 @@ static long run(mstate *m, int pc, long sp, long end_req) {
         case OP_SET: {
             if ((size_t)sp >= m->len) goto fail;
             size_t adv;
-            uint32_t c = gbx__sch_utf8_decode(m->s + sp, m->len - (size_t)sp, &adv);
+            uint32_t c = decode(m->s + sp, m->len - (size_t)sp, &adv);
             bool ok;
             if (in->op == OP_CHAR)
                 ok = c == in->c;
@@ -1189,9 +1199,20 @@ static long run(mstate *m, int pc, long sp, long end_req) {
         }
         case OP_STAR: {
             long count = 0, p = sp, minpos = -1;
-            while ((size_t)p < m->len && (in->y < 0 || count < in->y)) {
+            long limit = in->y < 0 ? LONG_MAX : in->y;
+            if (in->atom == OP_SET) { /* ASCII runs of a class: one bit test per byte */
+                const uint64_t *ascii = m->re->sets[in->x].ascii;
+                const unsigned char *u = (const unsigned char *)m->s;
+                long stop = (size_t)(limit - count) < m->len - (size_t)p ? p + (limit - count) : (long)m->len;
+                long q = p;
+                while (q < stop && u[q] < 0x80 && ((ascii[u[q] / 64] >> (u[q] % 64)) & 1)) q++;
+                if (in->min > 0 && count < in->min && q - p >= in->min - count) minpos = p + (in->min - count);
+                count += q - p;
+                p = q;
+            }
+            while ((size_t)p < m->len && count < limit) {
                 size_t adv;
-                uint32_t ch = gbx__sch_utf8_decode(m->s + p, m->len - (size_t)p, &adv);
+                uint32_t ch = decode(m->s + p, m->len - (size_t)p, &adv);
                 if (!star_atom(m->re, in, ch)) break;
                 p += (long)adv;
                 if (++count == in->min) minpos = p;

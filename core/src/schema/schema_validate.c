@@ -45,6 +45,13 @@ typedef struct vctx {
     const gbx_schema *s;
     json_t *violations; /* NULL when the caller wants only the verdict */
     int quiet;          /* > 0 while probing */
+    bool track;         /* paths are being kept: !stop_first && quiet == 0 */
+    /* the last "properties" keyword that went through all of an object's
+     * members: how many it knew (additionalProperties has nothing to do
+     * when it knew them all) */
+    const gbx__kw *props_kw;
+    const json_t *props_inst;
+    size_t props_known;
     bool stop_first;    /* no list wanted: stop at the first violation */
     size_t nviol;
     char first[1024];
@@ -124,7 +131,7 @@ static void marks_merge(vctx *c, marks *dst, const marks *src) {
 
 /* ---- paths and violations ------------------------------------------------ */
 
-static bool push(vctx *c, pathstack *p, const char *s, size_t n, size_t idx) {
+static bool push_grow(vctx *c, pathstack *p, const char *s, size_t n, size_t idx) {
     if (p->n == p->cap) {
         size_t cap = p->cap * 2;
         seg *v = p->v == p->inline_segs ? malloc(cap * sizeof *v) : realloc(p->v, cap * sizeof *v);
@@ -143,53 +150,98 @@ static bool push(vctx *c, pathstack *p, const char *s, size_t n, size_t idx) {
     return true;
 }
 
+static inline bool push(vctx *c, pathstack *p, const char *s, size_t n, size_t idx) {
+    if (p->n == p->cap) return push_grow(c, p, s, n, idx);
+    seg *g = &p->v[p->n++];
+    g->s = s;
+    g->n = n;
+    g->idx = idx;
+    return true;
+}
+
 /* Paths are only kept while violations are being recorded: not when the
  * caller wants just the verdict, not while probing. */
-static inline bool tracking(const vctx *c) { return !c->stop_first && c->quiet == 0; }
+static inline bool tracking(const vctx *c) { return c->track; }
 
 #define PUSH_KEY(p, key, len) (tracking(c) ? push(c, &c->p, (key), (len), 0) : true)
 #define PUSH_NAME(p, key) (tracking(c) ? push(c, &c->p, (key), strlen(key), 0) : true)
 #define PUSH_INDEX(p, i) (tracking(c) ? push(c, &c->p, NULL, 0, (i)) : true)
 #define POP(p) (tracking(c) ? c->p.n-- : 0)
 
-static void path_str(gbx__sbuf *b, const pathstack *p) {
+/* The JSON Pointer of a path: at most this many bytes (a character may
+ * become "~0" or "~1", an index has at most 20 digits). */
+static size_t path_bound(const pathstack *p) {
+    size_t n = 1;
+    for (size_t i = 0; i < p->n; i++) n += 1 + (p->v[i].s ? 2 * p->v[i].n : 20);
+    return n;
+}
+
+/* Writes the JSON Pointer into out (path_bound bytes); NUL-terminated. */
+static void path_write(char *out, const pathstack *p) {
+    char *o = out;
     for (size_t i = 0; i < p->n; i++) {
-        gbx__sch_sbuf_putc(b, '/');
-        if (p->v[i].s) {
+        *o++ = '/';
+        const char *s = p->v[i].s;
+        if (s) {
             for (size_t j = 0; j < p->v[i].n; j++) {
-                char ch = p->v[i].s[j];
-                if (ch == '~')
-                    gbx__sch_sbuf_putn(b, "~0", 2);
-                else if (ch == '/')
-                    gbx__sch_sbuf_putn(b, "~1", 2);
-                else
-                    gbx__sch_sbuf_putc(b, ch);
+                if (s[j] == '~' || s[j] == '/') {
+                    *o++ = '~';
+                    *o++ = s[j] == '~' ? '0' : '1';
+                } else {
+                    *o++ = s[j];
+                }
             }
         } else {
-            gbx__sch_sbuf_printf(b, "%zu", p->v[i].idx);
+            char digits[24];
+            size_t nd = 0, idx = p->v[i].idx;
+            do digits[nd++] = (char)('0' + idx % 10);
+            while ((idx /= 10) != 0);
+            while (nd) *o++ = digits[--nd];
         }
     }
+    *o = '\0';
+}
+
+/* A new JSON string holding the path's pointer. */
+static json_t *path_json(const pathstack *p) {
+    char local[512];
+    size_t bound = path_bound(p);
+    char *buf = bound <= sizeof local ? local : malloc(bound);
+    if (!buf) return NULL;
+    path_write(buf, p);
+    json_t *j = json_string(buf);
+    if (buf != local) free(buf);
+    return j;
 }
 
 static void violation(vctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void violation(vctx *c, const char *fmt, ...) {
     if (c->quiet) return;
-    char msg[1024];
     va_list ap;
+    if (!c->violations) { /* only the first one's message is wanted */
+        if (c->nviol++ == 0) {
+            va_start(ap, fmt);
+            vsnprintf(c->first, sizeof c->first, fmt, ap);
+            va_end(ap);
+        }
+        return;
+    }
+    char msg[1024];
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (c->nviol == 0) snprintf(c->first, sizeof c->first, "%s", msg);
+    if (c->nviol == 0) memcpy(c->first, msg, sizeof c->first);
     c->nviol++;
-    if (!c->violations) return;
-    gbx__sbuf ptr = {0}, kw = {0};
-    path_str(&ptr, &c->ip);
-    path_str(&kw, &c->kp);
-    json_t *v = json_pack("{s:s, s:s, s:s}", "pointer", gbx__sch_sbuf_str(&ptr), "keyword", gbx__sch_sbuf_str(&kw),
-                          "message", msg);
-    if (!v || ptr.failed || kw.failed || json_array_append_new(c->violations, v)) c->oom = true;
-    gbx__sch_sbuf_free(&ptr);
-    gbx__sch_sbuf_free(&kw);
+    /* built member by member: json_pack would parse its format every time
+     * (each set_new takes the value, NULL included, and fails on NULL) */
+    json_t *v = json_object();
+    if (v && (json_object_set_new_nocheck(v, "pointer", path_json(&c->ip)) ||
+              json_object_set_new_nocheck(v, "keyword", path_json(&c->kp)) ||
+              json_object_set_new_nocheck(v, "message", json_string(msg)))) {
+        json_decref(v);
+        v = NULL;
+    }
+    if (!v || json_array_append_new(c->violations, v)) c->oom = true;
 }
 
 /* Should a failing loop stop now? */
@@ -246,9 +298,12 @@ static void types_str(char *buf, size_t size, unsigned t) {
 
 /* Evaluates a subschema without recording anything. */
 static bool probe(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
+    bool track = c->track;
     c->quiet++;
+    c->track = false;
     bool ok = eval(c, n, inst, m);
     c->quiet--;
+    c->track = track;
     return ok;
 }
 
@@ -275,16 +330,8 @@ static const char *legacy_num(const json_t *v, char *buf, size_t size) {
     return buf;
 }
 
-/* A key's index in the object's iteration order (for marks). */
-static gbx__named *lookup_named(const gbx__kw *k, const char *key, size_t len) {
-    if (k->nnamed <= 16) { /* a scan beats hashing for a few names */
-        for (size_t i = 0; i < k->nnamed; i++)
-            if (k->named[i].len == len && (len == 0 || k->named[i].name[0] == key[0]) &&
-                memcmp(k->named[i].name, key, len) == 0)
-                return &k->named[i];
-        return NULL;
-    }
-    return gbx__sch_smap_getn(k->index, key, len);
+static inline gbx__named *lookup_named(const gbx__kw *k, const char *key, size_t len) {
+    return gbx__sch_named_find(k, key, len);
 }
 
 static bool pattern_match(const gbx__kw *k, const char *key, size_t len) {
@@ -389,7 +436,7 @@ static bool legacy_object(vctx *c, const gbx__kw *k, json_t *inst) {
     size_t klen;
     json_t *val;
     OBJECT_FOREACH(inst, key, klen, val) {
-        const gbx__named *e = k->index ? lookup_named(k, key, klen) : NULL;
+        const gbx__named *e = lookup_named(k, key, klen);
         const gbx__node *target = e ? e->node : k->legacy_additional;
         PUSH_KEY(ip, key, klen);
         if (!e && k->legacy_additional_false) {
@@ -557,8 +604,11 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
     case GBX__KW_MAX_LENGTH:
     case GBX__KW_MIN_LENGTH: {
         if (!json_is_string(inst)) return true;
-        size_t len = gbx__sch_utf8_length(json_string_value(inst), json_string_length(inst));
+        size_t bytes = json_string_length(inst);
         bool max = k->kind == GBX__KW_MAX_LENGTH;
+        /* a code point is 1 to 4 bytes: often the byte length decides */
+        if (max ? bytes <= k->count : bytes / 4 >= k->count) return true;
+        size_t len = gbx__sch_utf8_length(json_string_value(inst), bytes);
         if (max ? len <= k->count : len >= k->count) return true;
         if (legacy)
             violation(c, max ? "string length %zu is larger than schema maximum length %llu"
@@ -616,11 +666,9 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
     case GBX__KW_REQUIRED: {
         if (!json_is_object(inst)) return true;
         bool ok = true;
-        size_t i;
-        json_t *x;
-        json_array_foreach(k->value, i, x) {
-            if (json_object_getn(inst, json_string_value(x), json_string_length(x))) continue;
-            violation(c, "required property \"%s\" is missing", json_string_value(x));
+        for (size_t i = 0; i < k->nnamed; i++) {
+            if (json_object_getn(inst, k->named[i].name, k->named[i].len)) continue;
+            violation(c, "required property \"%s\" is missing", k->named[i].name);
             ok = false;
             if (give_up(c)) return false;
         }
@@ -776,11 +824,12 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
         if (!json_is_object(inst)) return true;
         bool ok = true;
         const char *key;
-        size_t klen, i = 0;
+        size_t klen, i = 0, known = 0;
         json_t *val;
         OBJECT_FOREACH(inst, key, klen, val) {
             const gbx__named *e = lookup_named(k, key, klen);
             if (e) {
+                known++;
                 PUSH_KEY(ip, key, klen);
                 PUSH_KEY(kp, e->name, e->len);
                 if (eval(c, e->node, val, NULL))
@@ -793,6 +842,9 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
             }
             i++;
         }
+        c->props_kw = k;
+        c->props_inst = inst;
+        c->props_known = known;
         return ok;
     }
     case GBX__KW_PATTERN_PROPERTIES: {
@@ -824,6 +876,8 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
         bool additional = k->kind == GBX__KW_ADDITIONAL_PROPERTIES;
         const gbx__kw *props = additional && k->count != SIZE_MAX ? &n->kw[k->count] : NULL;
         const gbx__kw *pats = additional && k->count2 != SIZE_MAX ? &n->kw[k->count2] : NULL;
+        if (props && c->props_kw == props && c->props_inst == inst && c->props_known == json_object_size(inst))
+            return true; /* "properties" knew every member: none is additional */
         bool ok = true;
         const char *key;
         size_t klen, i = 0;
@@ -958,7 +1012,8 @@ static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
     }
     c->depth++;
     bool pushed = false;
-    if (n->resource && (c->nscope == 0 || c->scope[c->nscope - 1] != n->resource)) {
+    /* the dynamic scope matters only to $dynamicRef and $recursiveRef */
+    if (c->s->uses_dynamic && n->resource && (c->nscope == 0 || c->scope[c->nscope - 1] != n->resource)) {
         if (!GBX__GROW(c->scope, c->capscope, c->nscope + 1, 16)) {
             c->oom = true;
             c->depth--;
@@ -995,7 +1050,21 @@ static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
 
 gbx_err gbx__sch_validate(const gbx_schema *s, json_t *instance, json_t **violations) {
     vctx c;
-    memset(&c, 0, sizeof c);
+    /* field by field: the inline path stacks and the message buffer (3.4 KB)
+     * need no clearing, and clearing them cost more than validating a small
+     * document */
+    c.violations = NULL;
+    c.quiet = 0;
+    c.props_kw = NULL;
+    c.props_inst = NULL;
+    c.props_known = 0;
+    c.nviol = 0;
+    c.first[0] = '\0';
+    c.ip.n = c.kp.n = 0;
+    c.scope = NULL;
+    c.nscope = c.capscope = 0;
+    c.depth = 0;
+    c.oom = c.too_deep = false;
     c.s = s;
     c.ip.v = c.ip.inline_segs;
     c.ip.cap = sizeof c.ip.inline_segs / sizeof c.ip.inline_segs[0];
@@ -1005,9 +1074,9 @@ gbx_err gbx__sch_validate(const gbx_schema *s, json_t *instance, json_t **violat
         *violations = NULL;
         c.violations = json_array();
         if (!c.violations) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
-    } else {
-        c.stop_first = true;
     }
+    c.stop_first = !violations;
+    c.track = !c.stop_first;
     bool ok = eval(&c, s->root, instance, NULL) && !c.too_deep;
     if (c.ip.v != c.ip.inline_segs) free(c.ip.v);
     if (c.kp.v != c.kp.inline_segs) free(c.kp.v);
