@@ -213,6 +213,14 @@ void gbx_status_filter_init(gbx_status_filter *filter);
  * array of strings. */
 gbx_err gbx_status_list(json_t **out, gbx_store *store, const gbx_status_filter *filter);
 
+/* Which of `ids` (n of them) changed after `since` (unix seconds, an mtime
+ * as gbx_status_mtime gives it), whoever changed them, in one read of the
+ * store: *out a new object {id: mtime} of those whose mtime > since; ids of
+ * statuses that do not exist, or have not changed since, are absent.  n 0:
+ * an empty object without a read. */
+gbx_err gbx_status_changed(json_t **out, gbx_store *store, const char *const *ids, size_t n,
+                           double since);
+
 #ifdef __cplusplus
 }
 #endif
