@@ -4,13 +4,16 @@
  * HTTP threads only add waiters (under the lock); the watcher thread alone
  * removes them, so it may read the ids of the waiters it has listed without
  * the lock while it asks the store.  Each tick costs one read of the store
- * per WATCH_CHUNK waited statuses, however many processes change them.
+ * per WATCH_CHUNK waited statuses, however many processes change them; and
+ * none when the store says nothing was written since the last read and no
+ * waiter came (gbx_status_store_version: SQLite's data_version).
  */
 #include "gw_watch.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +48,13 @@ struct gbx_gw_watch {
     waiter *head;
     size_t count;
     bool stopping;
+    bool added;           /* a waiter came since the last listing */
     /* The watcher thread's own. */
     waiter **listed;
     const char **ids;
     size_t cap;
     double last_warning;
+    uint64_t version;     /* the store's version before the last full read, 0: none */
 };
 
 static void unlink_waiter(gbx_gw_watch *w, waiter *x) {
@@ -128,12 +133,21 @@ static void *watch_main(void *arg) {
             wake_all(all);
             return NULL;
         }
+        /* Read before the statuses: a write after it shows next tick. */
+        uint64_t version = 0;
+        if (gbx_status_store_version(&version, w->store) != GBX_OK) version = 0;
         size_t n = 0;
         double since = 0;
         bool listed = list_waiters(w, &n, &since);
+        bool quiet = !w->added && version != 0 && version == w->version;
+        w->added = false;
         pthread_mutex_unlock(&w->lock);
 
-        json_t *changed = listed ? ask_store(w, n, since) : NULL;
+        json_t *changed = NULL;
+        if (listed && !quiet) {
+            changed = ask_store(w, n, since);
+            w->version = changed ? version : 0;
+        }
         double now = gbx_gw_now();
         waiter *done = NULL;
         pthread_mutex_lock(&w->lock);
@@ -199,6 +213,7 @@ gbx_err gbx_gw_watch_add(gbx_gw_watch *w, const char *id, double mtime, double d
     x->next = w->head;
     if (w->head) w->head->prev = x;
     w->head = x;
+    w->added = true;
     if (w->count++ == 0) pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
     return GBX_OK;

@@ -5,7 +5,8 @@
  * one status without lost updates, racing transitions with one winner, the
  * worker's claim and finish (ENTER, COMPLETE_LEAVE), a
  * store refused across fork, the cap and order of collections, and which
- * of many statuses changed since a time (gbx_status_changed).  What is
+ * of many statuses changed since a time (gbx_status_changed, and the
+ * store's version that says whether to ask).  What is
  * a backend's own is in test_store_sqlite.c and test_store_mariadb.c. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */
 #include <pthread.h>
@@ -463,10 +464,21 @@ static void test_changed(void) {
     CHECK_INT(gbx_status_changed(&out, st, ids, 4, since), GBX_OK);
     CHECK_INT((int)json_object_size(out), 0);
     json_decref(out);
-    /* b changes through another handle (as a worker's process would). */
+    /* b changes through another handle (as a worker's process would); the
+     * store's version tells (SQLite), or says it cannot (0, MariaDB). */
+    uint64_t v1 = 0, v2 = 0, v3 = 0;
+    CHECK_INT(gbx_status_store_version(&v1, st), GBX_OK);
     gbx_status *b2 = NULL;
     CHECK_INT(gbx_status_fetch(&b2, other, gbx_status_id(b)), GBX_OK);
     CHECK_INT(gbx_status_add_message(b2, "moved"), GBX_OK);
+    CHECK_INT(gbx_status_store_version(&v2, st), GBX_OK);
+    CHECK_INT(gbx_status_store_version(&v3, st), GBX_OK);
+    if (fixture_on_mariadb()) {
+        CHECK(v1 == 0 && v2 == 0 && v3 == 0);
+    } else {
+        CHECK(v1 != 0 && v2 != v1);
+        CHECK(v3 == v2); /* nothing written since */
+    }
     CHECK_INT(gbx_status_changed(&out, st, ids, 4, since), GBX_OK);
     CHECK_INT((int)json_object_size(out), 1);
     json_t *m = json_object_get(out, gbx_status_id(b));

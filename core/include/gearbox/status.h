@@ -221,6 +221,12 @@ gbx_err gbx_status_list(json_t **out, gbx_store *store, const gbx_status_filter 
 gbx_err gbx_status_changed(json_t **out, gbx_store *store, const char *const *ids, size_t n,
                            double since);
 
+/* A number that differs from the one this thread read before whenever any
+ * process has written to the store in between: while it stays the same, no
+ * status changed and gbx_status_changed need not be asked again.  0 when
+ * the backend cannot tell cheaply (MariaDB): then always ask. */
+gbx_err gbx_status_store_version(uint64_t *out, gbx_store *store);
+
 #ifdef __cplusplus
 }
 #endif

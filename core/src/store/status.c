@@ -818,3 +818,10 @@ gbx_err gbx_status_changed(json_t **out, gbx_store *store, const char *const *id
     GBX__STORE_TIMED(GBX__OP_CHANGED, rc = store->ops->changed(store, ids, n, since, out));
     return rc;
 }
+
+gbx_err gbx_status_store_version(uint64_t *out, gbx_store *store) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "store version: no output pointer");
+    *out = 0;
+    if (!store) return gbx_error_set(GBX_ERR_BAD_REQUEST, "store version: no store");
+    return store->ops->version(store, out);
+}

@@ -174,6 +174,7 @@ typedef enum stmt_id {
     ST_ROLLBACK_TO,
     ST_LIST,
     ST_CHANGED,
+    ST_DATA_VERSION,
     ST_PURGE_COUNTERS,
     ST_PURGE_QUEUE,
     ST_PURGE_STATUSES,
@@ -286,6 +287,9 @@ static const char *const stmt_sql[ST_COUNT] = {
      * per id (CROSS JOIN keeps json_each the outer loop). */
     [ST_CHANGED] = "SELECT DISTINCT s.id, s.mtime FROM json_each(?1) AS j CROSS JOIN gbx_status AS s"
                    " ON s.id = j.value WHERE s.mtime > ?2",
+    /* Changes when another connection (any process) has committed since
+     * this one last asked: no I/O, SQLite reads the WAL index. */
+    [ST_DATA_VERSION] = "PRAGMA data_version",
     /* Retention, in one write transaction: ?1 = before, ?2 = max. */
 #define PURGED "(SELECT id FROM gbx_status WHERE state IN ('COMPLETED', 'CANCELLED')" \
                " AND mtime < ?1 ORDER BY mtime LIMIT ?2)"
@@ -1498,6 +1502,18 @@ static gbx_err sq_changed(gbx_store *store, const char *const *ids, size_t n, do
     return GBX_OK;
 }
 
+static gbx_err sq_version(gbx_store *store, uint64_t *out) {
+    *out = 0;
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_statement(store, ST_DATA_VERSION, &c, &st);
+    if (rc) return rc;
+    if (sqlite3_step(st) == SQLITE_ROW) *out = (uint64_t)sqlite3_column_int64(st, 0);
+    else rc = db_error(c->db, "reading the data version");
+    finish(st);
+    return rc;
+}
+
 /* ---- counters ---------------------------------------------------------- */
 
 /* sq_counter_add's write. */
@@ -2065,4 +2081,5 @@ static const gbx__store_ops sqlite_ops = {
     .workers_publish = sq_workers_publish,
     .workers_read = sq_workers_read,
     .changed = sq_changed,
+    .version = sq_version,
 };
