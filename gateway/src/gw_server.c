@@ -642,9 +642,9 @@ static void add_preference_applied(gw_request *r) {
 }
 
 /* Answers `body` with `code` and its strong ETag, or 304 (no body) when
- * the request's If-None-Match holds that ETag; *etag receives it. */
-static void respond_etagged(gw_request *r, unsigned code, const json_t *body,
-                            char etag[GBX_GW_ETAG_SIZE]) {
+ * the request's If-None-Match holds that ETag. */
+static void respond_etagged(gw_request *r, unsigned code, const json_t *body) {
+    char etag[GBX_GW_ETAG_SIZE];
     char *text = NULL;
     if (gbx_json_dump(&text, body) != GBX_OK) {
         respond_dumped(r, 500, NULL);
@@ -661,6 +661,18 @@ static void respond_etagged(gw_request *r, unsigned code, const json_t *body,
     if (r->response) MHD_add_response_header(r->response, MHD_HTTP_HEADER_ETAG, etag);
 }
 
+/* A status read's outcome: the error (false), or `body` (taken) with 200
+ * and its ETag, 304 when the client holds that tag. */
+static bool respond_read(gw_request *r, gbx_err e, json_t *body) {
+    if (e != GBX_OK) {
+        respond_last_error(r, e);
+        return false;
+    }
+    respond_etagged(r, MHD_HTTP_OK, body);
+    json_decref(body);
+    return true;
+}
+
 /* GET of one status (r->wait_id): 200 with its ETag, 304 when the client
  * holds that ETag already, or, with Prefer: wait=N, a wait until it
  * changes or the N seconds pass (then 304). */
@@ -668,14 +680,7 @@ static void answer_status(gw_request *r) {
     json_t *body = NULL;
     double mtime = 0;
     gbx_err e = gbx_gw_status_get_one(&body, &mtime, r->srv->store, &r->viewer, r->wait_id);
-    if (e != GBX_OK) {
-        respond_last_error(r, e);
-        return;
-    }
-    char etag[GBX_GW_ETAG_SIZE];
-    respond_etagged(r, MHD_HTTP_OK, body, etag);
-    json_decref(body);
-    if (r->prefer.wait <= 0) return;
+    if (!respond_read(r, e, body) || r->prefer.wait <= 0) return;
     if (r->status == MHD_HTTP_NOT_MODIFIED && gbx_gw_now() < r->wait_deadline) {
         set_response(r, 0, NULL);
         r->waiting = WAIT_STATUS;
@@ -723,8 +728,7 @@ static void answer_async(gw_request *r, const gbx_status *st) {
             respond_last_error(r, GBX_ERR_INTERNAL_SERVER_ERROR);
             return;
         }
-        char etag[GBX_GW_ETAG_SIZE];
-        respond_etagged(r, http, body, etag);
+        respond_etagged(r, http, body);
         json_decref(body);
         if (r->response)
             MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONTENT_LOCATION,
@@ -875,13 +879,7 @@ static void process_status(gw_request *r, routed *rt) {
     }
     json_t *body = NULL;
     gbx_err e = gbx_gw_status_get(&body, r->srv->store, &who, rt->uri);
-    if (e != GBX_OK) {
-        respond_last_error(r, e);
-        return;
-    }
-    char etag[GBX_GW_ETAG_SIZE];
-    respond_etagged(r, MHD_HTTP_OK, body, etag);
-    json_decref(body);
+    respond_read(r, e, body);
 }
 
 /* A gbx_gw_known_fn: handlers that workers registered with gearmand (the
