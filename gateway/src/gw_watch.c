@@ -26,8 +26,10 @@
 #include "gearbox/status.h"
 #include "gw_util.h"
 
-/* Ids per read of the store. */
-#define WATCH_CHUNK 500
+/* Ids per read of the store.  The waiters are read in order of the mtime
+ * they saw, so each read's `since` (its first waiter's) is close to all of
+ * its waiters': the store hands back little more than what changed. */
+#define WATCH_CHUNK 100
 
 typedef struct waiter {
     struct waiter *prev, *next;
@@ -74,9 +76,14 @@ static void wake_all(waiter *done) {
     }
 }
 
-/* Lists the waiters now (the watcher thread's arrays), and the earliest
- * mtime among them; false when out of memory. */
-static bool list_waiters(gbx_gw_watch *w, size_t *n, double *since) {
+static int by_mtime(const void *a, const void *b) {
+    double x = (*(waiter *const *)a)->mtime, y = (*(waiter *const *)b)->mtime;
+    return x < y ? -1 : x > y;
+}
+
+/* Lists the waiters now (the watcher thread's arrays), earliest mtime
+ * first; false when out of memory. */
+static bool list_waiters(gbx_gw_watch *w, size_t *n) {
     if (w->count > w->cap) {
         size_t cap = w->count * 2;
         waiter **listed = realloc(w->listed, cap * sizeof *listed);
@@ -87,23 +94,21 @@ static bool list_waiters(gbx_gw_watch *w, size_t *n, double *since) {
         w->cap = cap;
     }
     size_t i = 0;
-    *since = 0;
-    for (waiter *x = w->head; x; x = x->next, i++) {
-        w->listed[i] = x;
-        w->ids[i] = x->id;
-        if (i == 0 || x->mtime < *since) *since = x->mtime;
-    }
+    for (waiter *x = w->head; x; x = x->next) w->listed[i++] = x;
+    qsort(w->listed, i, sizeof *w->listed, by_mtime);
+    for (size_t k = 0; k < i; k++) w->ids[k] = w->listed[k]->id;
     *n = i;
     return true;
 }
 
 /* One look: which listed statuses changed (NULL on a store failure: then
  * only deadlines count). */
-static json_t *ask_store(gbx_gw_watch *w, size_t n, double since) {
+static json_t *ask_store(gbx_gw_watch *w, size_t n) {
     json_t *all = json_object();
     for (size_t off = 0; all && off < n; off += WATCH_CHUNK) {
         size_t k = n - off < WATCH_CHUNK ? n - off : WATCH_CHUNK;
         json_t *found = NULL;
+        double since = w->listed[off]->mtime;
         if (gbx_status_changed(&found, w->store, w->ids + off, k, since) != GBX_OK) {
             double now = gbx_gw_now();
             if (now - w->last_warning > 10) {
@@ -137,15 +142,14 @@ static void *watch_main(void *arg) {
         uint64_t version = 0;
         if (gbx_status_store_version(&version, w->store) != GBX_OK) version = 0;
         size_t n = 0;
-        double since = 0;
-        bool listed = list_waiters(w, &n, &since);
+        bool listed = list_waiters(w, &n);
         bool quiet = !w->added && version != 0 && version == w->version;
         w->added = false;
         pthread_mutex_unlock(&w->lock);
 
         json_t *changed = NULL;
         if (listed && !quiet) {
-            changed = ask_store(w, n, since);
+            changed = ask_store(w, n);
             w->version = changed ? version : 0;
         }
         double now = gbx_gw_now();
