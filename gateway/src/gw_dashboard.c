@@ -14,6 +14,7 @@
 
 #include "gearbox/json.h"
 #include "gearbox/response.h"
+#include "gw_util.h"
 
 #ifndef GBX_GATEWAY_VERSION
 #define GBX_GATEWAY_VERSION "0.0.0"
@@ -130,27 +131,12 @@ static struct MHD_Response *error_response(const char *path, int code, const cha
     return resp;
 }
 
-/* A strong validator: FNV-1a (64 bit) of the content. */
-static void etag_of(char out[20], const char *data, size_t len) {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)data[i]) * 1099511628211ULL;
-    snprintf(out, 20, "\"%016llx\"", (unsigned long long)h);
-}
-
-/* True when If-None-Match lists `etag` (or is "*"). */
-static bool etag_matches(const char *if_none_match, const char *etag) {
-    if (!if_none_match) return false;
-    if (strcmp(if_none_match, "*") == 0) return true;
-    const char *p = strstr(if_none_match, etag);
-    return p != NULL;
-}
-
 static struct MHD_Response *file_response(unsigned *status, const char *data, size_t len,
                                           const char *type, const char *if_none_match) {
-    char etag[20];
-    etag_of(etag, data, len);
+    char etag[GBX_GW_ETAG_SIZE];
+    gbx_gw_etag(etag, data, len);
     struct MHD_Response *resp;
-    if (etag_matches(if_none_match, etag)) {
+    if (gbx_gw_etag_matches(if_none_match, etag)) {
         *status = MHD_HTTP_NOT_MODIFIED;
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     } else {

@@ -49,6 +49,7 @@
 #include "gw_schema.h"
 #include "gw_status.h"
 #include "gw_util.h"
+#include "gw_watch.h"
 
 /* A body larger than the limit is read and thrown away (so that the client
  * sees the 413 on a live connection) up to this much; beyond it, or when
@@ -74,14 +75,20 @@ struct gbx_gw_server {
      * address (gw_ratelimit.h). */
     gbx_gw_ratelimit *per_address, *per_principal, *failed_auth;
     gbx_gw_callbacks *callbacks;  /* the callback sender; NULL without scheduler or callbacks */
+    gbx_gw_watch *watch;          /* long-polls and Prefer: wait (gw_watch.h) */
     struct MHD_Daemon *daemons[GBX_GW_MAX_LISTENERS]; /* one per listener (gw_tls.h) */
     size_t ndaemons;
     int port;                     /* the first listener's */
-    atomic_int suspended;         /* sync requests not yet answered */
+    atomic_int suspended;         /* sync and waiting requests not yet answered */
     bool stopped;
 };
 
 typedef enum sync_state { SYNC_NONE = 0, SYNC_WAITING, SYNC_ANSWERED } sync_state;
+
+/* What a suspended request waits for: a sync job's answer, a change of the
+ * status it holds an ETag of (long-poll), or its async job's end
+ * (Prefer: wait on an async request). */
+typedef enum wait_kind { WAIT_JOB = 0, WAIT_STATUS, WAIT_ASYNC } wait_kind;
 
 typedef struct gw_request {
     gbx_gw_server *srv;
@@ -111,7 +118,16 @@ typedef struct gw_request {
     char ip[INET6_ADDRSTRLEN];
     gbx_gw_principal who;
     bool verified;
-    /* Sync outcome, written by the dispatcher thread before it resumes. */
+    /* Prefer (RFC 7240) and, while waiting for a status (gw_watch.h), which
+     * status, for whom, until when (gbx_gw_now seconds). */
+    gbx_gw_prefer prefer;
+    wait_kind waiting;
+    char wait_id[GBX_ID_MAX];
+    gbx_gw_viewer viewer;
+    double wait_deadline;
+    bool replayed;                /* an async answer repeats an Idempotency-Key's */
+    /* Sync outcome, written by the dispatcher thread before it resumes
+     * (SYNC_* also for WAIT_STATUS and WAIT_ASYNC, set by the watcher). */
     atomic_int sync;
     gbx_err sync_err;
     char *sync_message;
@@ -131,9 +147,9 @@ static struct MHD_Response *response_from(const char *data, size_t len) {
     return MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
 }
 
-static void respond_json(gw_request *r, unsigned status, const json_t *body) {
-    char *text = NULL;
-    if (gbx_json_dump(&text, body) != GBX_OK) {
+/* Answers `text` (malloc'ed JSON, taken over; NULL: out of memory). */
+static void respond_dumped(gw_request *r, unsigned status, char *text) {
+    if (!text) {
         static const char fallback[] = "{\"code\":500,\"messages\":[\"out of memory\"]}";
         set_response(r, 500, response_from(fallback, sizeof fallback - 1));
         return;
@@ -145,6 +161,11 @@ static void respond_json(gw_request *r, unsigned status, const json_t *body) {
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     set_response(r, status, resp);
+}
+
+static void respond_json(gw_request *r, unsigned status, const json_t *body) {
+    char *text = NULL;
+    respond_dumped(r, status, gbx_json_dump(&text, body) == GBX_OK ? text : NULL);
 }
 
 /* True when the client asked for RFC 9457 problem details. */
@@ -344,6 +365,14 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
         v = json_string(value);
     }
     if (v) json_object_set_new(headers, name, v); /* NULL: not UTF-8, left out */
+    return MHD_YES;
+}
+
+/* Every Prefer header into the gbx_gw_prefer `cls`. */
+static enum MHD_Result collect_prefer(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value) {
+    (void)kind;
+    if (strcasecmp(key, "Prefer") == 0) gbx_gw_prefer_parse(cls, value);
     return MHD_YES;
 }
 
@@ -582,6 +611,145 @@ static void request_digest(char out[17], const gw_request *r) {
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
+/* ---- waiting for a status (gw_watch.h) ---------------------------------- */
+
+/* The watcher's wake-up (a gbx_gw_wake_fn): the handler looks again. */
+static void on_wake(void *user, bool changed) {
+    (void)changed;
+    gw_request *r = user;
+    atomic_store_explicit(&r->sync, SYNC_ANSWERED, memory_order_release);
+    MHD_resume_connection(r->conn);
+}
+
+/* Suspends the request until status r->wait_id changes after `mtime` or
+ * r->wait_deadline comes (then the handler calls answer_waiting). */
+static void wait_for_change(gw_request *r, double mtime) {
+    gbx_gw_server *srv = r->srv;
+    /* Suspend first: the watcher may wake it before the add returns. */
+    atomic_store(&r->sync, SYNC_WAITING);
+    atomic_fetch_add(&srv->suspended, 1);
+    MHD_suspend_connection(r->conn);
+    if (gbx_gw_watch_add(srv->watch, r->wait_id, mtime, r->wait_deadline, on_wake, r) != GBX_OK) {
+        r->wait_deadline = 0; /* shutting down: answer with what there is */
+        on_wake(r, false);
+    }
+}
+
+static void add_preference_applied(gw_request *r) {
+    char applied[32];
+    snprintf(applied, sizeof applied, "wait=%d", r->prefer.wait);
+    if (r->response) MHD_add_response_header(r->response, "Preference-Applied", applied);
+}
+
+/* Answers `body` with `code` and its strong ETag, or 304 (no body) when
+ * the request's If-None-Match holds that ETag. */
+static void respond_etagged(gw_request *r, unsigned code, const json_t *body) {
+    char etag[GBX_GW_ETAG_SIZE];
+    char *text = NULL;
+    if (gbx_json_dump(&text, body) != GBX_OK) {
+        respond_dumped(r, 500, NULL);
+        return;
+    }
+    gbx_gw_etag(etag, text, strlen(text));
+    const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (code == MHD_HTTP_OK && gbx_gw_etag_matches(inm, etag)) {
+        free(text);
+        set_response(r, MHD_HTTP_NOT_MODIFIED, response_from("", 0));
+    } else {
+        respond_dumped(r, code, text);
+    }
+    if (r->response) MHD_add_response_header(r->response, MHD_HTTP_HEADER_ETAG, etag);
+}
+
+/* A status read's outcome: the error (false), or `body` (taken) with 200
+ * and its ETag, 304 when the client holds that tag. */
+static bool respond_read(gw_request *r, gbx_err e, json_t *body) {
+    if (e != GBX_OK) {
+        respond_last_error(r, e);
+        return false;
+    }
+    respond_etagged(r, MHD_HTTP_OK, body);
+    json_decref(body);
+    return true;
+}
+
+/* GET of one status (r->wait_id): 200 with its ETag, 304 when the client
+ * holds that ETag already, or, with Prefer: wait=N, a wait until it
+ * changes or the N seconds pass (then 304). */
+static void answer_status(gw_request *r) {
+    json_t *body = NULL;
+    double mtime = 0;
+    gbx_err e = gbx_gw_status_get_one(&body, &mtime, r->srv->store, &r->viewer, r->wait_id);
+    if (!respond_read(r, e, body) || r->prefer.wait <= 0) return;
+    if (r->status == MHD_HTTP_NOT_MODIFIED && gbx_gw_now() < r->wait_deadline) {
+        set_response(r, 0, NULL);
+        r->waiting = WAIT_STATUS;
+        wait_for_change(r, mtime);
+        return;
+    }
+    if (r->waiting) add_preference_applied(r);
+}
+
+/* The usual async answer: 202 with the status, Location, Retry-After. */
+static void respond_accepted(gw_request *r, const gbx_status *st) {
+    json_t *body = NULL;
+    if (gbx_status_to_json(&body, st) != GBX_OK) {
+        respond_last_error(r, GBX_ERR_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    respond_json(r, MHD_HTTP_ACCEPTED, body);
+    json_decref(body);
+    if (!r->response) return;
+    MHD_add_response_header(r->response, MHD_HTTP_HEADER_LOCATION, gbx_status_status_uri(st));
+    MHD_add_response_header(r->response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (r->replayed) MHD_add_response_header(r->response, "Idempotent-Replayed", "true");
+}
+
+/* An async job's answer with Prefer: wait=N: once its status is final (or
+ * cancelled), the final status itself with the status's code as the HTTP
+ * status (0 -> 200, a failure's 4xx/5xx as is, anything else 500), as a
+ * sync request would get the worker's code; before that the wait goes on,
+ * and after N seconds it is the usual 202. */
+static void answer_async(gw_request *r, const gbx_status *st) {
+    gbx_state state = gbx_status_state(st);
+    bool final = state == GBX_STATE_COMPLETED || state == GBX_STATE_CANCELLED;
+    if (!final && gbx_gw_now() < r->wait_deadline) {
+        r->waiting = WAIT_ASYNC;
+        wait_for_change(r, gbx_status_mtime(st));
+        return;
+    }
+    if (!final) {
+        respond_accepted(r, st);
+    } else {
+        int code = gbx_status_code(st);
+        unsigned http = code <= 0 ? MHD_HTTP_OK : code >= 400 && code <= 599 ? (unsigned)code : 500;
+        json_t *body = NULL;
+        if (gbx_status_to_json(&body, st) != GBX_OK) {
+            respond_last_error(r, GBX_ERR_INTERNAL_SERVER_ERROR);
+            return;
+        }
+        respond_etagged(r, http, body);
+        json_decref(body);
+        if (r->response)
+            MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONTENT_LOCATION,
+                                    gbx_status_status_uri(st));
+    }
+    add_preference_applied(r);
+}
+
+/* A waiting request woken (the handler's call after the resume). */
+static void answer_waiting(gw_request *r) {
+    if (r->waiting == WAIT_STATUS) {
+        answer_status(r);
+        return;
+    }
+    gbx_status *st = NULL;
+    gbx_err e = gbx_status_fetch(&st, r->srv->store, r->wait_id);
+    if (e != GBX_OK) respond_last_error(r, e);
+    else answer_async(r, st);
+    gbx_status_free(st);
+}
+
 static void process_async(gw_request *r, routed *rt) {
     gbx_gw_server *srv = r->srv;
     char sid[GBX_ID_MAX];
@@ -589,7 +757,8 @@ static void process_async(gw_request *r, routed *rt) {
     const char *parent_uri = NULL;
     gbx_status *st = NULL;
     char key[IDEMPOTENCY_KEY_MAX + 1], digest[17];
-    bool has_key = false, replayed = false;
+    bool has_key = false;
+    bool *replayed = &r->replayed;
     const char *callback = NULL, *callback_location = NULL;
     bool callback_kept = false;
     gbx_err e = parent_uri_header(&parent_uri, r);
@@ -641,7 +810,7 @@ static void process_async(gw_request *r, routed *rt) {
                 e = gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
             } else {
                 request_digest(digest, r);
-                e = gbx_jobmanager_accept_idempotent(&st, &replayed, srv->jm, rt->handler, &spec,
+                e = gbx_jobmanager_accept_idempotent(&st, replayed, srv->jm, rt->handler, &spec,
                                                      scoped, digest);
                 free(scoped);
             }
@@ -653,22 +822,19 @@ static void process_async(gw_request *r, routed *rt) {
         respond_last_error(r, e);
         goto done;
     }
-    json_t *body = NULL;
-    if (gbx_status_to_json(&body, st) != GBX_OK) {
-        respond_last_error(r, GBX_ERR_INTERNAL_SERVER_ERROR);
-        goto done;
+    if (!*replayed) gbx_gw_metrics_accepted(srv->metrics, r->location);
+    if (r->prefer.wait > 0) {
+        snprintf(r->wait_id, sizeof r->wait_id, "%s", gbx_status_id(st));
+        r->wait_deadline = r->start + r->prefer.wait;
+        answer_async(r, st);
+    } else {
+        respond_accepted(r, st);
     }
-    respond_json(r, MHD_HTTP_ACCEPTED, body);
-    json_decref(body);
-    if (r->response) {
-        MHD_add_response_header(r->response, MHD_HTTP_HEADER_LOCATION, gbx_status_status_uri(st));
-        MHD_add_response_header(r->response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-        if (replayed) MHD_add_response_header(r->response, "Idempotent-Replayed", "true");
-    }
-    if (!replayed) gbx_gw_metrics_accepted(srv->metrics, r->location);
+    if (r->prefer.respond_async && gbx_gw_is_sync(rt->loc, r->method) && r->response)
+        MHD_add_response_header(r->response, "Preference-Applied", "respond-async");
 done:
     /* Not accepted, or a replay answering with the first request's status. */
-    if (callback_kept && (!st || replayed)) gbx_store_callback_done(srv->store, sid);
+    if (callback_kept && (!st || *replayed)) gbx_store_callback_done(srv->store, sid);
     gbx_status_free(st);
     free(workload);
     free(status_base);
@@ -702,14 +868,18 @@ static void process_status(gw_request *r, routed *rt) {
         if (r->response) MHD_add_response_header(r->response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
         return;
     }
-    json_t *body = NULL;
-    gbx_err e = gbx_gw_status_get(&body, r->srv->store, &who, rt->uri);
-    if (e != GBX_OK) {
-        respond_last_error(r, e);
+    json_t *args = gbx_uri_arguments(rt->uri);
+    if (json_array_size(args) == 1) {
+        /* Kept in the request: a long-poll reads it again when woken. */
+        snprintf(r->wait_id, sizeof r->wait_id, "%s", json_string_value(json_array_get(args, 0)));
+        r->viewer = (gbx_gw_viewer){who.scope, r->verified ? r->who.name : NULL, who.admin};
+        r->wait_deadline = r->start + r->prefer.wait;
+        answer_status(r);
         return;
     }
-    respond_json(r, MHD_HTTP_OK, body);
-    json_decref(body);
+    json_t *body = NULL;
+    gbx_err e = gbx_gw_status_get(&body, r->srv->store, &who, rt->uri);
+    respond_read(r, e, body);
 }
 
 /* A gbx_gw_known_fn: handlers that workers registered with gearmand (the
@@ -873,6 +1043,7 @@ static void process(gw_request *r) {
         respond_last_error(r, e);
         goto done;
     }
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_prefer, &r->prefer);
     bool status_resource = strcmp(gbx_uri_resource(rt.uri), GBX_GW_STATUS_RESOURCE) == 0 &&
                            strcmp(gbx_uri_version(rt.uri), GBX_GW_STATUS_VERSION) == 0;
     if (!permitted(r, status_resource)) goto done;
@@ -922,7 +1093,7 @@ static void process(gw_request *r) {
         respond_error(r, GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
         goto done;
     }
-    if (gbx_gw_is_sync(rt.loc, r->method))
+    if (gbx_gw_is_sync(rt.loc, r->method) && !r->prefer.respond_async)
         process_sync(r, &rt);
     else
         process_async(r, &rt);
@@ -1029,7 +1200,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (sync == SYNC_ANSWERED) {
         atomic_store(&r->sync, SYNC_NONE);
         atomic_fetch_sub(&srv->suspended, 1);
-        respond_sync(r);
+        if (r->waiting == WAIT_JOB) {
+            respond_sync(r);
+        } else {
+            answer_waiting(r);
+            if (atomic_load(&r->sync) != SYNC_NONE) return MHD_YES; /* waits on */
+        }
         return queue(r);
     }
     if (sync == SYNC_WAITING) return MHD_YES; /* not ours to answer yet */
@@ -1064,6 +1240,7 @@ gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_sto
     atomic_init(&srv->suspended, 0);
     gbx_err e = gbx_gw_dispatcher_new(&srv->dispatcher, cfg->gearman_servers);
     if (e == GBX_OK) e = gbx_jobmanager_new(&srv->jm, cfg->cfg, store);
+    if (e == GBX_OK) e = gbx_gw_watch_new(&srv->watch, store);
     if (e == GBX_OK) e = gbx_gw_metrics_new(&srv->metrics, cfg, store, server_gauges, srv);
     const gbx_gw_rate_config *rl = &cfg->rate_limit;
     if (e == GBX_OK) e = gbx_gw_ratelimit_new(&srv->per_address, rl->per_address, rl->burst);
@@ -1173,8 +1350,10 @@ void gbx_gw_server_stop(gbx_gw_server *srv, double grace) {
         /* Sync requests in flight: let their workers answer for a while. */
         wait_until(srv, grace, true);
     }
-    /* The rest get 503 from the dispatcher, which resumes them... */
+    /* The rest get 503 from the dispatcher, which resumes them, and
+     * long-polls their answer as it is now... */
     gbx_gw_dispatcher_stop(srv->dispatcher);
+    gbx_gw_watch_stop(srv->watch);
     if (srv->ndaemons > 0) {
         /* ...and MHD needs a moment to send those answers. */
         wait_until(srv, 2.0, false);
@@ -1191,6 +1370,7 @@ void gbx_gw_server_free(gbx_gw_server *srv) {
     if (!srv) return;
     gbx_gw_server_stop(srv, 0);
     gbx_gw_dispatcher_free(srv->dispatcher);
+    gbx_gw_watch_free(srv->watch);
     gbx_jobmanager_free(srv->jm);
     gbx_gw_metrics_free(srv->metrics);
     gbx_gw_ratelimit_free(srv->per_address);

@@ -37,11 +37,14 @@ static gbx_err fetch_visible(gbx_status **out, gbx_store *store, const gbx_gw_vi
 
 /* Any location's status on an open location, as in Gearbox (docs/gateway.md,
  * "Which statuses a location sees"); a principal's own. */
-static gbx_err get_one(json_t **body, gbx_store *store, const gbx_gw_viewer *who, const char *id) {
+gbx_err gbx_gw_status_get_one(json_t **body, double *mtime, gbx_store *store,
+                              const gbx_gw_viewer *who, const char *id) {
+    *body = NULL;
     gbx_status *st;
     gbx_err e = fetch_visible(&st, store, who, id);
     if (e != GBX_OK) return e;
     e = gbx_status_to_json(body, st);
+    if (mtime) *mtime = gbx_status_mtime(st);
     gbx_status_free(st);
     return e;
 }
@@ -88,7 +91,9 @@ gbx_err gbx_gw_status_get(json_t **body, gbx_store *store, const gbx_gw_viewer *
     json_t *args = gbx_uri_arguments(uri);
     size_t n = json_array_size(args);
     if (n == 0) return get_list(body, store, who, uri);
-    if (n == 1) return get_one(body, store, who, json_string_value(json_array_get(args, 0)));
+    if (n == 1)
+        return gbx_gw_status_get_one(body, NULL, store, who,
+                                     json_string_value(json_array_get(args, 0)));
     return gbx_error_set(GBX_ERR_NOT_FOUND, "no such status resource");
 }
 

@@ -8,6 +8,9 @@
  *                                      (202, the cancel operation's status);
  *                                      {"ytime": t} runs its waiting job at t
  *                                      (200, the status)
+ * GETs carry a strong ETag (of the body) and answer If-None-Match with 304;
+ * a GET of one status with Prefer: wait=N and a matching If-None-Match
+ * waits (gw_watch.h) until the status changes or N seconds pass.
  * A status is found by id under any location (as in Gearbox's global
  * status store); a list shows the statuses created under the location
  * (`scope`).  docs/gateway.md says why. */
@@ -54,6 +57,11 @@ bool gbx_gw_status_visible(const gbx_gw_viewer *who, const gbx_status *st);
  * with the thread's last error saying why. */
 gbx_err gbx_gw_status_get(json_t **body, gbx_store *store, const gbx_gw_viewer *who,
                           const gbx_uri *uri);
+
+/* One status by id, as gbx_gw_status_get answers it, and its mtime (*mtime
+ * if not NULL: what gbx_gw_watch_add waits to see change). */
+gbx_err gbx_gw_status_get_one(json_t **body, double *mtime, gbx_store *store,
+                              const gbx_gw_viewer *who, const char *id);
 
 /* What a POST to a status asks for. */
 typedef enum gbx_gw_status_action {

@@ -71,3 +71,29 @@ bool gbx_gw_json_int(long long *out, const json_t *v) {
     *out = n;
     return true;
 }
+
+void gbx_gw_etag(char out[GBX_GW_ETAG_SIZE], const char *data, size_t len) {
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)data[i]) * 1099511628211ULL;
+    snprintf(out, GBX_GW_ETAG_SIZE, "\"%016llx\"", (unsigned long long)h);
+}
+
+bool gbx_gw_etag_matches(const char *inm, const char *etag) {
+    if (!inm) return false;
+    size_t elen = strlen(etag);
+    const char *s = inm;
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == ',') s++;
+        if (*s == '*') return true;
+        if (strncmp(s, "W/", 2) == 0) s += 2;
+        if (*s != '"') { /* not an entity tag: skip it */
+            while (*s && *s != ',') s++;
+            continue;
+        }
+        const char *end = strchr(s + 1, '"');
+        if (!end) return false;
+        if ((size_t)(end + 1 - s) == elen && strncmp(s, etag, elen) == 0) return true;
+        s = end + 1;
+    }
+    return false;
+}

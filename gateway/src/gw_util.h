@@ -4,6 +4,7 @@
 #define GBX_GW_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <jansson.h>
 
@@ -30,5 +31,15 @@ char *gbx_gw_join_path(const char *dir, const char *path);
 /* An integer written as a JSON integer or as a string of digits (so that
  * "${GEARBOX_PORT:-4080}" works); false for anything else. */
 bool gbx_gw_json_int(long long *out, const json_t *v);
+
+/* The strong entity tag of `len` bytes at `data`: "\"<16 hex digits>\""
+ * (FNV-1a, 64 bit), NUL-terminated in out. */
+#define GBX_GW_ETAG_SIZE 20
+void gbx_gw_etag(char out[GBX_GW_ETAG_SIZE], const char *data, size_t len);
+
+/* True when the If-None-Match value `inm` (NULL: absent) is "*" or lists
+ * `etag`, compared weakly as RFC 9110 asks for If-None-Match (W/"x"
+ * matches "x"). */
+bool gbx_gw_etag_matches(const char *inm, const char *etag);
 
 #endif

@@ -4,7 +4,9 @@
  * reopening, several handles and processes on one database, many threads on
  * one status without lost updates, racing transitions with one winner, the
  * worker's claim and finish (ENTER, COMPLETE_LEAVE), a
- * store refused across fork, and the cap and order of collections.  What is
+ * store refused across fork, the cap and order of collections, and which
+ * of many statuses changed since a time (gbx_status_changed, and the
+ * store's version that says whether to ask).  What is
  * a backend's own is in test_store_sqlite.c and test_store_mariadb.c. */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH / FTW_PHYS */
 #include <pthread.h>
@@ -22,7 +24,7 @@
 #include "store/status_internal.h"
 
 #define HAMMER 100 /* rounds of updates per thread / process */
-#define STORES 8   /* stores the tests make */
+#define STORES 10  /* stores the tests make */
 
 static char dirs[STORES][64];
 static int ndirs;
@@ -441,7 +443,77 @@ static void test_callbacks(void) {
     gbx_store_free(st);
 }
 
+/* gbx_status_changed: the ids changed after `since` by any handle, with
+ * their mtime; unchanged and unknown ids are absent. */
+static void test_changed(void) {
+    char db[128];
+    gbx_store *st = new_store(db, sizeof db, false);
+    gbx_status *a = st ? fixture_create(st, "u") : NULL;
+    gbx_status *b = a ? fixture_create(st, "u") : NULL;
+    if (!b) {
+        gbx_status_free(a);
+        gbx_store_free(st);
+        return;
+    }
+    gbx_store *other = NULL;
+    CHECK_INT(open_path(&other, db), GBX_OK);
+    const char *ids[] = {gbx_status_id(a), gbx_status_id(b), "s-nosuchstatus", gbx_status_id(a)};
+    double since = gbx_status_mtime(a) > gbx_status_mtime(b) ? gbx_status_mtime(a)
+                                                              : gbx_status_mtime(b);
+    json_t *out = NULL;
+    CHECK_INT(gbx_status_changed(&out, st, ids, 4, since), GBX_OK);
+    CHECK_INT((int)json_object_size(out), 0);
+    json_decref(out);
+    /* b changes through another handle (as a worker's process would); the
+     * store's version tells (SQLite), or says it cannot (0, MariaDB). */
+    uint64_t v1 = 0, v2 = 0, v3 = 0;
+    CHECK_INT(gbx_status_store_version(&v1, st), GBX_OK);
+    gbx_status *b2 = NULL;
+    CHECK_INT(gbx_status_fetch(&b2, other, gbx_status_id(b)), GBX_OK);
+    CHECK_INT(gbx_status_add_message(b2, "moved"), GBX_OK);
+    CHECK_INT(gbx_status_store_version(&v2, st), GBX_OK);
+    CHECK_INT(gbx_status_store_version(&v3, st), GBX_OK);
+    if (fixture_on_mariadb()) {
+        CHECK(v1 == 0 && v2 == 0 && v3 == 0);
+    } else {
+        CHECK(v1 != 0 && v2 != v1);
+        CHECK(v3 == v2); /* nothing written since */
+    }
+    CHECK_INT(gbx_status_changed(&out, st, ids, 4, since), GBX_OK);
+    CHECK_INT((int)json_object_size(out), 1);
+    json_t *m = json_object_get(out, gbx_status_id(b));
+    CHECK(m && json_real_value(m) == gbx_status_mtime(b2));
+    json_decref(out);
+    /* Since before both: both, once each. */
+    CHECK_INT(gbx_status_changed(&out, st, ids, 4, 0), GBX_OK);
+    CHECK_INT((int)json_object_size(out), 2);
+    CHECK(json_real_value(json_object_get(out, gbx_status_id(a))) == gbx_status_mtime(a));
+    json_decref(out);
+    /* Many ids in one read. */
+    enum { MANY = 600 };
+    static char names[MANY][32];
+    const char *many[MANY];
+    for (int i = 0; i < MANY; i++) {
+        snprintf(names[i], sizeof names[i], "s-missing%d", i);
+        many[i] = names[i];
+    }
+    many[MANY - 1] = gbx_status_id(b);
+    CHECK_INT(gbx_status_changed(&out, st, many, MANY, since), GBX_OK);
+    CHECK_INT((int)json_object_size(out), 1);
+    json_decref(out);
+    CHECK_INT(gbx_status_changed(&out, st, ids, 0, 0), GBX_OK);
+    CHECK_INT((int)json_object_size(out), 0);
+    json_decref(out);
+    CHECK_INT(gbx_status_changed(&out, st, NULL, 1, 0), GBX_ERR_BAD_REQUEST);
+    gbx_status_free(b2);
+    gbx_status_free(a);
+    gbx_status_free(b);
+    gbx_store_free(other);
+    gbx_store_free(st);
+}
+
 int main(void) {
+    test_changed();
     test_callbacks();
     test_reopen_and_two_handles();
     test_threads();

@@ -213,6 +213,20 @@ void gbx_status_filter_init(gbx_status_filter *filter);
  * array of strings. */
 gbx_err gbx_status_list(json_t **out, gbx_store *store, const gbx_status_filter *filter);
 
+/* Which of `ids` (n of them) changed after `since` (unix seconds, an mtime
+ * as gbx_status_mtime gives it), whoever changed them, in one read of the
+ * store: *out a new object {id: mtime} of those whose mtime > since; ids of
+ * statuses that do not exist, or have not changed since, are absent.  n 0:
+ * an empty object without a read. */
+gbx_err gbx_status_changed(json_t **out, gbx_store *store, const char *const *ids, size_t n,
+                           double since);
+
+/* A number that differs from the one this thread read before whenever any
+ * process has written to the store in between: while it stays the same, no
+ * status changed and gbx_status_changed need not be asked again.  0 when
+ * the backend cannot tell cheaply (MariaDB): then always ask. */
+gbx_err gbx_status_store_version(uint64_t *out, gbx_store *store);
+
 #ifdef __cplusplus
 }
 #endif

@@ -50,6 +50,14 @@
  * match every set field, ordered by ctime descending, then seq descending
  * (the later created first when two share a ctime).
  *
+ * Watching.  changed() reads, in one statement, the mtime of those of the
+ * given ids whose row exists and has mtime > since (ids of no row, or not
+ * changed since, are left out; repeated ids are answered once).  It is how
+ * a gateway learns which of many watched statuses changed, whoever wrote.
+ * version() is a number that changes whenever any connection, of any
+ * process, has committed a write since the calling thread last asked (0:
+ * the backend has no cheap way to tell; then the caller must read).
+ *
  * Counters.  counter_add() is one atomic increment of the counter (id, name)
  * (created at 0), returning the new value: N concurrent adds of 1 yield N
  * distinct values.  Counters live as long as the database.
@@ -262,6 +270,13 @@ typedef struct gbx__store_ops {
     /* Ids matching the query, ctime descending then seq descending.  *out:
      * new array reference. */
     gbx_err (*list)(gbx_store *store, const gbx__status_query *query, json_t **out);
+    /* {id: mtime} for the ids (n of them, 1 or more) whose row has mtime >
+     * since, in one read.  *out: new object reference. */
+    gbx_err (*changed)(gbx_store *store, const char *const *ids, size_t n, double since,
+                       json_t **out);
+    /* *out: the store's change counter as the calling thread sees it, 0 if
+     * the backend has none. */
+    gbx_err (*version)(gbx_store *store, uint64_t *out);
     /* counter[id, name] += delta (created at 0) in one atomic statement;
      * *out = the new value.  gbx__store_not_found if the status does not exist. */
     gbx_err (*counter_add)(gbx_store *store, const char *id, const char *name,

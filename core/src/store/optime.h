@@ -31,6 +31,7 @@ typedef enum gbx__store_op {
     GBX__OP_COUNT_STATES,
     GBX__OP_WORKERS_PUBLISH,
     GBX__OP_WORKERS_READ,
+    GBX__OP_CHANGED,
     GBX__OP_COUNT
 } gbx__store_op;
 

@@ -801,3 +801,27 @@ gbx_err gbx_status_list(json_t **out, gbx_store *store, const gbx_status_filter 
     GBX__STORE_TIMED(GBX__OP_LIST, rc = store->ops->list(store, &q, out));
     return rc;
 }
+
+gbx_err gbx_status_changed(json_t **out, gbx_store *store, const char *const *ids, size_t n,
+                           double since) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status changes: no output pointer");
+    *out = NULL;
+    if (!store || (n > 0 && !ids) || !isfinite(since))
+        return gbx_error_set(GBX_ERR_BAD_REQUEST, "status changes: store, ids and a time required");
+    for (size_t i = 0; i < n; i++)
+        if (!ids[i] || !*ids[i]) return gbx_error_set(GBX_ERR_BAD_REQUEST, "status changes: empty id");
+    if (n == 0) {
+        *out = json_object();
+        return *out ? GBX_OK : gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    gbx_err rc;
+    GBX__STORE_TIMED(GBX__OP_CHANGED, rc = store->ops->changed(store, ids, n, since, out));
+    return rc;
+}
+
+gbx_err gbx_status_store_version(uint64_t *out, gbx_store *store) {
+    if (!out) return gbx_error_set(GBX_ERR_BAD_REQUEST, "store version: no output pointer");
+    *out = 0;
+    if (!store) return gbx_error_set(GBX_ERR_BAD_REQUEST, "store version: no store");
+    return store->ops->version(store, out);
+}

@@ -253,6 +253,7 @@ static const char *const op_names[GBX__OP_COUNT] = {
     [GBX__OP_COUNT_STATES] = "count_states",
     [GBX__OP_WORKERS_PUBLISH] = "workers_publish",
     [GBX__OP_WORKERS_READ] = "workers_read",
+    [GBX__OP_CHANGED] = "changed",
 };
 
 /* One histogram per operation, for the life of the process. */

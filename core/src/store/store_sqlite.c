@@ -173,6 +173,8 @@ typedef enum stmt_id {
     ST_RELEASE,
     ST_ROLLBACK_TO,
     ST_LIST,
+    ST_CHANGED,
+    ST_DATA_VERSION,
     ST_PURGE_COUNTERS,
     ST_PURGE_QUEUE,
     ST_PURGE_STATUSES,
@@ -281,6 +283,13 @@ static const char *const stmt_sql[ST_COUNT] = {
                 " AND (?9 IS NULL OR owner = ?9)"
                 " AND (?10 = 0 OR owner IS NULL)"
                 " ORDER BY ctime DESC, seq DESC LIMIT ?8",
+    /* ?1 = the ids as a JSON array, ?2 = since: one lookup of the id index
+     * per id (CROSS JOIN keeps json_each the outer loop). */
+    [ST_CHANGED] = "SELECT DISTINCT s.id, s.mtime FROM json_each(?1) AS j CROSS JOIN gbx_status AS s"
+                   " ON s.id = j.value WHERE s.mtime > ?2",
+    /* Changes when another connection (any process) has committed since
+     * this one last asked: no I/O, SQLite reads the WAL index. */
+    [ST_DATA_VERSION] = "PRAGMA data_version",
     /* Retention, in one write transaction: ?1 = before, ?2 = max. */
 #define PURGED "(SELECT id FROM gbx_status WHERE state IN ('COMPLETED', 'CANCELLED')" \
                " AND mtime < ?1 ORDER BY mtime LIMIT ?2)"
@@ -1447,6 +1456,64 @@ static gbx_err sq_list(gbx_store *store, const gbx__status_query *f, json_t **ou
     return GBX_OK;
 }
 
+static gbx_err sq_changed(gbx_store *store, const char *const *ids, size_t n, double since,
+                          json_t **out) {
+    *out = NULL;
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++)
+        if (json_array_append_new(list, json_string(ids[i])) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    char *text = list ? json_dumps(list, JSON_COMPACT) : NULL;
+    json_decref(list);
+    json_t *found = json_object();
+    if (!text || !found) {
+        free(text);
+        json_decref(found);
+        return out_of_memory();
+    }
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_statement(store, ST_CHANGED, &c, &st);
+    if (rc) {
+        free(text);
+        json_decref(found);
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 2, since);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (id && json_object_set_new(found, id, json_real(sqlite3_column_double(st, 1))) != 0) {
+            rc = out_of_memory();
+            break;
+        }
+    }
+    if (!rc && step != SQLITE_DONE) rc = db_error(c->db, "reading which statuses changed");
+    finish(st);
+    free(text);
+    if (rc) {
+        json_decref(found);
+        return rc;
+    }
+    *out = found;
+    return GBX_OK;
+}
+
+static gbx_err sq_version(gbx_store *store, uint64_t *out) {
+    *out = 0;
+    conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    gbx_err rc = conn_statement(store, ST_DATA_VERSION, &c, &st);
+    if (rc) return rc;
+    if (sqlite3_step(st) == SQLITE_ROW) *out = (uint64_t)sqlite3_column_int64(st, 0);
+    else rc = db_error(c->db, "reading the data version");
+    finish(st);
+    return rc;
+}
+
 /* ---- counters ---------------------------------------------------------- */
 
 /* sq_counter_add's write. */
@@ -2013,4 +2080,6 @@ static const gbx__store_ops sqlite_ops = {
     .count_states = sq_count_states,
     .workers_publish = sq_workers_publish,
     .workers_read = sq_workers_read,
+    .changed = sq_changed,
+    .version = sq_version,
 };
