@@ -325,9 +325,9 @@ void gbx_cli_render_tree(buf *b, const gbx_cli_node *root, int messages, int spi
         char el[32];
         gbx_cli_format_elapsed(el, sizeof el, elapsed_of(root->status));
         const char *status_uri = json_string_value(json_object_get(root->status, "status_uri"));
+        buf_printf(b, "  %selapsed %s   %s%s\n", GBX_CLI_DIM, el, status_uri ? status_uri : root->url, GBX_CLI_RESET);
         const char *trace = gbx_cli_trace_id(root->status);
-        buf_printf(b, "  %selapsed %s   %s%s%s%s\n", GBX_CLI_DIM, el, status_uri ? status_uri : root->url,
-                   trace ? "   trace " : "", trace ? trace : "", GBX_CLI_RESET);
+        if (trace) buf_printf(b, "  %strace   %s%s\n", GBX_CLI_DIM, trace, GBX_CLI_RESET);
         json_t *m = json_object_get(root->status, "messages");
         size_t n = json_array_size(m);
         for (size_t i = n > (size_t)messages ? n - (size_t)messages : 0; i < n; i++)

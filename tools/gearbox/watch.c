@@ -53,8 +53,9 @@ static void change_lines(buf *b, gbx_cli_node *n, double since, int depth) {
             if (!n->shown) {
                 buf label = {0};
                 gbx_cli_label(&label, n->status);
+                buf_printf(b, "%s  %s\n", head, label.s);
                 const char *trace = gbx_cli_trace_id(n->status);
-                buf_printf(b, "%s  %s%s%s\n", head, label.s, trace ? "  trace " : "", trace ? trace : "");
+                if (trace) buf_printf(b, "%s  trace %s\n", head, trace);
                 free(label.s);
                 moved = false;
             }
