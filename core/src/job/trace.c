@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -114,8 +113,15 @@ bool gbx_traceparent_parse(gbx_traceparent *out, const char *v) {
 }
 
 void gbx_traceparent_format(char out[GBX_TRACEPARENT_SIZE], const gbx_traceparent *tp) {
-    snprintf(out, GBX_TRACEPARENT_SIZE, "00-%.32s-%.16s-%02x", tp->trace_id, tp->parent_id,
-             tp->flags & 0xffu);
+    /* By hand: snprintf was half the cost of a request's trace context. */
+    memcpy(out, "00-", 3);
+    memcpy(out + 3, tp->trace_id, 32);
+    out[35] = '-';
+    memcpy(out + 36, tp->parent_id, 16);
+    out[52] = '-';
+    out[53] = hexdigits[(tp->flags >> 4) & 15];
+    out[54] = hexdigits[tp->flags & 15];
+    out[55] = '\0';
 }
 
 bool gbx_trace_id_of(char out[GBX_TRACE_ID_SIZE], const char *traceparent) {
