@@ -837,6 +837,7 @@ static void process_async(gw_request *r, routed *rt) {
         goto done;
     }
     if (!*replayed) gbx_gw_metrics_accepted(srv->metrics, r->location);
+    else r->traceparent[0] = '\0'; /* no job of this request: the first one's trace is in meta */
     if (r->prefer.wait > 0) {
         snprintf(r->wait_id, sizeof r->wait_id, "%s", gbx_status_id(st));
         r->wait_deadline = r->start + r->prefer.wait;

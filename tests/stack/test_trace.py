@@ -135,6 +135,19 @@ def test_no_or_an_invalid_traceparent_starts_a_new_trace(client):
     assert len(seen_traces) == 5  # a new trace each time
 
 
+def test_a_replayed_idempotency_key_answers_the_first_trace(client):
+    path = "/tr/v1/hop/" + unique("Once")
+    first = client.put(path, {}, headers={"Idempotency-Key": unique("k"), "traceparent": GIVEN})
+    assert first.status == 202 and first.headers["traceparent"] == GIVEN
+    key = {"Idempotency-Key": unique("k2")}
+    r1 = client.put(path + "x", {}, headers=key)
+    r2 = client.put(path + "x", {}, headers=key)
+    assert r2.status == 202 and r2.headers["Idempotent-Replayed"] == "true", r2
+    # No job of its own: no traceparent of its own; the status is the first one's.
+    assert r2.headers.get("traceparent") is None
+    assert r2.json()["meta"]["trace_id"] == parts(r1.headers["traceparent"])[0]
+
+
 def test_a_later_version_is_read_forward_compatibly(client):
     r, st = hop(client, {}, {"traceparent": "01-%s-%s-03-more" % (TRACE, PARENT)})
     assert st["meta"]["seen"]["traceparent"] == "00-%s-%s-01" % (TRACE, PARENT)
