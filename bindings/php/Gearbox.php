@@ -626,6 +626,10 @@ class Job
     public function remote_ip(...$a) { return count($a) ? $this->field('remote.ip', $a) : \gbx_job_remote_ip($this->_ptr()); }
     public function remote_user(...$a) { return count($a) ? $this->field('remote.user', $a) : \gbx_job_remote_user($this->_ptr()); }
     public function remote_scopes(...$a) { return count($a) ? $this->field('remote.scopes', $a) : \gbx_job_remote_scopes($this->_ptr()); }
+    /** W3C trace context: traceparent and tracestate (settable on copies), the trace-id alone. */
+    public function traceparent(...$a) { return count($a) ? $this->field('traceparent', $a) : \gbx_job_traceparent($this->_ptr()); }
+    public function tracestate(...$a) { return count($a) ? $this->field('tracestate', $a) : \gbx_job_tracestate($this->_ptr()); }
+    public function trace_id() { return \gbx_job_trace_id($this->_ptr()); }
     public function resource_uri() { return \gbx_job_resource_uri($this->_ptr()); }
     public function api_version() { return \gbx_job_api_version($this->_ptr()); }
 

@@ -262,7 +262,7 @@ function renderFields(st) {
   const dl = $("st-fields");
   /* Rebuilt only when a field changed: focus stays on the parent's link. */
   const shape = JSON.stringify([st.operation, st.component, st.uri, st.code, st.ctime, st.mtime,
-    st.ytime, st.failures, st.concurrency, st.parent_uri, st.status_uri]);
+    st.ytime, st.failures, st.concurrency, st.parent_uri, st.status_uri, traceId(st)]);
   const updated = $("st-updated");
   if (dl.dataset.shape === shape) {
     if (updated) setText(updated, ago(st.mtime));
@@ -283,6 +283,13 @@ function renderFields(st) {
   field(dl, "Parent", st.parent_uri ? h("a", {href: statusLink(st.parent_uri), class: "mono"},
     statusId(st.parent_uri)) : null);
   field(dl, "Status URI", h("span", {class: "mono"}, st.status_uri));
+  field(dl, "Trace", traceId(st) ? h("span", {class: "mono", id: "st-trace"}, traceId(st)) : null);
+}
+
+/* The W3C trace-id the status keeps (meta.trace_id; docs/gateway.md). */
+function traceId(st) {
+  const id = st.meta && st.meta.trace_id;
+  return typeof id === "string" ? id : null;
 }
 
 function renderMessages(st) {

@@ -35,6 +35,7 @@
 #include "gearbox/log.h"
 #include "gearbox/response.h"
 #include "gearbox/status.h"
+#include "gearbox/trace.h"
 #include "gearbox/uri.h"
 #include "gw_auth.h"
 #include "gw_dashboard.h"
@@ -126,6 +127,7 @@ typedef struct gw_request {
     gbx_gw_viewer viewer;
     double wait_deadline;
     bool replayed;                /* an async answer repeats an Idempotency-Key's */
+    char traceparent[GBX_TRACEPARENT_SIZE]; /* its job's W3C trace context, answered too */
     /* Sync outcome, written by the dispatcher thread before it resumes
      * (SYNC_* also for WAIT_STATUS and WAIT_ASYNC, set by the watcher). */
     atomic_int sync;
@@ -517,6 +519,15 @@ static gbx_err build_envelope(char **out, gw_request *r, const routed *rt, bool 
     if (e == GBX_OK && r->ip[0]) e = gbx_envelope_set(env, "remote.ip", r->ip);
     if (e == GBX_OK && r->verified) e = gbx_envelope_set(env, "remote.user", r->who.name);
     if (e == GBX_OK && r->verified) e = gbx_envelope_set(env, "remote.scopes", scopes);
+    /* W3C trace context: the request's, else a new trace (docs/gateway.md). */
+    char *tracestate = NULL;
+    if (e == GBX_OK)
+        e = gbx_trace_continue(r->traceparent, &tracestate, NULL,
+                               json_string_value(json_object_get(headers, "traceparent")),
+                               json_string_value(json_object_get(headers, "tracestate")));
+    if (e == GBX_OK) e = gbx_envelope_set(env, "traceparent", r->traceparent);
+    if (e == GBX_OK && tracestate) e = gbx_envelope_set(env, "tracestate", tracestate);
+    free(tracestate);
     if (e == GBX_OK) e = gbx_envelope_set_content(env, r->body ? r->body : "", r->body_len);
     if (e == GBX_OK && sync) e = gbx_envelope_set_int(env, "deadline", (long long)time(NULL) + (long long)(loc->timeout + 0.999));
     if (e == GBX_OK) e = gbx_envelope_serialize(out, env);
@@ -784,6 +795,8 @@ static void process_async(gw_request *r, routed *rt) {
         }
         free(encoded);
     }
+    char trace_id[GBX_TRACE_ID_SIZE];
+    bool traced = e == GBX_OK && gbx_trace_id_of(trace_id, r->traceparent);
     if (e == GBX_OK) {
         gbx_status_spec spec = {
             .id = sid,
@@ -795,6 +808,7 @@ static void process_async(gw_request *r, routed *rt) {
             .envelope = workload,
             .scope = gbx_gw_status_scope(rt->loc->prefix),
             .owner = r->verified ? r->who.name : NULL,
+            .trace_id = traced ? trace_id : NULL,
         };
         /* The callback owed is kept first: the job may finish at once. */
         if (callback) e = gbx_store_callback_put(srv->store, sid, callback, callback_location);
@@ -823,6 +837,7 @@ static void process_async(gw_request *r, routed *rt) {
         goto done;
     }
     if (!*replayed) gbx_gw_metrics_accepted(srv->metrics, r->location);
+    else r->traceparent[0] = '\0'; /* no job of this request: the first one's trace is in meta */
     if (r->prefer.wait > 0) {
         snprintf(r->wait_id, sizeof r->wait_id, "%s", gbx_status_id(st));
         r->wait_deadline = r->start + r->prefer.wait;
@@ -1107,6 +1122,8 @@ static enum MHD_Result queue(gw_request *r) {
     if (!r->response) respond_error(r, GBX_ERR_INTERNAL_SERVER_ERROR, "no answer could be built");
     if (!r->response) return MHD_NO;
     gbx_gw_watchdog_request_in(r->conn);
+    if (r->traceparent[0] && !MHD_get_response_header(r->response, "traceparent"))
+        MHD_add_response_header(r->response, "traceparent", r->traceparent);
     enum MHD_Result ok = MHD_queue_response(r->conn, r->status, r->response);
     MHD_destroy_response(r->response);
     r->response = NULL;

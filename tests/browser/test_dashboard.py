@@ -215,6 +215,9 @@ def test_family_reaches_100_and_shows_its_children(stack, browser, shots):
     assert float(browser.find_element(By.ID, "st-progress").get_attribute("value")) == 100
     messages = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#st-messages li")]
     assert any("the piglet and the calf are born" in m for m in messages), messages
+    # The W3C trace id the status keeps is shown.
+    trace = stack.client.status(family)["meta"]["trace_id"]
+    assert browser.find_element(By.ID, "st-trace").text == trace
     browser.set_window_size(1280, 1000)
     browser.save_screenshot(str(shots / "dashboard-status.png"))
 
@@ -223,6 +226,7 @@ def test_family_reaches_100_and_shows_its_children(stack, browser, shots):
     wait(browser, lambda d: "barnpython" in d.find_element(By.ID, "st-fields").text, "the calf's page")
     parent = browser.find_element(By.CSS_SELECTOR, "#st-fields a")
     assert parent.text == path_of(family).rsplit("/", 1)[1]
+    assert browser.find_element(By.ID, "st-trace").text == trace  # the child: the same trace
 
 
 def test_cancel_button_cancels_a_long_job(stack, browser):

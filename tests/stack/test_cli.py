@@ -209,6 +209,9 @@ def test_watch_piped_status_and_tree(stack):
     assert "state       COMPLETED (code 0)" in p.stdout and "children" in p.stdout
     status = json.loads(ok(gbx("status", uri, "--json")).stdout)
     assert status["status_uri"] == uri and len(status["children"]) == 2
+    # The W3C trace id (meta.trace_id): in the status view and below the watch's first line.
+    assert "trace_id    %s" % status["meta"]["trace_id"] in p.stdout
+    assert lines[1].endswith("trace " + status["meta"]["trace_id"]), lines
     # tree: the children under their locations, read from there.
     tree = json.loads(ok(gbx("tree", uri, "--json")).stdout)
     assert tree["status"]["code"] == 0

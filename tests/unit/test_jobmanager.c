@@ -503,6 +503,7 @@ static void test_job_from_name(void) {
     gbx_envelope_set(env, "remote.ip", "10.0.0.7");
     gbx_envelope_set(env, "remote.user", "fern");
     gbx_envelope_set(env, "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    gbx_envelope_set(env, "tracestate", "congo=t61rcWkgMzE");
     json_t *environ_ = json_pack("{s:s}", "STAGE", "test");
     gbx_envelope_set_json(env, "environ", environ_);
     json_decref(environ_);
@@ -515,9 +516,20 @@ static void test_job_from_name(void) {
         CHECK_STR(gbx_job_base_uri(job), "http://other:1/farm/v1");
         CHECK_STR(gbx_job_remote_ip(job), "10.0.0.7");
         CHECK_STR(gbx_job_remote_user(job), "fern");
-        CHECK_STR(gbx_envelope_get(gbx_job_envelope(job), "traceparent"),
-                  "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+        /* The next hop of the trace: same trace-id and flags, the current
+         * job's span as the parent-id; its tracestate. */
+        const char *tp = gbx_job_traceparent(job);
+        CHECK(tp && strncmp(tp, "00-0af7651916cd43dd8448eb211c80319c-", 36) == 0 &&
+              strlen(tp) == 55 && strcmp(tp + 52, "-01") == 0);
+        CHECK(tp && strncmp(tp + 36, "b7ad6b7169203331", 16) != 0);
+        CHECK_STR(gbx_job_trace_id(job), "0af7651916cd43dd8448eb211c80319c");
+        CHECK_STR(gbx_job_tracestate(job), "congo=t61rcWkgMzE");
         CHECK_STR(json_string_value(json_object_get(gbx_job_environ(job), "STAGE")), "test");
+        /* A sibling has the same parent (one span per run of the job). */
+        gbx_job *sibling = NULL;
+        CHECK_INT(gbx_jobmanager_job(&sibling, jm, "do_get_barn_animal_v1"), GBX_OK);
+        if (sibling && tp) CHECK_STR(gbx_job_traceparent(sibling), tp);
+        gbx_job_free(sibling);
     }
     gbx_job_free(job);
     gbx_jobmanager_set_current(jm, NULL);

@@ -196,6 +196,24 @@ static void test_create_and_fetch(void) {
         gbx_status_free(f);
     }
 
+    /* A trace id is kept as meta "trace_id", in the store as in the JSON. */
+    spec.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    gbx_status *traced = NULL, *back = NULL;
+    CHECK_INT(gbx_status_create(&traced, store, &spec), GBX_OK);
+    if (traced) CHECK_INT(gbx_status_fetch(&back, store, gbx_status_id(traced)), GBX_OK);
+    if (back) {
+        CHECK_STR(json_string_value(json_object_get(gbx_status_meta(back), "trace_id")), spec.trace_id);
+        json_t *obj = NULL;
+        CHECK_INT(gbx_status_to_json(&obj, back), GBX_OK);
+        CHECK_STR(json_string_value(json_object_get(json_object_get(obj, "meta"), "trace_id")), spec.trace_id);
+        json_decref(obj);
+    }
+    gbx_status_free(back);
+    gbx_status_free(traced);
+    spec.trace_id = "\xff";
+    CHECK_INT(gbx_status_create(&traced, store, &spec), GBX_ERR_BAD_REQUEST);
+    spec.trace_id = NULL;
+
     /* Unknown, empty, NULL. */
     gbx_status *f = (gbx_status *)1;
     CHECK_INT(gbx_status_fetch(&f, store, "s-0000000000000000000000000z"), GBX_ERR_NOT_FOUND);

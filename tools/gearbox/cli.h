@@ -180,6 +180,8 @@ void gbx_cli_print_clipped(FILE *f, const char *text, int columns);
 
 /* One status in full (gearbox status), or a tree of them (tree, watch). */
 void gbx_cli_render_status(buf *b, const json_t *status);
+/* The W3C trace-id a status keeps (meta "trace_id"); NULL without one.  Borrowed. */
+const char *gbx_cli_trace_id(const json_t *status);
 /* `messages`: the newest messages shown under the root (0: none); `spinner`:
  * a frame number for the animation, or -1 for none. */
 void gbx_cli_render_tree(buf *b, const gbx_cli_node *root, int messages, int spinner);

@@ -233,6 +233,8 @@ void gbx_cli_render_status(buf *b, const json_t *st) {
     if (status_uri) buf_printf(b, "  status_uri  %s\n", status_uri);
     const char *parent = json_string_value(json_object_get(st, "parent_uri"));
     if (parent) buf_printf(b, "  parent_uri  %s\n", parent);
+    const char *trace = gbx_cli_trace_id(st);
+    if (trace) buf_printf(b, "  trace_id    %s\n", trace);
     gbx_cli_format_time(t1, sizeof t1, number(st, "ctime"));
     gbx_cli_format_time(t2, sizeof t2, number(st, "mtime"));
     gbx_cli_format_elapsed(el, sizeof el, elapsed_of(st));
@@ -256,6 +258,10 @@ void gbx_cli_render_status(buf *b, const json_t *st) {
     json_t *children = json_object_get(st, "children");
     if (json_array_size(children)) buf_printf(b, "  children\n");
     json_array_foreach(children, i, v) buf_printf(b, "    %s\n", json_string_value(v) ? json_string_value(v) : "?");
+}
+
+const char *gbx_cli_trace_id(const json_t *status) {
+    return json_string_value(json_object_get(json_object_get(status, "meta"), "trace_id"));
 }
 
 static const char *newest_message(const json_t *status) {
@@ -320,6 +326,8 @@ void gbx_cli_render_tree(buf *b, const gbx_cli_node *root, int messages, int spi
         gbx_cli_format_elapsed(el, sizeof el, elapsed_of(root->status));
         const char *status_uri = json_string_value(json_object_get(root->status, "status_uri"));
         buf_printf(b, "  %selapsed %s   %s%s\n", GBX_CLI_DIM, el, status_uri ? status_uri : root->url, GBX_CLI_RESET);
+        const char *trace = gbx_cli_trace_id(root->status);
+        if (trace) buf_printf(b, "  %strace   %s%s\n", GBX_CLI_DIM, trace, GBX_CLI_RESET);
         json_t *m = json_object_get(root->status, "messages");
         size_t n = json_array_size(m);
         for (size_t i = n > (size_t)messages ? n - (size_t)messages : 0; i < n; i++)

@@ -54,6 +54,8 @@ static void change_lines(buf *b, gbx_cli_node *n, double since, int depth) {
                 buf label = {0};
                 gbx_cli_label(&label, n->status);
                 buf_printf(b, "%s  %s\n", head, label.s);
+                const char *trace = gbx_cli_trace_id(n->status);
+                if (trace) buf_printf(b, "%s  trace %s\n", head, trace);
                 free(label.s);
                 moved = false;
             }
@@ -256,6 +258,29 @@ static bool method_ok(char *m) {
     return true;
 }
 
+/* TRACEPARENT and TRACESTATE from the environment (the names OpenTelemetry
+ * uses to carry a W3C trace context into a process) become the request's
+ * traceparent/tracestate headers, unless -H gave those.  *kept: the
+ * malloc'ed header lines, freed by the caller. */
+static void trace_from_environment(gbx_cli_follow_opts *o, char *kept[2]) {
+    static const char *const names[][2] = {{"TRACEPARENT", "traceparent"}, {"TRACESTATE", "tracestate"}};
+    for (size_t i = 0; i < 2; i++) {
+        kept[i] = NULL;
+        const char *value = getenv(names[i][0]);
+        if (!value || !*value || o->n_headers >= (int)(sizeof o->headers / sizeof o->headers[0]) - 1) continue;
+        size_t n = strlen(names[i][1]);
+        bool given = false;
+        for (int h = 0; h < o->n_headers; h++)
+            given |= strncasecmp(o->headers[h], names[i][1], n) == 0 && o->headers[h][n] == ':';
+        if (given) continue;
+        buf line = {0};
+        buf_printf(&line, "%s: %s", names[i][1], value);
+        kept[i] = line.s;
+        o->headers[o->n_headers++] = line.s;
+        o->headers[o->n_headers] = NULL;
+    }
+}
+
 int gbx_cli_submit(int argc, char **argv, const char *usage) {
     static const struct option opts[] = {
         GBX_CLI_FOLLOW_OPTIONS,
@@ -279,8 +304,12 @@ int gbx_cli_submit(int argc, char **argv, const char *usage) {
     if (o.body && (rc = gbx_cli_read_body(&body, &len, o.body)) != GBX_CLI_OK) return rc;
     gbx_cli_catch_interrupt();
     gbx_cli_response r;
+    char *trace_headers[2];
+    trace_from_environment(&o, trace_headers);
     rc = gbx_cli_http(&r, method, url, body, len, o.headers, 0);
     free(body);
+    free(trace_headers[0]);
+    free(trace_headers[1]);
     if (rc != GBX_CLI_OK) {
         if (rc == GBX_CLI_UNREACHABLE) gbx_cli_fail(0, "no answer from %s: %s", url, r.error);
         return rc;

@@ -108,6 +108,12 @@ final class BindingTest extends TestCase
         $this->assertSame('127.0.0.1', $job->remote_ip());
         $this->assertSame('bob', $job->remote_user());
         $this->assertSame('read', $job->remote_scopes());
+        $this->assertNull($job->trace_id());
+        $traced = new Job($job);
+        $traced->traceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')->tracestate('congo=t61rcWkgMzE');
+        $this->assertSame('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', $traced->traceparent());
+        $this->assertSame('congo=t61rcWkgMzE', $traced->tracestate());
+        $this->assertSame('4bf92f3577b34da6a3ce929d0e0e4736', $traced->trace_id());
         $this->assertNull($job->status());
         $this->assertNull($job->event_status());
 

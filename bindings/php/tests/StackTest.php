@@ -125,6 +125,9 @@ final class StackTest extends TestCase
         $this->assertSame(0, $st['code']);
         $this->assertSame(100, $st['progress']);
         $this->assertSame(['processing a1', 'done'], $st['messages']);
+        // Every status keeps the W3C trace id of its request (docs/gateway.md).
+        $this->assertMatchesRegularExpression('/^[0-9a-f]{32}$/', $st['meta']['trace_id']);
+        unset($st['meta']['trace_id']);
         $this->assertSame(['who' => ['php', 8]], $st['meta']);
 
         [, $h] = $this->http('PUT', '/t/v1/thing/a2', '{"fail": "conflict"}');

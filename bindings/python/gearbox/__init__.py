@@ -645,7 +645,13 @@ class Job(_Handle):
     remote_ip = _field("remote_ip", "The client's address.")
     remote_user = _field("remote_user", "The principal the gateway verified, if any.")
     remote_scopes = _field("remote_scopes", 'Its scopes, e.g. "read,write" (None on open locations).')
+    traceparent = _field("traceparent", 'The W3C traceparent the job runs under, "00-<trace-id>-<parent-id>-<flags>".')
+    tracestate = _field("tracestate", "The W3C tracestate that goes with it, if any.")
     del _field
+
+    def trace_id(self):
+        """The W3C trace-id (32 hex) of the job's traceparent; None without one."""
+        return _core.gbx_job_trace_id(self._p())
 
     def _collection(name):
         def accessor(self, value=_UNSET):

@@ -140,6 +140,10 @@ def test_job_accessors():
     assert job.headers() == {"h": "3"}
     assert job.environ() == {"E": "4"}
     assert job.remote_ip() == "127.0.0.9" and job.remote_user() == "u"
+    assert job.traceparent() is None and job.trace_id() is None
+    traced = gearbox.Job(job).traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").tracestate("congo=t61rcWkgMzE")
+    assert traced.traceparent() == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" and traced.tracestate() == "congo=t61rcWkgMzE"
+    assert traced.trace_id() == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert job.content() == '{"a": 1}' and job.raw_content() == b'{"a": 1}'
     assert job.json_content() == {"a": 1}
     assert job.status() is None and job.event_status() is None

@@ -9,7 +9,8 @@
  *   query_params{}, headers{}, environ{}, remote {ip, user}, content (the raw
  *   body as a string), on {EVENT: {name, envelope}}, event_status (the
  *   status_uri of the status that fired an event job), ticket (the gbx_queue
- *   row that carries the job), traceparent, tracestate, attempt, deadline.
+ *   row that carries the job), traceparent, tracestate (W3C trace context,
+ *   gearbox/trace.h), attempt, deadline.
  * It has a JSON Schema of its own (core/schemas/envelope.schema.json, built
  * into the library, draft-07) and is validated whenever it is parsed.
  * Required: version, name, job_type, operation, component, resource.type;

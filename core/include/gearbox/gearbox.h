@@ -12,6 +12,7 @@
 #include "gearbox/uri.h"
 #include "gearbox/schema.h"
 #include "gearbox/envelope.h"
+#include "gearbox/trace.h"
 #include "gearbox/store.h"
 #include "gearbox/state.h"
 #include "gearbox/status.h"

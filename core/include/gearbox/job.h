@@ -89,6 +89,12 @@ const char *gbx_job_remote_ip(const gbx_job *job);
 const char *gbx_job_remote_user(const gbx_job *job);
 const char *gbx_job_remote_scopes(const gbx_job *job);
 const char *gbx_job_event_status(const gbx_job *job);
+/* W3C trace context (docs/gateway.md "Trace context"): the traceparent the
+ * job runs under ("00-<trace-id>-<parent-id>-<flags>"), its tracestate, and
+ * the trace-id (32 hex) alone; NULL when the job has none.  Borrowed. */
+const char *gbx_job_traceparent(const gbx_job *job);
+const char *gbx_job_tracestate(const gbx_job *job);
+const char *gbx_job_trace_id(const gbx_job *job);
 
 /* Borrowed collections (never NULL): array of strings; objects of strings. */
 json_t *gbx_job_arguments(const gbx_job *job);

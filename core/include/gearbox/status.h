@@ -64,6 +64,7 @@ typedef struct gbx_status_spec {
     const char *envelope;     /* serialised job envelope to keep with it */
     const char *scope;        /* the gateway location that created it (visibility) */
     const char *owner;        /* the verified principal that created it (NULL: nobody's) */
+    const char *trace_id;     /* W3C trace-id of its job, kept as meta "trace_id" */
 } gbx_status_spec;
 
 /* Creates a PENDING status with progress 0, ctime = mtime = now.  *out: free

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "gearbox/json.h"
+#include "gearbox/trace.h"
 #include "gearbox/uri.h"
 
 struct gbx_job {
@@ -22,6 +23,8 @@ struct gbx_job {
     bool rest;                  /* a REST job (job manager) */
     gbx_http_method rest_method;
     char *rest_uri;             /* owned; REST jobs only */
+    char trace_id[GBX_TRACE_ID_SIZE]; /* of the traceparent, read when asked for */
+    char span_id[GBX_SPAN_ID_SIZE];   /* this run's span, made when first asked for */
 };
 
 /* ---- constants --------------------------------------------------------- */
@@ -186,6 +189,25 @@ const char *gbx_job_remote_user(const gbx_job *job) {
 
 const char *gbx_job_remote_scopes(const gbx_job *job) {
     return gbx_envelope_get(job->env, "remote.scopes");
+}
+
+const char *gbx_job_traceparent(const gbx_job *job) {
+    return gbx_envelope_get(job->env, "traceparent");
+}
+
+const char *gbx_job_tracestate(const gbx_job *job) {
+    return gbx_envelope_get(job->env, "tracestate");
+}
+
+const char *gbx_job_trace_id(const gbx_job *job) {
+    /* A cache in a const job, as the envelope's content getter has one. */
+    char *id = ((gbx_job *)job)->trace_id;
+    return gbx_trace_id_of(id, gbx_envelope_get(job->env, "traceparent")) ? id : NULL;
+}
+
+const char *gbx__job_span_id(gbx_job *job) {
+    if (!job->span_id[0]) gbx_trace_random_hex(job->span_id, 16);
+    return job->span_id;
 }
 
 const char *gbx_job_event_status(const gbx_job *job) {

@@ -31,4 +31,9 @@ gbx_envelope *gbx__job_envelope_mut(gbx_job *job);
  * an ordinary job again. */
 gbx_err gbx__job_set_rest(gbx_job *job, gbx_http_method method, const char *uri);
 
+/* The span id (16 hex) of this run of the job: the parent-id of the
+ * traceparent its children, continuations and REST calls carry.  Made on
+ * first use; a copy of the job gets one of its own.  Borrowed. */
+const char *gbx__job_span_id(gbx_job *job);
+
 #endif

@@ -22,6 +22,7 @@
 #include "gearbox/id.h"
 #include "gearbox/json.h"
 #include "gearbox/log.h"
+#include "gearbox/trace.h"
 #include "gearbox/uri.h"
 #include "job/job_internal.h"
 #include "store/queue_internal.h"
@@ -176,18 +177,38 @@ static char *with_version(const char *base, const char *version) {
     return out;
 }
 
+/* The W3C trace context a job made or run by `current` carries on: the
+ * same trace-id, current's span as the parent-id (a new hop), and current's
+ * tracestate.  A job of another trace keeps its own. */
+static gbx_err carry_trace(gbx_envelope *env, gbx_job *current) {
+    gbx_traceparent tp;
+    if (!current || !gbx_traceparent_parse(&tp, gbx_job_traceparent(current))) return GBX_OK;
+    char own[GBX_TRACE_ID_SIZE];
+    if (gbx_trace_id_of(own, gbx_envelope_get(env, "traceparent")) && strcmp(own, tp.trace_id) != 0)
+        return GBX_OK;
+    memcpy(tp.parent_id, gbx__job_span_id(current), GBX_SPAN_ID_SIZE);
+    char value[GBX_TRACEPARENT_SIZE];
+    gbx_traceparent_format(value, &tp);
+    gbx_err err = gbx_envelope_set(env, "traceparent", value);
+    const char *state = gbx_job_tracestate(current);
+    if (err == GBX_OK && state && !gbx_envelope_get(env, "tracestate"))
+        err = gbx_envelope_set(env, "tracestate", state);
+    return err;
+}
+
 /* What a new job inherits from the current one: who asked, trace context,
  * the location's environ. */
-static gbx_err inherit(gbx_envelope *env, const gbx_job *current) {
+static gbx_err inherit(gbx_envelope *env, gbx_job *current) {
     if (!current) return GBX_OK;
-    static const char *const fields[] = {"remote.ip", "remote.user", "remote.scopes", "traceparent",
-                                         "tracestate"};
+    static const char *const fields[] = {"remote.ip", "remote.user", "remote.scopes"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         const char *v = gbx_envelope_get(gbx_job_envelope(current), fields[i]);
         if (!v) continue;
         gbx_err err = gbx_envelope_set(env, fields[i], v);
         if (err != GBX_OK) return err;
     }
+    gbx_err err = carry_trace(env, current);
+    if (err != GBX_OK) return err;
     return gbx_envelope_set_json(env, "environ", gbx_job_environ(current));
 }
 
@@ -485,6 +506,15 @@ static gbx_err start_new(gbx_status **out, gbx_jobmanager *jm, gbx_job *job, gbx
     }
     if (err == GBX_OK) err = gbx_job_set(job, "status", sid);
     if (err == GBX_OK && parent_uri) err = gbx_job_set(job, "parent_uri", parent_uri);
+    /* Every status belongs to a trace: a job made outside one starts one. */
+    if (err == GBX_OK && !gbx_job_trace_id(job)) {
+        gbx_traceparent tp;
+        char value[GBX_TRACEPARENT_SIZE];
+        gbx_traceparent_start(&tp);
+        gbx_traceparent_format(value, &tp);
+        err = gbx_job_set(job, "traceparent", value);
+        if (err == GBX_OK) err = gbx_job_set(job, "tracestate", NULL);
+    }
     if (err == GBX_OK) err = gbx_envelope_serialize(&text, gbx_job_envelope(job));
     if (err == GBX_OK) {
         gbx_status_spec spec = {
@@ -499,6 +529,7 @@ static gbx_err start_new(gbx_status **out, gbx_jobmanager *jm, gbx_job *job, gbx
             /* Owned by whom the parent is, else by the job's verified
              * principal (the gateway sets remote.user only for those). */
             .owner = parent ? gbx_status_owner(parent) : gbx_job_remote_user(job),
+            .trace_id = gbx_job_trace_id(job),
         };
         err = gbx_status_create(&st, jm->store, &spec);
     }
@@ -549,7 +580,14 @@ static gbx_err run_async(gbx_response **out, gbx_jobmanager *jm, gbx_job *job, g
     } else {
         /* A continuation: the status's job is this one from now on.  Its
          * writes to the status come before the submit, so that the worker
-         * taking the job does not wait for this one's write lock. */
+         * taking the job does not wait for this one's write lock.  It is
+         * the next hop of the trace of the job that queues it. */
+        gbx_job *current = gbx_jobmanager_current(jm);
+        if (current != job) err = carry_trace(gbx__job_envelope_mut(job), current);
+        if (err != GBX_OK) {
+            if (owned) gbx_status_free(st);
+            return err;
+        }
         char *text = NULL;
         if (gbx_envelope_serialize(&text, gbx_job_envelope(job)) == GBX_OK &&
             gbx_status_set_envelope(st, text) != GBX_OK)

@@ -6,7 +6,9 @@
  * DELETE), its own headers, and the current job's request headers (without
  * the framing ones, Host, Content-Length, Content-Type, Accept-Encoding,
  * Expect, Idempotency-Key and the conditional If-* headers, which belong to
- * that one request), plus Gearbox-Parent-Uri: <current status_uri>.  A body
+ * that one request), plus Gearbox-Parent-Uri: <current status_uri> and the
+ * job's W3C traceparent/tracestate (the next hop of the current job's
+ * trace, made by the job manager; not the request's own).  A body
  * goes as application/json unless the job's headers say otherwise.  The
  * query_params of the job are appended to the URI.  Redirects are not
  * followed; any HTTP answer is the job's response (framing headers and
@@ -277,7 +279,8 @@ static gbx_err add_header(struct curl_slist **list, const char *name, const char
 /* Header names a REST job does not pass on from the current request. */
 static bool not_forwarded(const char *name) {
     static const char *const names[] = {"Content-Length", "Accept-Encoding", "Expect", "Idempotency-Key",
-                                        PARENT_HEADER,    "Content-Type"};
+                                        PARENT_HEADER,    "Content-Type",    "traceparent",
+                                        "tracestate"};
     if (gbx_header_is_framing(name)) return true;
     if (strncasecmp(name, "If-", 3) == 0) return true;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -372,6 +375,12 @@ gbx_err gbx__jm_rest_run(gbx_response **out, gbx_jobmanager *jm, gbx_job *job) {
     }
     if (err == GBX_OK && parent_uri && !has_header(own, PARENT_HEADER))
         err = add_header(&headers, PARENT_HEADER, parent_uri);
+    static const char *const trace_fields[] = {"traceparent", "tracestate"};
+    for (size_t i = 0; i < sizeof trace_fields / sizeof trace_fields[0]; i++) {
+        const char *value = gbx_envelope_get(gbx_job_envelope(job), trace_fields[i]);
+        if (err == GBX_OK && value && !has_header(own, trace_fields[i]))
+            err = add_header(&headers, trace_fields[i], value);
+    }
     size_t dlen = 0;
     const char *data = NULL;
     bool with_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;

@@ -81,7 +81,7 @@ static gbx_err check_spec_text(const gbx_status_spec *spec) {
         {"operation", spec->operation}, {"component", spec->component},
         {"uri", spec->uri},             {"status_base", spec->status_base},
         {"parent_uri", spec->parent_uri}, {"scope", spec->scope},
-        {"owner", spec->owner},
+        {"owner", spec->owner},         {"trace_id", spec->trace_id},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (fields[i].value && !valid_utf8(fields[i].value))
@@ -182,6 +182,8 @@ gbx_err gbx__status_create_queued(gbx_status **out, gbx_store *store, const gbx_
         .children = json_array(),
         .meta = json_object(),
     };
+    if (spec->trace_id && row.meta && json_object_set_new(row.meta, "trace_id", json_string(spec->trace_id)))
+        oom = true;
     if (oom || !row.messages || !row.children || !row.meta) {
         gbx__status_row_clear(&row);
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");

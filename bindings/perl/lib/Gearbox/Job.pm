@@ -157,6 +157,22 @@ sub remote_user {
     return _str( Gearbox::Core::gbx_job_remote_user( $self->_p ) );
 }
 
+# W3C trace context: the traceparent and tracestate the job runs under
+# (settable on copies), and the trace-id of the traceparent.
+sub traceparent {
+    my $self = shift;
+    return $self->_set( 'traceparent', @_ ) if @_;
+    return _str( Gearbox::Core::gbx_job_traceparent( $self->_p ) );
+}
+
+sub tracestate {
+    my $self = shift;
+    return $self->_set( 'tracestate', @_ ) if @_;
+    return _str( Gearbox::Core::gbx_job_tracestate( $self->_p ) );
+}
+
+sub trace_id { _str( Gearbox::Core::gbx_job_trace_id( $_[0]->_p ) ) }
+
 sub remote_scopes {
     my $self = shift;
     return $self->_set( 'remote.scopes', @_ ) if @_;
