@@ -1315,6 +1315,10 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
     return GBX_OK;
 }
 
+double gbx_gw_server_tick(gbx_gw_server *srv) {
+    return srv && srv->watchdog ? gbx_gw_watchdog_tick(srv->watchdog) : 1.0;
+}
+
 int gbx_gw_server_port(const gbx_gw_server *srv) { return srv ? srv->port : 0; }
 
 struct MHD_Daemon *gbx_gw_server_daemon(const gbx_gw_server *srv) { return srv && srv->ndaemons > 0 ? srv->daemons[0] : NULL; }
