@@ -4,6 +4,7 @@
 #include "gw_limits.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -23,16 +24,21 @@
 
 #define DEFAULT_PER_ADDRESS 1024
 #define DEFAULT_REQUEST_TIMEOUT 30.0
-#define DEFAULT_MAX_HEADERS 100
-#define DEFAULT_MAX_HEADER_BYTES (32u * 1024u)
-#define DEFAULT_MAX_URI_BYTES (8u * 1024u)
+/* The head limits size libmicrohttpd's memory pool, which every open
+ * connection holds in full once it has been answered (the pool is zeroed
+ * for the next request): with these, 12 KiB a connection
+ * (gbx_gw_limits_pool_bytes; docs/security.md#limits). */
+#define DEFAULT_MAX_HEADERS 32
+#define DEFAULT_MAX_HEADER_BYTES (4u * 1024u)
+#define DEFAULT_MAX_URI_BYTES (4u * 1024u)
 #define DEFAULT_MAX_JSON_DEPTH 512
 /* Not in Gearbox's table of codes: its messages read "ERROR [431]: ...". */
 #define ERR_HEADERS_TOO_LARGE ((gbx_err)MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE)
 /* What libmicrohttpd keeps per header field besides its bytes, and what it
- * needs besides the head (request line, answer headers). */
+ * needs besides the head: the request line's method and version, and the
+ * answer's status line and headers, which it builds in the same pool. */
 #define POOL_PER_HEADER 64u
-#define POOL_SPARE (32u * 1024u)
+#define POOL_SPARE (2u * 1024u)
 
 /* ---- configuration ---------------------------------------------------------- */
 
@@ -305,49 +311,48 @@ static void mark_head_seen(watched *w, bool seen) {
     if (w) atomic_store(&w->head_seen, seen);
 }
 
+/* Answers after which the next look hands the memory their requests
+ * freed back to the system (malloc_trim): after a burst of waiting
+ * requests, the heap of each thread that served them is left with free
+ * pages between live blocks, which glibc keeps otherwise. */
+#define TRIM_AFTER_ANSWERS 256
+
 struct gbx_gw_watchdog {
     pthread_mutex_t lock;
-    pthread_cond_t wake;
-    pthread_t thread;
     watched *head;
     long long timeout_ms;
-    bool stop, started;
+    atomic_uint answered;     /* answers since the last trim */
 };
 
 static long long now_ms(void) { return (long long)(gbx_gw_now() * 1000.0); }
 
-static void *watch(void *arg) {
-    gbx_gw_watchdog *wd = arg;
+double gbx_gw_watchdog_tick(gbx_gw_watchdog *wd) {
     /* A quarter of the timeout between looks, within 50 ms and 1 s. */
     long long period = wd->timeout_ms / 4;
     if (period < 50) period = 50;
     if (period > 1000) period = 1000;
     pthread_mutex_lock(&wd->lock);
-    while (!wd->stop) {
-        long long now = now_ms();
-        unsigned dropped = 0;
-        for (watched *w = wd->head; w; w = w->next) {
-            long long d = atomic_load(&w->deadline);
-            if (d == 0 || d > now) continue;
-            atomic_store(&w->deadline, 0);
-            /* libmicrohttpd sees the end of the stream and closes the
-             * connection itself; the socket stays open until it has been
-             * told (notify CLOSED, under this lock), so fd is still ours. */
-            shutdown(w->fd, SHUT_RDWR);
-            dropped++;
-        }
-        if (dropped)
-            gbx_log(GBX_LOG_INFO, "dropped %u connection%s that sent no complete request within %.1f s",
-                    dropped, dropped == 1 ? "" : "s", (double)wd->timeout_ms / 1000.0);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)(period % 1000) * 1000000L;
-        until.tv_sec += (time_t)(period / 1000) + until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&wd->wake, &wd->lock, &until);
+    long long now = now_ms();
+    unsigned dropped = 0;
+    for (watched *w = wd->head; w; w = w->next) {
+        long long d = atomic_load(&w->deadline);
+        if (d == 0 || d > now) continue;
+        atomic_store(&w->deadline, 0);
+        /* libmicrohttpd sees the end of the stream and closes the
+         * connection itself; the socket stays open until it has been
+         * told (notify CLOSED, under this lock), so fd is still ours. */
+        shutdown(w->fd, SHUT_RDWR);
+        dropped++;
     }
     pthread_mutex_unlock(&wd->lock);
-    return NULL;
+    if (dropped)
+        gbx_log(GBX_LOG_INFO, "dropped %u connection%s that sent no complete request within %.1f s",
+                dropped, dropped == 1 ? "" : "s", (double)wd->timeout_ms / 1000.0);
+    if (atomic_load(&wd->answered) >= TRIM_AFTER_ANSWERS) {
+        atomic_store(&wd->answered, 0);
+        malloc_trim(0);
+    }
+    return (double)period / 1000.0;
 }
 
 gbx_err gbx_gw_watchdog_new(gbx_gw_watchdog **out, double timeout) {
@@ -355,30 +360,19 @@ gbx_err gbx_gw_watchdog_new(gbx_gw_watchdog **out, double timeout) {
     gbx_gw_watchdog *wd = calloc(1, sizeof *wd);
     if (!wd) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     pthread_mutex_init(&wd->lock, NULL);
-    pthread_cond_init(&wd->wake, NULL);
     wd->timeout_ms = (long long)(timeout * 1000.0);
-    if (pthread_create(&wd->thread, NULL, watch, wd) != 0) {
-        gbx_gw_watchdog_free(wd);
-        return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "cannot start the request-timeout thread");
-    }
-    wd->started = true;
+    atomic_init(&wd->answered, 0);
     *out = wd;
     return GBX_OK;
 }
 
 void gbx_gw_watchdog_free(gbx_gw_watchdog *wd) {
     if (!wd) return;
-    pthread_mutex_lock(&wd->lock);
-    wd->stop = true;
-    pthread_cond_signal(&wd->wake);
-    pthread_mutex_unlock(&wd->lock);
-    if (wd->started) pthread_join(wd->thread, NULL);
     while (wd->head) {
         watched *w = wd->head;
         wd->head = w->next;
         free(w);
     }
-    pthread_cond_destroy(&wd->wake);
     pthread_mutex_destroy(&wd->lock);
     free(wd);
 }
@@ -424,7 +418,10 @@ void gbx_gw_watchdog_request_in(struct MHD_Connection *conn) {
 
 void gbx_gw_watchdog_answered(struct MHD_Connection *conn) {
     watched *w = watched_of(conn);
-    if (w) atomic_store(&w->deadline, now_ms() + w->wd->timeout_ms);
+    if (w) {
+        atomic_store(&w->deadline, now_ms() + w->wd->timeout_ms);
+        atomic_fetch_add(&w->wd->answered, 1);
+    }
     mark_head_seen(w, false);
 }
 

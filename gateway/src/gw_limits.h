@@ -4,8 +4,8 @@
  *
  * The gateway's "limits" section:
  *   "limits": {"max_connections_per_address": 1024, "request_timeout": 30,
- *              "max_headers": 100, "max_header_bytes": 32768,
- *              "max_uri_bytes": 8192, "max_json_depth": 512}
+ *              "max_headers": 32, "max_header_bytes": 4096,
+ *              "max_uri_bytes": 4096, "max_json_depth": 512}
  * (body size and connections in total stay the top-level keys
  * max_body_bytes and max_connections).
  *
@@ -43,7 +43,9 @@ typedef struct gbx_gw_limits {
 gbx_err gbx_gw_limits_load(gbx_gw_limits *out, const gbx_config *cfg);
 
 /* libmicrohttpd's memory pool per connection: room for a head at the
- * limits, so that the gateway (not libmicrohttpd) answers one beyond them. */
+ * limits and for the answer's head, so that the gateway (not
+ * libmicrohttpd) answers one beyond them.  Every open connection holds it
+ * (12 KiB with the default limits). */
 size_t gbx_gw_limits_pool_bytes(const gbx_gw_limits *limits);
 
 /* Checks a request's head once libmicrohttpd has read it (`method` and
@@ -81,12 +83,17 @@ bool gbx_gw_worker_header_ok(const char *name, const json_t *value, bool allow_s
 
 typedef struct gbx_gw_watchdog gbx_gw_watchdog;
 
-/* Starts the thread that shuts down connections which have not delivered a
+/* The watchdog, which shuts down connections that have not delivered a
  * complete request within `timeout` seconds of opening or of their last
- * answer (slowloris, idle keep-alive).  Free with gbx_gw_watchdog_free
- * after libmicrohttpd has stopped. */
+ * answer (slowloris, idle keep-alive).  It has no thread of its own: its
+ * owner calls gbx_gw_watchdog_tick.  Free with gbx_gw_watchdog_free after
+ * libmicrohttpd has stopped. */
 gbx_err gbx_gw_watchdog_new(gbx_gw_watchdog **out, double timeout);
 void gbx_gw_watchdog_free(gbx_gw_watchdog *wd);
+/* One look: shuts down the connections past their deadline and, after a
+ * few hundred answers, gives the heap their requests freed back to the
+ * system (malloc_trim).  Returns the seconds until the next look is due. */
+double gbx_gw_watchdog_tick(gbx_gw_watchdog *wd);
 
 /* MHD_OPTION_NOTIFY_CONNECTION callback; cls: the watchdog. */
 void gbx_gw_watchdog_notify(void *cls, struct MHD_Connection *conn, void **socket_context,

@@ -300,6 +300,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
         request_free(r);
         return NULL;
     }
+    /* The query is the gateway's copy from here on.  Blank it in
+     * libmicrohttpd's buffer: 0.9 parses it right after this callback into
+     * 64-byte records per parameter in the connection's memory pool (sized
+     * for the head limits, gw_limits.h), which the gateway never reads. */
+    if (q) ((char *)q)[1] = '\0';
     return r;
 }
 
@@ -1330,6 +1335,10 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
         if (e != GBX_OK) return e;
     }
     return GBX_OK;
+}
+
+double gbx_gw_server_tick(gbx_gw_server *srv) {
+    return srv && srv->watchdog ? gbx_gw_watchdog_tick(srv->watchdog) : 1.0;
 }
 
 int gbx_gw_server_port(const gbx_gw_server *srv) { return srv ? srv->port : 0; }

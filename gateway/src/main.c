@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gearbox/jobmanager.h"
@@ -250,7 +251,7 @@ int main(int argc, char **argv) {
         return warnings ? EXIT_PROBLEMS : 0;
     }
 
-    /* Signals are taken by sigwait in this thread only: block them before
+    /* Signals are taken by sigtimedwait in this thread only: block them before
      * any thread starts so that every thread inherits the mask. */
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -285,8 +286,12 @@ int main(int argc, char **argv) {
     gbx_gw_auth_log_locations(cfg);
 
     for (;;) {
-        int sig = 0;
-        if (sigwait(&stop_signals, &sig) != 0) continue;
+        /* This thread also does the server's housekeeping between signals:
+         * one thread fewer. */
+        double next = gbx_gw_server_tick(srv);
+        struct timespec wait = {(time_t)next, (long)((next - (double)(time_t)next) * 1e9)};
+        int sig = sigtimedwait(&stop_signals, NULL, &wait);
+        if (sig < 0) continue;
         if (sig == SIGHUP) {
             gbx_gw_auth_reload_all(cfg);
             continue;

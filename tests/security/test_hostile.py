@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from conftest import MAX_BODY, check_json_error, wait_for
+from conftest import LIMITS, MAX_BODY, check_json_error, wait_for
 
 ANIMAL = "/barn/v1/animal/"
 
@@ -288,6 +288,47 @@ def test_header_over_the_limit(sec):
 
 def test_header_beyond_libmicrohttpd_memory(sec):
     check_json_error(sec.raw.send(sec.raw.request("GET", "/barn/v1/status", ["X-Big: " + "v" * 1000000])), 431)
+
+
+def head_at_the_limits(uri_extra=0, header_extra=0):
+    """A request whose URI, header count and header bytes are all at the
+    limits at once (plus the extras): the largest head the gateway takes,
+    which libmicrohttpd's memory pool (sized from the limits) must hold."""
+    target = "/barn/v1/status/s-"
+    target += "a" * (LIMITS["max_uri_bytes"] - len(target) + uri_extra)
+    # The gateway counts name + value + 4 bytes per field; Host and
+    # Connection (added by request()) are 17 and 19.
+    fields = LIMITS["max_headers"] - 2
+    room = LIMITS["max_header_bytes"] - 17 - 19 - fields * len("X-F00") - fields * 4
+    sizes = [room // fields + (1 if i < room % fields else 0) for i in range(fields)]
+    sizes[0] += header_extra
+    headers = ["X-F%02d: %s" % (i, "v" * n) for i, n in enumerate(sizes)]
+    return "GET", target, headers
+
+
+def test_query_parameters_up_to_the_uri_limit(sec):
+    # libmicrohttpd would keep 64 bytes of its (head-sized) memory per
+    # query parameter; the gateway reads the query itself, so a URI within
+    # its limit may hold as many as fit.
+    target = "/barn/v1/status?p0=1"
+    while len(target) + len("&p0000=1") <= LIMITS["max_uri_bytes"]:
+        target += "&p%d=1" % target.count("&")
+    answer = sec.raw.send(sec.raw.request("GET", target))
+    assert answer is not None, "closed without an answer"
+    assert answer[0] == 200, answer
+
+
+def test_head_at_every_limit_at_once(sec):
+    # Served by the gateway (an unknown status id), with room left in the
+    # pool for the answer's head.
+    doc = check_json_error(sec.raw.send(sec.raw.request(*head_at_the_limits())), 404)
+    assert "not a status id" in doc["messages"][0], doc
+    # One byte more of URI or of header: the gateway's own 414 / 431,
+    # naming the limit (the head still fits in the pool).
+    doc = check_json_error(sec.raw.send(sec.raw.request(*head_at_the_limits(uri_extra=1))), 414)
+    assert str(LIMITS["max_uri_bytes"]) in doc["messages"][0], doc
+    doc = check_json_error(sec.raw.send(sec.raw.request(*head_at_the_limits(header_extra=1))), 431)
+    assert str(LIMITS["max_header_bytes"]) in doc["messages"][0], doc
 
 
 # (A line that starts with ':' would end the head for libmicrohttpd 0.9.75,
