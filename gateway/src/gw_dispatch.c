@@ -7,7 +7,11 @@
  * gearman_client_wait(), which polls the Gearman connections but cannot
  * watch our eventfd (libgearman 1.1 has no hook for it), so the wait is cut
  * into short ticks: a job queued meanwhile is picked up within DISPATCH_TICK_MS.
- * With nothing in flight the thread sleeps on the eventfd alone.
+ * With nothing in flight the thread sleeps on the eventfd alone; then an
+ * HTTP thread adds its job and sends it itself (under run_lock) before it
+ * wakes the dispatcher, so that a lone request does not wait for the
+ * dispatcher thread to be scheduled before gearmand sees its job: the
+ * wake-up overlaps the job's trip through gearmand and the worker.
  *
  * Several gearmand servers: one client per server (a single libgearman
  * client for the whole list does not fail over).  A job goes to the first
@@ -91,7 +95,12 @@ struct gbx_gw_dispatcher {
     dispatch_job *inbox_head, *inbox_tail;
     bool stopping;
     atomic_size_t pending;
-    /* Owned by the dispatcher thread. */
+    /* Held by the dispatcher thread except while it sleeps on the wake-up
+     * fd with nothing in flight (`idle`); an HTTP thread that gets it then
+     * submits its job itself.  Lock order: run_lock, then lock. */
+    pthread_mutex_t run_lock;
+    bool idle;
+    /* Guarded by run_lock (the dispatcher thread's, or a direct submit's). */
     dispatch_conn *conns;              /* one per server of `list` */
     size_t *order;                     /* room for gbx_servers_order */
     dispatch_job *flight;
@@ -478,6 +487,7 @@ static void *dispatcher_main(void *arg) {
     /* run_tasks walks every task of a client, so it runs only when there is
      * news: new jobs, or activity on that client's connection.  A quiet
      * tick costs one poll(), however many jobs are waiting. */
+    pthread_mutex_lock(&d->run_lock);
     for (;;) {
         pthread_mutex_lock(&d->lock);
         dispatch_job *inbox = d->inbox_head;
@@ -497,7 +507,11 @@ static void *dispatcher_main(void *arg) {
         answer_finished(d);  /* jobs that could not even be added */
 
         if (d->nflight == 0) {
+            d->idle = true;
+            pthread_mutex_unlock(&d->run_lock);
             wait_wake_fd(d, -1);
+            pthread_mutex_lock(&d->run_lock);
+            d->idle = false;
             continue;
         }
         run_connections(d);
@@ -512,6 +526,7 @@ static void *dispatcher_main(void *arg) {
         wait_connections(d, wait_ms);
     }
     for (size_t i = 0; i < gbx_servers_count(d->list); i++) client_reset(d, i);
+    pthread_mutex_unlock(&d->run_lock);
     return NULL;
 }
 
@@ -522,6 +537,7 @@ gbx_err gbx_gw_dispatcher_new(gbx_gw_dispatcher **out, const char *servers) {
     d->wake_fd = -1;
     d->servers = strdup(servers ? servers : "127.0.0.1:4730");
     pthread_mutex_init(&d->lock, NULL);
+    pthread_mutex_init(&d->run_lock, NULL);
     atomic_init(&d->pending, 0);
     if (!d->servers) {
         gbx_gw_dispatcher_free(d);
@@ -598,6 +614,7 @@ void gbx_gw_dispatcher_free(gbx_gw_dispatcher *d) {
     gbx_gw_dispatcher_stop(d);
     if (d->wake_fd >= 0) close(d->wake_fd);
     pthread_mutex_destroy(&d->lock);
+    pthread_mutex_destroy(&d->run_lock);
     free(d->conns);
     free(d->order);
     gbx_servers_free(d->list);
@@ -636,6 +653,20 @@ gbx_err gbx_gw_dispatch(gbx_gw_dispatcher *d, const char *function, const char *
         return gbx_error_set(GBX_ERR_SERVICE_UNAVAILABLE, "gateway is shutting down");
     }
     atomic_fetch_add(&d->pending, 1);
+    /* The dispatcher asleep with nothing in flight: send the job from here
+     * (a stop meanwhile waits for run_lock, then fails it with the rest). */
+    if (pthread_mutex_trylock(&d->run_lock) == 0) {
+        if (d->idle) {
+            pthread_mutex_unlock(&d->lock);
+            submit(d, j);
+            run_connections(d);
+            answer_finished(d);
+            pthread_mutex_unlock(&d->run_lock);
+            wake(d); /* to wait for the answer */
+            return GBX_OK;
+        }
+        pthread_mutex_unlock(&d->run_lock);
+    }
     if (d->inbox_tail) d->inbox_tail->next = j;
     else d->inbox_head = j;
     d->inbox_tail = j;

@@ -90,24 +90,17 @@ gbx_err gbx_gw_public_url_load(char **out, const json_t *spec, const char *prefi
     return *out ? GBX_OK : gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
 }
 
-/* The address:port the connection came in on (IPv6 in brackets, IPv4
- * mapped into IPv6 as IPv4), and its port. */
-static void local_authority(char *out, size_t len, int *port, struct MHD_Connection *conn) {
-    snprintf(out, len, "localhost");
-    *port = 0;
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (!ci) return;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(ci->connect_fd, (struct sockaddr *)&ss, &sl) != 0) return;
+/* `ss` as an authority, "address:port" (IPv6 in brackets, IPv4 mapped
+ * into IPv6 as IPv4), and its port; false for another family. */
+static bool format_address(char *out, size_t len, int *port, const struct sockaddr_storage *ss) {
     char ip[INET6_ADDRSTRLEN];
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
         inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
         *port = ntohs(in->sin_port);
         snprintf(out, len, "%s:%d", ip, *port);
-    } else if (ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
         *port = ntohs(in6->sin6_port);
         if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
             inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, sizeof ip);
@@ -116,7 +109,44 @@ static void local_authority(char *out, size_t len, int *port, struct MHD_Connect
             inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
             snprintf(out, len, "[%s]:%d", ip, *port);
         }
+    } else {
+        return false;
     }
+    return true;
+}
+
+void gbx_gw_listener_local(gbx_gw_local *out, int listen_fd) {
+    out->authority[0] = '\0';
+    out->port = 0;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (listen_fd < 0 || getsockname(listen_fd, (struct sockaddr *)&ss, &sl) != 0) return;
+    /* A wildcard address: each connection has its own (which interface). */
+    if (ss.ss_family == AF_INET && ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY))
+        return;
+    if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
+        return;
+    if (!format_address(out->authority, sizeof out->authority, &out->port, &ss)) out->authority[0] = '\0';
+}
+
+/* The address:port the connection came in on, and its port: the
+ * listener's when it is bound to one address, else the socket's own (a
+ * system call). */
+static void local_authority(char *out, size_t len, int *port, struct MHD_Connection *conn,
+                            const gbx_gw_local *local) {
+    if (local && local->authority[0]) {
+        snprintf(out, len, "%s", local->authority);
+        *port = local->port;
+        return;
+    }
+    snprintf(out, len, "localhost");
+    *port = 0;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci) return;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(ci->connect_fd, (struct sockaddr *)&ss, &sl) != 0) return;
+    format_address(out, len, port, &ss);
 }
 
 /* Splits "host[:port]" / "[v6][:port]": the host's length, and the port
@@ -141,11 +171,11 @@ static bool is_name(const char *host, const char *name, int local_port, bool tls
 }
 
 gbx_err gbx_gw_request_origin(gbx_gw_origin *out, const gbx_gw_config *cfg, struct MHD_Connection *conn,
-                              const char *host) {
+                              const gbx_gw_local *local, const char *host) {
     bool tls = gbx_gw_connection_is_tls(conn);
     int port = 0;
     snprintf(out->scheme, sizeof out->scheme, "%s", tls ? "https" : "http");
-    local_authority(out->authority, sizeof out->authority, &port, conn);
+    local_authority(out->authority, sizeof out->authority, &port, conn, local);
     /* No names to check against, or no Host at all (HTTP/1.0): the
      * connection's own address. */
     if (cfg->nserver_names == 0 || !host || strcasecmp(host, out->authority) == 0) return GBX_OK;

@@ -48,12 +48,24 @@ void gbx_gw_server_names_free(char **names, size_t n);
 gbx_err gbx_gw_public_url_load(char **out, const json_t *spec, const char *prefix,
                                const char *inherited, const char *where);
 
+/* The address:port a listener is bound to, as an authority
+ * ("127.0.0.1:4080", "[::1]:4080"), when it is bound to one address: then
+ * every connection it accepts came in on that address, and the request
+ * path need not ask the socket.  authority "" for a wildcard address
+ * (0.0.0.0, ::), whose connections each have their own. */
+typedef struct gbx_gw_local {
+    char authority[64];
+    int port;
+} gbx_gw_local;
+void gbx_gw_listener_local(gbx_gw_local *out, int listen_fd);
+
 /* The origin of a request on `conn` with Host header `host` (may be NULL),
- * as described above.  GBX_ERR_BAD_REQUEST when server_names are configured
+ * as described above; `local` is the connection's listener's (may be NULL
+ * or empty: the connection's own address is looked up).  GBX_ERR_BAD_REQUEST when server_names are configured
  * and `host` matches none of them (*out is still filled, from the
  * connection's address, for the error body). */
 gbx_err gbx_gw_request_origin(gbx_gw_origin *out, const gbx_gw_config *cfg, struct MHD_Connection *conn,
-                              const char *host);
+                              const gbx_gw_local *local, const char *host);
 
 /* "<scheme>://<authority><path>"; malloc'ed (NULL when out of memory). */
 char *gbx_gw_origin_url(const gbx_gw_origin *o, const char *path);

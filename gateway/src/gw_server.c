@@ -78,6 +78,8 @@ struct gbx_gw_server {
     gbx_gw_callbacks *callbacks;  /* the callback sender; NULL without scheduler or callbacks */
     gbx_gw_watch *watch;          /* long-polls and Prefer: wait (gw_watch.h) */
     struct MHD_Daemon *daemons[GBX_GW_MAX_LISTENERS]; /* one per listener (gw_tls.h) */
+    gbx_gw_local locals[GBX_GW_MAX_LISTENERS];        /* each one's own address, when fixed */
+    atomic_size_t nlocals;        /* locals[] (and daemons[]) ready to be read by HTTP threads */
     size_t ndaemons;
     int port;                     /* the first listener's */
     atomic_int suspended;         /* sync and waiting requests not yet answered */
@@ -1000,13 +1002,24 @@ static bool permitted(gw_request *r, bool status_resource) {
     return false;
 }
 
+/* The local address of the listener that accepted `conn` (NULL: unknown). */
+static const gbx_gw_local *listener_local(gbx_gw_server *srv, struct MHD_Connection *conn) {
+    size_t n = atomic_load_explicit(&srv->nlocals, memory_order_acquire);
+    if (n == 1 && srv->cfg->nlisteners == 1) return &srv->locals[0];
+    const union MHD_ConnectionInfo *ci = n ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON) : NULL;
+    for (size_t i = 0; ci && i < n; i++)
+        if (srv->daemons[i] == ci->daemon) return &srv->locals[i];
+    return NULL;
+}
+
 static void process(gw_request *r) {
     gbx_gw_server *srv = r->srv;
     const gbx_gw_config *cfg = srv->cfg;
     routed rt = {0};
     client_ip(r->ip, sizeof r->ip, r->conn);
     gbx_gw_origin origin;
-    gbx_err host_err = gbx_gw_request_origin(&origin, cfg, r->conn, host_header(r));
+    gbx_err host_err = gbx_gw_request_origin(&origin, cfg, r->conn, listener_local(srv, r->conn),
+                                             host_header(r));
     r->request_url = gbx_gw_origin_url(&origin, r->path);
     if (r->refused || host_err != GBX_OK) {
         respond_last_error(r, r->refused ? r->refused : host_err);
@@ -1260,6 +1273,7 @@ gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_sto
     srv->cfg = cfg;
     srv->store = store;
     atomic_init(&srv->suspended, 0);
+    atomic_init(&srv->nlocals, 0);
     gbx_err e = gbx_gw_dispatcher_new(&srv->dispatcher, cfg->gearman_servers);
     if (e == GBX_OK) e = gbx_jobmanager_new(&srv->jm, cfg->cfg, store);
     if (e == GBX_OK) e = gbx_gw_watch_new(&srv->watch, store);
@@ -1323,7 +1337,10 @@ gbx_err gbx_gw_server_start(gbx_gw_server *srv) {
     for (size_t i = 0; i < cfg->nlisteners && i < GBX_GW_MAX_LISTENERS; i++) {
         e = start_listener(srv, &cfg->listeners[i], &srv->daemons[i]);
         if (e != GBX_OK) return e;
+        const union MHD_DaemonInfo *fd = MHD_get_daemon_info(srv->daemons[i], MHD_DAEMON_INFO_LISTEN_FD);
+        gbx_gw_listener_local(&srv->locals[i], fd ? fd->listen_fd : -1);
         srv->ndaemons = i + 1;
+        atomic_store_explicit(&srv->nlocals, srv->ndaemons, memory_order_release);
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemons[0], MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : cfg->port;

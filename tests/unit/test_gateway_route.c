@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause - Copyright (c) 2026 the Gearbox developers (LICENSE) */
 /* Unit tests of the gateway's routing helpers (gateway/src/gw_route.c). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "gearbox/error.h"
@@ -363,6 +367,68 @@ static void test_status_filter(void) {
     json_decref(q);
 }
 
+/* A listener bound to one address names it; a wildcard one leaves it to
+ * each connection (gw_origin.h, gbx_gw_listener_local). */
+static int listen_on(int family, const char *address, int *port) {
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t len;
+    if (family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        inet_pton(AF_INET, address, &in->sin_addr);
+        len = sizeof *in;
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        inet_pton(AF_INET6, address, &in6->sin6_addr);
+        len = sizeof *in6;
+    }
+    int fd = socket(family, SOCK_STREAM, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    len = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &len);
+    *port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                    : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    return fd;
+}
+
+static void test_listener_local(void) {
+    gbx_gw_local local;
+    char want[64];
+    int port = 0;
+    int fd = listen_on(AF_INET, "127.0.0.1", &port);
+    CHECK(fd >= 0);
+    gbx_gw_listener_local(&local, fd);
+    snprintf(want, sizeof want, "127.0.0.1:%d", port);
+    CHECK_STR(local.authority, want);
+    CHECK_INT(local.port, port);
+    close(fd);
+    fd = listen_on(AF_INET, "0.0.0.0", &port);
+    CHECK(fd >= 0);
+    gbx_gw_listener_local(&local, fd);
+    CHECK_STR(local.authority, "");
+    close(fd);
+    fd = listen_on(AF_INET6, "::1", &port);
+    if (fd >= 0) { /* a machine without IPv6 loopback skips these */
+        gbx_gw_listener_local(&local, fd);
+        snprintf(want, sizeof want, "[::1]:%d", port);
+        CHECK_STR(local.authority, want);
+        close(fd);
+    }
+    fd = listen_on(AF_INET6, "::", &port);
+    if (fd >= 0) {
+        gbx_gw_listener_local(&local, fd);
+        CHECK_STR(local.authority, "");
+        close(fd);
+    }
+    gbx_gw_listener_local(&local, -1);
+    CHECK_STR(local.authority, "");
+}
+
 int main(void) {
     test_match_location();
     test_prefix_length();
@@ -373,5 +439,6 @@ int main(void) {
     test_sync();
     test_base_uri();
     test_status_filter();
+    test_listener_local();
     return check_done();
 }

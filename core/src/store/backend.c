@@ -2,6 +2,8 @@
 /* backend.c - helpers every store backend may use (backend.h). */
 #include "store/backend.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +21,23 @@ double gbx__now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The process id, kept rather than asked for: getpid() is a system call,
+ * and every store operation checks it.  A fork() child sets its own. */
+static atomic_int pid_now;
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+static void pid_forked(void) { atomic_store(&pid_now, (int)getpid()); }
+
+static void pid_init(void) {
+    atomic_store(&pid_now, (int)getpid());
+    pthread_atfork(NULL, NULL, pid_forked);
+}
+
+pid_t gbx__pid(void) {
+    pthread_once(&pid_once, pid_init);
+    return (pid_t)atomic_load_explicit(&pid_now, memory_order_relaxed);
 }
 
 /* ---- one connection per thread ------------------------------------------ */
@@ -55,7 +74,7 @@ gbx_err gbx__conn_set_init(gbx__conn_set *set, void (*free_conn)(gbx__conn_link 
 
 gbx_err gbx__conn_set_mine(gbx__conn_link **out, gbx__conn_set *set, const char *where) {
     *out = NULL;
-    if (set->pid != getpid())
+    if (set->pid != gbx__pid())
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
                              "status store %s was opened before fork(); open it again in this "
                              "process",

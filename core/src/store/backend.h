@@ -405,6 +405,8 @@ gbx_err gbx__store_parse_json(json_t **out, const char *text, size_t len, bool o
 
 /* Current time, unix seconds with sub-second precision. */
 double gbx__now(void);
+/* getpid() without a system call (kept; updated in a fork() child). */
+pid_t gbx__pid(void);
 
 /* Frees what the row owns and zeroes it (NULL is accepted). */
 void gbx__status_row_clear(gbx__status_row *row);

@@ -1063,7 +1063,7 @@ static void run_group(sqlite_store *s, write_op *group) {
  * in this thread, as if it had run here). */
 static gbx_err write_grouped(gbx_store *store, write_op *op) {
     sqlite_store *s = (sqlite_store *)store;
-    if (s->pid != getpid())
+    if (s->pid != gbx__pid())
         return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR,
                              "status store %s was opened before fork(); open it again in this "
                              "process",
