@@ -603,6 +603,27 @@ static int named_cmp(const void *a, const void *b) {
     return r ? r : (x->len > y->len) - (x->len < y->len);
 }
 
+/* Enters k->named[i] into k's name table (sized for every entry). */
+static void table_add(gbx__kw *k, size_t i) {
+    gbx__named *e = &k->named[i];
+    e->head = gbx__sch_key_head(e->name, e->len);
+    uint32_t t = gbx__sch_key_hash(e->head, e->len) & k->table_mask;
+    while (k->table[t]) t = (t + 1) & k->table_mask;
+    k->table[t] = (uint32_t)i + 1;
+}
+
+/* A name table of at least `cnt` entries (twice that many slots). */
+static bool table_alloc(cctx *c, gbx__kw *k, size_t cnt) {
+    uint32_t tsize = 4;
+    while (tsize < cnt * 2) tsize *= 2;
+    k->named = kcalloc(c->s, cnt, sizeof *k->named);
+    k->table = kcalloc(c->s, tsize, sizeof *k->table);
+    k->table_mask = tsize - 1;
+    if (k->named && k->table) return true;
+    oom(c);
+    return false;
+}
+
 /* properties-like maps: name -> subschema (or list of names) */
 static void compile_map(cctx *c, gbx__node *n, gbx__kw *k, bool deps) {
     const json_t *v = k->value;
@@ -610,16 +631,7 @@ static void compile_map(cctx *c, gbx__node *n, gbx__kw *k, bool deps) {
         fail(c, "\"%s\" must be an object", k->name);
         return;
     }
-    size_t cnt = json_object_size(v);
-    uint32_t tsize = 4;
-    while (tsize < cnt * 2) tsize *= 2;
-    k->named = kcalloc(c->s, cnt, sizeof *k->named);
-    k->table = kcalloc(c->s, tsize, sizeof *k->table);
-    k->table_mask = tsize - 1;
-    if (!k->named || !k->table) {
-        oom(c);
-        return;
-    }
+    if (!table_alloc(c, k, json_object_size(v))) return;
     const char *key;
     size_t klen;
     json_t *x;
@@ -649,13 +661,7 @@ static void compile_map(cctx *c, gbx__node *n, gbx__kw *k, bool deps) {
         }
     }
     qsort(k->named, k->nnamed, sizeof *k->named, named_cmp);
-    for (size_t i = 0; i < k->nnamed; i++) {
-        gbx__named *e = &k->named[i];
-        e->head = gbx__sch_key_head(e->name, e->len);
-        uint32_t t = gbx__sch_key_hash(e->head, e->len) & k->table_mask;
-        while (k->table[t]) t = (t + 1) & k->table_mask;
-        k->table[t] = (uint32_t)i + 1;
-    }
+    for (size_t i = 0; i < k->nnamed; i++) table_add(k, i);
 }
 
 static void compile_patterns(cctx *c, gbx__node *n, gbx__kw *k) {
@@ -1230,6 +1236,139 @@ static void adopt_keywords(gbx_schema *s) {
     }
 }
 
+/* ---- what validation can know in advance ----------------------------------- */
+
+/* The instances a keyword can fail on: every other kind of instance passes
+ * it untouched (each of these cases starts with that type test). */
+static unsigned kw_applies(gbx__kw_kind kind) {
+    switch (kind) {
+    case GBX__KW_MULTIPLE_OF:
+    case GBX__KW_MAXIMUM:
+    case GBX__KW_MINIMUM:
+    case GBX__KW_EXCLUSIVE_MAXIMUM:
+    case GBX__KW_EXCLUSIVE_MINIMUM:
+    case GBX__KW_LEGACY_RANGE:
+        return GBX__A_NUMBER;
+    case GBX__KW_MAX_LENGTH:
+    case GBX__KW_MIN_LENGTH:
+    case GBX__KW_PATTERN:
+    case GBX__KW_FORMAT:
+    case GBX__KW_CONTENT:
+        return GBX__A_STRING;
+    case GBX__KW_MAX_ITEMS:
+    case GBX__KW_MIN_ITEMS:
+    case GBX__KW_UNIQUE_ITEMS:
+    case GBX__KW_ITEMS:
+    case GBX__KW_PREFIX_ITEMS:
+    case GBX__KW_ADDITIONAL_ITEMS:
+    case GBX__KW_CONTAINS:
+    case GBX__KW_UNEVALUATED_ITEMS:
+    case GBX__KW_LEGACY_ARRAY:
+        return GBX__A_ARRAY;
+    case GBX__KW_MAX_PROPERTIES:
+    case GBX__KW_MIN_PROPERTIES:
+    case GBX__KW_REQUIRED:
+    case GBX__KW_DEPENDENT_REQUIRED:
+    case GBX__KW_DEPENDENT_SCHEMAS:
+    case GBX__KW_PROPERTIES:
+    case GBX__KW_PATTERN_PROPERTIES:
+    case GBX__KW_ADDITIONAL_PROPERTIES:
+    case GBX__KW_PROPERTY_NAMES:
+    case GBX__KW_UNEVALUATED_PROPERTIES:
+    case GBX__KW_LEGACY_OBJECT:
+        return GBX__A_OBJECT;
+    default:
+        return GBX__A_ALL;
+    }
+}
+
+#define MAX_CONTRIB 32
+
+/* Collects the "properties" keywords whose members count as evaluated for
+ * n's instance: n's own and, through allOf, its subschemas'.  False when
+ * n evaluates members in a way a fixed name set cannot say (a branch that
+ * may or may not apply, $ref, patterns, additionalProperties, nested
+ * unevaluated*): then the marks are kept at validation time. */
+static bool collect_props(const gbx__node *n, bool top, const gbx__kw **list, size_t *nlist, int depth) {
+    if (n->boolean >= 0) return true; /* evaluates nothing */
+    if (depth > 8 || (!top && n->tracks)) return false;
+    for (size_t i = 0; i < n->nkw; i++) {
+        const gbx__kw *k = &n->kw[i];
+        switch (k->kind) {
+        case GBX__KW_PROPERTIES:
+            if (*nlist == MAX_CONTRIB) return false;
+            list[(*nlist)++] = k;
+            break;
+        case GBX__KW_ALL_OF:
+            for (size_t j = 0; j < k->nsubs; j++)
+                if (!collect_props(k->subs[j], false, list, nlist, depth + 1)) return false;
+            break;
+        case GBX__KW_DEPENDENT_SCHEMAS:
+            for (size_t j = 0; j < k->nnamed; j++)
+                if (k->named[j].node) return false;
+            break;
+        case GBX__KW_UNEVALUATED_PROPERTIES:
+            if (!top) return false;
+            break;
+        case GBX__KW_REF:
+        case GBX__KW_DYNAMIC_REF:
+        case GBX__KW_RECURSIVE_REF:
+        case GBX__KW_ANY_OF:
+        case GBX__KW_ONE_OF:
+        case GBX__KW_IF:
+        case GBX__KW_PATTERN_PROPERTIES:
+        case GBX__KW_ADDITIONAL_PROPERTIES:
+        case GBX__KW_UNEVALUATED_ITEMS:
+        case GBX__KW_LEGACY_OBJECT:
+        case GBX__KW_LEGACY_ARRAY:
+            return false;
+        default:
+            break; /* marks no member */
+        }
+    }
+    return true;
+}
+
+/* unevaluatedProperties over a fixed set of names, when collect_props can
+ * name them: the union goes into the keyword's name table. */
+static void static_unevaluated(cctx *c, gbx__node *n) {
+    gbx__kw *u = &n->kw[n->nkw - 1];
+    if (u->kind != GBX__KW_UNEVALUATED_PROPERTIES) return;
+    const gbx__kw *list[MAX_CONTRIB];
+    size_t nlist = 0, total = 0;
+    if (!collect_props(n, true, list, &nlist, 0)) return;
+    for (size_t i = 0; i < nlist; i++) total += list[i]->nnamed;
+    if (!table_alloc(c, u, total)) return;
+    u->contrib = kcalloc(c->s, nlist, sizeof *u->contrib);
+    if (!u->contrib) {
+        oom(c);
+        return;
+    }
+    memcpy(u->contrib, list, nlist * sizeof *list);
+    u->ncontrib = nlist;
+    for (size_t i = 0; i < nlist; i++)
+        for (size_t j = 0; j < list[i]->nnamed; j++) {
+            const gbx__named *e = &list[i]->named[j];
+            if (gbx__sch_named_find(u, e->name, e->len)) continue;
+            u->named[u->nnamed].name = e->name;
+            u->named[u->nnamed].len = e->len;
+            table_add(u, u->nnamed++);
+        }
+    n->static_uneval = true;
+}
+
+/* Fills in what validation reads instead of working it out each time. */
+static void finish_nodes(cctx *c) {
+    gbx_schema *s = c->s;
+    for (size_t i = 0; i < s->nodes.cap && !c->err; i++) {
+        gbx__node *n = s->nodes.vals[i];
+        if (!s->nodes.keys[i] || !n || n->boolean >= 0) continue;
+        for (size_t k = 0; k < n->nkw; k++) n->kw[k].applies = kw_applies(n->kw[k].kind);
+        if (n->nkw == 1 && n->kw[0].kind == GBX__KW_TYPE && n->kw[0].nsubs == 0) n->type_only = n->kw[0].types;
+        if (n->tracks) static_unevaluated(c, n);
+    }
+}
+
 gbx_err gbx__sch_compile(gbx_schema *s, json_t *doc, const char *base_uri) {
     cctx c = {.s = s};
     s->docs = json_array();
@@ -1265,6 +1404,7 @@ gbx_err gbx__sch_compile(gbx_schema *s, json_t *doc, const char *base_uri) {
         }
     }
     adopt_keywords(s);
+    if (!c.err) finish_nodes(&c);
     gbx__sch_sbuf_free(&c.path);
     if (c.err) return c.err;
     if (!s->root) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "cannot compile schema");

@@ -226,6 +226,17 @@ typedef enum gbx__kw_kind {
 typedef struct gbx__node gbx__node;
 typedef struct gbx__resource gbx__resource;
 
+/* Kinds of instance a keyword can fail on (gbx__kw.applies): the prelude
+ * of a schema skips the keywords that cannot apply to an instance. */
+enum {
+    GBX__A_OBJECT = 1u << 0,
+    GBX__A_ARRAY = 1u << 1,
+    GBX__A_STRING = 1u << 2,
+    GBX__A_NUMBER = 1u << 3,
+    GBX__A_OTHER = 1u << 4, /* null, true, false */
+    GBX__A_ALL = 0x1fu,
+};
+
 /* One named subschema (properties, dependentSchemas). */
 typedef struct gbx__named {
     const char *name;   /* borrowed from the schema document */
@@ -271,6 +282,12 @@ typedef struct gbx__kw {
     const char *anchor;          /* $dynamicRef anchor name when dynamic */
     gbx__node *legacy_additional; /* legacy: additionalProperties schema (NULL = anything) */
     bool legacy_additional_false;
+    unsigned applies;            /* GBX__A_*: instances it can fail on */
+    /* a static unevaluatedProperties: `named`/`table` hold every name the
+     * schema's `properties` (its own and its allOf's) evaluate; these are
+     * those keywords, to re-check a name when a sibling failed */
+    const struct gbx__kw **contrib;
+    size_t ncontrib;
 } gbx__kw;
 
 struct gbx__node {
@@ -282,6 +299,10 @@ struct gbx__node {
     bool compiled;               /* keywords filled in (guards cycles) */
     bool tracks;                 /* has unevaluated* (needs evaluation marks) */
     bool assert_formats;
+    /* unevaluatedProperties is decided by a fixed name table (no marks)
+     * when nothing above asks for this schema's marks */
+    bool static_uneval;
+    unsigned type_only;          /* GBX__T_*: the schema is just {"type": ...} */
     gbx__kw *kw;
     size_t nkw;
 };

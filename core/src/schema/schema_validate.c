@@ -53,6 +53,7 @@ typedef struct vctx {
     const json_t *props_inst;
     size_t props_known;
     bool stop_first;    /* no list wanted: stop at the first violation */
+    bool uneval_ok;     /* a static unevaluatedProperties: its siblings all passed */
     size_t nviol;
     char first[1024];
     pathstack ip, kp;
@@ -337,6 +338,17 @@ static inline gbx__named *lookup_named(const gbx__kw *k, const char *key, size_t
 static bool pattern_match(const gbx__kw *k, const char *key, size_t len) {
     for (size_t p = 0; p < k->npatterns; p++)
         if (gbx__sch_regex_search(k->patterns[p].re, key, len)) return true;
+    return false;
+}
+
+/* Did one of the "properties" that a static unevaluatedProperties counts
+ * evaluate this member successfully?  (Asked only when a sibling failed,
+ * in all-errors mode: when they all passed, every listed name was.) */
+static bool statically_evaluated(vctx *c, const gbx__kw *u, const char *key, size_t len, json_t *val) {
+    for (size_t i = 0; i < u->ncontrib; i++) {
+        const gbx__named *e = lookup_named(u->contrib[i], key, len);
+        if (e && probe(c, e->node, val, NULL)) return true;
+    }
     return false;
 }
 
@@ -874,6 +886,7 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
     case GBX__KW_UNEVALUATED_PROPERTIES: {
         if (!json_is_object(inst)) return true;
         bool additional = k->kind == GBX__KW_ADDITIONAL_PROPERTIES;
+        bool siblings_ok = c->uneval_ok;
         const gbx__kw *props = additional && k->count != SIZE_MAX ? &n->kw[k->count] : NULL;
         const gbx__kw *pats = additional && k->count2 != SIZE_MAX ? &n->kw[k->count2] : NULL;
         if (props && c->props_kw == props && c->props_inst == inst && c->props_known == json_object_size(inst))
@@ -886,6 +899,8 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
             bool skip;
             if (additional)
                 skip = (props && lookup_named(props, key, klen)) || (pats && pattern_match(pats, key, klen));
+            else if (!m && k->table)
+                skip = lookup_named(k, key, klen) && (siblings_ok || statically_evaluated(c, k, key, klen, val));
             else
                 skip = m && bit_get(m->props, m->pwords, i);
             if (!skip) {
@@ -992,8 +1007,17 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
     return true;
 }
 
+/* The GBX__A_* kind of each json_type. */
+static const unsigned applies_of[] = {
+    [JSON_OBJECT] = GBX__A_OBJECT, [JSON_ARRAY] = GBX__A_ARRAY, [JSON_STRING] = GBX__A_STRING,
+    [JSON_INTEGER] = GBX__A_NUMBER, [JSON_REAL] = GBX__A_NUMBER, [JSON_TRUE] = GBX__A_OTHER,
+    [JSON_FALSE] = GBX__A_OTHER, [JSON_NULL] = GBX__A_OTHER,
+};
+
 static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
     if (!n) return true;
+    /* {"type": ...} alone: nothing to enter when it holds */
+    if (n->type_only && (n->type_only & inst_types(inst, n->dialect)) && c->depth < MAX_DEPTH && !c->too_deep) return true;
     if (n->boolean >= 0) {
         if (n->boolean) return true; /* "true" alone evaluates nothing */
         violation(c, "no value is allowed here (schema false)");
@@ -1024,13 +1048,20 @@ static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
     }
     marks local;
     marks *mm = m;
-    if (n->tracks) {
+    /* a static unevaluatedProperties needs no marks unless the caller does */
+    bool marking = n->tracks && (m || !n->static_uneval);
+    if (marking) {
         marks_init(&local);
         mm = &local;
+    } else if (n->tracks) {
+        mm = NULL;
     }
+    unsigned applies = applies_of[json_typeof(inst)];
     bool ok = true;
     for (size_t i = 0; i < n->nkw; i++) {
         const gbx__kw *k = &n->kw[i];
+        if (!(k->applies & applies)) continue;
+        if (n->static_uneval) c->uneval_ok = ok;
         PUSH_KEY(kp, k->name, k->namelen);
         bool one = eval_kw(c, n, k, inst, mm);
         POP(kp);
@@ -1039,7 +1070,7 @@ static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
             if (give_up(c)) break;
         }
     }
-    if (n->tracks) {
+    if (marking) {
         if (ok && m) marks_merge(c, m, &local);
         marks_free(&local);
     }
