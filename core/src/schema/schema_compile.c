@@ -1329,6 +1329,29 @@ static bool collect_props(const gbx__node *n, bool top, const gbx__kw **list, si
     return true;
 }
 
+/* How many allOf levels below n the "properties" keyword k sits (0: n's
+ * own; fusable nodes have at most one level). */
+static unsigned props_depth(const gbx__node *n, const gbx__kw *k) {
+    return k >= n->kw && k < n->kw + n->nkw ? 0 : 1;
+}
+
+/* Can the verdict of n (a static unevaluatedProperties) come from one walk
+ * over the members?  Yes when its allOf subschemas hold nothing but
+ * "properties" (or are true): the walk checks each member against the one
+ * subschema its name has, and the other keywords of n as they are. */
+static bool fusable(const gbx__node *n) {
+    for (size_t i = 0; i < n->nkw; i++) {
+        const gbx__kw *k = &n->kw[i];
+        if (k->kind != GBX__KW_ALL_OF) continue;
+        for (size_t j = 0; j < k->nsubs; j++) {
+            const gbx__node *x = k->subs[j];
+            if (x->boolean == 1) continue;
+            if (x->boolean == 0 || x->nkw != 1 || x->kw[0].kind != GBX__KW_PROPERTIES) return false;
+        }
+    }
+    return true;
+}
+
 /* unevaluatedProperties over a fixed set of names, when collect_props can
  * name them: the union goes into the keyword's name table. */
 static void static_unevaluated(cctx *c, gbx__node *n) {
@@ -1346,15 +1369,23 @@ static void static_unevaluated(cctx *c, gbx__node *n) {
     }
     memcpy(u->contrib, list, nlist * sizeof *list);
     u->ncontrib = nlist;
+    bool unique = true;
     for (size_t i = 0; i < nlist; i++)
         for (size_t j = 0; j < list[i]->nnamed; j++) {
             const gbx__named *e = &list[i]->named[j];
-            if (gbx__sch_named_find(u, e->name, e->len)) continue;
-            u->named[u->nnamed].name = e->name;
-            u->named[u->nnamed].len = e->len;
+            if (gbx__sch_named_find(u, e->name, e->len)) {
+                unique = false;
+                continue;
+            }
+            gbx__named *x = &u->named[u->nnamed];
+            x->name = e->name;
+            x->len = e->len;
+            x->node = e->node;
+            x->depth = props_depth(n, list[i]);
             table_add(u, u->nnamed++);
         }
     n->static_uneval = true;
+    n->fused = unique && fusable(n);
 }
 
 /* Fills in what validation reads instead of working it out each time. */

@@ -244,6 +244,7 @@ typedef struct gbx__named {
     uint64_t head;      /* the name's first 8 bytes, zero padded (gbx__sch_key_head) */
     gbx__node *node;    /* NULL for dependencies given as property lists */
     const json_t *list; /* dependentRequired / draft-3 `dependencies` strings */
+    unsigned depth;     /* static unevaluatedProperties: allOf levels above its "properties" */
 } gbx__named;
 
 /* One patternProperties entry. */
@@ -302,6 +303,10 @@ struct gbx__node {
     /* unevaluatedProperties is decided by a fixed name table (no marks)
      * when nothing above asks for this schema's marks */
     bool static_uneval;
+    /* ... and its verdict takes one walk over the members: each name
+     * belongs to one "properties" (node = its subschema); the allOf around
+     * them holds nothing else */
+    bool fused;
     unsigned type_only;          /* GBX__T_*: the schema is just {"type": ...} */
     gbx__kw *kw;
     size_t nkw;

@@ -65,6 +65,7 @@ typedef struct vctx {
 } vctx;
 
 static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m);
+static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst, marks *m);
 
 /* ---- marks ---------------------------------------------------------------- */
 
@@ -350,6 +351,41 @@ static bool statically_evaluated(vctx *c, const gbx__kw *u, const char *key, siz
         if (e && probe(c, e->node, val, NULL)) return true;
     }
     return false;
+}
+
+/* The verdict of a fused schema (see gbx__node.fused), nothing recorded:
+ * its keywords but properties/allOf/unevaluatedProperties as usual, then
+ * one walk where each member meets the one subschema that evaluates it, or
+ * unevaluatedProperties'.  Depths are those of the usual path. */
+static bool fused_verdict(vctx *c, const gbx__node *n, json_t *inst, unsigned applies) {
+    bool track = c->track, ok = true;
+    c->quiet++;
+    c->track = false;
+    const gbx__kw *u = &n->kw[n->nkw - 1];
+    for (size_t i = 0; ok && i + 1 < n->nkw; i++) {
+        const gbx__kw *k = &n->kw[i];
+        if (!(k->applies & applies) || k->kind == GBX__KW_PROPERTIES || k->kind == GBX__KW_ALL_OF) continue;
+        ok = eval_kw(c, n, k, inst, NULL);
+    }
+    if (ok && json_is_object(inst)) {
+        const char *key;
+        size_t klen;
+        json_t *val;
+        OBJECT_FOREACH(inst, key, klen, val) {
+            const gbx__named *e = lookup_named(u, key, klen);
+            if (e) {
+                c->depth += e->depth;
+                ok = eval(c, e->node, val, NULL);
+                c->depth -= e->depth;
+            } else {
+                ok = u->sub->boolean != 0 && eval(c, u->sub, val, NULL);
+            }
+            if (!ok) break;
+        }
+    }
+    c->quiet--;
+    c->track = track;
+    return ok;
 }
 
 static const gbx__node *dynamic_target(vctx *c, const gbx__kw *k) {
@@ -886,7 +922,7 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
     case GBX__KW_UNEVALUATED_PROPERTIES: {
         if (!json_is_object(inst)) return true;
         bool additional = k->kind == GBX__KW_ADDITIONAL_PROPERTIES;
-        bool siblings_ok = c->uneval_ok;
+        bool siblings_ok = !additional && c->uneval_ok;
         const gbx__kw *props = additional && k->count != SIZE_MAX ? &n->kw[k->count] : NULL;
         const gbx__kw *pats = additional && k->count2 != SIZE_MAX ? &n->kw[k->count2] : NULL;
         if (props && c->props_kw == props && c->props_inst == inst && c->props_known == json_object_size(inst))
@@ -1058,7 +1094,17 @@ static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
     }
     unsigned applies = applies_of[json_typeof(inst)];
     bool ok = true;
-    for (size_t i = 0; i < n->nkw; i++) {
+    size_t start = 0;
+    /* the verdict from one walk; the usual path only to report a failure */
+    if (n->fused && !mm) {
+        if (fused_verdict(c, n, inst, applies)) {
+            start = n->nkw;
+        } else if (c->quiet || c->too_deep || c->oom) {
+            ok = false;
+            start = n->nkw;
+        }
+    }
+    for (size_t i = start; i < n->nkw; i++) {
         const gbx__kw *k = &n->kw[i];
         if (!(k->applies & applies)) continue;
         if (n->static_uneval) c->uneval_ok = ok;
@@ -1095,7 +1141,7 @@ gbx_err gbx__sch_validate(const gbx_schema *s, json_t *instance, json_t **violat
     c.scope = NULL;
     c.nscope = c.capscope = 0;
     c.depth = 0;
-    c.oom = c.too_deep = false;
+    c.oom = c.too_deep = c.uneval_ok = false;
     c.s = s;
     c.ip.v = c.ip.inline_segs;
     c.ip.cap = sizeof c.ip.inline_segs / sizeof c.ip.inline_segs[0];
