@@ -624,6 +624,22 @@ static bool table_alloc(cctx *c, gbx__kw *k, size_t cnt) {
     return false;
 }
 
+/* An "enum" of strings only: a name table, so that validation probes it
+ * once instead of comparing with each value. */
+static void compile_enum(cctx *c, gbx__kw *k) {
+    if (!k || json_array_size(k->value) == 0) return;
+    size_t i;
+    json_t *x;
+    json_array_foreach(k->value, i, x) if (!json_is_string(x)) return;
+    if (!table_alloc(c, k, json_array_size(k->value))) return;
+    json_array_foreach(k->value, i, x) {
+        k->named[i].name = json_string_value(x);
+        k->named[i].len = json_string_length(x);
+        table_add(k, i);
+    }
+    k->nnamed = json_array_size(k->value);
+}
+
 /* properties-like maps: name -> subschema (or list of names) */
 static void compile_map(cctx *c, gbx__node *n, gbx__kw *k, bool deps) {
     const json_t *v = k->value;
@@ -969,7 +985,7 @@ static void compile_standard(cctx *c, gbx__node *n, size_t *cap) {
             compile_type(c, n, k);
         if ((v = json_object_get(j, "enum"))) {
             if (!json_is_array(v)) fail(c, "\"enum\" must be an array");
-            else add_kw(c, n, GBX__KW_ENUM, "enum", v, cap);
+            else compile_enum(c, add_kw(c, n, GBX__KW_ENUM, "enum", v, cap));
         }
         if (at_least(d, GBX_DIALECT_DRAFT6) && (v = json_object_get(j, "const"))) add_kw(c, n, GBX__KW_CONST, "const", v, cap);
         const char *mo = d == GBX_DIALECT_DRAFT3 ? "divisibleBy" : "multipleOf";

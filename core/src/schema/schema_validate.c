@@ -64,8 +64,9 @@ typedef struct vctx {
     bool too_deep;      /* recursion limit hit: the whole validation stops */
 } vctx;
 
-static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m);
-static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst, marks *m);
+static inline bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m);
+static bool eval_node(vctx *c, const gbx__node *n, json_t *inst, marks *m);
+static inline __attribute__((always_inline)) bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst, marks *m);
 
 /* ---- marks ---------------------------------------------------------------- */
 
@@ -259,25 +260,26 @@ static bool give_up(const vctx *c) { return c->quiet || c->stop_first || c->oom 
                  (val = json_object_iter_value(it_)), 1);                                         \
          it_ = json_object_iter_next(obj, it_))
 
-static unsigned inst_types(const json_t *v, gbx_dialect d) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return GBX__T_OBJECT;
-    case JSON_ARRAY: return GBX__T_ARRAY;
-    case JSON_STRING: return GBX__T_STRING;
-    case JSON_INTEGER: return GBX__T_INTEGER;
-    case JSON_REAL:
-        /* an integer too big for 64 bits arrives as a real: still an integer */
-        if (fabs(json_real_value(v)) >= 9223372036854775808.0 && gbx__sch_json_is_integral(v))
-            return GBX__T_NUMBER | GBX__T_INTEGER;
-        /* draft 3 and 4 count 1.0 as a number only; later drafts as an integer */
-        if (d != GBX_DIALECT_DRAFT3 && d != GBX_DIALECT_DRAFT4 && d != GBX_DIALECT_LEGACY && gbx__sch_json_is_integral(v))
-            return GBX__T_NUMBER | GBX__T_INTEGER;
-        return GBX__T_NUMBER;
-    case JSON_TRUE:
-    case JSON_FALSE: return GBX__T_BOOLEAN;
-    case JSON_NULL: return GBX__T_NULL;
-    }
-    return 0;
+static unsigned real_types(const json_t *v, gbx_dialect d) {
+    /* an integer too big for 64 bits arrives as a real: still an integer */
+    if (fabs(json_real_value(v)) >= 9223372036854775808.0 && gbx__sch_json_is_integral(v))
+        return GBX__T_NUMBER | GBX__T_INTEGER;
+    /* draft 3 and 4 count 1.0 as a number only; later drafts as an integer */
+    if (d != GBX_DIALECT_DRAFT3 && d != GBX_DIALECT_DRAFT4 && d != GBX_DIALECT_LEGACY && gbx__sch_json_is_integral(v))
+        return GBX__T_NUMBER | GBX__T_INTEGER;
+    return GBX__T_NUMBER;
+}
+
+/* The GBX__T_* bits of each json_type (reals: real_types). */
+static const unsigned types_of[] = {
+    [JSON_OBJECT] = GBX__T_OBJECT, [JSON_ARRAY] = GBX__T_ARRAY,    [JSON_STRING] = GBX__T_STRING,
+    [JSON_INTEGER] = GBX__T_INTEGER, [JSON_REAL] = GBX__T_NUMBER, [JSON_TRUE] = GBX__T_BOOLEAN,
+    [JSON_FALSE] = GBX__T_BOOLEAN, [JSON_NULL] = GBX__T_NULL,
+};
+
+static inline unsigned inst_types(const json_t *v, gbx_dialect d) {
+    json_type t = json_typeof(v);
+    return t == JSON_REAL ? real_types(v, d) : types_of[t];
 }
 
 static void types_str(char *buf, size_t size, unsigned t) {
@@ -570,7 +572,8 @@ static bool legacy_array(vctx *c, const gbx__kw *k, json_t *inst) {
 
 /* ---- keywords -------------------------------------------------------------- */
 
-static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst, marks *m) {
+/* inlined into eval (and fused_verdict): the interpreter's hot loop */
+static inline __attribute__((always_inline)) bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst, marks *m) {
     char b1[64], b2[64];
     bool legacy = n->dialect == GBX_DIALECT_LEGACY;
     switch (k->kind) {
@@ -594,7 +597,11 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
     case GBX__KW_LEGACY_ENUM: {
         size_t i;
         json_t *x;
-        json_array_foreach(k->value, i, x) if (gbx__sch_json_equal(inst, x)) return true;
+        if (k->table) { /* strings only: one probe */
+            if (json_is_string(inst) && lookup_named(k, json_string_value(inst), json_string_length(inst))) return true;
+        } else {
+            json_array_foreach(k->value, i, x) if (gbx__sch_json_equal(inst, x)) return true;
+        }
         violation(c, legacy ? "value is not valid in schema enum" : "value is not one of the values of \"enum\"");
         return false;
     }
@@ -1050,10 +1057,7 @@ static const unsigned applies_of[] = {
     [JSON_FALSE] = GBX__A_OTHER, [JSON_NULL] = GBX__A_OTHER,
 };
 
-static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
-    if (!n) return true;
-    /* {"type": ...} alone: nothing to enter when it holds */
-    if (n->type_only && (n->type_only & inst_types(inst, n->dialect)) && c->depth < MAX_DEPTH && !c->too_deep) return true;
+static bool eval_node(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
     if (n->boolean >= 0) {
         if (n->boolean) return true; /* "true" alone evaluates nothing */
         violation(c, "no value is allowed here (schema false)");
@@ -1123,6 +1127,15 @@ static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
     if (pushed) c->nscope--;
     c->depth--;
     return ok;
+}
+
+/* Applies n to inst; what the keywords evaluate goes into m (NULL: not
+ * wanted).  The cases that need nothing entered are decided here, inline. */
+static inline bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
+    if (!n || n->boolean == 1) return true; /* "true" alone evaluates nothing */
+    /* {"type": ...} alone: nothing to enter when it holds */
+    if (n->type_only && (n->type_only & inst_types(inst, n->dialect)) && c->depth < MAX_DEPTH && !c->too_deep) return true;
+    return eval_node(c, n, inst, m);
 }
 
 gbx_err gbx__sch_validate(const gbx_schema *s, json_t *instance, json_t **violations) {
