@@ -221,10 +221,11 @@ static void violation(vctx *c, const char *fmt, ...) __attribute__((format(print
 static void violation(vctx *c, const char *fmt, ...) {
     if (c->quiet) return;
     va_list ap;
-    if (!c->violations) { /* only the first one's message is wanted */
+    if (!c->violations) { /* only the first one's message is wanted: it is
+                            * the error the validation returns (formatted once) */
         if (c->nviol++ == 0) {
             va_start(ap, fmt);
-            vsnprintf(c->first, sizeof c->first, fmt, ap);
+            gbx_error_setv(GBX_ERR_BAD_REQUEST, fmt, ap);
             va_end(ap);
         }
         return;
@@ -1177,6 +1178,7 @@ gbx_err gbx__sch_validate(const gbx_schema *s, json_t *instance, json_t **violat
     }
     if (violations) *violations = c.violations;
     if (ok) return GBX_OK;
-    if (c.nviol == 0) snprintf(c.first, sizeof c.first, "value is not valid");
+    if (c.nviol == 0) return gbx_error_set(GBX_ERR_BAD_REQUEST, "value is not valid");
+    if (!violations) return GBX_ERR_BAD_REQUEST; /* violation() set it */
     return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s", c.first);
 }
