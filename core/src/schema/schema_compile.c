@@ -607,6 +607,7 @@ static int named_cmp(const void *a, const void *b) {
 static void table_add(gbx__kw *k, size_t i) {
     gbx__named *e = &k->named[i];
     e->head = gbx__sch_key_head(e->name, e->len);
+    e->tail = e->len > 8 ? gbx__sch_key_tail(e->name, e->len) : 0;
     uint32_t t = gbx__sch_key_hash(e->head, e->len) & k->table_mask;
     while (k->table[t]) t = (t + 1) & k->table_mask;
     k->table[t] = (uint32_t)i + 1;

@@ -242,6 +242,7 @@ typedef struct gbx__named {
     const char *name;   /* borrowed from the schema document */
     size_t len;
     uint64_t head;      /* the name's first 8 bytes, zero padded (gbx__sch_key_head) */
+    uint64_t tail;      /* names of 9 to 16 bytes: their last 8 bytes */
     gbx__node *node;    /* NULL for dependencies given as property lists */
     const json_t *list; /* dependentRequired / draft-3 `dependencies` strings */
     unsigned depth;     /* static unevaluatedProperties: allOf levels above its "properties" */
@@ -384,6 +385,14 @@ static inline uint64_t gbx__sch_key_head(const char *key, size_t len) {
     return w;
 }
 
+/* The last 8 bytes of a key longer than 8 bytes (with its head: all of a
+ * key of up to 16 bytes). */
+static inline uint64_t gbx__sch_key_tail(const char *key, size_t len) {
+    uint64_t w;
+    memcpy(&w, key + len - 8, 8);
+    return w;
+}
+
 static inline uint32_t gbx__sch_key_hash(uint64_t head, size_t len) {
     return (uint32_t)(((head ^ len) * 0x9E3779B97F4A7C15ull) >> 32);
 }
@@ -396,7 +405,9 @@ static inline gbx__named *gbx__sch_named_find(const gbx__kw *k, const char *key,
         uint32_t slot = k->table[i];
         if (!slot) return NULL;
         gbx__named *e = &k->named[slot - 1];
-        if (e->len == len && e->head == head && (len <= 8 || memcmp(e->name + 8, key + 8, len - 8) == 0)) return e;
+        if (e->len == len && e->head == head && (len <= 8 || (len <= 16 ? gbx__sch_key_tail(key, len) == e->tail
+                                                                         : memcmp(e->name + 8, key + 8, len - 8) == 0)))
+            return e;
     }
 }
 
