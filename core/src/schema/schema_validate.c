@@ -205,6 +205,15 @@ static void path_write(char *out, const pathstack *p) {
     *o = '\0';
 }
 
+/* json_string(s), with jansson's UTF-8 check (costlier than the rest of
+ * building a violation) only when s is not plain ASCII. */
+static json_t *text_json(const char *s) {
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80) return json_stringn(s, len);
+    return json_stringn_nocheck(s, len);
+}
+
 /* A new JSON string holding the path's pointer. */
 static json_t *path_json(const pathstack *p) {
     char local[512];
@@ -212,7 +221,7 @@ static json_t *path_json(const pathstack *p) {
     char *buf = bound <= sizeof local ? local : malloc(bound);
     if (!buf) return NULL;
     path_write(buf, p);
-    json_t *j = json_string(buf);
+    json_t *j = text_json(buf);
     if (buf != local) free(buf);
     return j;
 }
@@ -241,7 +250,7 @@ static void violation(vctx *c, const char *fmt, ...) {
     json_t *v = json_object();
     if (v && (json_object_set_new_nocheck(v, "pointer", path_json(&c->ip)) ||
               json_object_set_new_nocheck(v, "keyword", path_json(&c->kp)) ||
-              json_object_set_new_nocheck(v, "message", json_string(msg)))) {
+              json_object_set_new_nocheck(v, "message", text_json(msg)))) {
         json_decref(v);
         v = NULL;
     }
