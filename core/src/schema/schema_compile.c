@@ -1405,6 +1405,51 @@ static void static_unevaluated(cctx *c, gbx__node *n) {
     n->fused = unique && fusable(n);
 }
 
+/* The {"const": <string>} that branch b's own "properties" gives member
+ * `name`, or NULL. */
+static const json_t *branch_const(const gbx__node *b, const char *name, size_t len) {
+    if (b->boolean >= 0) return NULL;
+    for (size_t i = 0; i < b->nkw; i++) {
+        if (b->kw[i].kind != GBX__KW_PROPERTIES) continue;
+        const gbx__named *e = gbx__sch_named_find(&b->kw[i], name, len);
+        const gbx__node *x = e ? e->node : NULL;
+        if (!x || x->boolean >= 0 || x->nkw != 1 || x->kw[0].kind != GBX__KW_CONST || !json_is_string(x->kw[0].value))
+            return NULL;
+        return x->kw[0].value;
+    }
+    return NULL;
+}
+
+/* oneOf whose branches each pin one member to a different string (a tag,
+ * as {"kind": {"const": "circle"}}): see gbx__kw.disc. */
+static void discriminate(cctx *c, gbx__kw *k) {
+    if (k->nsubs < 2 || k->subs[0]->boolean >= 0) return;
+    const gbx__node *b0 = k->subs[0];
+    for (size_t p = 0; p < b0->nkw; p++) {
+        if (b0->kw[p].kind != GBX__KW_PROPERTIES) continue;
+        for (size_t t = 0; t < b0->kw[p].nnamed; t++) {
+            const gbx__named *cand = &b0->kw[p].named[t];
+            bool ok = true;
+            for (size_t i = 0; ok && i < k->nsubs; i++) {
+                const json_t *v = branch_const(k->subs[i], cand->name, cand->len);
+                ok = v != NULL;
+                for (size_t j = 0; ok && j < i; j++) ok = !json_equal(v, branch_const(k->subs[j], cand->name, cand->len));
+            }
+            if (!ok) continue;
+            k->disc_vals = kcalloc(c->s, k->nsubs, sizeof *k->disc_vals);
+            if (!k->disc_vals) {
+                oom(c);
+                return;
+            }
+            for (size_t i = 0; i < k->nsubs; i++) k->disc_vals[i] = branch_const(k->subs[i], cand->name, cand->len);
+            k->disc = cand->name;
+            k->disclen = cand->len;
+            return;
+        }
+        return;
+    }
+}
+
 /* Fills in what validation reads instead of working it out each time. */
 static void finish_nodes(cctx *c) {
     gbx_schema *s = c->s;
@@ -1414,6 +1459,8 @@ static void finish_nodes(cctx *c) {
         for (size_t k = 0; k < n->nkw; k++) n->kw[k].applies = kw_applies(n->kw[k].kind);
         if (n->nkw == 1 && n->kw[0].kind == GBX__KW_TYPE && n->kw[0].nsubs == 0) n->type_only = n->kw[0].types;
         if (n->tracks) static_unevaluated(c, n);
+        for (size_t k = 0; k < n->nkw; k++)
+            if (n->kw[k].kind == GBX__KW_ONE_OF) discriminate(c, &n->kw[k]);
     }
 }
 

@@ -290,6 +290,12 @@ typedef struct gbx__kw {
      * those keywords, to re-check a name when a sibling failed */
     const struct gbx__kw **contrib;
     size_t ncontrib;
+    /* a discriminated oneOf: every branch's "properties" gives member
+     * `disc` a {"const": <string>} of its own (disc_vals[branch]), so a
+     * present member leaves one branch to try */
+    const char *disc;
+    size_t disclen;
+    const json_t **disc_vals;
 } gbx__kw;
 
 struct gbx__node {

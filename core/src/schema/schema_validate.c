@@ -792,7 +792,19 @@ static inline __attribute__((always_inline)) bool eval_kw(vctx *c, const gbx__no
     }
     case GBX__KW_ONE_OF: {
         size_t matched = 0, first = 0, second = 0;
-        for (size_t i = 0; i < k->nsubs && matched < 2; i++) {
+        const json_t *tag = k->disc && json_is_object(inst) ? json_object_getn(inst, k->disc, k->disclen) : NULL;
+        if (tag) {
+            /* every branch but the one of this tag fails on it: the one
+             * left decides (the others would match nothing) */
+            for (size_t i = 0; i < k->nsubs; i++) {
+                if (!gbx__sch_json_equal(tag, k->disc_vals[i])) continue;
+                PUSH_INDEX(kp, i);
+                matched = probe_marked(c, k->subs[i], inst, m);
+                POP(kp);
+                break;
+            }
+        }
+        for (size_t i = 0; !tag && i < k->nsubs && matched < 2; i++) {
             PUSH_INDEX(kp, i);
             if (probe_marked(c, k->subs[i], inst, matched == 0 ? m : NULL)) {
                 if (matched++ == 0)
