@@ -368,9 +368,13 @@ static bool statically_evaluated(vctx *c, const gbx__kw *u, const char *key, siz
 /* The verdict of a fused schema (see gbx__node.fused), nothing recorded:
  * its keywords but properties/allOf/unevaluatedProperties as usual, then
  * one walk where each member meets the one subschema that evaluates it, or
- * unevaluatedProperties'.  Depths are those of the usual path. */
-static bool fused_verdict(vctx *c, const gbx__node *n, json_t *inst, unsigned applies) {
-    bool track = c->track, ok = true;
+ * unevaluatedProperties'.  Depths are those of the usual path.  With
+ * `unlisted`, the walk goes on past members that "unevaluatedProperties":
+ * false rejects: when they are the only failures, *unlisted is the first
+ * (the usual path's first violation), else NULL. */
+static bool fused_verdict(vctx *c, const gbx__node *n, json_t *inst, unsigned applies, const char **unlisted) {
+    bool track = c->track, ok = true, other = false;
+    const char *first = NULL;
     c->quiet++;
     c->track = false;
     const gbx__kw *u = &n->kw[n->nkw - 1];
@@ -379,24 +383,36 @@ static bool fused_verdict(vctx *c, const gbx__node *n, json_t *inst, unsigned ap
         if (!(k->applies & applies) || k->kind == GBX__KW_PROPERTIES || k->kind == GBX__KW_ALL_OF) continue;
         ok = eval_kw(c, n, k, inst, NULL);
     }
+    other = !ok;
     if (ok && json_is_object(inst)) {
         const char *key;
         size_t klen;
         json_t *val;
         OBJECT_FOREACH(inst, key, klen, val) {
             const gbx__named *e = lookup_named(u, key, klen);
+            bool one;
             if (e) {
                 c->depth += e->depth;
-                ok = eval(c, e->node, val, NULL);
+                one = eval(c, e->node, val, NULL);
                 c->depth -= e->depth;
+            } else if (u->sub->boolean == 0) {
+                ok = false;
+                if (!first) first = key;
+                if (!unlisted) break;
+                continue;
             } else {
-                ok = u->sub->boolean != 0 && eval(c, u->sub, val, NULL);
+                one = eval(c, u->sub, val, NULL);
             }
-            if (!ok) break;
+            if (!one) {
+                ok = false;
+                other = true;
+                break;
+            }
         }
     }
     c->quiet--;
     c->track = track;
+    if (unlisted) *unlisted = other ? NULL : first;
     return ok;
 }
 
@@ -1123,9 +1139,17 @@ static bool eval_node(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
     size_t start = 0;
     /* the verdict from one walk; the usual path only to report a failure */
     if (n->fused && !mm) {
-        if (fused_verdict(c, n, inst, applies)) {
+        /* first error, message only: when members "unevaluatedProperties"
+         * rejects are all that fails, the first of them is the violation */
+        const char *unlisted = NULL;
+        bool explain = c->stop_first && !c->quiet && !c->violations;
+        if (fused_verdict(c, n, inst, applies, explain ? &unlisted : NULL)) {
             start = n->nkw;
         } else if (c->quiet || c->too_deep || c->oom) {
+            ok = false;
+            start = n->nkw;
+        } else if (unlisted) {
+            violation(c, "property \"%s\" is unevaluated and not allowed", unlisted);
             ok = false;
             start = n->nkw;
         }
