@@ -10,7 +10,11 @@
  * `bench.c CASES.json --iterations N [CASE-INDEX [first|all]]` instead
  * validates every document of each case (or of one) N times in each mode
  * (or in one), untimed: the
- * repeatable workload to run under `valgrind --tool=callgrind`. */
+ * repeatable workload to run under `valgrind --tool=callgrind`.
+ *
+ * `bench.c CASES.json --dump` prints, for every document of every case, the
+ * verdict and message of first-error mode and the violations of all-errors
+ * mode: the output an optimisation must leave byte for byte unchanged. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,9 +73,36 @@ __attribute__((noinline)) static void repeat(const char *name, const gbx_schema 
     }
 }
 
+/* Every document's verdicts, messages and violations, in both modes. */
+static void dump(json_t *cases) {
+    size_t i, d;
+    json_t *c, *doc;
+    json_array_foreach(cases, i, c) {
+        gbx_schema_options opts;
+        gbx_schema_options_init(&opts);
+        opts.default_dialect = (gbx_dialect)gbx_dialect_from_name(json_string_value(json_object_get(c, "dialect")));
+        gbx_schema *s = NULL;
+        if (gbx_schema_compile(&s, json_object_get(c, "schema"), &opts)) {
+            printf("case %zu: %s\n", i, gbx_error_last()->message);
+            continue;
+        }
+        json_array_foreach(json_object_get(c, "documents"), d, doc) {
+            gbx_err rc = gbx_schema_validate(NULL, s, doc);
+            printf("case %zu doc %zu first: %d %s\n", i, d, (int)rc, rc ? gbx_error_last()->message : "");
+            json_t *viol = NULL;
+            rc = gbx_schema_validate(&viol, s, doc);
+            char *text = json_dumps(viol, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            printf("case %zu doc %zu all: %d %s %s\n", i, d, (int)rc, rc ? gbx_error_last()->message : "", text);
+            free(text);
+            json_decref(viol);
+        }
+        gbx_schema_free(s);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s CASES.json [SECONDS [CASE-INDEX] | --iterations N [CASE-INDEX [first|all]]]\n", argv[0]);
+        fprintf(stderr, "usage: %s CASES.json [SECONDS [CASE-INDEX] | --iterations N [CASE-INDEX [first|all]] | --dump]\n", argv[0]);
         return 2;
     }
     bool profile = argc > 3 && strcmp(argv[2], "--iterations") == 0;
@@ -83,6 +114,11 @@ int main(int argc, char **argv) {
     if (gbx_json_load_file(&cases, argv[1], false)) {
         fprintf(stderr, "%s\n", gbx_error_last()->message);
         return 2;
+    }
+    if (argc > 2 && strcmp(argv[2], "--dump") == 0) {
+        dump(cases);
+        json_decref(cases);
+        return 0;
     }
     size_t i;
     json_t *c;

@@ -603,6 +603,44 @@ static int named_cmp(const void *a, const void *b) {
     return r ? r : (x->len > y->len) - (x->len < y->len);
 }
 
+/* Enters k->named[i] into k's name table (sized for every entry). */
+static void table_add(gbx__kw *k, size_t i) {
+    gbx__named *e = &k->named[i];
+    e->head = gbx__sch_key_head(e->name, e->len);
+    e->tail = e->len > 8 ? gbx__sch_key_tail(e->name, e->len) : 0;
+    uint32_t t = gbx__sch_key_hash(e->head, e->len) & k->table_mask;
+    while (k->table[t]) t = (t + 1) & k->table_mask;
+    k->table[t] = (uint32_t)i + 1;
+}
+
+/* A name table of at least `cnt` entries (twice that many slots). */
+static bool table_alloc(cctx *c, gbx__kw *k, size_t cnt) {
+    uint32_t tsize = 4;
+    while (tsize < cnt * 2) tsize *= 2;
+    k->named = kcalloc(c->s, cnt, sizeof *k->named);
+    k->table = kcalloc(c->s, tsize, sizeof *k->table);
+    k->table_mask = tsize - 1;
+    if (k->named && k->table) return true;
+    oom(c);
+    return false;
+}
+
+/* An "enum" of strings only: a name table, so that validation probes it
+ * once instead of comparing with each value. */
+static void compile_enum(cctx *c, gbx__kw *k) {
+    if (!k || json_array_size(k->value) == 0) return;
+    size_t i;
+    json_t *x;
+    json_array_foreach(k->value, i, x) if (!json_is_string(x)) return;
+    if (!table_alloc(c, k, json_array_size(k->value))) return;
+    json_array_foreach(k->value, i, x) {
+        k->named[i].name = json_string_value(x);
+        k->named[i].len = json_string_length(x);
+        table_add(k, i);
+    }
+    k->nnamed = json_array_size(k->value);
+}
+
 /* properties-like maps: name -> subschema (or list of names) */
 static void compile_map(cctx *c, gbx__node *n, gbx__kw *k, bool deps) {
     const json_t *v = k->value;
@@ -610,16 +648,7 @@ static void compile_map(cctx *c, gbx__node *n, gbx__kw *k, bool deps) {
         fail(c, "\"%s\" must be an object", k->name);
         return;
     }
-    size_t cnt = json_object_size(v);
-    uint32_t tsize = 4;
-    while (tsize < cnt * 2) tsize *= 2;
-    k->named = kcalloc(c->s, cnt, sizeof *k->named);
-    k->table = kcalloc(c->s, tsize, sizeof *k->table);
-    k->table_mask = tsize - 1;
-    if (!k->named || !k->table) {
-        oom(c);
-        return;
-    }
+    if (!table_alloc(c, k, json_object_size(v))) return;
     const char *key;
     size_t klen;
     json_t *x;
@@ -649,13 +678,7 @@ static void compile_map(cctx *c, gbx__node *n, gbx__kw *k, bool deps) {
         }
     }
     qsort(k->named, k->nnamed, sizeof *k->named, named_cmp);
-    for (size_t i = 0; i < k->nnamed; i++) {
-        gbx__named *e = &k->named[i];
-        e->head = gbx__sch_key_head(e->name, e->len);
-        uint32_t t = gbx__sch_key_hash(e->head, e->len) & k->table_mask;
-        while (k->table[t]) t = (t + 1) & k->table_mask;
-        k->table[t] = (uint32_t)i + 1;
-    }
+    for (size_t i = 0; i < k->nnamed; i++) table_add(k, i);
 }
 
 static void compile_patterns(cctx *c, gbx__node *n, gbx__kw *k) {
@@ -963,7 +986,7 @@ static void compile_standard(cctx *c, gbx__node *n, size_t *cap) {
             compile_type(c, n, k);
         if ((v = json_object_get(j, "enum"))) {
             if (!json_is_array(v)) fail(c, "\"enum\" must be an array");
-            else add_kw(c, n, GBX__KW_ENUM, "enum", v, cap);
+            else compile_enum(c, add_kw(c, n, GBX__KW_ENUM, "enum", v, cap));
         }
         if (at_least(d, GBX_DIALECT_DRAFT6) && (v = json_object_get(j, "const"))) add_kw(c, n, GBX__KW_CONST, "const", v, cap);
         const char *mo = d == GBX_DIALECT_DRAFT3 ? "divisibleBy" : "multipleOf";
@@ -1230,6 +1253,217 @@ static void adopt_keywords(gbx_schema *s) {
     }
 }
 
+/* ---- what validation can know in advance ----------------------------------- */
+
+/* The instances a keyword can fail on: every other kind of instance passes
+ * it untouched (each of these cases starts with that type test). */
+static unsigned kw_applies(gbx__kw_kind kind) {
+    switch (kind) {
+    case GBX__KW_MULTIPLE_OF:
+    case GBX__KW_MAXIMUM:
+    case GBX__KW_MINIMUM:
+    case GBX__KW_EXCLUSIVE_MAXIMUM:
+    case GBX__KW_EXCLUSIVE_MINIMUM:
+    case GBX__KW_LEGACY_RANGE:
+        return GBX__A_NUMBER;
+    case GBX__KW_MAX_LENGTH:
+    case GBX__KW_MIN_LENGTH:
+    case GBX__KW_PATTERN:
+    case GBX__KW_FORMAT:
+    case GBX__KW_CONTENT:
+        return GBX__A_STRING;
+    case GBX__KW_MAX_ITEMS:
+    case GBX__KW_MIN_ITEMS:
+    case GBX__KW_UNIQUE_ITEMS:
+    case GBX__KW_ITEMS:
+    case GBX__KW_PREFIX_ITEMS:
+    case GBX__KW_ADDITIONAL_ITEMS:
+    case GBX__KW_CONTAINS:
+    case GBX__KW_UNEVALUATED_ITEMS:
+    case GBX__KW_LEGACY_ARRAY:
+        return GBX__A_ARRAY;
+    case GBX__KW_MAX_PROPERTIES:
+    case GBX__KW_MIN_PROPERTIES:
+    case GBX__KW_REQUIRED:
+    case GBX__KW_DEPENDENT_REQUIRED:
+    case GBX__KW_DEPENDENT_SCHEMAS:
+    case GBX__KW_PROPERTIES:
+    case GBX__KW_PATTERN_PROPERTIES:
+    case GBX__KW_ADDITIONAL_PROPERTIES:
+    case GBX__KW_PROPERTY_NAMES:
+    case GBX__KW_UNEVALUATED_PROPERTIES:
+    case GBX__KW_LEGACY_OBJECT:
+        return GBX__A_OBJECT;
+    default:
+        return GBX__A_ALL;
+    }
+}
+
+#define MAX_CONTRIB 32
+
+/* Collects the "properties" keywords whose members count as evaluated for
+ * n's instance: n's own and, through allOf, its subschemas'.  False when
+ * n evaluates members in a way a fixed name set cannot say (a branch that
+ * may or may not apply, $ref, patterns, additionalProperties, nested
+ * unevaluated*): then the marks are kept at validation time. */
+static bool collect_props(const gbx__node *n, bool top, const gbx__kw **list, size_t *nlist, int depth) {
+    if (n->boolean >= 0) return true; /* evaluates nothing */
+    if (depth > 8 || (!top && n->tracks)) return false;
+    for (size_t i = 0; i < n->nkw; i++) {
+        const gbx__kw *k = &n->kw[i];
+        switch (k->kind) {
+        case GBX__KW_PROPERTIES:
+            if (*nlist == MAX_CONTRIB) return false;
+            list[(*nlist)++] = k;
+            break;
+        case GBX__KW_ALL_OF:
+            for (size_t j = 0; j < k->nsubs; j++)
+                if (!collect_props(k->subs[j], false, list, nlist, depth + 1)) return false;
+            break;
+        case GBX__KW_DEPENDENT_SCHEMAS:
+            for (size_t j = 0; j < k->nnamed; j++)
+                if (k->named[j].node) return false;
+            break;
+        case GBX__KW_UNEVALUATED_PROPERTIES:
+            if (!top) return false;
+            break;
+        case GBX__KW_REF:
+        case GBX__KW_DYNAMIC_REF:
+        case GBX__KW_RECURSIVE_REF:
+        case GBX__KW_ANY_OF:
+        case GBX__KW_ONE_OF:
+        case GBX__KW_IF:
+        case GBX__KW_PATTERN_PROPERTIES:
+        case GBX__KW_ADDITIONAL_PROPERTIES:
+        case GBX__KW_UNEVALUATED_ITEMS:
+        case GBX__KW_LEGACY_OBJECT:
+        case GBX__KW_LEGACY_ARRAY:
+            return false;
+        default:
+            break; /* marks no member */
+        }
+    }
+    return true;
+}
+
+/* How many allOf levels below n the "properties" keyword k sits (0: n's
+ * own; fusable nodes have at most one level). */
+static unsigned props_depth(const gbx__node *n, const gbx__kw *k) {
+    return k >= n->kw && k < n->kw + n->nkw ? 0 : 1;
+}
+
+/* Can the verdict of n (a static unevaluatedProperties) come from one walk
+ * over the members?  Yes when its allOf subschemas hold nothing but
+ * "properties" (or are true): the walk checks each member against the one
+ * subschema its name has, and the other keywords of n as they are. */
+static bool fusable(const gbx__node *n) {
+    for (size_t i = 0; i < n->nkw; i++) {
+        const gbx__kw *k = &n->kw[i];
+        if (k->kind != GBX__KW_ALL_OF) continue;
+        for (size_t j = 0; j < k->nsubs; j++) {
+            const gbx__node *x = k->subs[j];
+            if (x->boolean == 1) continue;
+            if (x->boolean == 0 || x->nkw != 1 || x->kw[0].kind != GBX__KW_PROPERTIES) return false;
+        }
+    }
+    return true;
+}
+
+/* unevaluatedProperties over a fixed set of names, when collect_props can
+ * name them: the union goes into the keyword's name table. */
+static void static_unevaluated(cctx *c, gbx__node *n) {
+    gbx__kw *u = &n->kw[n->nkw - 1];
+    if (u->kind != GBX__KW_UNEVALUATED_PROPERTIES) return;
+    const gbx__kw *list[MAX_CONTRIB];
+    size_t nlist = 0, total = 0;
+    if (!collect_props(n, true, list, &nlist, 0)) return;
+    for (size_t i = 0; i < nlist; i++) total += list[i]->nnamed;
+    if (!table_alloc(c, u, total)) return;
+    u->contrib = kcalloc(c->s, nlist, sizeof *u->contrib);
+    if (!u->contrib) {
+        oom(c);
+        return;
+    }
+    memcpy(u->contrib, list, nlist * sizeof *list);
+    u->ncontrib = nlist;
+    bool unique = true;
+    for (size_t i = 0; i < nlist; i++)
+        for (size_t j = 0; j < list[i]->nnamed; j++) {
+            const gbx__named *e = &list[i]->named[j];
+            if (gbx__sch_named_find(u, e->name, e->len)) {
+                unique = false;
+                continue;
+            }
+            gbx__named *x = &u->named[u->nnamed];
+            x->name = e->name;
+            x->len = e->len;
+            x->node = e->node;
+            x->depth = props_depth(n, list[i]);
+            table_add(u, u->nnamed++);
+        }
+    n->static_uneval = true;
+    n->fused = unique && fusable(n);
+}
+
+/* The {"const": <string>} that branch b's own "properties" gives member
+ * `name`, or NULL. */
+static const json_t *branch_const(const gbx__node *b, const char *name, size_t len) {
+    if (b->boolean >= 0) return NULL;
+    for (size_t i = 0; i < b->nkw; i++) {
+        if (b->kw[i].kind != GBX__KW_PROPERTIES) continue;
+        const gbx__named *e = gbx__sch_named_find(&b->kw[i], name, len);
+        const gbx__node *x = e ? e->node : NULL;
+        if (!x || x->boolean >= 0 || x->nkw != 1 || x->kw[0].kind != GBX__KW_CONST || !json_is_string(x->kw[0].value))
+            return NULL;
+        return x->kw[0].value;
+    }
+    return NULL;
+}
+
+/* oneOf whose branches each pin one member to a different string (a tag,
+ * as {"kind": {"const": "circle"}}): see gbx__kw.disc. */
+static void discriminate(cctx *c, gbx__kw *k) {
+    if (k->nsubs < 2 || k->subs[0]->boolean >= 0) return;
+    const gbx__node *b0 = k->subs[0];
+    for (size_t p = 0; p < b0->nkw; p++) {
+        if (b0->kw[p].kind != GBX__KW_PROPERTIES) continue;
+        for (size_t t = 0; t < b0->kw[p].nnamed; t++) {
+            const gbx__named *cand = &b0->kw[p].named[t];
+            bool ok = true;
+            for (size_t i = 0; ok && i < k->nsubs; i++) {
+                const json_t *v = branch_const(k->subs[i], cand->name, cand->len);
+                ok = v != NULL;
+                for (size_t j = 0; ok && j < i; j++) ok = !json_equal(v, branch_const(k->subs[j], cand->name, cand->len));
+            }
+            if (!ok) continue;
+            k->disc_vals = kcalloc(c->s, k->nsubs, sizeof *k->disc_vals);
+            if (!k->disc_vals) {
+                oom(c);
+                return;
+            }
+            for (size_t i = 0; i < k->nsubs; i++) k->disc_vals[i] = branch_const(k->subs[i], cand->name, cand->len);
+            k->disc = cand->name;
+            k->disclen = cand->len;
+            return;
+        }
+        return;
+    }
+}
+
+/* Fills in what validation reads instead of working it out each time. */
+static void finish_nodes(cctx *c) {
+    gbx_schema *s = c->s;
+    for (size_t i = 0; i < s->nodes.cap && !c->err; i++) {
+        gbx__node *n = s->nodes.vals[i];
+        if (!s->nodes.keys[i] || !n || n->boolean >= 0) continue;
+        for (size_t k = 0; k < n->nkw; k++) n->kw[k].applies = kw_applies(n->kw[k].kind);
+        if (n->nkw == 1 && n->kw[0].kind == GBX__KW_TYPE && n->kw[0].nsubs == 0) n->type_only = n->kw[0].types;
+        if (n->tracks) static_unevaluated(c, n);
+        for (size_t k = 0; k < n->nkw; k++)
+            if (n->kw[k].kind == GBX__KW_ONE_OF) discriminate(c, &n->kw[k]);
+    }
+}
+
 gbx_err gbx__sch_compile(gbx_schema *s, json_t *doc, const char *base_uri) {
     cctx c = {.s = s};
     s->docs = json_array();
@@ -1265,6 +1499,7 @@ gbx_err gbx__sch_compile(gbx_schema *s, json_t *doc, const char *base_uri) {
         }
     }
     adopt_keywords(s);
+    if (!c.err) finish_nodes(&c);
     gbx__sch_sbuf_free(&c.path);
     if (c.err) return c.err;
     if (!s->root) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "cannot compile schema");

@@ -226,13 +226,26 @@ typedef enum gbx__kw_kind {
 typedef struct gbx__node gbx__node;
 typedef struct gbx__resource gbx__resource;
 
+/* Kinds of instance a keyword can fail on (gbx__kw.applies): the prelude
+ * of a schema skips the keywords that cannot apply to an instance. */
+enum {
+    GBX__A_OBJECT = 1u << 0,
+    GBX__A_ARRAY = 1u << 1,
+    GBX__A_STRING = 1u << 2,
+    GBX__A_NUMBER = 1u << 3,
+    GBX__A_OTHER = 1u << 4, /* null, true, false */
+    GBX__A_ALL = 0x1fu,
+};
+
 /* One named subschema (properties, dependentSchemas). */
 typedef struct gbx__named {
     const char *name;   /* borrowed from the schema document */
     size_t len;
     uint64_t head;      /* the name's first 8 bytes, zero padded (gbx__sch_key_head) */
+    uint64_t tail;      /* names of 9 to 16 bytes: their last 8 bytes */
     gbx__node *node;    /* NULL for dependencies given as property lists */
     const json_t *list; /* dependentRequired / draft-3 `dependencies` strings */
+    unsigned depth;     /* static unevaluatedProperties: allOf levels above its "properties" */
 } gbx__named;
 
 /* One patternProperties entry. */
@@ -271,6 +284,18 @@ typedef struct gbx__kw {
     const char *anchor;          /* $dynamicRef anchor name when dynamic */
     gbx__node *legacy_additional; /* legacy: additionalProperties schema (NULL = anything) */
     bool legacy_additional_false;
+    unsigned applies;            /* GBX__A_*: instances it can fail on */
+    /* a static unevaluatedProperties: `named`/`table` hold every name the
+     * schema's `properties` (its own and its allOf's) evaluate; these are
+     * those keywords, to re-check a name when a sibling failed */
+    const struct gbx__kw **contrib;
+    size_t ncontrib;
+    /* a discriminated oneOf: every branch's "properties" gives member
+     * `disc` a {"const": <string>} of its own (disc_vals[branch]), so a
+     * present member leaves one branch to try */
+    const char *disc;
+    size_t disclen;
+    const json_t **disc_vals;
 } gbx__kw;
 
 struct gbx__node {
@@ -282,6 +307,14 @@ struct gbx__node {
     bool compiled;               /* keywords filled in (guards cycles) */
     bool tracks;                 /* has unevaluated* (needs evaluation marks) */
     bool assert_formats;
+    /* unevaluatedProperties is decided by a fixed name table (no marks)
+     * when nothing above asks for this schema's marks */
+    bool static_uneval;
+    /* ... and its verdict takes one walk over the members: each name
+     * belongs to one "properties" (node = its subschema); the allOf around
+     * them holds nothing else */
+    bool fused;
+    unsigned type_only;          /* GBX__T_*: the schema is just {"type": ...} */
     gbx__kw *kw;
     size_t nkw;
 };
@@ -358,6 +391,14 @@ static inline uint64_t gbx__sch_key_head(const char *key, size_t len) {
     return w;
 }
 
+/* The last 8 bytes of a key longer than 8 bytes (with its head: all of a
+ * key of up to 16 bytes). */
+static inline uint64_t gbx__sch_key_tail(const char *key, size_t len) {
+    uint64_t w;
+    memcpy(&w, key + len - 8, 8);
+    return w;
+}
+
 static inline uint32_t gbx__sch_key_hash(uint64_t head, size_t len) {
     return (uint32_t)(((head ^ len) * 0x9E3779B97F4A7C15ull) >> 32);
 }
@@ -370,7 +411,9 @@ static inline gbx__named *gbx__sch_named_find(const gbx__kw *k, const char *key,
         uint32_t slot = k->table[i];
         if (!slot) return NULL;
         gbx__named *e = &k->named[slot - 1];
-        if (e->len == len && e->head == head && (len <= 8 || memcmp(e->name + 8, key + 8, len - 8) == 0)) return e;
+        if (e->len == len && e->head == head && (len <= 8 || (len <= 16 ? gbx__sch_key_tail(key, len) == e->tail
+                                                                         : memcmp(e->name + 8, key + 8, len - 8) == 0)))
+            return e;
     }
 }
 

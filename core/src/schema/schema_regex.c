@@ -189,6 +189,7 @@ struct gbx__regex {
     int ngroups;  /* capture groups, group 0 = whole match */
     int nregs;    /* loop registers */
     bool anchored;
+    bool linear;  /* see linear_ok */
 };
 
 typedef struct parser {
@@ -1068,6 +1069,106 @@ static void free_sets(cset *sets, size_t n) {
     free(sets);
 }
 
+/* ---- straight patterns --------------------------------------------------------- */
+
+/* The ASCII code points an OP_CHAR/OP_SET (or such an OP_STAR atom)
+ * matches, as a 128-bit set; false for anything else. */
+static bool ascii_of(const gbx__regex *re, uint8_t op, const inst *in, uint64_t out[2]) {
+    out[0] = out[1] = 0;
+    if (op == OP_CHAR) {
+        if (in->c >= 0x80) return false;
+        out[in->c / 64] = (uint64_t)1 << (in->c % 64);
+        return true;
+    }
+    if (op != OP_SET) return false;
+    out[0] = re->sets[in->x].ascii[0];
+    out[1] = re->sets[in->x].ascii[1];
+    return true;
+}
+
+/* Is the program "^", then characters, classes and greedy class runs, then
+ * "$" or nothing, where every run is followed by something it cannot
+ * match (a character or class outside it, a run of at least one such, or
+ * the end)?  Then on ASCII text the greedy choice is the only one that can
+ * succeed, and linear_match decides without backtracking. */
+static bool linear_ok(const gbx__regex *re) {
+    size_t i = 0;
+    while (i < re->nprog && re->prog[i].op == OP_SAVE) i++;
+    if (i == re->nprog || re->prog[i].op != OP_BOL) return false;
+    for (i++; i < re->nprog; i++) {
+        const inst *in = &re->prog[i];
+        uint64_t a[2], b[2];
+        switch (in->op) {
+        case OP_SAVE:
+        case OP_EOL:
+        case OP_MATCH:
+            continue;
+        case OP_CHAR:
+        case OP_SET:
+            if (!ascii_of(re, in->op, in, a)) return false;
+            continue;
+        case OP_STAR: {
+            if (!ascii_of(re, in->atom, in, a)) return false;
+            size_t j = i + 1;
+            while (j < re->nprog && re->prog[j].op == OP_SAVE) j++;
+            if (j == re->nprog) return false;
+            const inst *next = &re->prog[j];
+            if (next->op == OP_EOL || next->op == OP_MATCH) continue;
+            if (next->op == OP_CHAR || next->op == OP_SET) {
+                if (!ascii_of(re, next->op, next, b)) return false;
+            } else if (next->op == OP_STAR && next->min > 0) {
+                if (!ascii_of(re, next->atom, next, b)) return false;
+            } else {
+                return false;
+            }
+            if ((a[0] & b[0]) || (a[1] & b[1])) return false;
+            continue;
+        }
+        default:
+            return false;
+        }
+    }
+    return true;
+}
+
+static inline bool ascii_in(const uint64_t set[2], unsigned char ch) { return (set[ch / 64] >> (ch % 64)) & 1; }
+
+/* Runs a linear_ok program: 1 match, 0 no match, -1 it met a non-ASCII
+ * character (the backtracking engine decides). */
+static int linear_match(const gbx__regex *re, const unsigned char *s, size_t len) {
+    size_t p = 0;
+    for (size_t i = 0; i < re->nprog; i++) {
+        const inst *in = &re->prog[i];
+        switch (in->op) {
+        case OP_CHAR:
+        case OP_SET:
+            if (p == len) return 0;
+            if (s[p] >= 0x80) return -1;
+            if (in->op == OP_CHAR ? s[p] != in->c : !ascii_in(re->sets[in->x].ascii, s[p])) return 0;
+            p++;
+            break;
+        case OP_STAR: {
+            /* bytes >= 0x80 are outside the 256-bit table: they stop the run */
+            uint64_t t[4] = {0, 0, 0, 0};
+            ascii_of(re, in->atom, in, t);
+            size_t start = p, end = in->y >= 0 && (size_t)in->y < len - p ? p + (size_t)in->y : len;
+            while (p < end && ((t[s[p] >> 6] >> (s[p] & 63)) & 1)) p++;
+            if (p < end && s[p] >= 0x80) return -1;
+            if (p - start < (size_t)in->min) return 0;
+            break;
+        }
+        case OP_EOL:
+            if (p != len) return 0;
+            break;
+        case OP_MATCH:
+            return 1;
+        default: /* OP_SAVE, OP_BOL (at 0) */
+            break;
+        }
+    }
+    return 1;
+}
+
 gbx__regex *gbx__sch_regex_compile(const char *pattern, const char **err) {
     parser ps;
     memset(&ps, 0, sizeof ps);
@@ -1110,6 +1211,7 @@ gbx__regex *gbx__sch_regex_compile(const char *pattern, const char **err) {
     re->ngroups = ps.ngroups + 1;
     re->nregs = e.nregs;
     re->anchored = re->prog[0].op == OP_BOL;
+    re->linear = linear_ok(re);
     free_parser(&ps);
     return re;
 }
@@ -1386,6 +1488,10 @@ static bool match(const gbx__regex *re, const char *subject, size_t len, bool fu
 }
 
 bool gbx__sch_regex_search(const gbx__regex *re, const char *subject, size_t len) {
+    if (re->linear) {
+        int r = linear_match(re, (const unsigned char *)subject, len);
+        if (r >= 0) return r;
+    }
     return match(re, subject, len, false);
 }
 

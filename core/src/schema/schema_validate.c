@@ -53,6 +53,7 @@ typedef struct vctx {
     const json_t *props_inst;
     size_t props_known;
     bool stop_first;    /* no list wanted: stop at the first violation */
+    bool uneval_ok;     /* a static unevaluatedProperties: its siblings all passed */
     size_t nviol;
     char first[1024];
     pathstack ip, kp;
@@ -63,7 +64,9 @@ typedef struct vctx {
     bool too_deep;      /* recursion limit hit: the whole validation stops */
 } vctx;
 
-static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m);
+static inline bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m);
+static bool eval_node(vctx *c, const gbx__node *n, json_t *inst, marks *m);
+static inline __attribute__((always_inline)) bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst, marks *m);
 
 /* ---- marks ---------------------------------------------------------------- */
 
@@ -202,6 +205,15 @@ static void path_write(char *out, const pathstack *p) {
     *o = '\0';
 }
 
+/* json_string(s), with jansson's UTF-8 check (costlier than the rest of
+ * building a violation) only when s is not plain ASCII. */
+static json_t *text_json(const char *s) {
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80) return json_stringn(s, len);
+    return json_stringn_nocheck(s, len);
+}
+
 /* A new JSON string holding the path's pointer. */
 static json_t *path_json(const pathstack *p) {
     char local[512];
@@ -209,7 +221,7 @@ static json_t *path_json(const pathstack *p) {
     char *buf = bound <= sizeof local ? local : malloc(bound);
     if (!buf) return NULL;
     path_write(buf, p);
-    json_t *j = json_string(buf);
+    json_t *j = text_json(buf);
     if (buf != local) free(buf);
     return j;
 }
@@ -218,10 +230,11 @@ static void violation(vctx *c, const char *fmt, ...) __attribute__((format(print
 static void violation(vctx *c, const char *fmt, ...) {
     if (c->quiet) return;
     va_list ap;
-    if (!c->violations) { /* only the first one's message is wanted */
+    if (!c->violations) { /* only the first one's message is wanted: it is
+                            * the error the validation returns (formatted once) */
         if (c->nviol++ == 0) {
             va_start(ap, fmt);
-            vsnprintf(c->first, sizeof c->first, fmt, ap);
+            gbx_error_setv(GBX_ERR_BAD_REQUEST, fmt, ap);
             va_end(ap);
         }
         return;
@@ -237,7 +250,7 @@ static void violation(vctx *c, const char *fmt, ...) {
     json_t *v = json_object();
     if (v && (json_object_set_new_nocheck(v, "pointer", path_json(&c->ip)) ||
               json_object_set_new_nocheck(v, "keyword", path_json(&c->kp)) ||
-              json_object_set_new_nocheck(v, "message", json_string(msg)))) {
+              json_object_set_new_nocheck(v, "message", text_json(msg)))) {
         json_decref(v);
         v = NULL;
     }
@@ -257,25 +270,26 @@ static bool give_up(const vctx *c) { return c->quiet || c->stop_first || c->oom 
                  (val = json_object_iter_value(it_)), 1);                                         \
          it_ = json_object_iter_next(obj, it_))
 
-static unsigned inst_types(const json_t *v, gbx_dialect d) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return GBX__T_OBJECT;
-    case JSON_ARRAY: return GBX__T_ARRAY;
-    case JSON_STRING: return GBX__T_STRING;
-    case JSON_INTEGER: return GBX__T_INTEGER;
-    case JSON_REAL:
-        /* an integer too big for 64 bits arrives as a real: still an integer */
-        if (fabs(json_real_value(v)) >= 9223372036854775808.0 && gbx__sch_json_is_integral(v))
-            return GBX__T_NUMBER | GBX__T_INTEGER;
-        /* draft 3 and 4 count 1.0 as a number only; later drafts as an integer */
-        if (d != GBX_DIALECT_DRAFT3 && d != GBX_DIALECT_DRAFT4 && d != GBX_DIALECT_LEGACY && gbx__sch_json_is_integral(v))
-            return GBX__T_NUMBER | GBX__T_INTEGER;
-        return GBX__T_NUMBER;
-    case JSON_TRUE:
-    case JSON_FALSE: return GBX__T_BOOLEAN;
-    case JSON_NULL: return GBX__T_NULL;
-    }
-    return 0;
+static unsigned real_types(const json_t *v, gbx_dialect d) {
+    /* an integer too big for 64 bits arrives as a real: still an integer */
+    if (fabs(json_real_value(v)) >= 9223372036854775808.0 && gbx__sch_json_is_integral(v))
+        return GBX__T_NUMBER | GBX__T_INTEGER;
+    /* draft 3 and 4 count 1.0 as a number only; later drafts as an integer */
+    if (d != GBX_DIALECT_DRAFT3 && d != GBX_DIALECT_DRAFT4 && d != GBX_DIALECT_LEGACY && gbx__sch_json_is_integral(v))
+        return GBX__T_NUMBER | GBX__T_INTEGER;
+    return GBX__T_NUMBER;
+}
+
+/* The GBX__T_* bits of each json_type (reals: real_types). */
+static const unsigned types_of[] = {
+    [JSON_OBJECT] = GBX__T_OBJECT, [JSON_ARRAY] = GBX__T_ARRAY,    [JSON_STRING] = GBX__T_STRING,
+    [JSON_INTEGER] = GBX__T_INTEGER, [JSON_REAL] = GBX__T_NUMBER, [JSON_TRUE] = GBX__T_BOOLEAN,
+    [JSON_FALSE] = GBX__T_BOOLEAN, [JSON_NULL] = GBX__T_NULL,
+};
+
+static inline unsigned inst_types(const json_t *v, gbx_dialect d) {
+    json_type t = json_typeof(v);
+    return t == JSON_REAL ? real_types(v, d) : types_of[t];
 }
 
 static void types_str(char *buf, size_t size, unsigned t) {
@@ -338,6 +352,68 @@ static bool pattern_match(const gbx__kw *k, const char *key, size_t len) {
     for (size_t p = 0; p < k->npatterns; p++)
         if (gbx__sch_regex_search(k->patterns[p].re, key, len)) return true;
     return false;
+}
+
+/* Did one of the "properties" that a static unevaluatedProperties counts
+ * evaluate this member successfully?  (Asked only when a sibling failed,
+ * in all-errors mode: when they all passed, every listed name was.) */
+static bool statically_evaluated(vctx *c, const gbx__kw *u, const char *key, size_t len, json_t *val) {
+    for (size_t i = 0; i < u->ncontrib; i++) {
+        const gbx__named *e = lookup_named(u->contrib[i], key, len);
+        if (e && probe(c, e->node, val, NULL)) return true;
+    }
+    return false;
+}
+
+/* The verdict of a fused schema (see gbx__node.fused), nothing recorded:
+ * its keywords but properties/allOf/unevaluatedProperties as usual, then
+ * one walk where each member meets the one subschema that evaluates it, or
+ * unevaluatedProperties'.  Depths are those of the usual path.  With
+ * `unlisted`, the walk goes on past members that "unevaluatedProperties":
+ * false rejects: when they are the only failures, *unlisted is the first
+ * (the usual path's first violation), else NULL. */
+static bool fused_verdict(vctx *c, const gbx__node *n, json_t *inst, unsigned applies, const char **unlisted) {
+    bool track = c->track, ok = true, other = false;
+    const char *first = NULL;
+    c->quiet++;
+    c->track = false;
+    const gbx__kw *u = &n->kw[n->nkw - 1];
+    for (size_t i = 0; ok && i + 1 < n->nkw; i++) {
+        const gbx__kw *k = &n->kw[i];
+        if (!(k->applies & applies) || k->kind == GBX__KW_PROPERTIES || k->kind == GBX__KW_ALL_OF) continue;
+        ok = eval_kw(c, n, k, inst, NULL);
+    }
+    other = !ok;
+    if (ok && json_is_object(inst)) {
+        const char *key;
+        size_t klen;
+        json_t *val;
+        OBJECT_FOREACH(inst, key, klen, val) {
+            const gbx__named *e = lookup_named(u, key, klen);
+            bool one;
+            if (e) {
+                c->depth += e->depth;
+                one = eval(c, e->node, val, NULL);
+                c->depth -= e->depth;
+            } else if (u->sub->boolean == 0) {
+                ok = false;
+                if (!first) first = key;
+                if (!unlisted) break;
+                continue;
+            } else {
+                one = eval(c, u->sub, val, NULL);
+            }
+            if (!one) {
+                ok = false;
+                other = true;
+                break;
+            }
+        }
+    }
+    c->quiet--;
+    c->track = track;
+    if (unlisted) *unlisted = other ? NULL : first;
+    return ok;
 }
 
 static const gbx__node *dynamic_target(vctx *c, const gbx__kw *k) {
@@ -522,7 +598,8 @@ static bool legacy_array(vctx *c, const gbx__kw *k, json_t *inst) {
 
 /* ---- keywords -------------------------------------------------------------- */
 
-static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst, marks *m) {
+/* inlined into eval (and fused_verdict): the interpreter's hot loop */
+static inline __attribute__((always_inline)) bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst, marks *m) {
     char b1[64], b2[64];
     bool legacy = n->dialect == GBX_DIALECT_LEGACY;
     switch (k->kind) {
@@ -546,7 +623,11 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
     case GBX__KW_LEGACY_ENUM: {
         size_t i;
         json_t *x;
-        json_array_foreach(k->value, i, x) if (gbx__sch_json_equal(inst, x)) return true;
+        if (k->table) { /* strings only: one probe */
+            if (json_is_string(inst) && lookup_named(k, json_string_value(inst), json_string_length(inst))) return true;
+        } else {
+            json_array_foreach(k->value, i, x) if (gbx__sch_json_equal(inst, x)) return true;
+        }
         violation(c, legacy ? "value is not valid in schema enum" : "value is not one of the values of \"enum\"");
         return false;
     }
@@ -727,7 +808,19 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
     }
     case GBX__KW_ONE_OF: {
         size_t matched = 0, first = 0, second = 0;
-        for (size_t i = 0; i < k->nsubs && matched < 2; i++) {
+        const json_t *tag = k->disc && json_is_object(inst) ? json_object_getn(inst, k->disc, k->disclen) : NULL;
+        if (tag) {
+            /* every branch but the one of this tag fails on it: the one
+             * left decides (the others would match nothing) */
+            for (size_t i = 0; i < k->nsubs; i++) {
+                if (!gbx__sch_json_equal(tag, k->disc_vals[i])) continue;
+                PUSH_INDEX(kp, i);
+                matched = probe_marked(c, k->subs[i], inst, m);
+                POP(kp);
+                break;
+            }
+        }
+        for (size_t i = 0; !tag && i < k->nsubs && matched < 2; i++) {
             PUSH_INDEX(kp, i);
             if (probe_marked(c, k->subs[i], inst, matched == 0 ? m : NULL)) {
                 if (matched++ == 0)
@@ -874,6 +967,7 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
     case GBX__KW_UNEVALUATED_PROPERTIES: {
         if (!json_is_object(inst)) return true;
         bool additional = k->kind == GBX__KW_ADDITIONAL_PROPERTIES;
+        bool siblings_ok = !additional && c->uneval_ok;
         const gbx__kw *props = additional && k->count != SIZE_MAX ? &n->kw[k->count] : NULL;
         const gbx__kw *pats = additional && k->count2 != SIZE_MAX ? &n->kw[k->count2] : NULL;
         if (props && c->props_kw == props && c->props_inst == inst && c->props_known == json_object_size(inst))
@@ -886,6 +980,8 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
             bool skip;
             if (additional)
                 skip = (props && lookup_named(props, key, klen)) || (pats && pattern_match(pats, key, klen));
+            else if (!m && k->table)
+                skip = lookup_named(k, key, klen) && (siblings_ok || statically_evaluated(c, k, key, klen, val));
             else
                 skip = m && bit_get(m->props, m->pwords, i);
             if (!skip) {
@@ -992,8 +1088,14 @@ static bool eval_kw(vctx *c, const gbx__node *n, const gbx__kw *k, json_t *inst,
     return true;
 }
 
-static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
-    if (!n) return true;
+/* The GBX__A_* kind of each json_type. */
+static const unsigned applies_of[] = {
+    [JSON_OBJECT] = GBX__A_OBJECT, [JSON_ARRAY] = GBX__A_ARRAY, [JSON_STRING] = GBX__A_STRING,
+    [JSON_INTEGER] = GBX__A_NUMBER, [JSON_REAL] = GBX__A_NUMBER, [JSON_TRUE] = GBX__A_OTHER,
+    [JSON_FALSE] = GBX__A_OTHER, [JSON_NULL] = GBX__A_OTHER,
+};
+
+static bool eval_node(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
     if (n->boolean >= 0) {
         if (n->boolean) return true; /* "true" alone evaluates nothing */
         violation(c, "no value is allowed here (schema false)");
@@ -1024,13 +1126,38 @@ static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
     }
     marks local;
     marks *mm = m;
-    if (n->tracks) {
+    /* a static unevaluatedProperties needs no marks unless the caller does */
+    bool marking = n->tracks && (m || !n->static_uneval);
+    if (marking) {
         marks_init(&local);
         mm = &local;
+    } else if (n->tracks) {
+        mm = NULL;
     }
+    unsigned applies = applies_of[json_typeof(inst)];
     bool ok = true;
-    for (size_t i = 0; i < n->nkw; i++) {
+    size_t start = 0;
+    /* the verdict from one walk; the usual path only to report a failure */
+    if (n->fused && !mm) {
+        /* first error, message only: when members "unevaluatedProperties"
+         * rejects are all that fails, the first of them is the violation */
+        const char *unlisted = NULL;
+        bool explain = c->stop_first && !c->quiet && !c->violations;
+        if (fused_verdict(c, n, inst, applies, explain ? &unlisted : NULL)) {
+            start = n->nkw;
+        } else if (c->quiet || c->too_deep || c->oom) {
+            ok = false;
+            start = n->nkw;
+        } else if (unlisted) {
+            violation(c, "property \"%s\" is unevaluated and not allowed", unlisted);
+            ok = false;
+            start = n->nkw;
+        }
+    }
+    for (size_t i = start; i < n->nkw; i++) {
         const gbx__kw *k = &n->kw[i];
+        if (!(k->applies & applies)) continue;
+        if (n->static_uneval) c->uneval_ok = ok;
         PUSH_KEY(kp, k->name, k->namelen);
         bool one = eval_kw(c, n, k, inst, mm);
         POP(kp);
@@ -1039,13 +1166,22 @@ static bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
             if (give_up(c)) break;
         }
     }
-    if (n->tracks) {
+    if (marking) {
         if (ok && m) marks_merge(c, m, &local);
         marks_free(&local);
     }
     if (pushed) c->nscope--;
     c->depth--;
     return ok;
+}
+
+/* Applies n to inst; what the keywords evaluate goes into m (NULL: not
+ * wanted).  The cases that need nothing entered are decided here, inline. */
+static inline bool eval(vctx *c, const gbx__node *n, json_t *inst, marks *m) {
+    if (!n || n->boolean == 1) return true; /* "true" alone evaluates nothing */
+    /* {"type": ...} alone: nothing to enter when it holds */
+    if (n->type_only && (n->type_only & inst_types(inst, n->dialect)) && c->depth < MAX_DEPTH && !c->too_deep) return true;
+    return eval_node(c, n, inst, m);
 }
 
 gbx_err gbx__sch_validate(const gbx_schema *s, json_t *instance, json_t **violations) {
@@ -1064,7 +1200,7 @@ gbx_err gbx__sch_validate(const gbx_schema *s, json_t *instance, json_t **violat
     c.scope = NULL;
     c.nscope = c.capscope = 0;
     c.depth = 0;
-    c.oom = c.too_deep = false;
+    c.oom = c.too_deep = c.uneval_ok = false;
     c.s = s;
     c.ip.v = c.ip.inline_segs;
     c.ip.cap = sizeof c.ip.inline_segs / sizeof c.ip.inline_segs[0];
@@ -1087,6 +1223,7 @@ gbx_err gbx__sch_validate(const gbx_schema *s, json_t *instance, json_t **violat
     }
     if (violations) *violations = c.violations;
     if (ok) return GBX_OK;
-    if (c.nviol == 0) snprintf(c.first, sizeof c.first, "value is not valid");
+    if (c.nviol == 0) return gbx_error_set(GBX_ERR_BAD_REQUEST, "value is not valid");
+    if (!violations) return GBX_ERR_BAD_REQUEST; /* violation() set it */
     return gbx_error_set(GBX_ERR_BAD_REQUEST, "%s", c.first);
 }
