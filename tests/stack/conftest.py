@@ -493,6 +493,36 @@ def start_stack(root, workers=2, gearmand_restart=True, max_body_bytes=4096, lan
     return stack
 
 
+def start_python_component(root, component, script, handlers, timeout=30):
+    """start_stack with no barn workers and one Python test component:
+    `script` (beside this file) serving `handlers` at /<component>, on the
+    stack's status store; returns once gearmand knows every handler."""
+    root = Path(root)
+
+    def edit(conf):
+        config = write_json(root / ("%s.conf" % component), {
+            "component": component,
+            "gearman": {"servers": ["127.0.0.1:${GEARMAN_PORT}"]},
+            "status": conf["status"],
+            "handlers": list(handlers),
+        })
+        conf["locations"].append({"prefix": "/" + component, "auth": "none", "config": str(config),
+                                  "timeout": timeout})
+        return conf
+    worker = {"name": component,
+              "command": ["/usr/bin/python3", str(Path(__file__).resolve().parent / script),
+                          "--config", str(root / ("%s.conf" % component))],
+              "env": {"PYTHONPATH": "${GEARBOX_BUILD_DIR}/bindings/python"}}
+    s = start_stack(root, workers=0, daemons=[worker], edit_gateway=edit)
+    try:
+        wait_for(lambda: all(gearman_status(s.gearman_port).get(h, (0, 0, 0))[2] >= 1 for h in handlers),
+                 "the %s worker registered" % component)
+    except BaseException:
+        s.supervisor.stop()
+        raise
+    return s
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The shared test stack: gearmand, 2 C barn workers, one Python, Perl

@@ -22,32 +22,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BOUND, gearman_status, start_stack, unique, wait_for, write_json
+from conftest import BOUND, start_python_component, unique, wait_for
 
-HERE = Path(__file__).resolve().parent
 ETAG = re.compile(r'"[0-9a-f]{16}"')
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    root = tmp_path_factory.mktemp("longpoll")
-
-    def edit(conf):
-        # The /lp component's config, with the stack's status store.
-        lp = write_json(root / "lp.conf", {
-            "component": "lp",
-            "gearman": {"servers": ["127.0.0.1:${GEARMAN_PORT}"]},
-            "status": conf["status"],
-            "handlers": ["do_put_lp_step_v1", "do_get_lp_step_v1"],
-        })
-        conf["locations"].append({"prefix": "/lp", "auth": "none", "config": str(lp), "timeout": 30})
-        return conf
-    worker = {"name": "lp", "command": ["/usr/bin/python3", str(HERE / "longpoll_worker.py"),
-                                        "--config", str(root / "lp.conf")],
-              "env": {"PYTHONPATH": "${GEARBOX_BUILD_DIR}/bindings/python"}}
-    s = start_stack(root, workers=0, daemons=[worker], edit_gateway=edit)
-    wait_for(lambda: gearman_status(s.gearman_port).get("do_put_lp_step_v1", (0, 0, 0))[2] >= 1,
-             "the lp worker registered")
+    s = start_python_component(tmp_path_factory.mktemp("longpoll"), "lp", "longpoll_worker.py",
+                               ["do_put_lp_step_v1", "do_get_lp_step_v1"])
     yield s
     assert s.supervisor.stop() == 0, s.supervisor.output()
 

@@ -17,13 +17,11 @@ the trace id.  Waits poll with generous bounds.
 import os
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from conftest import BUILD_DIR, gearman_status, start_stack, unique, wait_for, write_json
+from conftest import BUILD_DIR, start_python_component, unique
 
-HERE = Path(__file__).resolve().parent
 GEARBOX = BUILD_DIR / "tools/gearbox/gearbox"
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -34,23 +32,7 @@ HANDLERS = ["do_put_tr_hop_v1", "do_next_tr_hop_v1", "do_put_tr_leaf_v1", "do_ge
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    root = tmp_path_factory.mktemp("trace")
-
-    def edit(conf):
-        tr = write_json(root / "tr.conf", {
-            "component": "tr",
-            "gearman": {"servers": ["127.0.0.1:${GEARMAN_PORT}"]},
-            "status": conf["status"],
-            "handlers": HANDLERS,
-        })
-        conf["locations"].append({"prefix": "/tr", "auth": "none", "config": str(tr), "timeout": 30})
-        return conf
-    worker = {"name": "tr", "command": ["/usr/bin/python3", str(HERE / "trace_worker.py"),
-                                        "--config", str(root / "tr.conf")],
-              "env": {"PYTHONPATH": "${GEARBOX_BUILD_DIR}/bindings/python"}}
-    s = start_stack(root, workers=0, daemons=[worker], edit_gateway=edit)
-    wait_for(lambda: all(gearman_status(s.gearman_port).get(h, (0, 0, 0))[2] >= 1 for h in HANDLERS),
-             "the tr worker registered")
+    s = start_python_component(tmp_path_factory.mktemp("trace"), "tr", "trace_worker.py", HANDLERS)
     yield s
     assert s.supervisor.stop() == 0, s.supervisor.output()
 
