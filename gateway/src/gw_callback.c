@@ -18,6 +18,7 @@
 #include "gearbox/log.h"
 #include "gearbox/status.h"
 #include "gw_config.h"
+#include "gw_util.h"
 
 #define URL_MAX 2048
 #define SECRET_MIN 16
@@ -546,8 +547,7 @@ static void *sender_main(void *arg) {
         gbx_store_callbacks_free(rows, n);
         if (n == 1) continue;
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t)POLL_S;
+        gbx_gw_deadline_in(&ts, POLL_S);
         pthread_mutex_lock(&c->lock);
         while (!c->stopping)
             if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) != 0) break;
@@ -567,11 +567,7 @@ gbx_err gbx_gw_callbacks_start(gbx_gw_callbacks **out, const gbx_gw_config *cfg,
     if (!c) return oom();
     c->cfg = cfg;
     c->store = store;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    gbx_gw_cond_init_monotonic(&c->cond);
     pthread_mutex_init(&c->lock, NULL);
     int rc = pthread_create(&c->thread, NULL, sender_main, c);
     if (rc != 0) {

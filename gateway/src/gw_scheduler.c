@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "gearbox/log.h"
+#include "gw_util.h"
 
 /* The longest sleep between two looks at the queue. */
 #define SCHEDULER_MAX_SLEEP_S 1.0
@@ -27,13 +28,6 @@ struct gbx_gw_scheduler {
     bool joined; /* the thread has ended (gbx_gw_scheduler_stop) */
     atomic_llong lag_us; /* how late the last run was behind the due time it woke for */
 };
-
-static void deadline_in(struct timespec *ts, double seconds) {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    long long ns = (long long)ts->tv_nsec + (long long)(seconds * 1e9);
-    ts->tv_sec += (time_t)(ns / 1000000000LL);
-    ts->tv_nsec = (long)(ns % 1000000000LL);
-}
 
 static double wall_now(void) {
     struct timespec ts;
@@ -80,7 +74,7 @@ static void *scheduler_main(void *arg) {
         if (sleep_s <= 0) continue;
 
         struct timespec ts;
-        deadline_in(&ts, sleep_s);
+        gbx_gw_deadline_in(&ts, sleep_s);
         pthread_mutex_lock(&s->lock);
         while (!s->stopping && !s->woken)
             if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != 0) break; /* timed out */
@@ -94,11 +88,7 @@ gbx_err gbx_gw_scheduler_start(gbx_gw_scheduler **out, gbx_jobmanager *jm) {
     gbx_gw_scheduler *s = calloc(1, sizeof *s);
     if (!s) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     s->jm = jm;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    gbx_gw_cond_init_monotonic(&s->cond);
     pthread_mutex_init(&s->lock, NULL);
     int rc = pthread_create(&s->thread, NULL, scheduler_main, s);
     if (rc != 0) {

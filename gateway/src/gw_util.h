@@ -3,9 +3,11 @@
 #ifndef GBX_GW_UTIL_H
 #define GBX_GW_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <jansson.h>
 
 #include "gearbox/error.h"
@@ -23,6 +25,14 @@ gbx_err gbx_gw_listen_address(struct sockaddr_storage *out, bool *v6, const char
 
 /* Monotonic clock in seconds. */
 double gbx_gw_now(void);
+
+/* Initialises `cond` to time its waits by CLOCK_MONOTONIC (a wall-clock
+ * step neither stretches nor cuts them): pair with gbx_gw_deadline_in. */
+void gbx_gw_cond_init_monotonic(pthread_cond_t *cond);
+
+/* *ts = `seconds` from now on CLOCK_MONOTONIC, for pthread_cond_timedwait
+ * on a condition made by gbx_gw_cond_init_monotonic. */
+void gbx_gw_deadline_in(struct timespec *ts, double seconds);
 
 /* `path` resolved against `dir` (kept when absolute or `dir` is empty);
  * malloc'ed, NULL for a NULL path or out of memory. */

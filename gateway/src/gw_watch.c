@@ -166,10 +166,7 @@ static void *watch_main(void *arg) {
         }
         /* Sleep a tick (a stop cuts it short). */
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += GBX_GW_WATCH_TICK_MS * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
+        gbx_gw_deadline_in(&until, GBX_GW_WATCH_TICK_MS / 1000.0);
         pthread_mutex_unlock(&w->lock);
         json_decref(changed);
         wake_all(done);
@@ -186,7 +183,7 @@ gbx_err gbx_gw_watch_new(gbx_gw_watch **out, gbx_store *store) {
     if (!w) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     w->store = store;
     pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
+    gbx_gw_cond_init_monotonic(&w->cond);
     int rc = pthread_create(&w->thread, NULL, watch_main, w);
     if (rc != 0) {
         gbx_gw_watch_free(w);
