@@ -4,7 +4,6 @@
 #include "gw_limits.h"
 
 #include <dlfcn.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -311,17 +310,10 @@ static void mark_head_seen(watched *w, bool seen) {
     if (w) atomic_store(&w->head_seen, seen);
 }
 
-/* Answers after which the next look hands the memory their requests
- * freed back to the system (malloc_trim): after a burst of waiting
- * requests, the heap of each thread that served them is left with free
- * pages between live blocks, which glibc keeps otherwise. */
-#define TRIM_AFTER_ANSWERS 256
-
 struct gbx_gw_watchdog {
     pthread_mutex_t lock;
     watched *head;
     long long timeout_ms;
-    atomic_uint answered;     /* answers since the last trim */
 };
 
 static long long now_ms(void) { return (long long)(gbx_gw_now() * 1000.0); }
@@ -348,10 +340,6 @@ double gbx_gw_watchdog_tick(gbx_gw_watchdog *wd) {
     if (dropped)
         gbx_log(GBX_LOG_INFO, "dropped %u connection%s that sent no complete request within %.1f s",
                 dropped, dropped == 1 ? "" : "s", (double)wd->timeout_ms / 1000.0);
-    if (atomic_load(&wd->answered) >= TRIM_AFTER_ANSWERS) {
-        atomic_store(&wd->answered, 0);
-        malloc_trim(0);
-    }
     return (double)period / 1000.0;
 }
 
@@ -361,7 +349,6 @@ gbx_err gbx_gw_watchdog_new(gbx_gw_watchdog **out, double timeout) {
     if (!wd) return gbx_error_set(GBX_ERR_INTERNAL_SERVER_ERROR, "out of memory");
     pthread_mutex_init(&wd->lock, NULL);
     wd->timeout_ms = (long long)(timeout * 1000.0);
-    atomic_init(&wd->answered, 0);
     *out = wd;
     return GBX_OK;
 }
@@ -418,10 +405,7 @@ void gbx_gw_watchdog_request_in(struct MHD_Connection *conn) {
 
 void gbx_gw_watchdog_answered(struct MHD_Connection *conn) {
     watched *w = watched_of(conn);
-    if (w) {
-        atomic_store(&w->deadline, now_ms() + w->wd->timeout_ms);
-        atomic_fetch_add(&w->wd->answered, 1);
-    }
+    if (w) atomic_store(&w->deadline, now_ms() + w->wd->timeout_ms);
     mark_head_seen(w, false);
 }
 

@@ -90,9 +90,8 @@ typedef struct gbx_gw_watchdog gbx_gw_watchdog;
  * libmicrohttpd has stopped. */
 gbx_err gbx_gw_watchdog_new(gbx_gw_watchdog **out, double timeout);
 void gbx_gw_watchdog_free(gbx_gw_watchdog *wd);
-/* One look: shuts down the connections past their deadline and, after a
- * few hundred answers, gives the heap their requests freed back to the
- * system (malloc_trim).  Returns the seconds until the next look is due. */
+/* One look: shuts down the connections past their deadline.  Returns the
+ * seconds until the next look is due. */
 double gbx_gw_watchdog_tick(gbx_gw_watchdog *wd);
 
 /* MHD_OPTION_NOTIFY_CONNECTION callback; cls: the watchdog. */

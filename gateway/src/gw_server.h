@@ -29,8 +29,8 @@ gbx_err gbx_gw_server_new(gbx_gw_server **out, const gbx_gw_config *cfg, gbx_sto
 gbx_err gbx_gw_server_start(gbx_gw_server *srv);
 
 /* Housekeeping that has no thread of its own (the request-timeout
- * watchdog, gw_limits.h): the caller (main's thread) calls it again after
- * the seconds it returns. */
+ * watchdog, gw_limits.h; giving the heap back after bursts): the caller
+ * (main's thread) calls it again after the seconds it returns. */
 double gbx_gw_server_tick(gbx_gw_server *srv);
 
 /* The port actually bound (useful with port 0); 0 before start. */
